@@ -1,0 +1,1 @@
+//! rtbench load generator (work in progress).

@@ -1,0 +1,30 @@
+//! The wire protocol (v1) that the rtbench server and load generator share.
+//!
+//! Serde types only, no runtime: anything that speaks to an rtbench server
+//! (the load generator, tests, a third-party tool) can depend on this crate
+//! without pulling tokio in.
+//!
+//! # Layout
+//! - [`message`]: the message object every transport carries, publish and poll bodies,
+//!   WebSocket client and server frames, the JSON error body.
+//! - [`transport`]: the four transports and their names.
+//! - [`paths`]: endpoint paths and room-name validation.
+//! - [`stats`]: the `/api/stats` document.
+//! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
+
+pub mod message;
+pub mod paths;
+
+pub mod stats;
+pub mod transport;
+pub mod units;
+
+pub use message::{
+    ClientFrame, ErrorBody, Kind, LagNotice, Message, PollResponse, PublishRequest,
+    PublishResponse, TypingRequest,
+};
+pub use paths::{RoomNameError, validate_room};
+pub use transport::{ParseTransportError, Transport};
+
+/// Version of the wire protocol described in DESIGN.md.
+pub const PROTOCOL_VERSION: u32 = 1;

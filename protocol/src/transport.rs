@@ -1,0 +1,101 @@
+//! The four transports compared by rtbench, with the names used on the
+//! command line, in metrics labels and in result files.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How a client receives the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// `GET …/messages?since=ID` repeated at a fixed interval.
+    ShortPoll,
+    /// `GET …/messages?since=ID&wait=S`, held by the server until news arrives.
+    LongPoll,
+    /// Server-Sent Events: one `text/event-stream` response per client.
+    Sse,
+    /// One WebSocket per client.
+    Ws,
+}
+
+impl Transport {
+    /// Every transport, in the order reports list them (polling first, push last).
+    pub const ALL: [Transport; 4] = [
+        Transport::ShortPoll,
+        Transport::LongPoll,
+        Transport::Sse,
+        Transport::Ws,
+    ];
+
+    /// The stable name used in flags, metrics labels and result files.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Transport::ShortPoll => "short-poll",
+            Transport::LongPoll => "long-poll",
+            Transport::Sse => "sse",
+            Transport::Ws => "ws",
+        }
+    }
+
+    /// Dense index into per-transport arrays (`0..ALL.len()`).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Push transports keep one long-lived stream; polling ones make requests.
+    pub const fn is_push(self) -> bool {
+        matches!(self, Transport::Sse | Transport::Ws)
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown transport name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseTransportError(pub String);
+
+impl fmt::Display for ParseTransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown transport '{}' (expected one of: short-poll, long-poll, sse, ws)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseTransportError {}
+
+impl FromStr for Transport {
+    type Err = ParseTransportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "short-poll" | "short_poll" | "shortpoll" | "poll" => Ok(Transport::ShortPoll),
+            "long-poll" | "long_poll" | "longpoll" => Ok(Transport::LongPoll),
+            "sse" | "eventsource" => Ok(Transport::Sse),
+            "ws" | "websocket" => Ok(Transport::Ws),
+            _ => Err(ParseTransportError(s.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in Transport::ALL {
+            assert_eq!(t.as_str().parse::<Transport>(), Ok(t));
+            assert_eq!(serde_json::to_string(&t).ok(), Some(format!("\"{t}\"")));
+            assert_eq!(Transport::ALL[t.index()], t);
+        }
+        assert!("carrier-pigeon".parse::<Transport>().is_err());
+    }
+}

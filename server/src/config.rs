@@ -1,0 +1,48 @@
+//! Server settings, validated once by the CLI and passed to [`crate::run`].
+
+use std::time::Duration;
+
+/// Everything `rtbench server` can be told; `Default` is what the CLI uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Messages kept per room so pollers and reconnecting clients lose nothing.
+    pub history: usize,
+    /// Messages a push subscriber may fall behind before it is dropped with
+    /// its cursor (bounds memory per slow client).
+    pub subscriber_queue: usize,
+    /// Recent messages sent to a subscriber that joins without `since`.
+    pub join_history: usize,
+    /// SSE `: ping` and WebSocket ping interval; also how long a silent
+    /// WebSocket peer may stay before it is considered dead (twice this).
+    pub heartbeat: Duration,
+    /// Upper bound for a long poll's `wait`.
+    pub long_poll_max_wait: Duration,
+    /// Largest publish body, WebSocket frame or message.
+    pub max_message_bytes: usize,
+    /// `retry:` hint sent to EventSource clients.
+    pub sse_retry: Duration,
+    /// How long a user stays in the user list after their last push
+    /// connection closed or their last poll (covers reconnects and poll gaps).
+    pub presence_timeout: Duration,
+    /// Hard deadline for draining connections on shutdown.
+    pub shutdown_timeout: Duration,
+    /// Slow clients that trickle request headers are cut off after this.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            history: 1024,
+            subscriber_queue: 1024,
+            join_history: 50,
+            heartbeat: Duration::from_secs(15),
+            long_poll_max_wait: Duration::from_secs(30),
+            max_message_bytes: 64 * 1024,
+            sse_retry: Duration::from_secs(2),
+            presence_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(5),
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}

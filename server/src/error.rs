@@ -1,0 +1,84 @@
+//! Errors: [`ApiError`] renders every HTTP failure as the protocol's JSON
+//! error body; [`Error`] is what [`crate::run`] can fail with.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use protocol::{ErrorBody, RoomNameError};
+
+/// A request the server refuses; the message tells the client what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRoom(#[from] RoomNameError),
+    #[error("invalid JSON body: {0}")]
+    BadJson(String),
+    #[error("invalid query: {0}")]
+    BadQuery(String),
+    #[error("invalid cursor {0:?}: expected a message id (a decimal integer) from this server")]
+    BadCursor(String),
+    #[error("invalid user name: {0}")]
+    BadUser(String),
+    #[error("body is larger than the limit of {limit} bytes; send a shorter message")]
+    TooLarge { limit: usize },
+    #[error("no such endpoint; see GET / for the chat page and DESIGN.md for the API")]
+    NotFound,
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    #[error("request body could not be read: {0}")]
+    BodyRead(String),
+}
+
+impl ApiError {
+    /// Stable, low-cardinality code for the JSON body and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRoom(_) => "bad_room",
+            ApiError::BadJson(_) => "bad_json",
+            ApiError::BadQuery(_) => "bad_query",
+            ApiError::BadCursor(_) => "bad_cursor",
+            ApiError::BadUser(_) => "bad_user",
+            ApiError::TooLarge { .. } => "too_large",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::BodyRead(_) => "body_read",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.to_string(),
+            code: self.code().to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the listener's address: {0}")]
+    Listener(#[source] std::io::Error),
+}
+
+impl Error {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Listener(_) => "listener",
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! The hub owns rooms; a room owns its history, its live feed and its users.
+//!
+//! A publish is serialized once per wire format into shared [`Delivery`]
+//! bytes; the history ring and every subscriber hold the same `Arc`. History
+//! ids are contiguous, so finding where a cursor starts is index arithmetic,
+//! not a scan: many long polls on one room stay cheap. Appending to history
+//! and sending on the live channel happen under one lock, so a subscriber
+//! that reads its backlog and subscribes under that lock sees every message
+//! exactly once.
+
+use crate::metrics::Metrics;
+use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
+use protocol::Kind;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Notify, broadcast};
+
+/// One message, pre-encoded for every transport.
+#[derive(Debug)]
+pub struct Delivery {
+    pub id: u64,
+    pub kind: Kind,
+    /// The message object (polling bodies, WebSocket text).
+    pub json: Bytes,
+    /// `id: N\ndata: {json}\n\n`.
+    pub sse: Bytes,
+    /// The same bytes as `json`, already checked as UTF-8 for WebSocket text.
+    pub ws: Utf8Bytes,
+}
+
+/// The fields of a new message; the room adds id, room and time.
+#[derive(Debug, Default)]
+pub struct Draft<'a> {
+    pub user: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub sent_us: Option<u64>,
+    pub publisher: Option<&'a str>,
+    pub seq: Option<u64>,
+    pub users: Option<Vec<&'a str>>,
+}
+
+/// Borrowed twin of `protocol::Message`: same fields, same order, so the
+/// bytes are what a client deserializes into it, without owned copies.
+#[derive(Serialize)]
+struct Wire<'a> {
+    id: &'a str,
+    room: &'a str,
+    kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    ts_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_us: Option<u64>,
+    #[serde(rename = "pub", skip_serializing_if = "Option::is_none")]
+    publisher: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<&'a [&'a str]>,
+}
+
+/// Microseconds since the UNIX epoch.
+pub fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Where a reader starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Everything after this id (a resuming client).
+    Since(u64),
+    /// The last N chat messages plus the current user list (a joining client).
+    Recent(usize),
+}
+
+/// What a reader gets now.
+#[derive(Debug)]
+pub struct Backlog {
+    pub messages: Vec<Arc<Delivery>>,
+    /// Id of the newest message in the room: the reader's next `since`.
+    pub cursor: u64,
+    /// The requested cursor was older than the kept history, or unknown.
+    pub gap: bool,
+}
+
+/// A push subscriber: its backlog and the live feed after it.
+#[derive(Debug)]
+pub struct Subscription {
+    pub backlog: Backlog,
+    pub rx: broadcast::Receiver<Arc<Delivery>>,
+}
+
+#[derive(Debug, Default)]
+struct Member {
+    /// Open push connections of this user.
+    conns: u32,
+    /// With no connection, the user stays listed until then.
+    until: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct RoomState {
+    next_id: u64,
+    history: VecDeque<Arc<Delivery>>,
+    capacity: usize,
+    tx: broadcast::Sender<Arc<Delivery>>,
+    members: BTreeMap<String, Member>,
+    /// Newest presence message, so joiners get the user list even after it
+    /// left the history window.
+    last_presence: Option<Arc<Delivery>>,
+}
+
+/// One chat room.
+#[derive(Debug)]
+pub struct Room {
+    name: Arc<str>,
+    state: Mutex<RoomState>,
+    /// Wakes long polls; they register before reading to miss nothing.
+    pub notify: Notify,
+    presence_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl Room {
+    fn lock(&self) -> MutexGuard<'_, RoomState> {
+        // A panic while holding the lock leaves consistent data (every
+        // mutation is a single push/insert), so poisoning is not fatal.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Appends a message and fans it out. Returns its id and accept time.
+    pub fn publish(&self, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
+        let mut st = self.lock();
+        let d = self.append(&mut st, kind, draft);
+        drop(st);
+        self.metrics.publishes.fetch_add(1, Relaxed);
+        self.notify.notify_waiters();
+        d
+    }
+
+    fn append(&self, st: &mut RoomState, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
+        let id = st.next_id;
+        st.next_id += 1;
+        let ts_us = now_us();
+        let idbuf = itoa_buf(id);
+        let wire = Wire {
+            id: idbuf.as_str(),
+            room: &self.name,
+            kind,
+            user: draft.user,
+            text: draft.text,
+            ts_us,
+            sent_us: draft.sent_us,
+            publisher: draft.publisher,
+            seq: draft.seq,
+            users: draft.users.as_deref(),
+        };
+        // Serializing plain strings and integers cannot fail.
+        let json = serde_json::to_vec(&wire).unwrap_or_default();
+        let mut sse = Vec::with_capacity(json.len() + 32);
+        sse.extend_from_slice(b"id: ");
+        sse.extend_from_slice(idbuf.as_str().as_bytes());
+        sse.extend_from_slice(b"\ndata: ");
+        sse.extend_from_slice(&json);
+        sse.extend_from_slice(b"\n\n");
+        let json = Bytes::from(json);
+        let ws = Utf8Bytes::try_from(json.clone()).unwrap_or_default();
+        let d = Arc::new(Delivery {
+            id,
+            kind,
+            json,
+            sse: Bytes::from(sse),
+            ws,
+        });
+        if kind == Kind::Presence {
+            st.last_presence = Some(d.clone());
+        }
+        if st.history.len() >= st.capacity {
+            st.history.pop_front();
+        }
+        st.history.push_back(d.clone());
+        // No receivers is fine: the message is still in history.
+        let _ = st.tx.send(d);
+        (id, ts_us)
+    }
+
+    fn backlog(st: &RoomState, start: Start) -> Backlog {
+        let last = st.next_id - 1;
+        let first = st.next_id - st.history.len() as u64;
+        match start {
+            Start::Since(since) if since <= last => {
+                // Messages since+1..=last; those before `first` are gone.
+                let gap = since + 1 < first;
+                let skip = (since + 1).saturating_sub(first) as usize;
+                Backlog {
+                    messages: st.history.iter().skip(skip).cloned().collect(),
+                    cursor: last,
+                    gap,
+                }
+            }
+            // A cursor from the future: this server restarted or it is
+            // another server's. Everything kept, flagged as a gap.
+            Start::Since(_) => Backlog {
+                messages: st.history.iter().cloned().collect(),
+                cursor: last,
+                gap: true,
+            },
+            Start::Recent(n) => {
+                let mut recent: Vec<Arc<Delivery>> = st
+                    .history
+                    .iter()
+                    .rev()
+                    .filter(|d| matches!(d.kind, Kind::Message | Kind::System))
+                    .take(n)
+                    .cloned()
+                    .collect();
+                recent.reverse();
+                if n > 0
+                    && let Some(p) = &st.last_presence
+                {
+                    let at = recent.partition_point(|d| d.id < p.id);
+                    recent.insert(at, p.clone());
+                }
+                Backlog {
+                    messages: recent,
+                    cursor: last,
+                    gap: false,
+                }
+            }
+        }
+    }
+
+    /// What a poll sees now.
+    pub fn read(&self, start: Start) -> Backlog {
+        Self::backlog(&self.lock(), start)
+    }
+
+    /// Backlog plus live feed, taken atomically.
+    pub fn subscribe(&self, start: Start) -> Subscription {
+        let st = self.lock();
+        Subscription {
+            backlog: Self::backlog(&st, start),
+            rx: st.tx.subscribe(),
+        }
+    }
+
+    fn publish_presence(&self, st: &mut RoomState, user: &str, joined: bool) {
+        let text = format!("{user} {}", if joined { "joined" } else { "left" });
+        self.append(
+            st,
+            Kind::System,
+            Draft {
+                user: Some(user),
+                text: Some(&text),
+                ..Draft::default()
+            },
+        );
+        let names: Vec<String> = st.members.keys().cloned().collect();
+        let users: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.append(
+            st,
+            Kind::Presence,
+            Draft {
+                users: Some(users),
+                ..Draft::default()
+            },
+        );
+    }
+
+    /// A push connection of `user` opened; announces the user if new.
+    pub fn join(self: &Arc<Self>, user: &str) -> PresenceGuard {
+        let mut st = self.lock();
+        let m = st.members.entry(user.to_string()).or_default();
+        let new = m.conns == 0 && m.until.is_none();
+        m.conns += 1;
+        m.until = None;
+        if new {
+            self.publish_presence(&mut st, user, true);
+        }
+        drop(st);
+        if new {
+            self.notify.notify_waiters();
+        }
+        PresenceGuard {
+            room: self.clone(),
+            user: user.to_string(),
+        }
+    }
+
+    /// A poll by `user`: keeps the user listed for `ttl` more.
+    pub fn touch(&self, user: &str, ttl: Duration) {
+        let mut st = self.lock();
+        let until = Instant::now() + ttl;
+        let m = st.members.entry(user.to_string()).or_default();
+        let new = m.conns == 0 && m.until.is_none();
+        m.until = Some(m.until.map_or(until, |u| u.max(until)));
+        if new {
+            self.publish_presence(&mut st, user, true);
+        }
+        drop(st);
+        if new {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Announces users whose connections closed and whose grace ran out.
+    fn reap(&self, now: Instant) {
+        let mut st = self.lock();
+        let gone: Vec<String> = st
+            .members
+            .iter()
+            .filter(|(_, m)| m.conns == 0 && m.until.is_none_or(|u| u <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for user in &gone {
+            st.members.remove(user);
+            self.publish_presence(&mut st, user, false);
+        }
+        drop(st);
+        if !gone.is_empty() {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Users listed now.
+    pub fn users(&self) -> Vec<String> {
+        self.lock().members.keys().cloned().collect()
+    }
+}
+
+/// Held by a push connection of a named user; dropping it starts the grace
+/// period after which the user is announced as gone.
+#[derive(Debug)]
+pub struct PresenceGuard {
+    room: Arc<Room>,
+    user: String,
+}
+
+impl Drop for PresenceGuard {
+    fn drop(&mut self) {
+        let mut st = self.room.lock();
+        let grace = Instant::now() + self.room.presence_timeout;
+        if let Some(m) = st.members.get_mut(&self.user) {
+            m.conns = m.conns.saturating_sub(1);
+            if m.conns == 0 {
+                m.until = Some(m.until.map_or(grace, |u| u.max(grace)));
+            }
+        }
+    }
+}
+
+/// Stack buffer for a decimal id, to avoid a heap string per message.
+struct IdBuf {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl IdBuf {
+    fn as_str(&self) -> &str {
+        // Only ASCII digits are written.
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
+    }
+}
+
+fn itoa_buf(mut n: u64) -> IdBuf {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    IdBuf { buf, start: i }
+}
+
+/// Rooms by name, created on first use.
+#[derive(Debug)]
+pub struct Hub {
+    rooms: Mutex<HashMap<Arc<str>, Arc<Room>>>,
+    history: usize,
+    queue: usize,
+    presence_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(config: &crate::Config, metrics: Arc<Metrics>) -> Self {
+        Hub {
+            rooms: Mutex::new(HashMap::new()),
+            history: config.history.max(1),
+            queue: config.subscriber_queue.max(1),
+            presence_timeout: config.presence_timeout,
+            metrics,
+        }
+    }
+
+    /// The room called `name` (already validated), created if new.
+    pub fn room(&self, name: &str) -> Arc<Room> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = rooms.get(name) {
+            return r.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        let (tx, _) = broadcast::channel(self.queue);
+        let room = Arc::new(Room {
+            name: name.clone(),
+            state: Mutex::new(RoomState {
+                next_id: 1,
+                history: VecDeque::with_capacity(self.history.min(64)),
+                capacity: self.history,
+                tx,
+                members: BTreeMap::new(),
+                last_presence: None,
+            }),
+            notify: Notify::new(),
+            presence_timeout: self.presence_timeout,
+            metrics: self.metrics.clone(),
+        });
+        rooms.insert(name, room.clone());
+        self.metrics.rooms.store(rooms.len() as u64, Relaxed);
+        room
+    }
+
+    /// Runs presence expiry for every room.
+    pub fn reap(&self) {
+        let rooms: Vec<Arc<Room>> = {
+            let r = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+            r.values().cloned().collect()
+        };
+        let now = Instant::now();
+        for room in rooms {
+            room.reap(now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(history: usize) -> Hub {
+        let cfg = crate::Config {
+            history,
+            ..crate::Config::default()
+        };
+        Hub::new(&cfg, Arc::new(Metrics::default()))
+    }
+
+    fn text(room: &Room, t: &str) -> u64 {
+        room.publish(
+            Kind::Message,
+            Draft {
+                user: Some("u"),
+                text: Some(t),
+                ..Draft::default()
+            },
+        )
+        .0
+    }
+
+    #[test]
+    fn wire_matches_protocol_message() {
+        let h = hub(8);
+        let r = h.room("lobby");
+        r.publish(
+            Kind::Message,
+            Draft {
+                user: Some("a\"<b>"),
+                text: Some("hi\nthere"),
+                sent_us: Some(5),
+                publisher: Some("p1"),
+                seq: Some(9),
+                users: None,
+            },
+        );
+        let b = r.read(Start::Since(0));
+        let d = &b.messages[0];
+        let m: protocol::Message = serde_json::from_slice(&d.json).expect("valid message");
+        assert_eq!(m.id, "1");
+        assert_eq!(m.user.as_deref(), Some("a\"<b>"));
+        assert_eq!(m.seq, Some(9));
+        assert_eq!(m.publisher.as_deref(), Some("p1"));
+        assert_eq!(
+            &d.sse[..],
+            [b"id: 1\ndata: ", &d.json[..], b"\n\n"].concat()
+        );
+        assert_eq!(d.ws.as_str().as_bytes(), &d.json[..]);
+    }
+
+    #[test]
+    fn cursors_and_gaps() {
+        let h = hub(4);
+        let r = h.room("x");
+        for i in 0..6 {
+            text(&r, &i.to_string());
+        }
+        // Kept: 3,4,5,6.
+        let b = r.read(Start::Since(4));
+        assert_eq!(b.messages.iter().map(|d| d.id).collect::<Vec<_>>(), [5, 6]);
+        assert!(!b.gap);
+        assert_eq!(b.cursor, 6);
+        let b = r.read(Start::Since(2));
+        assert_eq!(b.messages.len(), 4);
+        assert!(!b.gap, "2 is the last evicted id: nothing after it is lost");
+        let b = r.read(Start::Since(1));
+        assert!(b.gap);
+        let b = r.read(Start::Since(6));
+        assert!(b.messages.is_empty() && !b.gap);
+        let b = r.read(Start::Since(99));
+        assert!(b.gap);
+        assert_eq!(b.messages.len(), 4);
+        let b = r.read(Start::Recent(2));
+        assert_eq!(b.messages.iter().map(|d| d.id).collect::<Vec<_>>(), [5, 6]);
+        assert!(r.read(Start::Recent(0)).messages.is_empty());
+    }
+
+    #[test]
+    fn subscribe_sees_each_message_once() {
+        let h = hub(16);
+        let r = h.room("x");
+        text(&r, "a");
+        let mut sub = r.subscribe(Start::Since(0));
+        text(&r, "b");
+        assert_eq!(sub.backlog.messages.len(), 1);
+        let live = sub.rx.try_recv().expect("live message");
+        assert_eq!(live.id, 2);
+        assert!(sub.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn presence_join_leave_with_grace() {
+        let cfg = crate::Config {
+            presence_timeout: Duration::ZERO,
+            ..crate::Config::default()
+        };
+        let h = Hub::new(&cfg, Arc::new(Metrics::default()));
+        let r = h.room("x");
+        let g1 = r.join("alice");
+        let g2 = r.join("alice");
+        r.touch("bob", Duration::from_secs(60));
+        assert_eq!(r.users(), ["alice", "bob"]);
+        drop(g1);
+        h.reap();
+        assert_eq!(r.users(), ["alice", "bob"], "one connection still open");
+        drop(g2);
+        h.reap();
+        assert_eq!(r.users(), ["bob"]);
+        let kinds: Vec<Kind> = r
+            .read(Start::Since(0))
+            .messages
+            .iter()
+            .map(|d| d.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::System,
+                Kind::Presence,
+                Kind::System,
+                Kind::Presence,
+                Kind::System,
+                Kind::Presence
+            ]
+        );
+        // A joiner gets the user list even with no chat history.
+        let b = r.read(Start::Recent(10));
+        assert_eq!(b.messages.last().map(|d| d.kind), Some(Kind::Presence));
+    }
+}

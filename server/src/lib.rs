@@ -1,0 +1,182 @@
+//! rtbench reference chat server: one feed, four transports.
+//!
+//! Every room's messages reach subscribers over short polling, long
+//! polling, Server-Sent Events and WebSockets with byte-identical JSON, so a
+//! comparison between transports measures the transports and nothing else.
+//!
+//! # Layout
+//! - [`config`]: [`Config`], the server's settings.
+//! - [`hub`]: rooms, history, live fan-out, presence.
+//! - [`transport`]: one module per transport plus shared query parsing.
+//! - [`publish`]: HTTP publish and typing.
+//! - [`page`]: the browser chat page, `/metrics`, `/api/stats`, `/healthz`.
+//! - [`metrics`]: counters per transport.
+//! - [`net`]: byte counting at the socket.
+//! - [`error`]: the JSON error body and [`Error`].
+//! - [`sys`]: descriptor limit and process cost from /proc.
+
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod net;
+pub mod page;
+pub mod publish;
+pub mod sys;
+pub mod transport;
+
+pub use config::Config;
+pub use error::{ApiError, Error};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use hub::Hub;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use metrics::Metrics;
+use net::{ConnMeter, Counted};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// Shared by every handler.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
+    pub hub: Hub,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled on shutdown: long polls answer, streams end, sockets close.
+    pub shutdown: CancellationToken,
+    /// Tracks connection and WebSocket tasks so shutdown can drain them.
+    pub tracker: TaskTracker,
+}
+
+/// Cheap handle to [`Shared`].
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        AppState(Arc::new(Shared {
+            hub: Hub::new(&config, metrics.clone()),
+            config,
+            metrics,
+            shutdown,
+            tracker: TaskTracker::new(),
+        }))
+    }
+}
+
+/// Every route of the server.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_message_bytes;
+    Router::new()
+        .route("/", get(page::index))
+        .route(
+            "/api/rooms/{room}/messages",
+            get(transport::poll).post(publish::publish),
+        )
+        .route("/api/rooms/{room}/typing", post(publish::typing))
+        .route("/api/rooms/{room}/events", get(transport::sse::handler))
+        .route("/api/rooms/{room}/ws", get(transport::ws::handler))
+        .route(protocol::paths::METRICS, get(page::metrics))
+        .route(protocol::paths::STATS, get(page::stats))
+        .route(protocol::paths::HEALTHZ, get(page::healthz))
+        .fallback(page::not_found)
+        .method_not_allowed_fallback(page::method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves `listener` until `shutdown` is cancelled, then drains connections
+/// for at most `config.shutdown_timeout`.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    listener.local_addr().map_err(Error::Listener)?;
+    let state = AppState::new(config, shutdown.child_token());
+    let router = app(state.clone());
+    let reaper = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => break,
+                    _ = tick.tick() => state.hub.reap(),
+                }
+            }
+        }
+    });
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => {
+                    state.tracker.spawn(connection(stream, router.clone(), state.clone()));
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning; the
+                    // listener stays usable once descriptors free up.
+                    eprintln!("rtbench server: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    state.shutdown.cancel();
+    state.tracker.close();
+    if tokio::time::timeout(state.config.shutdown_timeout, state.tracker.wait())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "rtbench server: {} connections still open after {:?}; closing them",
+            state.tracker.len(),
+            state.config.shutdown_timeout
+        );
+    }
+    reaper.abort();
+    Ok(())
+}
+
+async fn connection(stream: TcpStream, router: Router, state: AppState) {
+    // Latency is the product: never let Nagle hold a small frame back.
+    let _ = stream.set_nodelay(true);
+    let meter = Arc::new(ConnMeter::new(state.metrics.clone()));
+    let io = TokioIo::new(Counted::new(stream, meter.clone()));
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(meter.clone());
+            router.clone().oneshot(req)
+        });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let conn = builder.serve_connection(io, service).with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = state.shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Server counters, per label (the four transports, `publish`, `other`),
+//! rendered as Prometheus text (`/metrics`) and JSON (`/api/stats`).
+//!
+//! Relaxed atomics: the figures are sampled, never used for control, so no
+//! ordering is needed and the hot path pays one uncontended-ish add each.
+
+use protocol::Transport;
+use protocol::stats::{LabelCounters, ServerStats};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+/// A per-label metric: name, type, help, and how to read it.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&LabelCounters) -> u64,
+);
+
+/// What a connection or request is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    Transport(Transport),
+    /// Publish and typing requests.
+    Publish,
+    /// The page, metrics, stats, health and errors.
+    Other,
+}
+
+impl Label {
+    pub const COUNT: usize = Transport::ALL.len() + 2;
+
+    pub const fn index(self) -> usize {
+        match self {
+            Label::Transport(t) => t.index(),
+            Label::Publish => Transport::ALL.len(),
+            Label::Other => Transport::ALL.len() + 1,
+        }
+    }
+
+    pub fn from_index(i: usize) -> Label {
+        match Transport::ALL.get(i) {
+            Some(t) => Label::Transport(*t),
+            None if i == Transport::ALL.len() => Label::Publish,
+            None => Label::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Transport(t) => t.as_str(),
+            Label::Publish => "publish",
+            Label::Other => "other",
+        }
+    }
+}
+
+/// Counters of one label.
+#[derive(Debug, Default)]
+pub struct LabelMetrics {
+    pub connections: AtomicI64,
+    pub requests: AtomicU64,
+    pub deliveries: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+}
+
+/// All server counters; one per process, shared by `Arc`.
+#[derive(Debug)]
+pub struct Metrics {
+    labels: [LabelMetrics; Label::COUNT],
+    pub publishes: AtomicU64,
+    pub lagged: AtomicU64,
+    pub rooms: AtomicU64,
+    started: Instant,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            labels: Default::default(),
+            publishes: AtomicU64::new(0),
+            lagged: AtomicU64::new(0),
+            rooms: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn label(&self, l: Label) -> &LabelMetrics {
+        &self.labels[l.index()]
+    }
+
+    pub fn delivered(&self, t: Transport, n: u64) {
+        self.label(Label::Transport(t))
+            .deliveries
+            .fetch_add(n, Relaxed);
+    }
+
+    /// A snapshot as the `/api/stats` document.
+    pub fn stats(&self) -> ServerStats {
+        let cost = crate::sys::process_cost();
+        let labels: BTreeMap<String, LabelCounters> = (0..Label::COUNT)
+            .map(|i| {
+                let m = &self.labels[i];
+                (
+                    Label::from_index(i).as_str().to_string(),
+                    LabelCounters {
+                        connections: m.connections.load(Relaxed).max(0) as u64,
+                        requests_total: m.requests.load(Relaxed),
+                        deliveries_total: m.deliveries.load(Relaxed),
+                        wire_bytes_in_total: m.bytes_in.load(Relaxed),
+                        wire_bytes_out_total: m.bytes_out.load(Relaxed),
+                    },
+                )
+            })
+            .collect();
+        ServerStats {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+            cpu_seconds: cost.cpu_seconds,
+            rss_bytes: cost.rss_bytes,
+            rooms: self.rooms.load(Relaxed),
+            publishes_total: self.publishes.load(Relaxed),
+            lagged_total: self.lagged.load(Relaxed),
+            labels,
+        }
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn prometheus(&self) -> String {
+        let s = self.stats();
+        let mut out = String::with_capacity(4096);
+        let per_label: [Family; 3] = [
+            (
+                "rtbench_server_connections",
+                "gauge",
+                "Open connections by transport.",
+                |c| c.connections,
+            ),
+            (
+                "rtbench_server_requests_total",
+                "counter",
+                "HTTP requests (a stream counts once) by transport.",
+                |c| c.requests_total,
+            ),
+            (
+                "rtbench_server_deliveries_total",
+                "counter",
+                "Messages written to subscribers by transport.",
+                |c| c.deliveries_total,
+            ),
+        ];
+        for (name, kind, help, get) in per_label {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (label, c) in &s.labels {
+                let _ = writeln!(out, "{name}{{transport=\"{label}\"}} {}", get(c));
+            }
+        }
+        let name = "rtbench_server_wire_bytes_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Bytes on the wire at the socket, headers and framing included.\n# TYPE {name} counter"
+        );
+        for (label, c) in &s.labels {
+            let _ = writeln!(
+                out,
+                "{name}{{transport=\"{label}\",direction=\"in\"}} {}",
+                c.wire_bytes_in_total
+            );
+            let _ = writeln!(
+                out,
+                "{name}{{transport=\"{label}\",direction=\"out\"}} {}",
+                c.wire_bytes_out_total
+            );
+        }
+        let scalars: [(&str, &str, &str, String); 5] = [
+            (
+                "rtbench_server_publishes_total",
+                "counter",
+                "Messages accepted.",
+                s.publishes_total.to_string(),
+            ),
+            (
+                "rtbench_server_lagged_total",
+                "counter",
+                "Push subscribers dropped (with their cursor) for falling behind.",
+                s.lagged_total.to_string(),
+            ),
+            (
+                "rtbench_server_rooms",
+                "gauge",
+                "Rooms in memory.",
+                s.rooms.to_string(),
+            ),
+            (
+                "process_cpu_seconds_total",
+                "counter",
+                "User and system CPU time of the server process.",
+                format!("{}", s.cpu_seconds),
+            ),
+            (
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident set size of the server process.",
+                s.rss_bytes.to_string(),
+            ),
+        ];
+        for (name, kind, help, value) in scalars {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
+}

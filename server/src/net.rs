@@ -1,0 +1,184 @@
+//! Connections: a byte-counting wrapper around every accepted TCP stream and
+//! the per-connection meter that charges those bytes to a transport.
+//!
+//! A connection's label is known only once its first request is routed, so
+//! bytes read before that are held as pending and moved over when the
+//! handler labels the connection ([`Conn::label`]). Counting at the socket
+//! (not in handlers) is what makes headers, chunking and WebSocket framing
+//! show up in the figures.
+
+use crate::metrics::{Label, Metrics};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use std::convert::Infallible;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+const UNLABELED: u8 = u8::MAX;
+
+/// Byte and connection accounting for one TCP connection.
+#[derive(Debug)]
+pub struct ConnMeter {
+    label: AtomicU8,
+    pending_in: AtomicU64,
+    pending_out: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+impl ConnMeter {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        ConnMeter {
+            label: AtomicU8::new(UNLABELED),
+            pending_in: AtomicU64::new(0),
+            pending_out: AtomicU64::new(0),
+            metrics,
+        }
+    }
+
+    fn add(&self, n: u64, out: bool) {
+        let l = self.label.load(Relaxed);
+        if l == UNLABELED {
+            let p = if out {
+                &self.pending_out
+            } else {
+                &self.pending_in
+            };
+            p.fetch_add(n, Relaxed);
+        } else {
+            let m = self.metrics.label(Label::from_index(l as usize));
+            let c = if out { &m.bytes_out } else { &m.bytes_in };
+            c.fetch_add(n, Relaxed);
+        }
+    }
+
+    /// Charges this connection (and from now on its bytes) to `label`, and
+    /// counts one request for it.
+    pub fn label(&self, label: Label) {
+        let new = label.index() as u8;
+        let m = self.metrics.label(label);
+        m.requests.fetch_add(1, Relaxed);
+        let old = self.label.swap(new, Relaxed);
+        if old != new {
+            m.connections.fetch_add(1, Relaxed);
+            if old != UNLABELED {
+                let o = self.metrics.label(Label::from_index(old as usize));
+                o.connections.fetch_sub(1, Relaxed);
+            }
+        }
+        self.flush_pending(label);
+    }
+
+    fn flush_pending(&self, label: Label) {
+        let m = self.metrics.label(label);
+        m.bytes_in
+            .fetch_add(self.pending_in.swap(0, Relaxed), Relaxed);
+        m.bytes_out
+            .fetch_add(self.pending_out.swap(0, Relaxed), Relaxed);
+    }
+}
+
+impl Drop for ConnMeter {
+    fn drop(&mut self) {
+        let l = self.label.load(Relaxed);
+        if l == UNLABELED {
+            self.flush_pending(Label::Other);
+        } else {
+            let label = Label::from_index(l as usize);
+            self.metrics.label(label).connections.fetch_sub(1, Relaxed);
+            self.flush_pending(label);
+        }
+    }
+}
+
+/// A stream that reports every byte read and written to its [`ConnMeter`].
+#[derive(Debug)]
+pub struct Counted<S> {
+    inner: S,
+    meter: Arc<ConnMeter>,
+}
+
+impl<S> Counted<S> {
+    pub fn new(inner: S, meter: Arc<ConnMeter>) -> Self {
+        Counted { inner, meter }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len().saturating_sub(before);
+        if n > 0 {
+            self.meter.add(n as u64, false);
+        }
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = r {
+            self.meter.add(n as u64, true);
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = r {
+            self.meter.add(n as u64, true);
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Handler-side access to the connection's meter. Always present: requests
+/// that did not come through [`crate::run`] (router tests) get none and
+/// labelling them is a no-op.
+#[derive(Debug, Clone, Default)]
+pub struct Conn(pub Option<Arc<ConnMeter>>);
+
+impl Conn {
+    pub fn label(&self, label: Label) {
+        if let Some(m) = &self.0 {
+            m.label(label);
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Conn {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Conn(parts.extensions.get::<Arc<ConnMeter>>().cloned()))
+    }
+}

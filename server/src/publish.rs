@@ -1,0 +1,89 @@
+//! Publishing over HTTP: chat messages and typing indicators.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::hub::Draft;
+use crate::metrics::Label;
+use crate::net::Conn;
+use crate::transport::{RoomPath, validate_user};
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use protocol::{Kind, PublishRequest, PublishResponse, TypingRequest};
+use serde::de::DeserializeOwned;
+
+/// A JSON body whose failures are protocol errors: 413 over the size limit
+/// (set by `DefaultBodyLimit` in [`crate::app`]), 400 with serde's reason
+/// (which names the missing field or wrong type) otherwise.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config.max_message_bytes;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge { limit }
+            } else {
+                ApiError::BodyRead(e.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadJson(e.to_string()))
+    }
+}
+
+/// `POST /api/rooms/{room}/messages` → `201 {"id","ts_us"}`.
+pub async fn publish(
+    State(app): State<AppState>,
+    conn: Conn,
+    RoomPath(room): RoomPath,
+    JsonBody(p): JsonBody<PublishRequest>,
+) -> Result<Response, ApiError> {
+    conn.label(Label::Publish);
+    validate_user(&p.user)?;
+    let room = app.hub.room(&room);
+    let (id, ts_us) = room.publish(
+        Kind::Message,
+        Draft {
+            user: Some(&p.user),
+            text: Some(&p.text),
+            sent_us: p.sent_us,
+            publisher: p.publisher.as_deref(),
+            seq: p.seq,
+            users: None,
+        },
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(PublishResponse {
+            id: id.to_string(),
+            ts_us,
+        }),
+    )
+        .into_response())
+}
+
+/// `POST /api/rooms/{room}/typing` → 204.
+pub async fn typing(
+    State(app): State<AppState>,
+    conn: Conn,
+    RoomPath(room): RoomPath,
+    JsonBody(t): JsonBody<TypingRequest>,
+) -> Result<StatusCode, ApiError> {
+    conn.label(Label::Publish);
+    validate_user(&t.user)?;
+    app.hub.room(&room).publish(
+        Kind::Typing,
+        Draft {
+            user: Some(&t.user),
+            ..Draft::default()
+        },
+    );
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,49 @@
+//! Long polling: hold the request until the room has news, the wait ends,
+//! or the server shuts down (parked polls are answered, not dropped).
+
+use super::poll_body;
+use crate::AppState;
+use crate::hub::{Room, Start};
+use crate::metrics::Label;
+use crate::net::Conn;
+use axum::response::Response;
+use protocol::Transport;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+
+pub async fn handle(
+    app: &AppState,
+    conn: &Conn,
+    room: &Room,
+    mut start: Start,
+    user: Option<String>,
+    wait: Duration,
+) -> Response {
+    conn.label(Label::Transport(Transport::LongPoll));
+    let wait = wait.min(app.config.long_poll_max_wait);
+    if let Some(u) = &user {
+        room.touch(u, wait + app.config.presence_timeout);
+    }
+    let deadline = Instant::now() + wait;
+    let mut last_round = false;
+    loop {
+        // Register for the wake-up before reading, so a publish between the
+        // read and the await is not missed.
+        let notified = room.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let b = room.read(start);
+        if !b.messages.is_empty() || b.gap || last_round {
+            app.metrics
+                .delivered(Transport::LongPoll, b.messages.len() as u64);
+            return poll_body(&b);
+        }
+        // Nothing yet: from now on wait for anything after the newest id.
+        start = Start::Since(b.cursor);
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = sleep_until(deadline) => last_round = true,
+            _ = app.shutdown.cancelled() => last_round = true,
+        }
+    }
+}

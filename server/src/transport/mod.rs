@@ -1,0 +1,208 @@
+//! One module per transport, plus what they share: the room path, the
+//! subscribe query (`since`, `history`, `wait`, `user`) and the poll body.
+
+pub mod long_poll;
+pub mod short_poll;
+pub mod sse;
+pub mod ws;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::hub::{Backlog, Start};
+use crate::net::Conn;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// A validated room name from the path.
+#[derive(Debug)]
+pub struct RoomPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(room) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadQuery(e.body_text()))?;
+        protocol::validate_room(&room)?;
+        Ok(RoomPath(room))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawQuery {
+    since: Option<String>,
+    history: Option<String>,
+    wait: Option<String>,
+    user: Option<String>,
+}
+
+/// Where a subscriber starts and who it is.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub start: Start,
+    /// Present on long polls.
+    pub wait: Option<Duration>,
+    pub user: Option<String>,
+}
+
+/// Parses a message id sent back by a client (`since`, `Last-Event-ID`).
+pub fn parse_cursor(s: &str) -> Result<u64, ApiError> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::BadCursor(s.chars().take(40).collect()));
+    }
+    s.parse().map_err(|_| ApiError::BadCursor(s.to_string()))
+}
+
+/// User names: 1–64 characters, no control characters (they end up in
+/// every client's user list).
+pub fn validate_user(user: &str) -> Result<(), ApiError> {
+    let n = user.chars().count();
+    if n == 0 || n > 64 {
+        return Err(ApiError::BadUser(format!(
+            "must be 1 to 64 characters, got {n}"
+        )));
+    }
+    if user.chars().any(char::is_control) {
+        return Err(ApiError::BadUser("contains control characters".into()));
+    }
+    Ok(())
+}
+
+impl Params {
+    pub fn from_uri(uri: &Uri, join_history: usize, history_cap: usize) -> Result<Self, ApiError> {
+        let Query(q) =
+            Query::<RawQuery>::try_from_uri(uri).map_err(|e| ApiError::BadQuery(e.body_text()))?;
+        let start = match (&q.since, &q.history) {
+            (Some(s), _) => Start::Since(parse_cursor(s)?),
+            (None, Some(h)) => Start::Recent(
+                h.parse::<usize>()
+                    .map_err(|_| ApiError::BadQuery(format!("history={h:?} is not a count")))?
+                    .min(history_cap),
+            ),
+            (None, None) => Start::Recent(join_history),
+        };
+        let wait = match &q.wait {
+            None => None,
+            Some(w) => {
+                let secs: f64 = w.parse().map_err(|_| {
+                    ApiError::BadQuery(format!("wait={w:?} is not a number of seconds"))
+                })?;
+                if !secs.is_finite() || secs < 0.0 {
+                    return Err(ApiError::BadQuery(format!(
+                        "wait={w:?} must be a non-negative number of seconds"
+                    )));
+                }
+                Some(Duration::from_secs_f64(secs.min(86_400.0)))
+            }
+        };
+        if let Some(u) = &q.user {
+            validate_user(u)?;
+        }
+        Ok(Params {
+            start,
+            wait,
+            user: q.user,
+        })
+    }
+}
+
+/// `{"messages":[…],"cursor":"N"}` built from the pre-encoded messages.
+pub fn poll_body(b: &Backlog) -> Response {
+    let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
+    let mut body = Vec::with_capacity(len + 64);
+    body.extend_from_slice(b"{\"messages\":[");
+    for (i, d) in b.messages.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&d.json);
+    }
+    body.extend_from_slice(b"],\"cursor\":\"");
+    body.extend_from_slice(b.cursor.to_string().as_bytes());
+    body.extend_from_slice(if b.gap { b"\",\"gap\":true}" } else { b"\"}" });
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
+pub async fn poll(
+    State(app): State<AppState>,
+    conn: Conn,
+    RoomPath(room): RoomPath,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    let room = app.hub.room(&room);
+    Ok(match params.wait {
+        Some(wait) => long_poll::handle(&app, &conn, &room, params.start, params.user, wait).await,
+        None => short_poll::handle(&app, &conn, &room, params.start, params.user),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors() {
+        assert_eq!(parse_cursor("42").ok(), Some(42));
+        assert_eq!(parse_cursor(" 7 ").ok(), Some(7));
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "abc",
+            "99999999999999999999999",
+            "0x10",
+            "1-0",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn params() {
+        let p = |q: &str| Params::from_uri(&q.parse().expect("uri"), 50, 1024);
+        assert_eq!(p("/x").map(|p| p.start).ok(), Some(Start::Recent(50)));
+        assert_eq!(
+            p("/x?history=0").map(|p| p.start).ok(),
+            Some(Start::Recent(0))
+        );
+        assert_eq!(
+            p("/x?history=9999").map(|p| p.start).ok(),
+            Some(Start::Recent(1024))
+        );
+        assert_eq!(
+            p("/x?since=3&history=1").map(|p| p.start).ok(),
+            Some(Start::Since(3))
+        );
+        assert_eq!(
+            p("/x?since=3&wait=2.5").map(|p| p.wait).ok(),
+            Some(Some(Duration::from_millis(2500)))
+        );
+        assert!(p("/x?wait=-1").is_err());
+        assert!(p("/x?wait=NaN").is_err());
+        assert!(p("/x?since=abc").is_err());
+        assert!(p("/x?user=").is_err());
+        assert!(p("/x?user=a%0Ab").is_err());
+        assert_eq!(
+            p("/x?user=al%20ice").ok().and_then(|p| p.user).as_deref(),
+            Some("al ice")
+        );
+    }
+}

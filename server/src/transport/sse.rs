@@ -1,0 +1,168 @@
+//! Server-Sent Events: one `text/event-stream` response per subscriber.
+//!
+//! The backlog goes out in the first chunk together with the `retry:` hint;
+//! live messages already waiting in the queue are coalesced into one chunk
+//! (one write for a subscriber that fell a little behind). A subscriber that
+//! falls further behind than its queue gets `event: lagged` with its cursor
+//! and the stream ends: it resumes with `Last-Event-ID` and loses nothing
+//! that is still in history.
+
+use super::{Params, RoomPath, parse_cursor};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::hub::{Delivery, PresenceGuard, Start};
+use crate::metrics::{Label, Metrics};
+use crate::net::Conn;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use protocol::Transport;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
+use tokio_util::sync::CancellationToken;
+
+/// Most queued messages folded into one chunk.
+const MAX_BATCH: usize = 64;
+
+struct Stream {
+    first: Option<Bytes>,
+    rx: broadcast::Receiver<Arc<Delivery>>,
+    heartbeat: Interval,
+    shutdown: CancellationToken,
+    last_id: u64,
+    done: bool,
+    metrics: Arc<Metrics>,
+    _presence: Option<PresenceGuard>,
+}
+
+fn lag_event(cursor: u64) -> Bytes {
+    Bytes::from(format!(
+        "event: {}\ndata: {{\"cursor\":\"{cursor}\"}}\n\n",
+        protocol::message::SSE_EVENT_LAGGED
+    ))
+}
+
+impl Stream {
+    /// The next chunk, or `None` when the stream ends.
+    async fn next(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => return None,
+                r = self.rx.recv() => match r {
+                    Ok(d) if d.id <= self.last_id => continue,
+                    Ok(d) => return Some(self.batch(d)),
+                    Err(RecvError::Lagged(_)) => return Some(self.lagged()),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.heartbeat.tick() => return Some(Bytes::from_static(b": ping\n\n")),
+            }
+        }
+    }
+
+    /// `d` plus whatever else is already queued, as one chunk.
+    fn batch(&mut self, d: Arc<Delivery>) -> Bytes {
+        self.last_id = d.id;
+        let mut n = 1;
+        let mut more: Option<BytesMut> = None;
+        while n < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(next) if next.id <= self.last_id => continue,
+                Ok(next) => {
+                    let buf = more.get_or_insert_with(|| {
+                        let mut b = BytesMut::with_capacity(d.sse.len() * 4);
+                        b.extend_from_slice(&d.sse);
+                        b
+                    });
+                    buf.extend_from_slice(&next.sse);
+                    self.last_id = next.id;
+                    n += 1;
+                }
+                Err(TryRecvError::Lagged(_)) => {
+                    // Deliver what was read; the next recv reports the lag.
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.metrics.delivered(Transport::Sse, n as u64);
+        match more {
+            Some(b) => b.freeze(),
+            None => d.sse.clone(),
+        }
+    }
+
+    fn lagged(&mut self) -> Bytes {
+        self.metrics.lagged.fetch_add(1, Relaxed);
+        self.done = true;
+        lag_event(self.last_id)
+    }
+}
+
+/// `GET /api/rooms/{room}/events`.
+pub async fn handler(
+    State(app): State<AppState>,
+    conn: Conn,
+    RoomPath(room): RoomPath,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let mut params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    // EventSource reconnects with the original URL plus Last-Event-ID: the
+    // header is newer than any `since` in the URL, so it wins.
+    if let Some(h) = headers.get("last-event-id") {
+        let s = h
+            .to_str()
+            .map_err(|_| ApiError::BadCursor("<not text>".into()))?;
+        params.start = Start::Since(parse_cursor(s)?);
+    }
+    conn.label(Label::Transport(Transport::Sse));
+    let room = app.hub.room(&room);
+    let presence = params.user.as_deref().map(|u| room.join(u));
+    let sub = room.subscribe(params.start);
+
+    let mut first = BytesMut::new();
+    first.extend_from_slice(format!("retry: {}\n\n", app.config.sse_retry.as_millis()).as_bytes());
+    for d in &sub.backlog.messages {
+        first.extend_from_slice(&d.sse);
+    }
+    app.metrics
+        .delivered(Transport::Sse, sub.backlog.messages.len() as u64);
+    let hb = app.config.heartbeat;
+    let mut heartbeat = interval_at(Instant::now() + hb, hb);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let stream = Stream {
+        first: Some(first.freeze()),
+        rx: sub.rx,
+        heartbeat,
+        shutdown: app.shutdown.clone(),
+        last_id: sub.backlog.cursor,
+        done: false,
+        metrics: app.metrics.clone(),
+        _presence: presence,
+    };
+    let body = futures_util::stream::unfold(stream, |mut s| async move {
+        let chunk = s.next().await?;
+        Some((Ok::<_, Infallible>(chunk), s))
+    });
+    Ok(Response::builder()
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        )
+        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+        .header("x-accel-buffering", HeaderValue::from_static("no"))
+        .body(Body::from_stream(body))
+        .unwrap_or_default())
+}

@@ -1,0 +1,228 @@
+//! WebSockets: one socket per subscriber; text frames out are the message
+//! JSON, text frames in publish or signal typing.
+//!
+//! Buffers are kept small (see `READ_BUFFER`): tungstenite's defaults cost
+//! ~134 KiB per idle connection, which caps a 24 GiB box long before the
+//! descriptor limit does. A peer that stays silent for two heartbeats is
+//! dropped; one that falls behind its queue is closed with code 4000 and
+//! its cursor as the reason, so it resumes with `since` and loses nothing.
+
+use super::{Params, RoomPath, validate_user};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::hub::{Delivery, Draft, Room};
+use crate::metrics::Label;
+use crate::net::Conn;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::Uri;
+use axum::response::Response;
+use protocol::{ClientFrame, ErrorBody, Kind, LagNotice, Transport};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio_tungstenite::tungstenite;
+
+/// Read buffer per connection; messages larger than this still work (the
+/// buffer grows while reading one), this only sets the idle footprint.
+const READ_BUFFER: usize = 4096;
+
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_UNSUPPORTED: u16 = 1003;
+const CLOSE_TOO_BIG: u16 = 1009;
+
+/// `GET /api/rooms/{room}/ws`.
+pub async fn handler(
+    State(app): State<AppState>,
+    conn: Conn,
+    RoomPath(room): RoomPath,
+    uri: Uri,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    conn.label(Label::Transport(Transport::Ws));
+    let room = app.hub.room(&room);
+    let max = app.config.max_message_bytes;
+    let tracker = app.tracker.clone();
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        // 0: every frame goes straight to the socket, no per-socket write buffer.
+        .write_buffer_size(0)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, socket))))
+}
+
+fn error_frame(code: &str, error: String) -> Message {
+    let body = ErrorBody {
+        error,
+        code: code.to_string(),
+    };
+    let json = serde_json::to_string(&body).unwrap_or_default();
+    // {"error":…} → {"type":"error","error":…}
+    Message::Text(Utf8Bytes::from(format!(
+        "{{\"type\":\"error\",{}",
+        &json[1..]
+    )))
+}
+
+fn close(code: u16, reason: String) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    }))
+}
+
+/// What to do after a client frame.
+enum Next {
+    Continue,
+    Reply(Message),
+    Close(Message),
+}
+
+fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message) -> Next {
+    let text = match msg {
+        Message::Text(t) => t,
+        Message::Binary(_) => {
+            return Next::Close(close(
+                CLOSE_UNSUPPORTED,
+                "binary frames are not supported; send JSON text".into(),
+            ));
+        }
+        // tungstenite answers pings itself; pongs only prove liveness.
+        Message::Ping(_) | Message::Pong(_) => return Next::Continue,
+        Message::Close(_) => return Next::Close(Message::Close(None)),
+    };
+    let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+        Ok(f) => f,
+        Err(e) => {
+            return Next::Reply(error_frame(
+                "bad_json",
+                format!(
+                    "invalid frame: {e}; expected {{\"type\":\"message\",\"user\":…,\"text\":…}} or {{\"type\":\"typing\"}}"
+                ),
+            ));
+        }
+    };
+    match frame {
+        ClientFrame::Message(p) => {
+            if let Err(e) = validate_user(&p.user) {
+                return Next::Reply(error_frame(e.code(), e.to_string()));
+            }
+            app.metrics
+                .label(Label::Publish)
+                .requests
+                .fetch_add(1, Relaxed);
+            room.publish(
+                Kind::Message,
+                Draft {
+                    user: Some(&p.user),
+                    text: Some(&p.text),
+                    sent_us: p.sent_us,
+                    publisher: p.publisher.as_deref(),
+                    seq: p.seq,
+                    users: None,
+                },
+            );
+            Next::Continue
+        }
+        ClientFrame::Typing { user: u } => match u.as_deref().or(user) {
+            Some(u) if validate_user(u).is_ok() => {
+                room.publish(
+                    Kind::Typing,
+                    Draft {
+                        user: Some(u),
+                        ..Draft::default()
+                    },
+                );
+                Next::Continue
+            }
+            _ => Next::Reply(error_frame(
+                "bad_user",
+                "typing needs a user: connect with ?user=NAME or send {\"type\":\"typing\",\"user\":NAME}".into(),
+            )),
+        },
+    }
+}
+
+async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: WebSocket) {
+    let _presence = params.user.as_deref().map(|u| room.join(u));
+    let mut sub = room.subscribe(params.start);
+    let mut last_id = sub.backlog.cursor;
+    let backlog = std::mem::take(&mut sub.backlog.messages);
+    let n = backlog.len() as u64;
+    for d in backlog {
+        if socket.send(Message::Text(d.ws.clone())).await.is_err() {
+            return;
+        }
+    }
+    app.metrics.delivered(Transport::Ws, n);
+
+    let hb = app.config.heartbeat;
+    let mut ping = interval_at(Instant::now() + hb, hb);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut heard = true;
+    let user = params.user.as_deref();
+    let bye = loop {
+        tokio::select! {
+            biased;
+            _ = app.shutdown.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down".into())),
+            r = sub.rx.recv() => match r {
+                Ok(d) => {
+                    if d.id > last_id && send(&app, &mut socket, &d).await.is_err() {
+                        break None;
+                    }
+                    last_id = last_id.max(d.id);
+                }
+                Err(RecvError::Lagged(_)) => {
+                    app.metrics.lagged.fetch_add(1, Relaxed);
+                    let notice = LagNotice { cursor: last_id.to_string() };
+                    break Some(close(protocol::message::WS_CLOSE_LAGGED, serde_json::to_string(&notice).unwrap_or_default()));
+                }
+                Err(RecvError::Closed) => break Some(close(CLOSE_GOING_AWAY, "room closed".into())),
+            },
+            m = socket.recv() => {
+                heard = true;
+                match m {
+                    None => break None,
+                    Some(Err(e)) => break close_for_error(e),
+                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg) {
+                        Next::Continue => {}
+                        Next::Reply(r) => if socket.send(r).await.is_err() { break None },
+                        Next::Close(c) => break Some(c),
+                    },
+                }
+            }
+            _ = ping.tick() => {
+                if !heard {
+                    break None;
+                }
+                heard = false;
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some(c) = bye {
+        // Best effort: the peer may already be gone.
+        let _ = socket.send(c).await;
+    }
+}
+
+async fn send(app: &AppState, socket: &mut WebSocket, d: &Delivery) -> Result<(), axum::Error> {
+    socket.send(Message::Text(d.ws.clone())).await?;
+    app.metrics.delivered(Transport::Ws, 1);
+    Ok(())
+}
+
+/// Frames over the size limit close with 1009; other read errors mean the
+/// connection is already broken.
+fn close_for_error(e: axum::Error) -> Option<Message> {
+    let inner = e.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(c)) => Some(close(CLOSE_TOO_BIG, format!("{c}"))),
+        _ => None,
+    }
+}

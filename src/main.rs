@@ -1,0 +1,168 @@
+//! `rtbench`: the command line. Parses flags into each crate's config and
+//! calls its `run`; errors get context here and map to exit codes
+//! (0 ok, 2 usage or input error, 99 thresholds/regression, 1 anything else).
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use protocol::units::{parse_duration, parse_size};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rtbench",
+    version,
+    about = "Measure short polling, long polling, SSE and WebSockets for real-time web apps",
+    long_about = "rtbench settles with measurements how short polling, long polling, Server-Sent \
+Events and WebSockets compare: delivery latency, request rate, bytes on the wire, loss, \
+and server cost.\n\nStart with `rtbench server` and open the printed URL for the chat page."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the reference chat server (one feed over all four transports).
+    Server(ServerArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Messages kept per room for pollers and reconnecting clients.
+    #[arg(long, default_value = "1024", value_parser = parse_count_usize)]
+    history: usize,
+    /// Messages a push subscriber may fall behind before it is dropped with its cursor.
+    #[arg(long, default_value = "1024", value_parser = parse_count_usize)]
+    subscriber_queue: usize,
+    /// SSE `: ping` and WebSocket ping interval.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    heartbeat: Duration,
+    /// Longest a long poll is held (a client's `wait` is capped to this).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    long_poll_max_wait: Duration,
+    /// Largest publish body or WebSocket message (e.g. 64k, 1M).
+    #[arg(long, default_value = "64KiB", value_parser = parse_size_usize)]
+    max_message_bytes: usize,
+    /// How long a user stays listed after their last connection or poll.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    presence_timeout: Duration,
+    /// Hard deadline for draining connections on SIGINT/SIGTERM.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
+}
+
+fn parse_count_usize(s: &str) -> Result<usize, String> {
+    let n = protocol::units::parse_count(s).map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err("must be at least 1".into());
+    }
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+fn parse_size_usize(s: &str) -> Result<usize, String> {
+    let n = parse_size(s).map_err(|e| e.to_string())?;
+    if n < 64 {
+        return Err("must be at least 64 bytes".into());
+    }
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+impl ServerArgs {
+    fn config(&self) -> server::Config {
+        server::Config {
+            history: self.history,
+            subscriber_queue: self.subscriber_queue,
+            heartbeat: self.heartbeat,
+            long_poll_max_wait: self.long_poll_max_wait,
+            max_message_bytes: self.max_message_bytes,
+            presence_timeout: self.presence_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+            ..server::Config::default()
+        }
+    }
+}
+
+/// Cancels `token` on the first SIGINT or SIGTERM.
+fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("rtbench: cannot watch SIGTERM: {e}");
+                    let _ = tokio::signal::ctrl_c().await;
+                    token.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        token.cancel();
+    });
+}
+
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    match server::sys::raise_nofile_limit() {
+        Ok(n) if n < 4096 => eprintln!(
+            "rtbench server: only {n} file descriptors allowed; expect failures past ~{n} connections"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("rtbench server: cannot raise the descriptor limit: {e}"),
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another server using it? Try --addr 127.0.0.1:0 for a free port",
+                args.addr
+            )
+        })?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    // One machine-readable line first, for scripts and `rtbench bench`.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{{\"listening\":\"http://{addr}\"}}")?;
+    out.flush()?;
+    drop(out);
+    eprintln!("rtbench server: chat page at http://{addr}/ (Ctrl-C stops)");
+    let token = CancellationToken::new();
+    cancel_on_signal(token.clone());
+    server::run(listener, args.config(), token).await?;
+    eprintln!("rtbench server: stopped");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rtbench: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Server(args) => serve(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rtbench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
