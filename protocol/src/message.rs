@@ -119,6 +119,12 @@ pub const WS_CLOSE_LAGGED: u16 = 4000;
 /// SSE event name of a [`LagNotice`].
 pub const SSE_EVENT_LAGGED: &str = "lagged";
 
+/// SSE event name sent before the backlog when the client's cursor was
+/// older than the kept history (the push twin of a poll's `"gap":true`);
+/// data is `{"cursor":ID}` with the cursor the client asked for. On a
+/// WebSocket the same news is the text frame `{"type":"gap","cursor":ID}`.
+pub const SSE_EVENT_GAP: &str = "gap";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("request body could not be read: {0}")]
     BodyRead(String),
+    #[error("this endpoint speaks WebSocket: {0}")]
+    UpgradeRequired(String),
 }
 
 impl ApiError {
@@ -42,6 +44,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BodyRead(_) => "body_read",
+            ApiError::UpgradeRequired(_) => "upgrade_required",
         }
     }
 
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -134,6 +134,17 @@ pub async fn handler(
 
     let mut first = BytesMut::new();
     first.extend_from_slice(format!("retry: {}\n\n", app.config.sse_retry.as_millis()).as_bytes());
+    if sub.backlog.gap
+        && let Start::Since(since) = params.start
+    {
+        first.extend_from_slice(
+            format!(
+                "event: {}\ndata: {{\"cursor\":\"{since}\"}}\n\n",
+                protocol::message::SSE_EVENT_GAP
+            )
+            .as_bytes(),
+        );
+    }
     for d in &sub.backlog.messages {
         first.extend_from_slice(&d.sse);
     }

@@ -10,10 +10,11 @@
 use super::{Params, RoomPath, validate_user};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::hub::{Delivery, Draft, Room};
+use crate::hub::{Delivery, Draft, Room, Start};
 use crate::metrics::Label;
 use crate::net::Conn;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
@@ -38,9 +39,10 @@ pub async fn handler(
     conn: Conn,
     RoomPath(room): RoomPath,
     uri: Uri,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
     conn.label(Label::Transport(Transport::Ws));
     let room = app.hub.room(&room);
     let max = app.config.max_message_bytes;
@@ -150,6 +152,18 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
     let _presence = params.user.as_deref().map(|u| room.join(u));
     let mut sub = room.subscribe(params.start);
     let mut last_id = sub.backlog.cursor;
+    if sub.backlog.gap
+        && let Start::Since(since) = params.start
+    {
+        let gap = format!("{{\"type\":\"gap\",\"cursor\":\"{since}\"}}");
+        if socket
+            .send(Message::Text(Utf8Bytes::from(gap)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
     let backlog = std::mem::take(&mut sub.backlog.messages);
     let n = backlog.len() as u64;
     for d in backlog {
