@@ -57,6 +57,11 @@ struct ServerArgs {
     /// Hard deadline for draining connections on SIGINT/SIGTERM.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// Shut down when standard input closes: `rtbench bench` starts its
+    /// server this way so that the server never outlives it, even when the
+    /// parent is killed.
+    #[arg(long, hide = true)]
+    exit_on_stdin_eof: bool,
 }
 
 fn parse_count_usize(s: &str) -> Result<usize, String> {
@@ -111,6 +116,22 @@ fn cancel_on_signal(token: CancellationToken) {
     });
 }
 
+/// Cancels `token` when standard input reaches end of file (the parent
+/// that holds its other end exited, however it exited).
+fn cancel_on_stdin_eof(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 64];
+        loop {
+            match tokio::io::AsyncReadExt::read(&mut stdin, &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+        token.cancel();
+    });
+}
+
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     match server::sys::raise_nofile_limit() {
         Ok(n) if n < 4096 => eprintln!(
@@ -136,6 +157,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     eprintln!("rtbench server: chat page at http://{addr}/ (Ctrl-C stops)");
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());
+    if args.exit_on_stdin_eof {
+        cancel_on_stdin_eof(token.clone());
+    }
     server::run(listener, args.config(), token).await?;
     eprintln!("rtbench server: stopped");
     Ok(())

@@ -23,6 +23,18 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// Asks process `pid` to shut down gracefully (SIGTERM). A process that is
+/// already gone is not an error: there is nothing left to stop.
+pub fn terminate(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill only sends a signal; no memory is shared.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
 /// CPU seconds (user + system) and resident bytes of this process.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ProcessCost {

@@ -1,0 +1,97 @@
+//! `rtbench bench`'s own server: `rtbench server` started as a child process
+//! on 127.0.0.1:0, so its CPU and memory are measured apart from the load
+//! generator's, and a fresh one per run so no run inherits another's state.
+//!
+//! The child never outlives us: it is killed when dropped (errors, panics),
+//! stopped with SIGTERM and a deadline on the normal path, and it watches
+//! its standard input, which closes when we exit in any way at all.
+
+use anyhow::{Context, bail};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+
+/// How long a starting server may take to print its address.
+const STARTUP: Duration = Duration::from_secs(15);
+/// How long a stopping server may drain before it is killed.
+const STOP: Duration = Duration::from_secs(10);
+
+/// A running child server.
+#[derive(Debug)]
+pub struct ChildServer {
+    child: Child,
+    /// Held open: the child exits when it closes.
+    _stdin: Option<ChildStdin>,
+    pub url: String,
+    pub pid: u32,
+}
+
+impl ChildServer {
+    /// Starts `rtbench server --addr 127.0.0.1:0 EXTRA…` and waits for its
+    /// address line.
+    pub async fn start(extra: &[String]) -> anyhow::Result<ChildServer> {
+        let exe = std::env::current_exe().context("finding the rtbench executable")?;
+        let mut child = Command::new(&exe)
+            .args(["server", "--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {} server", exe.display()))?;
+        let pid = child.id().context("child server exited at once")?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let stderr = child.stderr.take().context("child stderr")?;
+        // Keep the child's log lines visible, prefixed, for when it fails.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if !l.contains("chat page at") && !l.ends_with("stopped") {
+                    eprintln!("  [server] {l}");
+                }
+            }
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(STARTUP, lines.next_line())
+            .await
+            .context("the child server did not print its address within 15 s")?
+            .context("reading the child server's address")?;
+        let Some(first) = first else {
+            let status = child.wait().await.ok();
+            bail!("the child server exited before listening ({status:?})");
+        };
+        let v: serde_json::Value = serde_json::from_str(&first)
+            .with_context(|| format!("unexpected first line from the server: {first:?}"))?;
+        let url = v["listening"]
+            .as_str()
+            .with_context(|| format!("no \"listening\" in the server's first line: {first}"))?
+            .to_string();
+        let stdin = child.stdin.take();
+        Ok(ChildServer {
+            child,
+            _stdin: stdin,
+            url,
+            pid,
+        })
+    }
+
+    /// SIGTERM, then a kill if it has not drained within the deadline.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        server::sys::terminate(self.pid);
+        match tokio::time::timeout(STOP, self.child.wait()).await {
+            Ok(status) => {
+                let status = status.context("waiting for the child server")?;
+                if !status.success() {
+                    bail!("the child server exited with {status}");
+                }
+                Ok(())
+            }
+            Err(_) => {
+                let _ = self.child.kill().await;
+                bail!("the child server did not stop within {STOP:?}; killed it")
+            }
+        }
+    }
+}
