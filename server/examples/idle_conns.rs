@@ -34,7 +34,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm the room and the allocator with a few connections first.
     let mut keep_ws = Vec::new();
     let mut keep_tcp = Vec::new();
-    let open = async |kind: &str, keep_ws: &mut Vec<_>, keep_tcp: &mut Vec<_>| -> Result<(), Box<dyn std::error::Error>> {
+    let open = async |kind: &str,
+                      keep_ws: &mut Vec<_>,
+                      keep_tcp: &mut Vec<_>|
+           -> Result<(), Box<dyn std::error::Error>> {
         let mut s = TcpStream::connect(&addr).await?;
         if kind == "ws" {
             let cfg = WebSocketConfig::default()

@@ -247,28 +247,27 @@ async fn unknown_routes_and_methods() {
 async fn websocket_bad_frames() {
     let srv = TestServer::start().await;
     let mut ws = ws_connect(srv.addr, "/api/rooms/w/ws?history=0&user=wendy").await;
-    let next_text =
-        async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> serde_json::Value {
-            loop {
-                match tokio::time::timeout(common::SOON, ws.next())
-                    .await
-                    .expect("frame")
-                    .expect("open")
-                    .expect("ok")
-                {
-                    Message::Text(t) => {
-                        let v: serde_json::Value =
-                            serde_json::from_str(t.as_str()).expect("json frame");
-                        // Skip our own join/presence announcements.
-                        if v["kind"] == "system" || v["kind"] == "presence" {
-                            continue;
-                        }
-                        return v;
+    let next_text = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> serde_json::Value {
+        loop {
+            match tokio::time::timeout(common::SOON, ws.next())
+                .await
+                .expect("frame")
+                .expect("open")
+                .expect("ok")
+            {
+                Message::Text(t) => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(t.as_str()).expect("json frame");
+                    // Skip our own join/presence announcements.
+                    if v["kind"] == "system" || v["kind"] == "presence" {
+                        continue;
                     }
-                    _ => continue,
+                    return v;
                 }
+                _ => continue,
             }
-        };
+        }
+    };
     for bad in [
         "not json",
         r#"{"type":"message","user":"u"}"#,
