@@ -1,0 +1,227 @@
+//! Horizontal bar charts, one bar per transport (first transport on top, as
+//! in the table): bytes per delivered message split into payload and
+//! overhead, and the server's CPU time and memory.
+
+use super::plot::Ticked;
+use super::{
+    Area, Chart, DrawResult, GRID, MUTED, Swatch, color, font, header, legend, linear_ticks, muted,
+    png,
+};
+use crate::Error;
+use crate::format;
+use crate::merge::Group;
+use crate::metrics;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Neutral gray for the payload part: the same bytes for every transport.
+const PAYLOAD: RGBColor = RGBColor(0xc7, 0xcd, 0xd6);
+
+struct Bar {
+    label: String,
+    /// Stacked parts, left to right; empty: not measured.
+    parts: Vec<(f64, RGBColor)>,
+    note: String,
+}
+
+fn bar_panel(
+    area: &Area<'_>,
+    heading: Option<&str>,
+    x_desc: &str,
+    bars: &[Bar],
+    tick: fn(f64) -> String,
+) -> DrawResult {
+    let area = match heading {
+        Some(h) => {
+            let (top, rest) = area.split_vertically(34);
+            top.draw_text(h, &font(21.0), (150, 6))?;
+            rest
+        }
+        None => area.clone(),
+    };
+    let n = bars.len().max(1);
+    let total = |b: &Bar| b.parts.iter().map(|p| p.0).sum::<f64>();
+    // Room on the right of the longest bar for its note.
+    let (hi, ticks) = linear_ticks(bars.iter().map(total).fold(0.0, f64::max) * 1.25, 5);
+    let rows: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    let mut chart = ChartBuilder::on(&area)
+        .margin_left(10)
+        .margin_right(48)
+        .margin_top(8)
+        .margin_bottom(6)
+        .x_label_area_size(62)
+        .y_label_area_size(140)
+        .build_cartesian_2d(
+            Ticked {
+                range: 0.0..hi,
+                ticks,
+            },
+            Ticked {
+                range: -0.6..n as f64 - 0.4,
+                ticks: rows,
+            },
+        )?;
+    let y_fmt = |v: &f64| {
+        // Row i from the top is drawn at y = n − 1 − i.
+        let i = n as i64 - 1 - v.round() as i64;
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| labels.get(i))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let x_fmt = |v: &f64| tick(*v);
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED.stroke_width(1))
+        .set_all_tick_mark_size(6)
+        .x_label_style(muted(18.0))
+        .y_label_style(font(20.0))
+        .axis_desc_style(font(20.0))
+        .x_desc(x_desc)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()?;
+    for (i, bar) in bars.iter().enumerate() {
+        let y = (n - 1 - i) as f64;
+        let mut x = 0.0;
+        for &(w, c) in &bar.parts {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x, y - 0.3), (x + w, y + 0.3)],
+                c.filled(),
+            )))?;
+            x += w;
+        }
+        let note = Text::new(
+            bar.note.clone(),
+            (12, 0),
+            font(19.0).pos(Pos::new(HPos::Left, VPos::Center)),
+        );
+        chart.draw_series(std::iter::once(EmptyElement::at((x, y)) + note))?;
+    }
+    Ok(())
+}
+
+/// Bytes on the wire per delivered message: payload (gray) + overhead (color).
+pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
+    let file = format!("{prefix}bytes-per-message.png");
+    let title = "Bytes on the wire per delivered message";
+    let Some(per) = metrics::by_key("bytes_per_delivery") else {
+        return Err(Error::Chart {
+            name: file,
+            why: "no bytes_per_delivery metric".into(),
+        });
+    };
+    let bars: Vec<Bar> = g
+        .entries
+        .iter()
+        .map(|e| {
+            let w = &e.merged.wire_bytes;
+            let payload = if w.deliveries > 0 {
+                w.payload_bytes as f64 / w.deliveries as f64
+            } else {
+                0.0
+            };
+            match e.stat(per.value) {
+                Some(total) => Bar {
+                    label: e.label.clone(),
+                    parts: vec![
+                        (payload.min(total.value), PAYLOAD),
+                        ((total.value - payload).max(0.0), color(e, g)),
+                    ],
+                    note: format!(
+                        "{} ({}× payload)",
+                        format::bytes(total.value),
+                        format::sig3(if payload > 0.0 {
+                            total.value / payload
+                        } else {
+                            0.0
+                        })
+                    ),
+                },
+                None => Bar {
+                    label: e.label.clone(),
+                    parts: Vec::new(),
+                    note: "nothing delivered".into(),
+                },
+            }
+        })
+        .collect();
+    let subtitle = format!(
+        "Subscribe side, both directions, headers and framing included; gray: the {} payload, color: overhead",
+        format::bytes(g.scenario.size_bytes as f64)
+    );
+    let caption = "The gray part is the message text itself; everything colored is what the transport adds: \
+                   HTTP headers of every request and response, SSE or WebSocket framing, the JSON envelope, \
+                   and the bytes of polls that returned nothing.";
+    let mut items = vec![("payload (message text)".to_string(), PAYLOAD, Swatch::Box)];
+    items.extend(
+        g.entries
+            .iter()
+            .map(|e| (format!("{} overhead", e.label), color(e, g), Swatch::Box)),
+    );
+    png(&file, title, caption, |root| {
+        let area = header(root, title, &subtitle)?;
+        let area = legend(&area, &items)?;
+        bar_panel(&area, None, "Bytes per delivered message", &bars, |v| {
+            format!("{} B", format::thousands(v.round() as u64))
+        })
+    })
+}
+
+/// Server CPU per 1,000 deliveries (left) and RSS per connection (right).
+pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
+    let file = format!("{prefix}server-cost.png");
+    let title = "Server cost per transport";
+    let bars = |key: &str, scale: f64, show: fn(f64) -> String| -> Vec<Bar> {
+        g.entries
+            .iter()
+            .map(
+                |e| match metrics::by_key(key).and_then(|m| e.stat(m.value)) {
+                    Some(s) => Bar {
+                        label: e.label.clone(),
+                        parts: vec![(s.value * scale, color(e, g))],
+                        note: show(s.value * scale),
+                    },
+                    None => Bar {
+                        label: e.label.clone(),
+                        parts: Vec::new(),
+                        note: "not measured".into(),
+                    },
+                },
+            )
+            .collect()
+    };
+    let cpu = bars("server_cpu_seconds_per_1k_deliveries", 1e3, |v| {
+        format!("{} ms", format::sig3(v))
+    });
+    let rss = bars("server_rss_per_connection_bytes", 1.0 / 1024.0, |v| {
+        format!("{} KiB", format::sig3(v))
+    });
+    let subtitle = "From the server's /api/stats during the measured window; shorter is cheaper";
+    let caption = "CPU time the server spent per 1,000 messages delivered, and the growth of its resident memory \
+                   per open connection. Polling pays per request, push transports per open connection.";
+    png(&file, title, caption, |root| {
+        let area = header(root, title, subtitle)?;
+        let area = legend(&area, &super::entry_legend(g, Swatch::Box))?;
+        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        bar_panel(
+            &left,
+            Some("CPU time per 1,000 deliveries"),
+            "CPU milliseconds per 1,000 deliveries",
+            &cpu,
+            format::trimmed,
+        )?;
+        bar_panel(
+            &right,
+            Some("Memory per connection"),
+            "Server RSS per connection (KiB)",
+            &rss,
+            format::trimmed,
+        )
+    })
+}

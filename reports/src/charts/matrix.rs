@@ -1,0 +1,178 @@
+//! Matrix charts: how p99 latency and bytes per message change along a
+//! scenario setting (clients, publish rate, message size), one line per
+//! transport across the groups of a [`Line`].
+
+use super::plot::{self, Axis, Line as PlotLine};
+use super::{
+    Chart, Swatch, color, header, legend, linear_ticks, log_bounds, log_ticks, ms_label, png,
+};
+use crate::Error;
+use crate::format;
+use crate::matrix::{Axis as MatrixAxis, Line};
+use crate::merge::{Comparison, Entry, Group};
+use crate::metrics;
+
+/// One line per transport (as labeled in the first group of the line).
+fn series(c: &Comparison, line: &Line, key: &str, scale: f64) -> Vec<(String, PlotLine)> {
+    let Some(metric) = metrics::by_key(key) else {
+        return Vec::new();
+    };
+    let Some(&first) = line.groups.first() else {
+        return Vec::new();
+    };
+    let first = &c.groups[first];
+    first
+        .entries
+        .iter()
+        .map(|e| {
+            let points =
+                line.groups
+                    .iter()
+                    .filter_map(|&gi| {
+                        let g: &Group = &c.groups[gi];
+                        let other: &Entry = g.entries.iter().find(|o| {
+                            o.transport == e.transport && o.setting_secs == e.setting_secs
+                        })?;
+                        Some((
+                            line.axis.value(&g.scenario),
+                            other.stat(metric.value)?.value * scale,
+                        ))
+                    })
+                    .collect();
+            (
+                e.label.clone(),
+                PlotLine {
+                    color: color(e, first),
+                    points,
+                    markers: true,
+                },
+            )
+        })
+        .collect()
+}
+
+fn x_axis(c: &Comparison, line: &Line) -> Axis {
+    let values: Vec<f64> = line
+        .groups
+        .iter()
+        .map(|&g| line.axis.value(&c.groups[g].scenario))
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    let axis = line.axis;
+    // Matrices usually grow geometrically (100, 1k, 10k clients): log when the
+    // range spans more than a decade, else linear with air on both sides.
+    let log = lo > 0.0 && hi / lo > 10.0;
+    let (a, b) = if log {
+        log_bounds(lo, hi)
+    } else {
+        let pad = (hi - lo).max(hi * 0.1) * 0.12;
+        ((lo - pad).max(0.0), hi + pad)
+    };
+    Axis {
+        lo: a,
+        hi: b,
+        log,
+        ticks: values,
+        label: Box::new(move |v| match axis {
+            MatrixAxis::Clients | MatrixAxis::Size => format::thousands(v.round() as u64),
+            MatrixAxis::Rate => format::trimmed(v),
+        }),
+        desc: line.axis.title().into(),
+    }
+}
+
+pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, Error> {
+    let slug = line.axis.slug();
+    let along = line
+        .axis
+        .title()
+        .split(" (")
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    let mut out = Vec::new();
+
+    let p99 = series(c, line, "latency_p99_ms", 1.0);
+    let values = || {
+        p99.iter()
+            .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
+            .filter(|v| *v > 0.0)
+    };
+    let (lo, hi) = log_bounds(
+        values().fold(f64::INFINITY, f64::min).min(1e9),
+        values().fold(0.0, f64::max),
+    );
+    let title = format!("p99 latency vs {along}");
+    let file = format!("matrix-p99-vs-{slug}.png");
+    let subtitle = "One point per scenario, all other settings equal; p99 of the delivery latency, lower is better";
+    let caption = format!(
+        "How each transport's tail latency scales with {along}. A line that rises steeply marks the transport that stops scaling first."
+    );
+    out.push(png(&file, &title, &caption, |root| {
+        let area = header(root, &title, subtitle)?;
+        let items: Vec<_> = p99
+            .iter()
+            .map(|(n, l)| (n.clone(), l.color, Swatch::Line))
+            .collect();
+        let area = legend(&area, &items)?;
+        let y = Axis {
+            lo,
+            hi,
+            log: true,
+            ticks: log_ticks(lo, hi),
+            label: Box::new(ms_label),
+            desc: "Latency p99 (log scale)".into(),
+        };
+        let lines: Vec<PlotLine> = p99
+            .iter()
+            .map(|(_, l)| PlotLine {
+                color: l.color,
+                points: l.points.clone(),
+                markers: true,
+            })
+            .collect();
+        plot::panel(&area, None, &x_axis(c, line), &y, &lines, None)
+    })?);
+
+    let bytes = series(c, line, "bytes_per_delivery", 1.0);
+    let (hi, ticks) = linear_ticks(
+        bytes
+            .iter()
+            .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
+            .fold(0.0, f64::max),
+        5,
+    );
+    let title = format!("Bytes per message vs {along}");
+    let file = format!("matrix-bytes-vs-{slug}.png");
+    let subtitle = "Bytes on the wire (subscribe side) per delivered message, one point per scenario; lower is better".to_string();
+    let caption = format!(
+        "How the wire cost of one delivered message changes with {along}: polling amortizes its headers over the messages each poll returns."
+    );
+    out.push(png(&file, &title, &caption, |root| {
+        let area = header(root, &title, &subtitle)?;
+        let items: Vec<_> = bytes
+            .iter()
+            .map(|(n, l)| (n.clone(), l.color, Swatch::Line))
+            .collect();
+        let area = legend(&area, &items)?;
+        let y = Axis {
+            lo: 0.0,
+            hi,
+            log: false,
+            ticks: ticks.clone(),
+            label: Box::new(|v| format!("{} B", format::thousands(v.round() as u64))),
+            desc: "Bytes per delivered message".into(),
+        };
+        let lines: Vec<PlotLine> = bytes
+            .iter()
+            .map(|(_, l)| PlotLine {
+                color: l.color,
+                points: l.points.clone(),
+                markers: true,
+            })
+            .collect();
+        plot::panel(&area, None, &x_axis(c, line), &y, &lines, None)
+    })?);
+    Ok(out)
+}

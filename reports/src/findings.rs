@@ -1,0 +1,401 @@
+//! Short plain-language findings computed from the numbers of a group (and of
+//! a matrix): what a reader would otherwise work out from the table. Every
+//! sentence is built from data; a finding whose data is missing is left out.
+
+use crate::format::{self, latency_us};
+use crate::matrix::Line;
+use crate::merge::{Comparison, Entry, Group};
+use crate::metrics::{self, by_key};
+use protocol::Transport;
+use serde::Serialize;
+
+/// How a finding should be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    /// A fact about the comparison.
+    Info,
+    /// Something went as it should (no loss, theory agrees).
+    Good,
+    /// Something that limits the numbers (loss, errors, a busy load generator).
+    Warn,
+}
+
+/// One observation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub tone: Tone,
+    pub text: String,
+}
+
+fn info(text: String) -> Finding {
+    Finding {
+        tone: Tone::Info,
+        text,
+    }
+}
+fn good(text: String) -> Finding {
+    Finding {
+        tone: Tone::Good,
+        text,
+    }
+}
+fn warn(text: String) -> Finding {
+    Finding {
+        tone: Tone::Warn,
+        text,
+    }
+}
+
+/// The transport as a sentence names it, with its setting: "short polling at 1 s".
+pub fn name(e: &Entry) -> String {
+    match (e.transport, e.setting_secs) {
+        (Transport::ShortPoll, Some(s)) => format!("short polling at {}", format::secs(s)),
+        (Transport::ShortPoll, None) => "short polling".into(),
+        (Transport::LongPoll, Some(s)) if e.label != "long-poll" => {
+            format!("long polling (wait {})", format::secs(s))
+        }
+        (Transport::LongPoll, _) => "long polling".into(),
+        (Transport::Sse, _) => "SSE".into(),
+        (Transport::Ws, _) => "WebSocket".into(),
+    }
+}
+
+fn value(e: &Entry, key: &str) -> Option<f64> {
+    let m = by_key(key)?;
+    e.stat(m.value).map(|s| s.value)
+}
+
+/// Findings for one scenario, most telling first.
+pub fn findings(g: &Group) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for e in &g.entries {
+        out.extend(polling(g, e));
+    }
+    out.extend(extremes(g, "latency_p99_ms", "p99 latency", |v| {
+        latency_us(v * 1e3)
+    }));
+    out.extend(bytes(g));
+    out.extend(coherence(g));
+    out.extend(extremes(
+        g,
+        "server_cpu_seconds_per_1k_deliveries",
+        "server CPU per 1,000 deliveries",
+        |v| format!("{} s", format::sig3(v)),
+    ));
+    out.extend(extremes(
+        g,
+        "server_rss_per_connection_bytes",
+        "server memory per connection",
+        format::bytes,
+    ));
+    for e in &g.entries {
+        out.extend(trouble(e));
+    }
+    out.extend(loadgen_bound(g));
+    out.extend(repeats(g));
+    out
+}
+
+/// The cost of polling: latency against the theory, requests and their waste.
+fn polling(g: &Group, e: &Entry) -> Option<Finding> {
+    let mean_ms = value(e, "latency_mean_ms")?;
+    let req = value(e, "requests_per_sec")?;
+    let empty = value(e, "empty_ratio").unwrap_or(0.0);
+    match e.transport {
+        Transport::ShortPoll => {
+            let mut text = format!(
+                "{}: mean latency {}, {} of its {} requests/s returned nothing",
+                capitalize(&name(e)),
+                latency_us(mean_ms * 1e3),
+                format::percent(empty),
+                format::sig3(req)
+            );
+            let Some(interval) = e.setting_secs else {
+                return Some(info(text + "."));
+            };
+            // DESIGN.md: mean latency ≈ T/2, request rate ≈ clients/T.
+            let theory_ms = interval * 1e3 / 2.0;
+            let theory_req = g.scenario.clients as f64 / interval;
+            let off = ((mean_ms - theory_ms) / theory_ms)
+                .abs()
+                .max(((req - theory_req) / theory_req).abs());
+            text += &format!(
+                " (theory: interval ÷ 2 = {}, clients ÷ interval = {}/s)",
+                latency_us(theory_ms * 1e3),
+                format::sig3(theory_req)
+            );
+            Some(if off <= 0.15 {
+                good(text + ": measurement agrees with theory.")
+            } else {
+                warn(format!(
+                    "{text}: off by {}, check the load generator.",
+                    format::percent(off)
+                ))
+            })
+        }
+        Transport::LongPoll => {
+            let deliveries = value(e, "deliveries_per_sec")?;
+            let per_client = deliveries / g.scenario.clients.max(1) as f64;
+            (per_client > 0.0).then(|| {
+                info(format!(
+                    "{}: mean latency {}, {} HTTP requests per message delivered ({} requests/s for {} deliveries/s), {} returned nothing.",
+                    capitalize(&name(e)),
+                    latency_us(mean_ms * 1e3),
+                    format::sig3(req / deliveries),
+                    format::sig3(req),
+                    format::sig3(deliveries),
+                    format::percent(empty)
+                ))
+            })
+        }
+        Transport::Sse | Transport::Ws => None,
+    }
+}
+
+/// "Lowest X: A, v; highest: B, w (n× the lowest)."
+fn extremes(g: &Group, key: &str, what: &str, show: impl Fn(f64) -> String) -> Option<Finding> {
+    let values: Vec<(&Entry, f64)> = g
+        .entries
+        .iter()
+        .filter_map(|e| Some((e, value(e, key)?)))
+        .collect();
+    if values.len() < 2 {
+        return None;
+    }
+    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    if hi.1 <= lo.1 * 1.005 {
+        return Some(info(format!(
+            "{}: about the same for every transport ({}).",
+            capitalize(what),
+            show(lo.1)
+        )));
+    }
+    let times = if lo.1 > 0.0 {
+        format!(" ({}× the lowest)", format::sig3(hi.1 / lo.1))
+    } else {
+        String::new()
+    };
+    Some(info(format!(
+        "Lowest {what}: {}, {}; highest: {}, {}{times}.",
+        name(lo.0),
+        show(lo.1),
+        name(hi.0),
+        show(hi.1)
+    )))
+}
+
+fn bytes(g: &Group) -> Option<Finding> {
+    let values: Vec<(&Entry, f64, f64)> = g
+        .entries
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e,
+                value(e, "bytes_per_delivery")?,
+                value(e, "overhead_ratio")?,
+            ))
+        })
+        .collect();
+    if values.len() < 2 {
+        return None;
+    }
+    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(info(format!(
+        "Fewest bytes on the wire per delivered message: {}, {} ({}× the {} payload); most: {}, {} ({}×).",
+        name(lo.0),
+        format::bytes(lo.1),
+        format::sig3(lo.2),
+        format::bytes(g.scenario.size_bytes as f64),
+        name(hi.0),
+        format::bytes(hi.1),
+        format::sig3(hi.2),
+    )))
+}
+
+/// Loss, duplicates and reordering: all clean in one sentence, else per transport.
+fn coherence(g: &Group) -> Vec<Finding> {
+    let bad: Vec<&Entry> = g
+        .entries
+        .iter()
+        .filter(|e| {
+            let c = &e.merged.counts;
+            c.lost + c.duplicate + c.reordered > 0
+        })
+        .collect();
+    if bad.is_empty() {
+        let checked: u64 = g.entries.iter().map(|e| e.merged.counts.expected).sum();
+        if checked == 0 {
+            return Vec::new();
+        }
+        return vec![good(format!(
+            "Every transport delivered every expected message exactly once and in order ({} deliveries checked).",
+            format::thousands(checked)
+        ))];
+    }
+    bad.into_iter()
+        .map(|e| {
+            let c = &e.merged.counts;
+            warn(format!(
+                "{}: {} of {} expected deliveries lost ({}), {} duplicates, {} reordered.",
+                capitalize(&name(e)),
+                format::thousands(c.lost),
+                format::thousands(c.expected),
+                format::percent(if c.expected > 0 {
+                    c.lost as f64 / c.expected as f64
+                } else {
+                    0.0
+                }),
+                format::thousands(c.duplicate),
+                format::thousands(c.reordered)
+            ))
+        })
+        .collect()
+}
+
+/// Errors, reconnects, lagging, partial runs.
+fn trouble(e: &Entry) -> Option<Finding> {
+    let c = &e.merged.counts;
+    let errors: u64 = c.errors.values().sum();
+    let mut parts = Vec::new();
+    if errors > 0 {
+        let kinds: Vec<String> = c
+            .errors
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k}: {}", format::thousands(*n)))
+            .collect();
+        parts.push(format!(
+            "{} client errors ({})",
+            format::thousands(errors),
+            kinds.join(", ")
+        ));
+    }
+    if c.publish_errors > 0 {
+        parts.push(format!(
+            "{} failed publishes",
+            format::thousands(c.publish_errors)
+        ));
+    }
+    if c.reconnects > 0 {
+        parts.push(format!("{} reconnects", format::thousands(c.reconnects)));
+    }
+    if c.lagged > 0 {
+        parts.push(format!(
+            "{} subscribers dropped by the server for lagging",
+            format::thousands(c.lagged)
+        ));
+    }
+    if e.partial {
+        parts.push("the run did not complete".into());
+    }
+    (!parts.is_empty()).then(|| warn(format!("{}: {}.", capitalize(&name(e)), parts.join(", "))))
+}
+
+/// The load generator shares the machine: when it was busier than the server,
+/// the numbers may describe the load generator's limit.
+fn loadgen_bound(g: &Group) -> Vec<Finding> {
+    g.entries
+        .iter()
+        .filter_map(|e| {
+            let lg = value(e, "loadgen_cpu_percent")?;
+            let server = value(e, "server_cpu_percent").unwrap_or(0.0);
+            (lg >= 50.0 && lg > server).then(|| {
+                warn(format!(
+                    "{}: the load generator used {}% CPU, more than the server ({}%): the results may show the load generator's limit, not the server's.",
+                    capitalize(&name(e)),
+                    format::sig3(lg),
+                    format::sig3(server)
+                ))
+            })
+        })
+        .collect()
+}
+
+fn repeats(g: &Group) -> Vec<Finding> {
+    let Some(m) = by_key("latency_p99_ms") else {
+        return Vec::new();
+    };
+    g.entries
+        .iter()
+        .filter(|e| e.runs.len() > 1)
+        .filter_map(|e| {
+            let s = e.stat(m.value)?;
+            Some(info(format!(
+                "{}: {} runs; p99 latency median {}, range {}–{}.",
+                capitalize(&name(e)),
+                e.runs.len(),
+                latency_us(s.value * 1e3),
+                latency_us(s.min * 1e3),
+                latency_us(s.max * 1e3)
+            )))
+        })
+        .collect()
+}
+
+/// How p99 latency and bytes per message move along each matrix axis.
+pub(crate) fn matrix_findings(c: &Comparison, lines: &[Line]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for line in lines {
+        let (Some(&first), Some(&last)) = (line.groups.first(), line.groups.last()) else {
+            continue;
+        };
+        let (a, b) = (&c.groups[first], &c.groups[last]);
+        let (va, vb) = (line.axis.value(&a.scenario), line.axis.value(&b.scenario));
+        for (key, what, show) in [
+            (
+                "latency_p99_ms",
+                "p99 latency",
+                (|v: f64| latency_us(v * 1e3)) as fn(f64) -> String,
+            ),
+            ("bytes_per_delivery", "bytes per message", format::bytes),
+        ] {
+            let Some(metric) = metrics::by_key(key) else {
+                continue;
+            };
+            let mut moves = Vec::new();
+            for ea in &a.entries {
+                let Some(eb) = b
+                    .entries
+                    .iter()
+                    .find(|e| e.transport == ea.transport && e.setting_secs == ea.setting_secs)
+                else {
+                    continue;
+                };
+                let (Some(x), Some(y)) = (ea.stat(metric.value), eb.stat(metric.value)) else {
+                    continue;
+                };
+                let change = if x.value > 0.0 {
+                    format!(" ({}×)", format::sig3(y.value / x.value))
+                } else {
+                    String::new()
+                };
+                moves.push(format!(
+                    "{} {} → {}{change}",
+                    name(ea),
+                    show(x.value),
+                    show(y.value)
+                ));
+            }
+            if !moves.is_empty() {
+                out.push(info(format!(
+                    "From {} to {}, {what}: {}.",
+                    line.axis.show(va),
+                    line.axis.show(vb),
+                    moves.join("; ")
+                )));
+            }
+        }
+    }
+    out
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,51 @@
+//! `rtbench report`: result files → a self-contained HTML report, PNG charts
+//! and summary tables.
+//!
+//! ```text
+//! load_results(paths) ─► merge(files) ─► Comparison ─┬─► render(…, dir)        index.html + *.png
+//!                                                    ├─► summary_json(…)       serde_json::Value
+//!                                                    └─► print_summary_table(…) aligned text
+//! ```
+//!
+//! `bench` builds the [`Comparison`] from the files it just wrote with
+//! [`merge()`] and calls [`render`] the same way `report` does.
+//!
+//! # Layout
+//! - [`load`]: reading files and directories; schema-version and histogram checks per file.
+//! - [`mod@merge`]: grouping into scenarios and transports; repeats vs concurrent workers.
+//! - `combine`: adding results up (histograms exactly, counts, bytes, rates, costs).
+//! - [`metrics`]: the headline rows: what each number is, its format, which way is better.
+//! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
+//! - `findings`: plain-language observations computed from the numbers.
+//! - `table`: the terminal table and the JSON summary.
+//! - `charts`: PNG charts with plotters (bundled DejaVu Sans, no system font libraries).
+//! - `html`: the single-file HTML page, with [`escape_html`] for every file-borne string.
+//! - `render`: writing the report directory.
+//! - [`mod@format`]: number formatting shared by all of the above.
+//! - `stats`: medians, spreads, RFC 3339 stamps.
+//! - `hist`: base64 V2 HdrHistograms: decode, add, summarize.
+//! - [`Error`]: one error enum; every variant born of a file names the file.
+
+mod charts;
+mod combine;
+mod error;
+mod findings;
+pub mod format;
+mod hist;
+mod html;
+pub mod load;
+mod matrix;
+pub mod merge;
+pub mod metrics;
+mod render;
+mod stats;
+mod table;
+
+pub use error::Error;
+pub use findings::{Finding, Tone, findings};
+pub use html::escape_html;
+pub use load::load_results;
+pub use merge::{Comparison, Entry, Group, merge};
+pub use render::{RenderOptions, RenderSummary, render};
+pub use stats::Stat;
+pub use table::{print_summary_table, summary_json};

@@ -1,0 +1,121 @@
+//! Reading result files from paths given on the command line: files, or
+//! directories of `*.json` files. Each file is checked here, where its path is
+//! still known, so every later error can be traced to a file: the schema
+//! version first (so a file from a newer rtbench says so instead of failing on
+//! some renamed field), then the shape, then every histogram decodes.
+
+use crate::Error;
+use crate::hist;
+use protocol::results::{ResultFile, SCHEMA_VERSION};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Reads every result file named by `paths`.
+///
+/// A directory contributes each `*.json` file directly in it (sorted by name)
+/// that looks like a result file (a JSON object with `schema_version`), so a
+/// run directory that also holds e.g. a `summary.json` can be passed as is. A
+/// file named explicitly must be a result file. The order of the output is
+/// the order of the paths.
+pub fn load_results(paths: &[PathBuf]) -> Result<Vec<ResultFile>, Error> {
+    if paths.is_empty() {
+        return Err(Error::NoInput("give result files or directories".into()));
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
+        if meta.is_dir() {
+            let before = out.len();
+            for file in json_files_in(path)? {
+                if let Some(result) = load_file(&file, true)? {
+                    out.push(result);
+                }
+            }
+            if out.len() == before {
+                return Err(Error::NoInput(format!(
+                    "{} holds no *.json result file",
+                    path.display()
+                )));
+            }
+        } else if let Some(result) = load_file(path, false)? {
+            out.push(result);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one result file. With `lenient`, a JSON document that is not a
+/// result file at all (no `schema_version`) is skipped, not an error.
+pub fn load_file(path: &Path, lenient: bool) -> Result<Option<ResultFile>, Error> {
+    let text = fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    let json = |source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(json)?;
+    let Some(version) = value.get("schema_version") else {
+        if lenient {
+            return Ok(None);
+        }
+        return Err(json(serde::de::Error::custom(
+            "no schema_version: this is not an rtbench result file",
+        )));
+    };
+    if version.as_u64() != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(Error::SchemaVersion {
+            path: path.to_path_buf(),
+            found: version.to_string(),
+            expected: SCHEMA_VERSION,
+            writer: value
+                .get("rtbench_version")
+                .and_then(|v| v.as_str())
+                .map_or_else(|| "unknown version".to_string(), |v| format!("rtbench {v}")),
+        });
+    }
+    let result: ResultFile = serde_json::from_value(value).map_err(json)?;
+    for t in &result.transports {
+        for (name, b64) in [
+            ("latency_histogram", &t.latency_histogram),
+            ("publish_latency_histogram", &t.publish_latency_histogram),
+            ("connect_time_histogram", &t.connect_time_histogram),
+        ] {
+            hist::decode(b64).map_err(|why| Error::Histogram {
+                what: format!("{}: {} {name}", path.display(), t.transport),
+                why,
+            })?;
+        }
+    }
+    Ok(Some(result))
+}
+
+fn json_files_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = fs::read_dir(dir).map_err(|e| io_error(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| io_error(dir, e))?.path();
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            && path.is_file()
+        {
+            files.push(path);
+        }
+    }
+    // read_dir's order is the file system's; a report must not depend on it.
+    files.sort();
+    Ok(files)
+}
+
+fn io_error(path: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        Error::NotFound {
+            path: path.to_path_buf(),
+        }
+    } else {
+        Error::Read {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+}

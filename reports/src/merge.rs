@@ -1,0 +1,320 @@
+//! Grouping result files into a [`Comparison`]: one [`Group`] per scenario,
+//! one [`Entry`] per transport in it, each entry made of one or more runs.
+//!
+//! - **Group key**: every scenario setting except the `seed`, the loopback
+//!   `source_ips` and the two transport-only settings (short-poll interval,
+//!   long-poll wait), so that the four transports of one comparison land in
+//!   one group. Scenarios that differ in clients, rate or size are separate
+//!   groups: a matrix.
+//! - **Entry key**: the transport plus its own setting (the poll interval for
+//!   short polling, the wait for long polling): short polling at 1 s and at
+//!   250 ms are two entries of one group.
+//! - **Runs**: files of one entry whose measured windows overlap in time were
+//!   load workers of one run (several machines, or several processes on one):
+//!   they are combined as concurrent parts. Files that follow each other are
+//!   repeats (`bench --repeat K`): each is a run; the headline shows the
+//!   median over runs and the range, and [`Entry::merged`] pools all of them.
+//!   A file whose `created` stamp cannot be parsed is a run of its own.
+
+use crate::combine::{self, Part};
+use crate::stats::{Stat, parse_rfc3339};
+use crate::{Error, hist};
+use hdrhistogram::Histogram;
+use protocol::Transport;
+use protocol::results::{Machine, ResultFile, Scenario, TransportResult};
+
+/// Every result given to `report` (or measured by `bench`), ready to render.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// One per scenario, in order of first appearance.
+    pub groups: Vec<Group>,
+    /// Distinct machines the files came from, in order of first appearance.
+    pub machines: Vec<Machine>,
+    /// Distinct `rtbench_version`s of the files.
+    pub rtbench_versions: Vec<String>,
+    /// Earliest and latest `created` stamp (as written in the files).
+    pub created: (String, String),
+    /// Number of result files merged.
+    pub files: usize,
+    /// Distinct warnings of the files (prefixed with the transport when they
+    /// came from a one-transport file), and notes about partial runs.
+    pub warnings: Vec<String>,
+}
+
+/// Results of one scenario.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The scenario of the group's first file; the short-poll interval and
+    /// long-poll wait are taken from the first file that has them.
+    pub scenario: Scenario,
+    /// Transports in `Transport::ALL` order (polling first, push last).
+    pub entries: Vec<Entry>,
+    /// Distinct machines of the group's files.
+    pub machines: Vec<Machine>,
+    /// Result files of the group.
+    pub files: usize,
+}
+
+/// Results of one transport (and its setting) in one scenario.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub transport: Transport,
+    /// Short-poll interval or long-poll wait in seconds, when the files set it.
+    pub setting_secs: Option<f64>,
+    /// Name in tables and legends: the transport, plus the setting when a
+    /// group has two entries of one transport (`short-poll 250 ms`).
+    pub label: String,
+    /// Every file pooled: histograms added exactly, counts and bytes summed,
+    /// rates time-weighted. Its series is the first run's.
+    pub merged: TransportResult,
+    /// One per run, in time order (concurrent workers already combined).
+    pub runs: Vec<TransportResult>,
+    /// The pooled latency histogram, decoded (µs).
+    pub latency: Histogram<u64>,
+    /// Result files this entry was built from.
+    pub files: usize,
+    /// At least one file was partial (interrupted run).
+    pub partial: bool,
+}
+
+impl Entry {
+    /// Median and range over runs of `f`; the value itself for one run.
+    pub fn stat(&self, f: impl Fn(&TransportResult) -> Option<f64>) -> Option<Stat> {
+        Stat::of(self.runs.iter().map(f))
+    }
+}
+
+/// One file's result for one transport, with where it came from.
+#[derive(Clone, Copy)]
+struct FilePart<'a> {
+    /// Position in the input, to keep the order stable among equal stamps.
+    index: usize,
+    file: &'a ResultFile,
+    result: &'a TransportResult,
+}
+
+/// An entry being collected: the parts of one transport and setting.
+struct PendingEntry<'a> {
+    transport: Transport,
+    setting: Option<f64>,
+    parts: Vec<FilePart<'a>>,
+}
+
+/// A group being collected.
+struct PendingGroup<'a> {
+    key: String,
+    scenario: Scenario,
+    entries: Vec<PendingEntry<'a>>,
+    machines: Vec<Machine>,
+    files: usize,
+}
+
+/// Groups and merges result files (see the module docs for the rules).
+pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
+    if files.is_empty() {
+        return Err(Error::NoInput("nothing to merge".into()));
+    }
+    let mut pending: Vec<PendingGroup<'_>> = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let key = group_key(&file.scenario);
+        let pos = match pending.iter().position(|g| g.key == key) {
+            Some(pos) => pos,
+            None => {
+                pending.push(PendingGroup {
+                    key,
+                    scenario: file.scenario.clone(),
+                    entries: Vec::new(),
+                    machines: Vec::new(),
+                    files: 0,
+                });
+                pending.len() - 1
+            }
+        };
+        let g = &mut pending[pos];
+        g.files += 1;
+        if !g.machines.contains(&file.machine) {
+            g.machines.push(file.machine.clone());
+        }
+        // One-transport files set only their own transport's setting.
+        let s = &mut g.scenario;
+        s.poll_interval_secs = s.poll_interval_secs.or(file.scenario.poll_interval_secs);
+        s.long_poll_wait_secs = s.long_poll_wait_secs.or(file.scenario.long_poll_wait_secs);
+        for result in &file.transports {
+            let setting = setting_of(result.transport, &file.scenario);
+            let part = FilePart {
+                index,
+                file,
+                result,
+            };
+            let same = |e: &&mut PendingEntry<'_>| {
+                e.transport == result.transport
+                    && e.setting.map(f64::to_bits) == setting.map(f64::to_bits)
+            };
+            match g.entries.iter_mut().find(same) {
+                Some(e) => e.parts.push(part),
+                None => g.entries.push(PendingEntry {
+                    transport: result.transport,
+                    setting,
+                    parts: vec![part],
+                }),
+            }
+        }
+    }
+
+    let mut groups = Vec::new();
+    for mut g in pending {
+        g.entries.sort_by(|a, b| {
+            let key = |e: &PendingEntry<'_>| (e.transport, e.setting.unwrap_or(f64::INFINITY));
+            let (ka, kb) = (key(a), key(b));
+            ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+        });
+        let mut entries = Vec::new();
+        for e in &g.entries {
+            let twins = g
+                .entries
+                .iter()
+                .filter(|o| o.transport == e.transport)
+                .count();
+            let label = match e.setting {
+                Some(s) if twins > 1 => format!("{} {}", e.transport, crate::format::secs(s)),
+                _ => e.transport.to_string(),
+            };
+            entries.push(build_entry(e, label)?);
+        }
+        groups.push(Group {
+            scenario: g.scenario,
+            entries,
+            machines: g.machines,
+            files: g.files,
+        });
+    }
+
+    let mut machines: Vec<Machine> = Vec::new();
+    let mut versions: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for f in files {
+        if !machines.contains(&f.machine) {
+            machines.push(f.machine.clone());
+        }
+        if !versions.contains(&f.rtbench_version) {
+            versions.push(f.rtbench_version.clone());
+        }
+        // A one-transport file's warning is about that transport: say so.
+        let prefix = match f.transports.as_slice() {
+            [one] => format!("{}: ", one.transport),
+            _ => String::new(),
+        };
+        let mut add = |w: String| {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        };
+        for w in &f.warnings {
+            add(format!("{prefix}{w}"));
+        }
+        if f.partial {
+            add(format!(
+                "{prefix}the run of {} did not complete: its numbers cover only what was measured",
+                f.created
+            ));
+        }
+    }
+    let mut stamps: Vec<(f64, &String)> = files
+        .iter()
+        .map(|f| (parse_rfc3339(&f.created).unwrap_or(f64::NAN), &f.created))
+        .collect();
+    stamps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let created = (
+        stamps.first().map(|s| s.1.clone()).unwrap_or_default(),
+        stamps.last().map(|s| s.1.clone()).unwrap_or_default(),
+    );
+    Ok(Comparison {
+        groups,
+        machines,
+        rtbench_versions: versions,
+        created,
+        files: files.len(),
+        warnings,
+    })
+}
+
+/// The scenario without what does not change the workload (see module docs).
+fn group_key(s: &Scenario) -> String {
+    let mut s = s.clone();
+    s.seed = 0;
+    s.source_ips.clear();
+    s.poll_interval_secs = None;
+    s.long_poll_wait_secs = None;
+    serde_json::to_string(&s).unwrap_or_default()
+}
+
+fn setting_of(t: Transport, s: &Scenario) -> Option<f64> {
+    match t {
+        Transport::ShortPoll => s.poll_interval_secs,
+        Transport::LongPoll => s.long_poll_wait_secs,
+        Transport::Sse | Transport::Ws => None,
+    }
+}
+
+/// When a file's measured window ran, by its start stamp and its scenario's phases.
+fn window_of(file: &ResultFile, t: &TransportResult) -> Option<(f64, f64)> {
+    let start = parse_rfc3339(&file.created)?;
+    let s = &file.scenario;
+    let ramp = if s.ramp_up_per_sec > 0.0 {
+        s.clients as f64 / s.ramp_up_per_sec
+    } else {
+        0.0
+    };
+    let from = start + ramp + s.warmup_secs;
+    Some((from, from + t.window_secs.max(s.duration_secs)))
+}
+
+fn build_entry(e: &PendingEntry<'_>, label: String) -> Result<Entry, Error> {
+    let what = |why: String| Error::Histogram {
+        what: format!("merging {} results", e.transport),
+        why,
+    };
+    // By window start; a file without a usable stamp goes last, alone.
+    let mut timed: Vec<(Option<(f64, f64)>, FilePart<'_>)> = e
+        .parts
+        .iter()
+        .map(|p| (window_of(p.file, p.result), *p))
+        .collect();
+    timed.sort_by(|a, b| {
+        let start = |w: &Option<(f64, f64)>| w.map_or(f64::INFINITY, |w| w.0);
+        start(&a.0)
+            .total_cmp(&start(&b.0))
+            .then(a.1.index.cmp(&b.1.index))
+    });
+    // Clusters of overlapping windows: (end of the cluster, its parts).
+    let mut clusters: Vec<(Option<f64>, Vec<Part<'_>>)> = Vec::new();
+    for (window, p) in &timed {
+        let part = Part {
+            result: p.result,
+            target: &p.file.target,
+        };
+        match (window, clusters.last_mut()) {
+            (Some((from, to)), Some((Some(end), members))) if *from < *end => {
+                members.push(part);
+                *end = end.max(*to);
+            }
+            _ => clusters.push((window.map(|w| w.1), vec![part])),
+        }
+    }
+    let mut runs = Vec::new();
+    for (_, members) in &clusters {
+        runs.push(combine::concurrent(members).map_err(what)?);
+    }
+    let merged = combine::sequential(&runs).map_err(what)?;
+    let latency = hist::decode(&merged.latency_histogram).map_err(what)?;
+    Ok(Entry {
+        transport: e.transport,
+        setting_secs: e.setting,
+        label,
+        merged,
+        runs,
+        latency,
+        files: e.parts.len(),
+        partial: e.parts.iter().any(|p| p.file.partial),
+    })
+}

@@ -1,0 +1,101 @@
+//! Writing a report directory: the PNG charts, `index.html` (the same charts
+//! inline) and `summary.json` (what `--format json` prints).
+
+use crate::charts::{self, Chart};
+use crate::findings::{findings, matrix_findings};
+use crate::html::{self, GroupPage, Page};
+use crate::merge::Comparison;
+use crate::{Error, matrix, table};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// How to render.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Page title (`<title>` and heading).
+    pub title: String,
+    /// The command that produced the results (`rtbench bench --repeat 3 …`),
+    /// shown in the methodology note; `None` to leave it out.
+    pub command: Option<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            title: "Short polling, long polling, SSE and WebSockets compared".into(),
+            command: None,
+        }
+    }
+}
+
+/// What [`render`] wrote.
+#[derive(Debug, Clone)]
+pub struct RenderSummary {
+    /// `DIR/index.html`.
+    pub index: PathBuf,
+    /// One PNG per chart, in page order.
+    pub charts: Vec<PathBuf>,
+    /// `DIR/summary.json`: [`crate::summary_json`] of the comparison.
+    pub summary_json: PathBuf,
+}
+
+/// Renders `c` into `out_dir` (created if missing; files of the same names
+/// are replaced, other files left alone).
+pub fn render(
+    c: &Comparison,
+    out_dir: &Path,
+    opts: &RenderOptions,
+) -> Result<RenderSummary, Error> {
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+    fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
+
+    let mut groups = Vec::new();
+    for (i, g) in c.groups.iter().enumerate() {
+        groups.push(GroupPage {
+            group: g,
+            findings: findings(g),
+            charts: charts::group_charts(c, i)?,
+        });
+    }
+    let lines = matrix::lines(c);
+    let matrix_charts = charts::all_matrix_charts(c, &lines)?;
+    let matrix_findings = matrix_findings(c, &lines);
+
+    let mut written = Vec::new();
+    let all: Vec<&Chart> = groups
+        .iter()
+        .flat_map(|g| g.charts.iter())
+        .chain(&matrix_charts)
+        .collect();
+    for chart in all {
+        let path = out_dir.join(&chart.file);
+        fs::write(&path, &chart.png).map_err(write_err(&path))?;
+        written.push(path);
+    }
+
+    let page = html::page(&Page {
+        title: &opts.title,
+        comparison: c,
+        groups,
+        matrix_findings,
+        matrix_charts,
+        command: opts.command.as_deref(),
+    });
+    let index = out_dir.join("index.html");
+    fs::write(&index, page).map_err(write_err(&index))?;
+
+    let summary_json = out_dir.join("summary.json");
+    let mut text =
+        serde_json::to_string_pretty(&table::summary_json(c)).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    fs::write(&summary_json, text).map_err(write_err(&summary_json))?;
+
+    Ok(RenderSummary {
+        index,
+        charts: written,
+        summary_json,
+    })
+}

@@ -1,0 +1,142 @@
+//! The summary for terminals and scripts: a plain aligned ASCII table (CI
+//! logs, `report` without `-o`) and the same numbers as JSON
+//! (`--format json`). Both come from [`crate::metrics::HEADLINE`].
+
+use crate::merge::{Comparison, Entry, Group};
+use crate::metrics::{HEADLINE, Metric};
+use serde_json::{Map, Value, json};
+use std::io::{self, Write};
+
+/// The headline numbers as JSON, for scripts:
+///
+/// ```json
+/// {"files": 4, "groups": [{"scenario": {…}, "transports": [
+///   {"transport": "ws", "label": "ws", "runs": 1, "files": 1, "partial": false,
+///    "metrics": {"latency_p99_ms": {"value": 0.9, "min": 0.9, "max": 0.9}, …}}]}]}
+/// ```
+///
+/// Each metric is the median over runs with its range; a metric that was not
+/// measured (no `/api/stats` on the server) is `null`.
+pub fn summary_json(c: &Comparison) -> Value {
+    let groups: Vec<Value> = c
+        .groups
+        .iter()
+        .map(|g| {
+            let transports: Vec<Value> = g.entries.iter().map(entry_json).collect();
+            json!({
+                "scenario": g.scenario,
+                "label": crate::html::scenario_title(g),
+                "transports": transports,
+            })
+        })
+        .collect();
+    json!({
+        "files": c.files,
+        "created": {"first": c.created.0, "last": c.created.1},
+        "rtbench_versions": c.rtbench_versions,
+        "machines": c.machines,
+        "warnings": c.warnings,
+        "groups": groups,
+    })
+}
+
+fn entry_json(e: &Entry) -> Value {
+    let mut metrics = Map::new();
+    for m in HEADLINE {
+        let v = match e.stat(m.value) {
+            Some(s) => {
+                json!({"value": round6(s.value), "min": round6(s.min), "max": round6(s.max)})
+            }
+            None => Value::Null,
+        };
+        metrics.insert(m.key.to_string(), v);
+    }
+    json!({
+        "transport": e.transport,
+        "label": e.label,
+        "setting_secs": e.setting_secs,
+        "runs": e.runs.len(),
+        "files": e.files,
+        "partial": e.partial,
+        "metrics": metrics,
+    })
+}
+
+/// Six significant digits are plenty for a summary and keep float noise
+/// (0.30000000000000004) out of scripts' diffs.
+fn round6(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(5 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+/// A plain aligned table per scenario: one line per transport, the headline
+/// columns most useful in a log. With repeats, values are medians.
+pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()> {
+    let columns: Vec<&Metric> = HEADLINE.iter().filter(|m| m.terminal).collect();
+    for (i, g) in c.groups.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", group_heading(g))?;
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut header = vec!["transport".to_string()];
+        header.extend(columns.iter().map(|m| m.short.to_string()));
+        rows.push(header);
+        for e in &g.entries {
+            let mut row = vec![match e.runs.len() {
+                1 => e.label.clone(),
+                n => format!("{} (median of {n})", e.label),
+            }];
+            for m in &columns {
+                row.push(
+                    e.stat(m.value)
+                        .map_or_else(|| "-".to_string(), |s| (m.show)(s.value)),
+                );
+            }
+            rows.push(row);
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|col| {
+                rows.iter()
+                    .map(|r| r[col].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for (n, row) in rows.iter().enumerate() {
+            let mut line = String::new();
+            for (col, cell) in row.iter().enumerate() {
+                let pad = widths[col] - cell.chars().count();
+                if col == 0 {
+                    // Names left-aligned, numbers right-aligned: columns of
+                    // figures read best when their units line up.
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str("  ");
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                }
+            }
+            writeln!(out, "{}", line.trim_end())?;
+            if n == 0 {
+                let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+                writeln!(out, "{}", "-".repeat(total))?;
+            }
+        }
+    }
+    if !c.warnings.is_empty() {
+        writeln!(out)?;
+        for w in &c.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+    }
+    Ok(())
+}
+
+fn group_heading(g: &Group) -> String {
+    crate::html::scenario_title(g)
+}

@@ -1,0 +1,113 @@
+//! The report in a real browser: renders the committed fixtures (four
+//! transports, and the three-scenario matrix) into `target/report-browser/`
+//! and runs `tests/browser/report.mjs` (playwright-core driving Debian's
+//! headless Chromium) on them from `file://`: no console error, no request
+//! beyond the page itself, every chart decoded and visible, no sideways
+//! scrolling on a phone. Screenshots stay in `target/report-browser/` (a CI
+//! artifact).
+//!
+//! Needs `node`, `node_modules/playwright-core` (`npm ci` at the repo root)
+//! and `/usr/bin/chromium` (or `$CHROMIUM`). When they are missing this test
+//! fails and says so: a browser test that skips silently would let the page
+//! break unnoticed.
+
+use reports::{RenderOptions, load_results, merge, render};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The script bounds itself at 60 s; this is the backstop if node hangs.
+const NODE_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+fn check_prerequisites(root: &Path) {
+    let mut missing = Vec::new();
+    let node = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|s| s.success()) {
+        missing.push("`node` (Debian package nodejs)".to_string());
+    }
+    if !root
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        missing.push("node_modules/playwright-core (`npm ci` at the repo root)".to_string());
+    }
+    if !chromium().exists() {
+        missing.push(format!(
+            "{} (Debian package chromium)",
+            chromium().display()
+        ));
+    }
+    assert!(
+        missing.is_empty(),
+        "the report browser test cannot run, missing: {}.\nRun scripts/test.sh, which installs them.",
+        missing.join(", ")
+    );
+}
+
+fn render_fixtures(out: &Path, name: &str, paths: &[PathBuf]) -> PathBuf {
+    let dir = out.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let comparison = merge(&load_results(paths).expect("fixtures load")).expect("fixtures merge");
+    render(&comparison, &dir, &RenderOptions::default()).expect("render");
+    dir
+}
+
+#[test]
+fn report_opens_from_file_in_headless_chromium() {
+    let root = root();
+    check_prerequisites(&root);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = root.join("target/report-browser");
+    let four: Vec<PathBuf> = ["short-poll", "long-poll", "sse", "ws"]
+        .iter()
+        .map(|t| fixtures.join(format!("{t}.json")))
+        .collect();
+    let dirs = [
+        render_fixtures(&out, "four", &four),
+        render_fixtures(&out, "matrix", &[fixtures.join("matrix")]),
+    ];
+
+    let mut child = Command::new("node")
+        .arg("tests/browser/report.mjs")
+        .arg(out.join("screenshots"))
+        .args(&dirs)
+        .current_dir(&root)
+        .env("CHROMIUM", chromium())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn node");
+    let deadline = Instant::now() + NODE_TIMEOUT;
+    while child.try_wait().expect("wait for node").is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().expect("node output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "report browser test failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\nreports and screenshots: {}",
+        output.status,
+        out.display()
+    );
+}
