@@ -2,11 +2,15 @@
 //! calls its `run`; errors get context here and map to exit codes
 //! (0 ok, 2 usage or input error, 99 thresholds/regression, 1 anything else).
 
+mod bench;
+mod child;
+
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use protocol::units::{parse_duration, parse_size};
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +31,61 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Compare the transports in one command: starts a server, runs the same
+    /// scenario over each transport, writes result files and an HTML report.
+    Bench(bench::BenchArgs),
     /// Run the reference chat server (one feed over all four transports).
     Server(ServerArgs),
+    /// Drive simulated clients and open-loop publishers against a server over
+    /// one transport and measure delivery latency, requests, bytes and loss.
+    Load(loadgen::LoadArgs),
+    /// Render result files (from load or bench, one machine or several) as
+    /// an HTML report with PNG charts; files of one transport are merged exactly.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Result files, or directories of them
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<PathBuf>,
+    /// Directory for index.html and the PNG charts
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        default_value = "rtbench-report"
+    )]
+    out: PathBuf,
+    /// Summary on stdout: a table, or JSON for scripts
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// How a summary is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// An error the user fixes by changing the command line or its inputs (exit 2).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// How a command ended, beyond errors.
+enum Done {
+    Ok,
+    /// Results were written, but the run was partial or saw loss/errors.
+    Problems,
 }
 
 #[derive(Args, Debug)]
@@ -165,6 +222,103 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Loads, merges and renders result files; prints the summary.
+pub fn render_report(
+    files: &[PathBuf],
+    out: &Path,
+    format: Format,
+    command: String,
+) -> anyhow::Result<()> {
+    let input = |e: reports::Error| {
+        if e.is_input_error() {
+            anyhow::Error::new(Usage(e.to_string()))
+        } else {
+            anyhow::Error::new(e)
+        }
+    };
+    let loaded = reports::load_results(files).map_err(input)?;
+    let comparison = reports::merge(&loaded).map_err(input)?;
+    let opts = reports::RenderOptions {
+        command: Some(command),
+        ..Default::default()
+    };
+    let rendered = reports::render(&comparison, out, &opts)
+        .with_context(|| format!("writing the report into {}", out.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut stdout, &reports::summary_json(&comparison))?;
+            writeln!(stdout)?;
+        }
+        Format::Table => {
+            reports::print_summary_table(&comparison, &mut stdout)?;
+            writeln!(stdout, "\nreport: {}", rendered.index.display())?;
+        }
+    }
+    Ok(())
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("rtbench {}", args.join(" "))
+}
+
+async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
+    let output = args.output.clone();
+    let cfg = match args.into_config() {
+        Ok(c) => c,
+        Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
+    };
+    if let Some(p) = &output {
+        loadgen::check_output_writable(p).map_err(|e| Usage(e.to_string()))?;
+    }
+    let cancel = CancellationToken::new();
+    cancel_on_signal(cancel.clone());
+    let r = loadgen::run(cfg, cancel).await.map_err(|e| {
+        if e.is_usage() {
+            anyhow::Error::new(Usage(e.to_string()))
+        } else {
+            anyhow::Error::new(e)
+        }
+    })?;
+    loadgen::print_summary(&r.file, std::io::stdout().lock())?;
+    if let Some(p) = &output {
+        loadgen::write_results(p, &r.file).with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("results: {}", p.display());
+    }
+    if r.is_clean() {
+        Ok(Done::Ok)
+    } else {
+        for p in &r.problems {
+            eprintln!("rtbench load: {p}");
+        }
+        Ok(Done::Problems)
+    }
+}
+
+async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
+    let cancel = CancellationToken::new();
+    cancel_on_signal(cancel.clone());
+    let out = args.out.clone();
+    let format = args.format;
+    let outcome = bench::run(args, cancel).await?;
+    if outcome.files.is_empty() {
+        anyhow::bail!("no run finished, so there is nothing to report");
+    }
+    render_report(&outcome.files, &out, format, command_line())?;
+    for p in &outcome.problems {
+        eprintln!("rtbench bench: {p}");
+    }
+    if outcome.cancelled {
+        eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
+    }
+    Ok(if outcome.problems.is_empty() && !outcome.cancelled {
+        Done::Ok
+    } else {
+        Done::Problems
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -179,14 +333,28 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Server(args) => serve(args).await,
+            Command::Server(args) => serve(args).await.map(|()| Done::Ok),
+            Command::Load(args) => load(args).await,
+            Command::Bench(args) => bench(args).await,
+            Command::Report(args) => {
+                render_report(&args.files, &args.out, args.format, command_line())
+                    .map(|()| Done::Ok)
+            }
         }
     });
+    // A blocking read of stdin (--exit-on-stdin-eof) cannot be interrupted;
+    // don't let it hold the exit up.
+    rt.shutdown_background();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::Problems) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("rtbench: error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

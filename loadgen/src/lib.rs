@@ -1,1 +1,55 @@
-//! rtbench load generator (work in progress).
+//! The rtbench load generator: thousands of simulated clients on one
+//! transport, open-loop publishers, and exact measurement of delivery
+//! latency, request rate, wire bytes and loss (DESIGN.md, "Measurement").
+//!
+//! Entry point: [`run`]`(config, cancel)`; the CLI builds the [`Config`]
+//! from [`LoadArgs`], prints [`print_summary`] and writes the result file
+//! with [`write_results`].
+//!
+//! # Layout
+//! - `args`: `rtbench load` flags and the TOML scenario file → [`Config`].
+//! - `config`: the validated settings and [`ConfigError`].
+//! - `parse`: durations (`30s`), counts (`10k`), source-address ranges.
+//! - `runner`: the phases of a run and assembling [`RunResults`].
+//! - `transport`: one simulated client per task; one module per transport
+//!   (`short_poll`, `long_poll`, `sse`, `ws`) behind the `Client` interface.
+//! - `publisher`: open-loop publish schedules (constant or Poisson).
+//! - `record`: the clock, phase window, and per-thread histogram shards.
+//! - `coherence`: exact loss / duplicate / reorder accounting per (publisher, seq).
+//! - `sampler`: the per-second series and the live progress line.
+//! - `net`: the byte-counting stream and the dialer (source addresses, handshake cap).
+//! - `http`: keep-alive HTTP/1.1 connections over hyper's low-level client.
+//! - `wire`: borrowed hot-path parsing of messages and SSE events.
+//! - `report`: histogram summaries and base64 V2 encoding, rates, costs.
+//! - `summary`: the k6-style end-of-run table.
+//! - `output`: checking and atomically writing the result file.
+//! - `sys`: open-files limit, own CPU/RSS, machine description.
+//! - `rng`: a tiny seeded PRNG for reproducible schedules.
+
+mod args;
+mod coherence;
+mod config;
+mod error;
+mod http;
+mod net;
+mod output;
+pub mod parse;
+mod publisher;
+mod record;
+mod report;
+mod rng;
+mod runner;
+mod sampler;
+mod summary;
+mod sys;
+mod transport;
+mod wire;
+
+pub use args::LoadArgs;
+pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, Target};
+pub use error::{Error, ErrorKind};
+pub use output::{OutputError, check_output_writable, write_results};
+pub use protocol::results;
+pub use report::{decode_histogram, encode_histogram};
+pub use runner::{RunResults, run};
+pub use summary::{fmt_bytes, fmt_us, print_summary};

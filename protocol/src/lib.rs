@@ -14,7 +14,7 @@
 
 pub mod message;
 pub mod paths;
-
+pub mod results;
 pub mod stats;
 pub mod transport;
 pub mod units;

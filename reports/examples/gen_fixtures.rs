@@ -361,6 +361,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             empty_responses: empty,
             reconnects: 0,
             lagged: 0,
+            gaps: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,

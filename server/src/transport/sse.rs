@@ -36,6 +36,7 @@ struct Stream {
     shutdown: CancellationToken,
     last_id: u64,
     done: bool,
+    lag_pending: bool,
     metrics: Arc<Metrics>,
     _presence: Option<PresenceGuard>,
 }
@@ -52,6 +53,9 @@ impl Stream {
     async fn next(&mut self) -> Option<Bytes> {
         if self.done {
             return None;
+        }
+        if self.lag_pending {
+            return Some(self.lagged());
         }
         if let Some(first) = self.first.take() {
             return Some(first);
@@ -90,7 +94,9 @@ impl Stream {
                     n += 1;
                 }
                 Err(TryRecvError::Lagged(_)) => {
-                    // Deliver what was read; the next recv reports the lag.
+                    // Deliver what was read; the lag is reported next
+                    // (broadcast reports a lag once, then moves on).
+                    self.lag_pending = true;
                     break;
                 }
                 Err(_) => break,
@@ -160,6 +166,7 @@ pub async fn handler(
         shutdown: app.shutdown.clone(),
         last_id: sub.backlog.cursor,
         done: false,
+        lag_pending: false,
         metrics: app.metrics.clone(),
         _presence: presence,
     };

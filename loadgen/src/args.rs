@@ -1,0 +1,453 @@
+//! `rtbench load` flags ([`LoadArgs`]) and the TOML scenario file they can
+//! start from: low-level arguments in, one validated [`Config`] out.
+
+use crate::config::{Config, ConfigError};
+use crate::parse;
+use protocol::Transport;
+use protocol::results::{Arrival, PublishVia};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of `rtbench load`. Every scenario flag may also come from
+/// `--scenario FILE.toml` (same names, `_` or `-`); flags override the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LoadArgs {
+    /// Base URL of the server under test (loopback only) [default: http://127.0.0.1:3000]
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// How clients subscribe: ws, sse, long-poll or short-poll
+    #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
+    pub transport: Option<Transport>,
+    /// TOML scenario file with any of these settings (flags override it)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Subscribing clients, one connection each (e.g. 1000, 10k) [default: 100]
+    #[arg(long, value_name = "N", value_parser = parse::count)]
+    pub clients: Option<u64>,
+    /// Rooms; clients are spread over them evenly [default: 1]
+    #[arg(long, value_name = "R", value_parser = parse::count)]
+    pub rooms: Option<u64>,
+    /// Open-loop publishers [default: 1]
+    #[arg(long, value_name = "P", value_parser = parse::count)]
+    pub publishers: Option<u64>,
+    /// Messages per second, total across publishers [default: 10]
+    #[arg(long, value_name = "MSGS_PER_SEC", value_parser = parse::amount)]
+    pub rate: Option<f64>,
+    /// Spacing of publish times: constant or poisson [default: constant]
+    #[arg(long, value_name = "ARRIVAL", value_parser = parse_arrival)]
+    pub arrival: Option<Arrival>,
+    /// Bytes of text per message (e.g. 100, 1k = 1024) [default: 100]
+    #[arg(long, value_name = "BYTES", value_parser = parse::size)]
+    pub size: Option<u64>,
+    /// Length of the measured window (e.g. 30s, 2m) [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub duration: Option<Duration>,
+    /// Connect rate during ramp-up, clients per second [default: 1000]
+    #[arg(long = "ramp-up", value_name = "CLIENTS_PER_SEC", value_parser = parse::amount)]
+    pub ramp_up: Option<f64>,
+    /// Publishing before the window, not recorded [default: 1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub warmup: Option<Duration>,
+    /// Longest wait for in-flight messages after the last publish [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub drain: Option<Duration>,
+    /// Short poll only: time between polls [default: 1s]
+    #[arg(long = "poll-interval", value_name = "DURATION", value_parser = parse::duration)]
+    pub poll_interval: Option<Duration>,
+    /// Long poll only: how long the server may hold a poll [default: 25s]
+    #[arg(long = "long-poll-wait", value_name = "DURATION", value_parser = parse::duration)]
+    pub long_poll_wait: Option<Duration>,
+    /// How publishers send: http (POST) or ws (a frame) [default: http]
+    #[arg(long = "publish-via", value_name = "VIA", value_parser = parse_publish_via)]
+    pub publish_via: Option<PublishVia>,
+    /// Seed for publish schedules, poll phases and jitter [default: random]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Loopback source addresses for client sockets, e.g. 127.0.0.1-127.0.0.8
+    /// (each gives ~28k more ports)
+    #[arg(long = "source-ips", value_name = "RANGE")]
+    pub source_ips: Option<String>,
+    /// Write the result file (JSON) here
+    #[arg(long, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+    /// No live progress, only the summary
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    s.parse()
+        .map_err(|e: protocol::ParseTransportError| e.to_string())
+}
+
+fn parse_arrival(s: &str) -> Result<Arrival, String> {
+    s.parse()
+}
+
+fn parse_publish_via(s: &str) -> Result<PublishVia, String> {
+    s.parse()
+}
+
+/// A number or a string like `10k` / `30s` in a scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Val {
+    Int(u64),
+    Float(f64),
+    Str(String),
+}
+
+impl Val {
+    fn text(&self) -> String {
+        match self {
+            Val::Int(n) => n.to_string(),
+            Val::Float(f) => f.to_string(),
+            Val::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// The scenario file: the same settings as the flags, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    target: Option<String>,
+    transport: Option<String>,
+    clients: Option<Val>,
+    rooms: Option<Val>,
+    publishers: Option<Val>,
+    rate: Option<Val>,
+    arrival: Option<String>,
+    size: Option<Val>,
+    duration: Option<Val>,
+    #[serde(alias = "ramp-up")]
+    ramp_up: Option<Val>,
+    warmup: Option<Val>,
+    drain: Option<Val>,
+    #[serde(alias = "poll-interval")]
+    poll_interval: Option<Val>,
+    #[serde(alias = "long-poll-wait")]
+    long_poll_wait: Option<Val>,
+    #[serde(alias = "publish-via")]
+    publish_via: Option<String>,
+    seed: Option<u64>,
+    #[serde(alias = "source-ips")]
+    source_ips: Option<String>,
+    /// Free text for humans; ignored.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+}
+
+fn scenario_value<T>(
+    flag: &'static str,
+    v: Option<Val>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    v.map(|v| parse(&v.text()).map_err(|why| ConfigError::Invalid { flag, why }))
+        .transpose()
+}
+
+fn scenario_str<T>(
+    flag: &'static str,
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    scenario_value(flag, v.map(Val::Str), parse)
+}
+
+impl LoadArgs {
+    /// Merge defaults ← scenario file ← flags, then validate once.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        self.build(true)
+    }
+
+    /// The config of one run of a comparison (`rtbench bench`): this
+    /// transport against this target. Settings that belong to another
+    /// transport (`--poll-interval` on a WebSocket run) are the comparison's,
+    /// not a mistake, so they are skipped instead of refused.
+    pub fn config_for(&self, transport: Transport, target: &str) -> Result<Config, ConfigError> {
+        let mut args = self.clone();
+        args.transport = Some(transport);
+        args.target = Some(target.to_string());
+        args.build(false)
+    }
+
+    fn build(self, strict: bool) -> Result<Config, ConfigError> {
+        let file = match &self.scenario {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Scenario {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?;
+                toml::from_str::<ScenarioFile>(&text).map_err(|e| ConfigError::Scenario {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?
+            }
+            None => ScenarioFile::default(),
+        };
+        let target = self
+            .target
+            .or(file.target)
+            .unwrap_or_else(|| "http://127.0.0.1:3000".to_string());
+        let transport = match self.transport {
+            Some(t) => t,
+            None => scenario_str("--transport", file.transport, parse_transport)?.ok_or(
+                ConfigError::Missing {
+                    flag: "--transport",
+                },
+            )?,
+        };
+        let mut c = Config::new(&target, transport)?;
+        c.scenario_file = self.scenario.clone();
+        c.progress = !self.quiet;
+
+        macro_rules! merge {
+            ($field:ident, $flag:literal, $arg:expr, $file:expr, $parse:expr, $conv:expr) => {
+                let from_file = scenario_value($flag, $file, $parse)?;
+                if let Some(v) = $arg.or(from_file) {
+                    c.$field = $conv(v);
+                }
+            };
+        }
+        let same = |v| v;
+        merge!(
+            clients,
+            "--clients",
+            self.clients,
+            file.clients,
+            parse::count,
+            same
+        );
+        merge!(rooms, "--rooms", self.rooms, file.rooms, parse::count, same);
+        merge!(
+            publishers,
+            "--publishers",
+            self.publishers,
+            file.publishers,
+            parse::count,
+            same
+        );
+        merge!(
+            rate_per_sec,
+            "--rate",
+            self.rate,
+            file.rate,
+            parse::amount,
+            |v| v
+        );
+        merge!(
+            size_bytes,
+            "--size",
+            self.size,
+            file.size,
+            parse::count,
+            |v: u64| v as usize
+        );
+        merge!(
+            duration,
+            "--duration",
+            self.duration,
+            file.duration,
+            parse::duration,
+            |v| v
+        );
+        merge!(
+            ramp_up_per_sec,
+            "--ramp-up",
+            self.ramp_up,
+            file.ramp_up,
+            parse::amount,
+            |v| v
+        );
+        merge!(
+            warmup,
+            "--warmup",
+            self.warmup,
+            file.warmup,
+            parse::duration,
+            |v| v
+        );
+        merge!(
+            drain,
+            "--drain",
+            self.drain,
+            file.drain,
+            parse::duration,
+            |v| v
+        );
+        let arrival = scenario_str("--arrival", file.arrival, parse_arrival)?;
+        if let Some(a) = self.arrival.or(arrival) {
+            c.arrival = a;
+        }
+        let via = scenario_str("--publish-via", file.publish_via, parse_publish_via)?;
+        if let Some(v) = self.publish_via.or(via) {
+            c.publish_via = v;
+        }
+        let ips = self.source_ips.or(file.source_ips);
+        if let Some(ips) = ips {
+            c.source_ips = parse::source_ips(&ips).map_err(|why| ConfigError::Invalid {
+                flag: "--source-ips",
+                why,
+            })?;
+        }
+        c.seed = self.seed.or(file.seed).unwrap_or_else(random_seed);
+
+        // Transport-specific flags: naming the flag beats silently ignoring it.
+        let poll_interval = self.poll_interval.or(scenario_value(
+            "--poll-interval",
+            file.poll_interval,
+            parse::duration,
+        )?);
+        if let Some(v) = poll_interval {
+            if transport != Transport::ShortPoll && strict {
+                return Err(ConfigError::Conflict {
+                    flag: "--poll-interval",
+                    why: format!("with --transport {transport} (it applies to short-poll only)"),
+                });
+            }
+            c.poll_interval = v;
+        }
+        let wait = self.long_poll_wait.or(scenario_value(
+            "--long-poll-wait",
+            file.long_poll_wait,
+            parse::duration,
+        )?);
+        if let Some(v) = wait {
+            if transport != Transport::LongPoll && strict {
+                return Err(ConfigError::Conflict {
+                    flag: "--long-poll-wait",
+                    why: format!("with --transport {transport} (it applies to long-poll only)"),
+                });
+            }
+            c.long_poll_wait = v;
+        }
+        if c.rate_per_sec > 0.0 && c.publishers == 0 {
+            return Err(ConfigError::Conflict {
+                flag: "--publishers",
+                why: "set to 0 with a --rate above 0".to_string(),
+            });
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// A seed below 2^53 so it survives a round trip through JavaScript.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    crate::rng::SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() >> 11
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        load: LoadArgs,
+    }
+
+    fn args(list: &[&str]) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("load").chain(list.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.load.into_config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_parse() {
+        let c = args(&[
+            "--transport",
+            "short-poll",
+            "--clients",
+            "1.5k",
+            "--rooms",
+            "3",
+            "--rate",
+            "2k",
+            "--duration",
+            "2m",
+            "--poll-interval",
+            "500ms",
+            "--seed",
+            "7",
+            "--arrival",
+            "poisson",
+        ])
+        .expect("valid");
+        assert_eq!(c.clients, 1500);
+        assert_eq!(c.rate_per_sec, 2000.0);
+        assert_eq!(c.duration, Duration::from_secs(120));
+        assert_eq!(c.poll_interval, Duration::from_millis(500));
+        assert_eq!(c.seed, 7);
+        assert_eq!(c.arrival, Arrival::Poisson);
+    }
+
+    #[test]
+    fn conflicts_name_the_flag() {
+        let e = args(&["--transport", "ws", "--poll-interval", "1s"]).expect_err("conflict");
+        assert!(e.contains("--poll-interval"), "{e}");
+        let e = args(&["--transport", "sse", "--long-poll-wait", "5s"]).expect_err("conflict");
+        assert!(e.contains("--long-poll-wait"), "{e}");
+        let e = args(&["--clients", "10"]).expect_err("missing transport");
+        assert!(e.contains("--transport"), "{e}");
+        let e = args(&["--transport", "ws", "--target", "http://192.168.1.1:80"])
+            .expect_err("not loopback");
+        assert!(e.contains("loopback"), "{e}");
+        let e = args(&["--transport", "ws", "--duration", "soon"]).expect_err("bad duration");
+        assert!(e.contains("--duration"), "{e}");
+    }
+
+    #[test]
+    fn scenario_file_and_override() {
+        let dir = std::env::temp_dir().join(format!("rtbench-args-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("s.toml");
+        std::fs::write(
+            &path,
+            "transport = \"long-poll\"\nclients = \"2k\"\nrooms = 4\nrate = 50\nduration = \"30s\"\n\
+             long-poll-wait = \"10s\"\nseed = 3\npublish_via = \"ws\"\n",
+        )
+        .expect("write");
+        let p = path.to_string_lossy().to_string();
+        let c = args(&["--scenario", &p, "--clients", "100"]).expect("valid");
+        assert_eq!(c.transport, Transport::LongPoll);
+        assert_eq!(c.clients, 100);
+        assert_eq!(c.rooms, 4);
+        assert_eq!(c.duration, Duration::from_secs(30));
+        assert_eq!(c.long_poll_wait, Duration::from_secs(10));
+        assert_eq!(c.publish_via, PublishVia::Ws);
+        // The file's long-poll-wait conflicts with a transport override.
+        let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("conflict");
+        assert!(e.contains("--long-poll-wait"), "{e}");
+        std::fs::write(&path, "clients = 10\nbogus = 1\n").expect("write");
+        let e = args(&["--scenario", &p]).expect_err("unknown key");
+        assert!(e.contains("bogus"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("scenarios/").flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|e| e == "toml") {
+                let s = p.to_string_lossy().to_string();
+                for t in ["ws", "sse", "long-poll", "short-poll"] {
+                    args(&["--scenario", &s, "--transport", t])
+                        .unwrap_or_else(|e| panic!("{s}: {e}"));
+                }
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "expected at least 3 scenario files, found {n}");
+    }
+}

@@ -1,0 +1,224 @@
+//! Coherence: which (publisher, seq) each subscriber received, so loss,
+//! duplicates and reordering are counted exactly, never estimated.
+//!
+//! Publishers number their messages per room (`seq` counts per publisher
+//! and room), so every subscriber sees a gap-free sequence from each
+//! publisher in its room and a bitset of received seqs stays dense: memory
+//! is one bit per window message a subscriber should see.
+
+/// A growable bitset of seqs.
+#[derive(Debug, Default, Clone)]
+pub struct SeqSet {
+    /// Seq of bit 0 of `words[0]` (a multiple of 64).
+    base: u64,
+    words: Vec<u64>,
+    len: u64,
+}
+
+impl SeqSet {
+    /// Add `seq`; false if it was already there.
+    pub fn insert(&mut self, seq: u64) -> bool {
+        if self.words.is_empty() {
+            self.base = seq & !63;
+        } else if seq < self.base {
+            // A seq before everything seen (rare: reordering across a
+            // reconnect); shift the words up.
+            let new_base = seq & !63;
+            let shift = ((self.base - new_base) / 64) as usize;
+            self.words.splice(0..0, std::iter::repeat_n(0, shift));
+            self.base = new_base;
+        }
+        let off = seq - self.base;
+        let (w, b) = ((off / 64) as usize, off % 64);
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        let mask = 1u64 << b;
+        if self.words[w] & mask != 0 {
+            return false;
+        }
+        self.words[w] |= mask;
+        self.len += 1;
+        true
+    }
+
+    pub fn contains(&self, seq: u64) -> bool {
+        if seq < self.base {
+            return false;
+        }
+        let off = seq - self.base;
+        self.words
+            .get((off / 64) as usize)
+            .is_some_and(|w| w & (1u64 << (off % 64)) != 0)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// What a subscriber received from one publisher.
+#[derive(Debug, Clone)]
+struct PubTrack {
+    publisher: u32,
+    seen: SeqSet,
+    max_seq: u64,
+}
+
+/// One subscriber's record of window messages.
+#[derive(Debug, Default, Clone)]
+pub struct Tracker {
+    pubs: Vec<PubTrack>,
+    pub duplicate: u64,
+    pub reordered: u64,
+}
+
+impl Tracker {
+    /// Note a window message; true on its first receipt.
+    pub fn receive(&mut self, publisher: u32, seq: u64) -> bool {
+        let i = match self.pubs.iter().position(|p| p.publisher == publisher) {
+            Some(i) => i,
+            None => {
+                self.pubs.push(PubTrack {
+                    publisher,
+                    seen: SeqSet::default(),
+                    max_seq: seq,
+                });
+                self.pubs.len() - 1
+            }
+        };
+        let t = &mut self.pubs[i];
+        if !t.seen.insert(seq) {
+            self.duplicate += 1;
+            return false;
+        }
+        if seq < t.max_seq {
+            self.reordered += 1;
+        }
+        t.max_seq = t.max_seq.max(seq);
+        true
+    }
+
+    fn get(&self, publisher: u32) -> Option<&SeqSet> {
+        self.pubs
+            .iter()
+            .find(|p| p.publisher == publisher)
+            .map(|p| &p.seen)
+    }
+
+    fn total(&self) -> u64 {
+        self.pubs.iter().map(|p| p.seen.len()).sum()
+    }
+}
+
+/// Acknowledged window publishes: for each room, per publisher, the seqs.
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    pub rooms: Vec<Vec<(u32, Vec<u64>)>>,
+}
+
+impl Expected {
+    pub fn new(rooms: usize) -> Self {
+        Expected {
+            rooms: vec![Vec::new(); rooms],
+        }
+    }
+
+    /// Add one publisher's acknowledged window seqs for `room`.
+    pub fn add(&mut self, room: usize, publisher: u32, seqs: Vec<u64>) {
+        if !seqs.is_empty() {
+            self.rooms[room].push((publisher, seqs));
+        }
+    }
+
+    /// Messages acknowledged in `room`.
+    pub fn in_room(&self, room: usize) -> u64 {
+        self.rooms[room].iter().map(|(_, s)| s.len() as u64).sum()
+    }
+}
+
+/// Coherence counts over all subscribers.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicate: u64,
+    pub reordered: u64,
+    pub unexpected: u64,
+}
+
+impl Tally {
+    /// Add one subscriber of `room`.
+    pub fn add(&mut self, expected: &Expected, room: usize, t: &Tracker) {
+        let mut hits = 0;
+        for (publisher, seqs) in &expected.rooms[room] {
+            self.expected += seqs.len() as u64;
+            match t.get(*publisher) {
+                Some(seen) => {
+                    let got = seqs.iter().filter(|&&s| seen.contains(s)).count() as u64;
+                    hits += got;
+                    self.lost += seqs.len() as u64 - got;
+                }
+                None => self.lost += seqs.len() as u64,
+            }
+        }
+        let total = t.total();
+        self.delivered += total;
+        self.unexpected += total - hits;
+        self.duplicate += t.duplicate;
+        self.reordered += t.reordered;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seqset() {
+        let mut s = SeqSet::default();
+        assert!(s.insert(200));
+        assert!(!s.insert(200));
+        assert!(s.insert(70));
+        assert!(s.insert(1000));
+        assert!(s.contains(70) && s.contains(200) && s.contains(1000));
+        assert!(!s.contains(71) && !s.contains(0) && !s.contains(5000));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn tally_counts_exactly() {
+        let mut exp = Expected::new(2);
+        exp.add(0, 0, (10..20).collect());
+        exp.add(0, 1, (0..5).collect());
+        exp.add(1, 0, (0..3).collect());
+        let mut a = Tracker::default();
+        for s in 10..20 {
+            assert!(a.receive(0, s));
+        }
+        for s in [0, 2, 1, 3, 4] {
+            a.receive(1, s);
+        }
+        assert!(!a.receive(1, 4)); // duplicate
+        let mut b = Tracker::default();
+        for s in (10..20).filter(|&s| s != 13) {
+            b.receive(0, s);
+        }
+        b.receive(0, 99); // never acknowledged
+        let mut t = Tally::default();
+        t.add(&exp, 0, &a);
+        t.add(&exp, 0, &b);
+        assert_eq!(
+            t,
+            Tally {
+                expected: 30,
+                delivered: 25,
+                lost: 6,
+                duplicate: 1,
+                reordered: 1,
+                unexpected: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! The typed, validated settings of one run ([`Config`]), built from
+//! [`crate::LoadArgs`] or directly by tests and `rtbench bench`.
+
+use protocol::Transport;
+use protocol::results::{Arrival, PublishVia};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings that cannot work, or a flag used with a transport it does not
+/// apply to. `flag()` names the offending flag so the CLI can render a
+/// clap-style usage error (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag (or scenario key) that does not apply to the chosen transport or settings.
+    #[error("{flag} cannot be used {why}")]
+    Conflict { flag: &'static str, why: String },
+    /// A value out of range or malformed.
+    #[error("invalid value for {flag}: {why}")]
+    Invalid { flag: &'static str, why: String },
+    /// A required setting is missing (from flags and scenario file).
+    #[error("{flag} is required (give it as a flag or in the --scenario file)")]
+    Missing { flag: &'static str },
+    /// The scenario file could not be read or parsed.
+    #[error("scenario file {path}: {why}")]
+    Scenario { path: String, why: String },
+}
+
+impl ConfigError {
+    /// The flag the error is about.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            ConfigError::Conflict { flag, .. }
+            | ConfigError::Invalid { flag, .. }
+            | ConfigError::Missing { flag } => flag,
+            ConfigError::Scenario { .. } => "--scenario",
+        }
+    }
+
+    /// The clap error kind to render this with (`Command::error(kind, msg).exit()`
+    /// prints the usage line and exits 2).
+    pub fn clap_kind(&self) -> clap::error::ErrorKind {
+        match self {
+            ConfigError::Conflict { .. } => clap::error::ErrorKind::ArgumentConflict,
+            ConfigError::Missing { .. } => clap::error::ErrorKind::MissingRequiredArgument,
+            ConfigError::Invalid { .. } | ConfigError::Scenario { .. } => {
+                clap::error::ErrorKind::ValueValidation
+            }
+        }
+    }
+}
+
+/// The server under test: a loopback `http://` base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Normalized base URL, e.g. `http://127.0.0.1:3000`.
+    pub url: String,
+    /// What to connect to.
+    pub addr: SocketAddr,
+    /// `host:port` for the `Host` header.
+    pub authority: String,
+}
+
+impl Target {
+    /// Parse and check a base URL. Only loopback targets are accepted: this
+    /// tool generates load, and here load may only go to this machine.
+    pub fn parse(url: &str) -> Result<Target, ConfigError> {
+        let invalid = |why: String| ConfigError::Invalid {
+            flag: "--target",
+            why,
+        };
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            invalid(format!(
+                "'{url}' must start with http:// (TLS is not supported)"
+            ))
+        })?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        if rest.len() > authority.len() + 1
+            || (rest.len() == authority.len() + 1 && !rest.ends_with('/'))
+        {
+            return Err(invalid(format!(
+                "'{url}' must be a base URL without a path"
+            )));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                let port: u16 = p
+                    .parse()
+                    .map_err(|_| invalid(format!("bad port in '{url}'")))?;
+                (h, port)
+            }
+            _ => (authority, 80),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            host.parse().map_err(|_| {
+                invalid(format!(
+                    "'{host}' is not an IP address or localhost (only loopback targets are allowed)"
+                ))
+            })?
+        };
+        if !ip.is_loopback() {
+            return Err(invalid(format!(
+                "{ip} is not a loopback address: rtbench load only targets this machine (127.0.0.0/8, ::1, localhost)"
+            )));
+        }
+        let addr = SocketAddr::new(ip, port);
+        Ok(Target {
+            url: format!("http://{authority}"),
+            addr,
+            authority: authority.to_string(),
+        })
+    }
+}
+
+/// Everything one run needs, validated by [`Config::validate`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub target: Target,
+    pub transport: Transport,
+    /// Subscribing clients (one task and connection each).
+    pub clients: u64,
+    /// Rooms the clients are spread over evenly.
+    pub rooms: u64,
+    pub publishers: u64,
+    /// Messages per second, total across publishers.
+    pub rate_per_sec: f64,
+    pub arrival: Arrival,
+    /// Bytes of `text` per message.
+    pub size_bytes: usize,
+    /// The measured window.
+    pub duration: Duration,
+    /// Connect rate during ramp-up.
+    pub ramp_up_per_sec: f64,
+    /// Publishing before the window, not recorded (lets connections and caches settle).
+    pub warmup: Duration,
+    /// Longest wait for in-flight messages after the last publish.
+    pub drain: Duration,
+    /// Short poll: time between the starts of two polls.
+    pub poll_interval: Duration,
+    /// Long poll: the `wait` asked of the server.
+    pub long_poll_wait: Duration,
+    pub publish_via: PublishVia,
+    /// Seeds publish schedules, poll phases and backoff jitter.
+    pub seed: u64,
+    /// Loopback addresses client sockets bind to, round-robin (empty: let the kernel pick).
+    pub source_ips: Vec<IpAddr>,
+    /// Show live progress (only on a terminal).
+    pub progress: bool,
+    /// Scenario file the settings came from (recorded in the result file).
+    pub scenario_file: Option<PathBuf>,
+}
+
+/// Ports one source address can use (32768–60999 here) minus a margin.
+pub const PORTS_PER_SOURCE_IP: u64 = 28_000;
+
+impl Config {
+    /// Defaults for everything but target and transport: 100 clients in one
+    /// room, one publisher at 10 msg/s, 100-byte messages, 10 s window.
+    pub fn new(target: &str, transport: Transport) -> Result<Config, ConfigError> {
+        Ok(Config {
+            target: Target::parse(target)?,
+            transport,
+            clients: 100,
+            rooms: 1,
+            publishers: 1,
+            rate_per_sec: 10.0,
+            arrival: Arrival::Constant,
+            size_bytes: 100,
+            duration: Duration::from_secs(10),
+            ramp_up_per_sec: 1000.0,
+            warmup: Duration::from_secs(1),
+            drain: Duration::from_secs(5),
+            poll_interval: Duration::from_secs(1),
+            long_poll_wait: Duration::from_secs(25),
+            publish_via: PublishVia::Http,
+            seed: 1,
+            source_ips: Vec::new(),
+            progress: false,
+            scenario_file: None,
+        })
+    }
+
+    /// Check the settings once, before anything connects.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |flag, why: &str| {
+            Err(ConfigError::Invalid {
+                flag,
+                why: why.to_string(),
+            })
+        };
+        if self.clients == 0 {
+            return invalid("--clients", "must be at least 1");
+        }
+        if self.rooms == 0 || self.rooms > self.clients {
+            return invalid("--rooms", "must be between 1 and --clients");
+        }
+        if self.rate_per_sec > 0.0 && self.publishers == 0 {
+            return invalid("--publishers", "must be at least 1 when --rate is above 0");
+        }
+        if self.publishers > 10_000 {
+            return invalid("--publishers", "at most 10k");
+        }
+        if !self.rate_per_sec.is_finite() || self.rate_per_sec > 1e6 {
+            return invalid("--rate", "at most 1M messages per second");
+        }
+        if self.size_bytes > 1 << 20 {
+            return invalid("--size", "at most 1 MiB");
+        }
+        if self.duration.is_zero() {
+            return invalid("--duration", "must be above 0");
+        }
+        if self.ramp_up_per_sec.is_nan() || self.ramp_up_per_sec <= 0.0 {
+            return invalid("--ramp-up", "must be above 0 clients per second");
+        }
+        if self.poll_interval < Duration::from_millis(10) {
+            return invalid("--poll-interval", "must be at least 10ms");
+        }
+        if self.long_poll_wait < Duration::from_millis(100) {
+            return invalid("--long-poll-wait", "must be at least 100ms");
+        }
+        let source_ips = self.source_ips.len().max(1) as u64;
+        if self.clients + self.publishers * self.rooms > source_ips * PORTS_PER_SOURCE_IP {
+            return invalid(
+                "--source-ips",
+                &format!(
+                    "{} clients need more than the ~{PORTS_PER_SOURCE_IP} ephemeral ports of {source_ips} source address(es): \
+                     spread them with e.g. --source-ips 127.0.0.1-127.0.0.8",
+                    self.clients
+                ),
+            );
+        }
+        if let Some(ip) = self.source_ips.iter().find(|ip| !ip.is_loopback()) {
+            return invalid("--source-ips", &format!("{ip} is not loopback"));
+        }
+        if self
+            .source_ips
+            .iter()
+            .any(|ip| ip.is_ipv4() != self.target.addr.is_ipv4())
+        {
+            return invalid("--source-ips", "must be of the same IP family as --target");
+        }
+        Ok(())
+    }
+
+    /// How long drain really lasts: polling clients need at least one more
+    /// poll (or wait) after the last publish to see it.
+    pub fn effective_drain(&self) -> Duration {
+        match self.transport {
+            Transport::ShortPoll => self.drain.max(self.poll_interval + Duration::from_secs(1)),
+            _ => self.drain,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = Target::parse("http://127.0.0.1:3000").expect("ok");
+        assert_eq!(t.addr, "127.0.0.1:3000".parse().expect("addr"));
+        assert_eq!(t.authority, "127.0.0.1:3000");
+        assert_eq!(
+            Target::parse("http://localhost:8/").map(|t| t.url),
+            Ok("http://localhost:8".into())
+        );
+        assert_eq!(
+            Target::parse("http://[::1]:9").map(|t| t.addr.port()),
+            Ok(9)
+        );
+        assert_eq!(
+            Target::parse("http://127.0.0.2").map(|t| t.addr.port()),
+            Ok(80)
+        );
+        for bad in [
+            "https://127.0.0.1:3000",
+            "http://10.0.0.1:3000",
+            "http://example.com",
+            "http://127.0.0.1:3000/api",
+            "http://127.0.0.1:x",
+            "127.0.0.1:3000",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation() {
+        let mut c = Config::new("http://127.0.0.1:1", Transport::Ws).expect("config");
+        assert_eq!(c.validate(), Ok(()));
+        c.rooms = 200;
+        assert_eq!(c.validate().map_err(|e| e.flag()), Err("--rooms"));
+        c.rooms = 1;
+        c.clients = 60_000;
+        assert_eq!(c.validate().map_err(|e| e.flag()), Err("--source-ips"));
+        c.source_ips = crate::parse::source_ips("127.0.0.1-127.0.0.4").expect("ips");
+        assert_eq!(c.validate(), Ok(()));
+    }
+}

@@ -1,0 +1,224 @@
+//! Sockets: the byte-counting stream wrapper every client and publisher
+//! connection goes through (so wire bytes are counted at the socket, headers
+//! and framing included), and the dialer that binds source addresses and
+//! bounds concurrent handshakes.
+
+use crate::error::{ClientError, ErrorKind};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Bytes one client (or publisher) moved, over all its connections.
+/// Relaxed atomics owned by that client alone: no contention on the hot
+/// path; the sampler reads them once a second.
+#[derive(Debug, Default)]
+pub struct WireCounter {
+    pub up: AtomicU64,
+    pub down: AtomicU64,
+}
+
+impl WireCounter {
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.up.load(Ordering::Relaxed),
+            self.down.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A stream that adds every byte read or written to a [`WireCounter`].
+#[derive(Debug)]
+pub struct CountingStream<S> {
+    inner: S,
+    counter: Arc<WireCounter>,
+}
+
+impl<S> CountingStream<S> {
+    pub fn new(inner: S, counter: Arc<WireCounter>) -> Self {
+        CountingStream { inner, counter }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CountingStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = res {
+            let n = (buf.filled().len() - before) as u64;
+            self.counter.down.fetch_add(n, Ordering::Relaxed);
+        }
+        res
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = res {
+            self.counter.up.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = res {
+            self.counter.up.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Opens TCP connections to the target.
+#[derive(Debug)]
+pub struct Dialer {
+    pub target: SocketAddr,
+    source_ips: Vec<IpAddr>,
+    /// Caps handshakes in flight so a ramp-up or a reconnect storm does not
+    /// overflow the server's accept queue (somaxconn is 4096 here).
+    handshakes: Semaphore,
+    pub connect_timeout: Duration,
+}
+
+/// Concurrent connection handshakes allowed (well under somaxconn 4096).
+const MAX_HANDSHAKES: usize = 512;
+
+impl Dialer {
+    pub fn new(target: SocketAddr, source_ips: Vec<IpAddr>, connect_timeout: Duration) -> Self {
+        Dialer {
+            target,
+            source_ips,
+            handshakes: Semaphore::new(MAX_HANDSHAKES),
+            connect_timeout,
+        }
+    }
+
+    /// Wait for a handshake slot; hold the permit until the handshake is done.
+    pub async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        self.handshakes.acquire().await.ok()
+    }
+
+    /// Connect, from source address number `slot` (round-robin over
+    /// `--source-ips`), within the connect timeout.
+    pub async fn dial(
+        &self,
+        slot: usize,
+        counter: &Arc<WireCounter>,
+    ) -> Result<CountingStream<TcpStream>, ClientError> {
+        let connect = async {
+            let socket = if self.target.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+            .map_err(|e| ClientError::from_io(&e, true))?;
+            if !self.source_ips.is_empty() {
+                let ip = self.source_ips[slot % self.source_ips.len()];
+                socket
+                    .bind(SocketAddr::new(ip, 0))
+                    .map_err(|e| ClientError::from_io(&e, true))?;
+            }
+            let stream = socket
+                .connect(self.target)
+                .await
+                .map_err(|e| ClientError::from_io(&e, true))?;
+            // Small frames must not wait for Nagle: latency is what we measure.
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        };
+        match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(stream)) => Ok(CountingStream::new(stream, counter.clone())),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ClientError::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "TCP connect to {} took over {:?}",
+                    self.target, self.connect_timeout
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn counts_both_directions() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            let mut buf = [0u8; 5];
+            s.read_exact(&mut buf).await.expect("read");
+            s.write_all(b"0123456789").await.expect("write");
+        });
+        let dialer = Dialer::new(
+            addr,
+            vec!["127.0.0.2".parse().expect("ip")],
+            Duration::from_secs(2),
+        );
+        let counter = Arc::new(WireCounter::default());
+        let mut s = dialer.dial(0, &counter).await.expect("dial");
+        s.write_all(b"hello").await.expect("write");
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.expect("read");
+        server.await.expect("server");
+        assert_eq!(got.len(), 10);
+        assert_eq!(counter.get(), (5, 10));
+        assert_eq!(
+            s.inner.local_addr().map(|a| a.ip()).ok(),
+            Some("127.0.0.2".parse().expect("ip"))
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_is_classified() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let dialer = Dialer::new(addr, vec![], Duration::from_secs(2));
+        let e = dialer
+            .dial(0, &Arc::new(WireCounter::default()))
+            .await
+            .expect_err("refused");
+        assert_eq!(e.kind, ErrorKind::ConnectRefused);
+    }
+}

@@ -1,0 +1,314 @@
+//! Open-loop publishers (as wrk2): each has a schedule of intended send
+//! times (constant or Poisson) fixed in advance and stamps `sent_us` with the
+//! *intended* time, so a publish that goes out late, because the server or
+//! the previous publish was slow, shows up as latency instead of silently
+//! lowering the rate (coordinated omission). Failed publishes are counted,
+//! never retried.
+//!
+//! Publisher `p`'s `k`-th message goes to room `(p + k·P) mod R`, so every
+//! room gets an equal share, and `seq` counts per (publisher, room) so each
+//! subscriber sees a gap-free sequence from every publisher (see `coherence`).
+
+use crate::error::{ClientError, ErrorKind};
+use crate::http::{HttpConn, read_body};
+use crate::net::WireCounter;
+use crate::record::record;
+use crate::rng::SplitMix64;
+use crate::transport::{REQUEST_TIMEOUT, Shared};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use protocol::PublishRequest;
+use protocol::message::ClientFrame;
+use protocol::results::{Arrival, PublishVia};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// What one publisher did in the measured window.
+#[derive(Debug, Default)]
+pub struct PubOutcome {
+    pub index: u32,
+    /// Per room: acknowledged seqs whose intended time fell in the window.
+    pub acked: Vec<Vec<u64>>,
+    pub published: u64,
+    pub errors: u64,
+}
+
+/// Intended send times of one publisher, as offsets from the start of publishing.
+#[derive(Debug)]
+pub struct Schedule {
+    next: f64,
+    gap: f64,
+    arrival: Arrival,
+    rng: SplitMix64,
+}
+
+impl Schedule {
+    /// `rate_per_sec` for this publisher; publishers are staggered by
+    /// `index / count` of a gap so their constant schedules interleave.
+    pub fn new(rate_per_sec: f64, arrival: Arrival, seed: u64, index: u32, count: u32) -> Self {
+        let gap = if rate_per_sec > 0.0 {
+            1.0 / rate_per_sec
+        } else {
+            f64::INFINITY
+        };
+        let mut rng = SplitMix64::derive(seed, 1, u64::from(index));
+        let next = match arrival {
+            Arrival::Constant => gap * f64::from(index) / f64::from(count.max(1)),
+            Arrival::Poisson => rng.exp(gap),
+        };
+        Schedule {
+            next,
+            gap,
+            arrival,
+            rng,
+        }
+    }
+
+    /// The next intended send time (seconds from the start).
+    pub fn next_offset(&mut self) -> f64 {
+        let t = self.next;
+        self.next += match self.arrival {
+            Arrival::Constant => self.gap,
+            Arrival::Poisson => self.rng.exp(self.gap),
+        };
+        t
+    }
+}
+
+/// A WebSocket a publisher sends frames on; incoming frames (the room's
+/// feed, echoes included) are read and dropped by a small task so the
+/// server never sees a stalled reader.
+struct WsPub {
+    sink: SplitSink<WebSocketStream<crate::net::CountingStream<TcpStream>>, Message>,
+    reader: JoinHandle<()>,
+}
+
+impl Drop for WsPub {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Run publisher `index` from `start` until intended times reach `end_us`.
+pub async fn run_publisher(
+    index: u32,
+    sh: Arc<Shared>,
+    start: Instant,
+    end_us: u64,
+    text: Arc<str>,
+    cancel: CancellationToken,
+) -> PubOutcome {
+    let cfg = &sh.cfg;
+    let rec = sh.rec.clone();
+    let rooms = sh.rooms.len();
+    let publishers = cfg.publishers as u32;
+    let per_pub_rate = cfg.rate_per_sec / f64::from(publishers.max(1));
+    let mut schedule = Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers);
+    let counter = rec.publisher_counter();
+    let id = format!("p{index}");
+    let mut out = PubOutcome {
+        index,
+        acked: vec![Vec::new(); rooms],
+        ..PubOutcome::default()
+    };
+    let mut seqs = vec![0u64; rooms];
+    let mut http: Option<HttpConn> = None;
+    let mut ws: Vec<Option<WsPub>> = (0..rooms).map(|_| None).collect();
+    let slot = cfg.clients as usize + index as usize;
+    for k in 0u64.. {
+        let offset = schedule.next_offset();
+        if !offset.is_finite() || offset > 1e7 {
+            break;
+        }
+        let intended = start + Duration::from_secs_f64(offset);
+        let sent_us = rec.clock.at_us(intended);
+        if sent_us >= end_us {
+            break;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = sleep_precise(intended) => {}
+        }
+        let room = ((u64::from(index) + k * u64::from(publishers)) % rooms as u64) as usize;
+        let seq = seqs[room];
+        seqs[room] += 1;
+        let req = PublishRequest {
+            user: id.clone(),
+            text: text.to_string(),
+            sent_us: Some(sent_us),
+            publisher: Some(id.clone()),
+            seq: Some(seq),
+        };
+        let sent_at = Instant::now();
+        let res = match cfg.publish_via {
+            PublishVia::Http => publish_http(&sh, &mut http, slot, &counter, room, &req).await,
+            PublishVia::Ws => publish_ws(&sh, &mut ws[room], slot, &counter, room, req).await,
+        };
+        let in_window = rec.in_window(sent_us);
+        match res {
+            Ok(()) => {
+                let mut s = rec.shard();
+                s.sec.published += 1;
+                if in_window {
+                    s.win.published += 1;
+                    if cfg.publish_via == PublishVia::Http {
+                        record(&mut s.publish, sent_at.elapsed().as_micros() as u64);
+                    }
+                    out.acked[room].push(seq);
+                    out.published += 1;
+                }
+            }
+            Err(e) => {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                rec.error(&e);
+                if in_window {
+                    out.errors += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sleep until `t`, precisely. tokio's timer wheel has millisecond ticks and
+/// wakes up to 1–2 ms late; an open-loop publisher would stamp that as
+/// latency no server caused. So: coarse sleep until 2 ms before, then a
+/// nanosleep on the blocking pool for the rest (~0.1 ms late at worst).
+async fn sleep_precise(t: Instant) {
+    const COARSE_MARGIN: Duration = Duration::from_millis(2);
+    if let Some(coarse) = t.checked_sub(COARSE_MARGIN)
+        && coarse > Instant::now()
+    {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    let rest = t.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
+}
+
+async fn publish_http(
+    sh: &Shared,
+    conn: &mut Option<HttpConn>,
+    slot: usize,
+    counter: &Arc<WireCounter>,
+    room: usize,
+    req: &PublishRequest,
+) -> Result<(), ClientError> {
+    let fut = async {
+        if conn.as_ref().is_none_or(HttpConn::is_closed) {
+            *conn = None;
+            *conn = Some(HttpConn::connect(&sh.dialer, slot, counter, &sh.authority).await?);
+        }
+        let Some(c) = conn.as_mut() else {
+            return Err(ClientError::new(ErrorKind::Io, "no connection"));
+        };
+        let body = serde_json::to_vec(req)
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, e.to_string()))?;
+        let http_req = c.post_json(&protocol::paths::messages(&sh.rooms[room]), body)?;
+        let resp = c.send(http_req).await?;
+        let status = resp.status();
+        // Read the body even when we do not need it: the connection is reused.
+        let _ = read_body(resp.into_body()).await?;
+        if status != hyper::StatusCode::CREATED {
+            return Err(ClientError::new(
+                ErrorKind::HttpStatus,
+                format!("publish answered {status}"),
+            ));
+        }
+        Ok(())
+    };
+    let res = match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ClientError::new(
+            ErrorKind::Timeout,
+            "publish got no answer in time",
+        )),
+    };
+    if res.is_err() {
+        *conn = None; // a fresh connection for the next publish
+    }
+    res
+}
+
+async fn publish_ws(
+    sh: &Shared,
+    conn: &mut Option<WsPub>,
+    slot: usize,
+    counter: &Arc<WireCounter>,
+    room: usize,
+    req: PublishRequest,
+) -> Result<(), ClientError> {
+    let fut = async {
+        if conn.as_ref().is_none_or(|c| c.reader.is_finished()) {
+            *conn = None;
+            let stream = sh.dialer.dial(slot, counter).await?;
+            let url = format!(
+                "ws://{}{}?history=0",
+                sh.authority,
+                protocol::paths::ws(&sh.rooms[room])
+            );
+            let (ws, _) = tokio_tungstenite::client_async_with_config(
+                url.as_str(),
+                stream,
+                Some(crate::transport::ws::config()),
+            )
+            .await
+            .map_err(|e| ClientError::from_ws(&e))?;
+            let (sink, mut stream) = ws.split();
+            let reader =
+                tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
+            *conn = Some(WsPub { sink, reader });
+        }
+        let Some(c) = conn.as_mut() else {
+            return Err(ClientError::new(ErrorKind::Io, "no connection"));
+        };
+        let frame = serde_json::to_string(&ClientFrame::Message(req))
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, e.to_string()))?;
+        c.sink
+            .send(Message::text(frame))
+            .await
+            .map_err(|e| ClientError::from_ws(&e))
+    };
+    let res = match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(ClientError::new(
+            ErrorKind::Timeout,
+            "WebSocket publish stalled",
+        )),
+    };
+    if res.is_err() {
+        *conn = None;
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_schedules_interleave() {
+        let mut a = Schedule::new(2.0, Arrival::Constant, 1, 0, 2);
+        let mut b = Schedule::new(2.0, Arrival::Constant, 1, 1, 2);
+        assert_eq!((a.next_offset(), a.next_offset()), (0.0, 0.5));
+        assert_eq!((b.next_offset(), b.next_offset()), (0.25, 0.75));
+    }
+
+    #[test]
+    fn poisson_rate_holds() {
+        let mut s = Schedule::new(100.0, Arrival::Poisson, 9, 0, 1);
+        let mut n = 0;
+        while s.next_offset() < 100.0 {
+            n += 1;
+        }
+        assert!((9_500..10_500).contains(&n), "{n}");
+    }
+}

@@ -1,0 +1,306 @@
+//! Recording: one clock, the phase boundaries, and sharded recorders
+//! (HdrHistograms + counters) that clients write into without a global lock.
+//!
+//! A histogram with 3 significant digits costs ~100 KiB, far too much per
+//! client, so recording is per *thread*: each worker thread writes to its
+//! own shard behind a `std::sync::Mutex` that only the once-a-second sampler
+//! ever contends for. Wire bytes are counted per client (see `net`).
+
+use crate::error::{ClientError, ErrorKind};
+use crate::net::WireCounter;
+use hdrhistogram::Histogram;
+use protocol::results::Phase;
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Microseconds since the UNIX epoch, derived from one monotonic clock so
+/// that publisher stamps and receive times are exactly comparable.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base: Instant,
+    base_epoch_us: u64,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        let base_epoch_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        Clock {
+            base: Instant::now(),
+            base_epoch_us,
+        }
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.at_us(Instant::now())
+    }
+
+    pub fn at_us(&self, t: Instant) -> u64 {
+        self.base_epoch_us + t.saturating_duration_since(self.base).as_micros() as u64
+    }
+
+    /// The instant the run started.
+    pub fn start(&self) -> Instant {
+        self.base
+    }
+}
+
+/// Latencies above this are clamped (keeps auto-resizing histograms bounded).
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+fn histogram() -> Histogram<u64> {
+    // 3 significant digits (DESIGN.md); auto-resizing: memory follows the
+    // largest value recorded, not a worst-case bound.
+    Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is valid"))
+}
+
+/// Counters for one second of the run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SecCounts {
+    pub deliveries: u64,
+    pub published: u64,
+    pub requests: u64,
+    pub empty: u64,
+    pub errors: u64,
+}
+
+/// Counters for the measured window (by receive/send time).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WinCounts {
+    pub deliveries: u64,
+    pub payload_bytes: u64,
+    pub requests: u64,
+    pub empty: u64,
+    pub published: u64,
+}
+
+/// One thread's recorder.
+#[derive(Debug)]
+pub struct Shard {
+    /// Delivery latency of first receipts of window messages.
+    pub latency: Histogram<u64>,
+    /// Publish round trips of window publishes.
+    pub publish: Histogram<u64>,
+    /// Every (re)connect of the run.
+    pub connect: Histogram<u64>,
+    /// This second's first receipts (any phase), for the series.
+    pub sec_latency: Histogram<u64>,
+    pub sec: SecCounts,
+    pub win: WinCounts,
+    /// First receipts of window messages so far (drain ends when this
+    /// reaches the expected total).
+    pub window_first: u64,
+    pub errors: [u64; ErrorKind::ALL.len()],
+    pub reconnects: u64,
+    pub lagged: u64,
+    /// Gap notices: a resume cursor older than the server's history.
+    pub gaps: u64,
+}
+
+impl Shard {
+    fn new() -> Self {
+        Shard {
+            latency: histogram(),
+            publish: histogram(),
+            connect: histogram(),
+            sec_latency: histogram(),
+            sec: SecCounts::default(),
+            win: WinCounts::default(),
+            window_first: 0,
+            errors: [0; ErrorKind::ALL.len()],
+            reconnects: 0,
+            lagged: 0,
+            gaps: 0,
+        }
+    }
+}
+
+/// Record a value, clamped to the histogram's sane range.
+pub fn record(h: &mut Histogram<u64>, us: u64) {
+    let _ = h.record(us.clamp(1, MAX_LATENCY_US));
+}
+
+/// Shards: more than worker threads so two threads rarely share one.
+const SHARDS: usize = 8;
+
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn thread_slot() -> usize {
+    THREAD_SLOT.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+        }
+        s.get()
+    })
+}
+
+/// Shared recorder of one run.
+#[derive(Debug)]
+pub struct Recorder {
+    shards: Box<[Mutex<Shard>]>,
+    pub clock: Clock,
+    window_start_us: AtomicU64,
+    window_end_us: AtomicU64,
+    phase: AtomicU8,
+    /// Subscribers with an open connection now.
+    pub connected: AtomicI64,
+    sub_wire: Mutex<Vec<Arc<WireCounter>>>,
+    pub_wire: Mutex<Vec<Arc<WireCounter>>>,
+    first_errors: Mutex<BTreeMap<ErrorKind, String>>,
+    error_seen: [AtomicBool; ErrorKind::ALL.len()],
+}
+
+impl Recorder {
+    pub fn new(clock: Clock) -> Self {
+        Recorder {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect(),
+            clock,
+            window_start_us: AtomicU64::new(u64::MAX),
+            window_end_us: AtomicU64::new(u64::MAX),
+            phase: AtomicU8::new(0),
+            connected: AtomicI64::new(0),
+            sub_wire: Mutex::new(Vec::new()),
+            pub_wire: Mutex::new(Vec::new()),
+            first_errors: Mutex::new(BTreeMap::new()),
+            error_seen: Default::default(),
+        }
+    }
+
+    /// This thread's shard. Held only for a few hundred nanoseconds, never across `.await`.
+    pub fn shard(&self) -> MutexGuard<'_, Shard> {
+        let i = thread_slot() % self.shards.len();
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Visit every shard (sampler and final merge).
+    pub fn each_shard(&self, mut f: impl FnMut(&mut Shard)) {
+        for s in self.shards.iter() {
+            f(&mut s.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+    }
+
+    /// Fix the measured window (called once, before publishers start).
+    pub fn set_window(&self, start_us: u64, end_us: u64) {
+        self.window_end_us.store(end_us, Ordering::Release);
+        self.window_start_us.store(start_us, Ordering::Release);
+    }
+
+    /// True when `t_us` falls in the measured window.
+    pub fn in_window(&self, t_us: u64) -> bool {
+        t_us >= self.window_start_us.load(Ordering::Acquire)
+            && t_us < self.window_end_us.load(Ordering::Acquire)
+    }
+
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u8, Ordering::Release);
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Acquire) {
+            0 => Phase::RampUp,
+            1 => Phase::Warmup,
+            2 => Phase::Measure,
+            _ => Phase::Drain,
+        }
+    }
+
+    /// A new subscriber's byte counter (summed by the sampler).
+    pub fn subscriber_counter(&self) -> Arc<WireCounter> {
+        let c = Arc::new(WireCounter::default());
+        self.sub_wire
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(c.clone());
+        c
+    }
+
+    /// A new publisher's byte counter.
+    pub fn publisher_counter(&self) -> Arc<WireCounter> {
+        let c = Arc::new(WireCounter::default());
+        self.pub_wire
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(c.clone());
+        c
+    }
+
+    /// Total bytes so far: (subscribe up, subscribe down, publish up, publish down).
+    pub fn wire_totals(&self) -> [u64; 4] {
+        let sum = |v: &Mutex<Vec<Arc<WireCounter>>>| {
+            v.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|c| c.get())
+                .fold((0, 0), |(u, d), (cu, cd)| (u + cu, d + cd))
+        };
+        let (su, sd) = sum(&self.sub_wire);
+        let (pu, pd) = sum(&self.pub_wire);
+        [su, sd, pu, pd]
+    }
+
+    /// Count an error; remember the first detail of each kind.
+    pub fn error(&self, e: &ClientError) {
+        {
+            let mut s = self.shard();
+            s.errors[e.kind.index()] += 1;
+            s.sec.errors += 1;
+        }
+        if !self.error_seen[e.kind.index()].swap(true, Ordering::Relaxed) {
+            self.first_errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(e.kind, e.detail.to_string());
+        }
+    }
+
+    /// The first error of each kind, with its detail.
+    pub fn first_errors(&self) -> BTreeMap<ErrorKind, String> {
+        self.first_errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sum of `window_first` over shards.
+    pub fn window_first_total(&self) -> u64 {
+        let mut n = 0;
+        self.each_shard(|s| n += s.window_first);
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_and_shards() {
+        let r = Recorder::new(Clock::new());
+        assert!(!r.in_window(5));
+        r.set_window(10, 20);
+        assert!(r.in_window(10) && r.in_window(19));
+        assert!(!r.in_window(20) && !r.in_window(9));
+        record(&mut r.shard().latency, 1500);
+        r.shard().window_first += 2;
+        assert_eq!(r.window_first_total(), 2);
+        let mut n = 0;
+        r.each_shard(|s| n += s.latency.len());
+        assert_eq!(n, 1);
+        r.error(&ClientError::new(ErrorKind::Timeout, "slow"));
+        r.error(&ClientError::new(ErrorKind::Timeout, "slower"));
+        assert_eq!(
+            r.first_errors()
+                .get(&ErrorKind::Timeout)
+                .map(String::as_str),
+            Some("slow")
+        );
+    }
+}

@@ -1,0 +1,498 @@
+//! One run, phase by phase: preflight → ramp-up (connect at the set rate)
+//! → warm-up (publishing, not recorded) → measured window → drain (wait
+//! for in-flight messages) → results.
+
+use crate::coherence::{Expected, Tally};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::http::get_once;
+use crate::net::Dialer;
+use crate::publisher::{PubOutcome, run_publisher};
+use crate::record::{Clock, Recorder};
+use crate::report;
+use crate::rng::SplitMix64;
+use crate::sampler::Sampler;
+use crate::sys;
+use crate::transport::{Client, Outcome, RampGate, Shared, run_client};
+use hdrhistogram::Histogram;
+use protocol::results::{
+    Counts, LoadgenCost, Phase, ResultFile, SCHEMA_VERSION, Scenario, TransportResult,
+};
+use protocol::stats::ServerStats;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What a run produced. `file` is complete even for a partial run, so the
+/// CLI can write it and still exit non-zero.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    pub file: ResultFile,
+    /// Interrupted, or the target went away: numbers cover only part of the plan.
+    pub partial: bool,
+    /// The run was cancelled (Ctrl-C) before it finished.
+    pub cancelled: bool,
+    /// Human-readable reasons the run was not clean (partial, lost messages,
+    /// failed publishes, client errors); empty for a clean run.
+    pub problems: Vec<String>,
+}
+
+impl RunResults {
+    /// No loss, no failed publish, no error, not partial.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// The preflight must answer within this (the issue: a clear error within 5 s).
+const PREFLIGHT_LIMIT: Duration = Duration::from_secs(4);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const STATS_LIMIT: Duration = Duration::from_secs(2);
+/// Sockets the process needs beyond one per client and publisher.
+const FD_MARGIN: u64 = 64;
+
+/// A point-in-time reading at a phase boundary.
+struct Snap {
+    at: Instant,
+    wire: [u64; 4],
+    cpu: f64,
+    rss: u64,
+    server: Option<ServerStats>,
+}
+
+/// Run the scenario against the target until done or `cancel`.
+pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, Error> {
+    cfg.validate()?;
+    let created = sys::rfc3339(SystemTime::now());
+    let mut warnings = Vec::new();
+    check_limits(&cfg, &mut warnings)?;
+    let dialer = Dialer::new(cfg.target.addr, cfg.source_ips.clone(), CONNECT_TIMEOUT);
+    let authority: Arc<str> = cfg.target.authority.as_str().into();
+    preflight(&cfg, &dialer, &authority).await?;
+    let stats_ramp = fetch_stats(&dialer, &authority).await;
+    if stats_ramp.is_none() {
+        warnings.push("target has no /api/stats: server cost not recorded".to_string());
+    }
+
+    let rec = Arc::new(Recorder::new(Clock::new()));
+    let (rss_baseline, _) = sys::rss_bytes();
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        rec: rec.clone(),
+        dialer,
+        authority,
+        rooms: room_names(cfg.rooms),
+        ramp: RampGate::default(),
+        cancel: cancel.child_token(),
+    });
+    let sampler = Sampler::spawn(rec.clone(), cfg.clients, cfg.progress);
+
+    // Ramp-up.
+    let clients = ramp_up(&shared, &cancel).await;
+
+    // Warm-up and window: boundaries fixed before the first publish.
+    let pub_start = Instant::now();
+    let window_start = pub_start + cfg.warmup;
+    let window_end = window_start + cfg.duration;
+    let end_us = rec.clock.at_us(window_end);
+    rec.set_window(rec.clock.at_us(window_start), end_us);
+    rec.set_phase(Phase::Warmup);
+    let connected_now = rec.connected.load(Ordering::Relaxed).max(0) as u64;
+    if connected_now < cfg.clients {
+        warnings.push(format!(
+            "only {connected_now} of {} clients were connected when publishing started",
+            cfg.clients
+        ));
+    }
+    let pub_cancel = cancel.child_token();
+    let text: Arc<str> = message_text(cfg.size_bytes).into();
+    let publishers: Vec<JoinHandle<PubOutcome>> = (0..cfg.publishers as u32)
+        .map(|i| {
+            tokio::spawn(run_publisher(
+                i,
+                shared.clone(),
+                pub_start,
+                end_us,
+                text.clone(),
+                pub_cancel.clone(),
+            ))
+        })
+        .collect();
+
+    let mut cancelled = !sleep_until(window_start, &cancel).await;
+    rec.set_phase(Phase::Measure);
+    let snap_start = snapshot(&rec, &shared).await;
+    if !cancelled {
+        cancelled = !sleep_until(window_end, &cancel).await;
+    }
+    rec.set_phase(Phase::Drain);
+    let snap_end = snapshot(&rec, &shared).await;
+    let window_secs = snap_end
+        .at
+        .saturating_duration_since(snap_start.at)
+        .as_secs_f64();
+
+    // Publishers finish their last in-flight publish.
+    let mut expected = Expected::new(shared.rooms.len());
+    let (mut published, mut publish_errors) = (0, 0);
+    for h in publishers {
+        let o = h
+            .await
+            .map_err(|e| Error::Internal(format!("publisher task: {e}")))?;
+        published += o.published;
+        publish_errors += o.errors;
+        for (room, seqs) in o.acked.into_iter().enumerate() {
+            expected.add(room, o.index, seqs);
+        }
+    }
+    let per_room = subscribers_per_room(cfg.clients, cfg.rooms);
+    let expected_total: u64 = (0..shared.rooms.len())
+        .map(|r| expected.in_room(r) * per_room[r])
+        .sum();
+
+    // Drain: until every expected delivery arrived, or the drain time is up.
+    let drain_deadline = window_end + cfg.effective_drain();
+    while !cancelled && rec.window_first_total() < expected_total && Instant::now() < drain_deadline
+    {
+        tokio::select! {
+            _ = cancel.cancelled() => cancelled = true,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+
+    // Stop clients and collect their coherence records.
+    shared.cancel.cancel();
+    let mut tally = Tally::default();
+    let join_deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut stuck = 0;
+    for (i, mut h) in clients.into_iter().enumerate() {
+        let room = i % shared.rooms.len();
+        match tokio::time::timeout_at(join_deadline, &mut h).await {
+            Ok(Ok(Outcome { room, tracker })) => tally.add(&expected, room as usize, &tracker),
+            Ok(Err(e)) => return Err(Error::Internal(format!("client task: {e}"))),
+            Err(_) => {
+                h.abort();
+                stuck += 1;
+                tally.add(&expected, room, &Default::default());
+            }
+        }
+    }
+    if stuck > 0 {
+        warnings.push(format!(
+            "{stuck} clients did not stop in time; counted as receiving nothing"
+        ));
+    }
+    let wire_final = rec.wire_totals();
+    let series = sampler.finish().await;
+
+    let target_lost = preflight(&cfg, &shared.dialer, &shared.authority)
+        .await
+        .is_err();
+    let mut reasons = Vec::new();
+    if cancelled {
+        reasons.push("the run was interrupted".to_string());
+    }
+    if target_lost {
+        reasons.push(format!("the target {} stopped answering", cfg.target.url));
+    }
+    let partial = !reasons.is_empty();
+    for (kind, detail) in rec.first_errors() {
+        warnings.push(format!("first {kind} error: {detail}"));
+    }
+
+    let result = transport_result(TransportInputs {
+        cfg: &cfg,
+        rec: &rec,
+        tally,
+        published,
+        publish_errors,
+        window_secs,
+        snap_start: &snap_start,
+        snap_end: &snap_end,
+        wire_final,
+        series,
+        stats_ramp: stats_ramp.as_ref(),
+        rss_baseline,
+    });
+    if result.counts.gaps > 0 {
+        warnings.push(format!(
+            "{} resumes got a gap notice: cursors older than the server's history (messages lost there)",
+            result.counts.gaps
+        ));
+    }
+    let errors_total: u64 = result.counts.errors.values().sum();
+    reasons.extend(report::problems(&tally, publish_errors, errors_total));
+    let file = ResultFile {
+        schema_version: SCHEMA_VERSION,
+        rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created,
+        target: cfg.target.url.clone(),
+        scenario: scenario(&cfg),
+        machine: sys::machine(),
+        transports: vec![result],
+        partial,
+        warnings,
+    };
+    Ok(RunResults {
+        file,
+        partial,
+        cancelled,
+        problems: reasons,
+    })
+}
+
+fn check_limits(cfg: &Config, warnings: &mut Vec<String>) -> Result<(), Error> {
+    let per_pub = match cfg.publish_via {
+        protocol::results::PublishVia::Http => 1,
+        protocol::results::PublishVia::Ws => cfg.rooms,
+    };
+    let need = cfg.clients + cfg.publishers * per_pub + FD_MARGIN;
+    match sys::raise_nofile_limit(need) {
+        Ok(limit) if limit >= need => Ok(()),
+        Ok(limit) => Err(Error::Limits(format!(
+            "this run needs ~{need} open files but this process may open at most {limit} \
+             (the hard limit, not raisable here): run fewer clients per process"
+        ))),
+        Err(e) => {
+            warnings.push(format!("could not raise the open-files limit: {e}"));
+            Ok(())
+        }
+    }
+}
+
+/// `/healthz` must answer 2xx within [`PREFLIGHT_LIMIT`].
+async fn preflight(cfg: &Config, dialer: &Dialer, authority: &Arc<str>) -> Result<(), Error> {
+    match get_once(dialer, authority, protocol::paths::HEALTHZ, PREFLIGHT_LIMIT).await {
+        Ok((status, _)) if (200..300).contains(&status) => Ok(()),
+        Ok((status, _)) => Err(Error::BadTarget {
+            target: cfg.target.url.clone(),
+            reason: format!("GET {} answered {status}", protocol::paths::HEALTHZ),
+        }),
+        Err(e) => Err(Error::Unreachable {
+            target: cfg.target.url.clone(),
+            reason: e.detail.to_string(),
+        }),
+    }
+}
+
+async fn fetch_stats(dialer: &Dialer, authority: &Arc<str>) -> Option<ServerStats> {
+    match get_once(dialer, authority, protocol::paths::STATS, STATS_LIMIT).await {
+        Ok((200, body)) => serde_json::from_slice(&body).ok(),
+        _ => None,
+    }
+}
+
+async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
+    let wire = rec.wire_totals();
+    let at = Instant::now();
+    let cpu = sys::cpu_seconds();
+    let (rss, _) = sys::rss_bytes();
+    let server = fetch_stats(&shared.dialer, &shared.authority).await;
+    Snap {
+        at,
+        wire,
+        cpu,
+        rss,
+        server,
+    }
+}
+
+/// Sleep until `t`; false if cancelled first.
+async fn sleep_until(t: Instant, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        _ = tokio::time::sleep_until(t.into()) => true,
+    }
+}
+
+/// Spawn clients at `--ramp-up` per second, then wait (bounded) until each
+/// finished its first connect attempt.
+async fn ramp_up(shared: &Arc<Shared>, cancel: &CancellationToken) -> Vec<JoinHandle<Outcome>> {
+    let cfg = &shared.cfg;
+    let n = cfg.clients;
+    let rooms = cfg.rooms;
+    let start = Instant::now();
+    let mut handles = Vec::with_capacity(n as usize);
+    let mut i = 0u64;
+    while i < n && !cancel.is_cancelled() {
+        let due = ((start.elapsed().as_secs_f64() * cfg.ramp_up_per_sec) as u64 + 1).min(n);
+        while i < due {
+            let client = Client::new(i as u32, (i % rooms) as u32, shared.clone());
+            handles.push(tokio::spawn(run_client(client)));
+            i += 1;
+        }
+        if i < n {
+            let next = start + Duration::from_secs_f64(i as f64 / cfg.ramp_up_per_sec);
+            sleep_until(next, cancel).await;
+        }
+    }
+    let deadline = Instant::now() + CONNECT_TIMEOUT + Duration::from_secs(10);
+    while shared.ramp.done.load(Ordering::Relaxed) < i && Instant::now() < deadline {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = shared.ramp.notify.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    handles
+}
+
+fn subscribers_per_room(clients: u64, rooms: u64) -> Vec<u64> {
+    (0..rooms)
+        .map(|r| clients / rooms + u64::from(r < clients % rooms))
+        .collect()
+}
+
+/// Room names unique to this run, so runs against one server never mix.
+fn room_names(rooms: u64) -> Vec<String> {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let tag = SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() & 0xff_ffff;
+    (0..rooms).map(|r| format!("load-{tag:06x}-{r}")).collect()
+}
+
+/// ASCII text of exactly `size` bytes (no JSON escaping needed).
+fn message_text(size: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    (0..size)
+        .map(|i| ALPHABET[i % ALPHABET.len()] as char)
+        .collect()
+}
+
+fn scenario(cfg: &Config) -> Scenario {
+    use protocol::Transport;
+    Scenario {
+        scenario_file: cfg.scenario_file.as_ref().map(|p| p.display().to_string()),
+        clients: cfg.clients,
+        rooms: cfg.rooms,
+        publishers: cfg.publishers,
+        rate_per_sec: cfg.rate_per_sec,
+        arrival: cfg.arrival,
+        size_bytes: cfg.size_bytes as u64,
+        duration_secs: cfg.duration.as_secs_f64(),
+        ramp_up_per_sec: cfg.ramp_up_per_sec,
+        warmup_secs: cfg.warmup.as_secs_f64(),
+        drain_secs: cfg.effective_drain().as_secs_f64(),
+        poll_interval_secs: (cfg.transport == Transport::ShortPoll)
+            .then_some(cfg.poll_interval.as_secs_f64()),
+        long_poll_wait_secs: (cfg.transport == Transport::LongPoll)
+            .then_some(cfg.long_poll_wait.as_secs_f64()),
+        publish_via: cfg.publish_via,
+        seed: cfg.seed,
+        source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
+    }
+}
+
+struct TransportInputs<'a> {
+    cfg: &'a Config,
+    rec: &'a Recorder,
+    tally: Tally,
+    published: u64,
+    publish_errors: u64,
+    window_secs: f64,
+    snap_start: &'a Snap,
+    snap_end: &'a Snap,
+    wire_final: [u64; 4],
+    series: Vec<protocol::results::SecondSample>,
+    stats_ramp: Option<&'a ServerStats>,
+    rss_baseline: u64,
+}
+
+fn transport_result(i: TransportInputs<'_>) -> TransportResult {
+    let h = || Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("valid precision"));
+    let (mut latency, mut publish, mut connect) = (h(), h(), h());
+    let mut errors = [0u64; ErrorKind::ALL.len()];
+    let (mut reconnects, mut lagged, mut gaps) = (0, 0, 0);
+    let mut win = crate::record::WinCounts::default();
+    i.rec.each_shard(|s| {
+        let _ = latency.add(&s.latency);
+        let _ = publish.add(&s.publish);
+        let _ = connect.add(&s.connect);
+        for (e, n) in errors.iter_mut().zip(s.errors) {
+            *e += n;
+        }
+        reconnects += s.reconnects;
+        lagged += s.lagged;
+        gaps += s.gaps;
+        win.deliveries += s.win.deliveries;
+        win.payload_bytes += s.win.payload_bytes;
+        win.requests += s.win.requests;
+        win.empty += s.win.empty;
+    });
+    let t = &i.tally;
+    let errors: BTreeMap<String, u64> = ErrorKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_string(), errors[k.index()]))
+        .collect();
+    let rss_end = i.snap_end.rss;
+    // VmHWM is synced lazily by the kernel; never report a peak below a reading.
+    let rss_peak = sys::rss_bytes().1.max(rss_end);
+    let cpu = (i.snap_end.cpu - i.snap_start.cpu).max(0.0);
+    TransportResult {
+        transport: i.cfg.transport,
+        clients: i.cfg.clients,
+        window_secs: (i.window_secs * 1000.0).round() / 1000.0,
+        latency: report::summarize(&latency),
+        latency_histogram: report::encode_histogram(&latency),
+        publish_latency: report::summarize(&publish),
+        publish_latency_histogram: report::encode_histogram(&publish),
+        connect_time: report::summarize(&connect),
+        connect_time_histogram: report::encode_histogram(&connect),
+        rates: report::rates(
+            i.window_secs,
+            win.deliveries,
+            win.requests,
+            win.empty,
+            i.published,
+        ),
+        counts: Counts {
+            published: i.published,
+            publish_errors: i.publish_errors,
+            expected: t.expected,
+            delivered: t.delivered,
+            lost: t.lost,
+            duplicate: t.duplicate,
+            reordered: t.reordered,
+            unexpected: t.unexpected,
+            requests: win.requests,
+            empty_responses: win.empty,
+            reconnects,
+            lagged,
+            gaps,
+            errors,
+        },
+        wire_bytes: report::wire_bytes(
+            i.snap_start.wire,
+            i.snap_end.wire,
+            win.payload_bytes,
+            win.deliveries,
+        ),
+        wire_bytes_total: report::wire_bytes([0; 4], i.wire_final, 0, 0),
+        series: i.series,
+        server: report::server_cost(
+            i.cfg.transport.as_str(),
+            i.stats_ramp,
+            i.snap_start.server.as_ref(),
+            i.snap_end.server.as_ref(),
+            i.window_secs,
+        ),
+        loadgen: LoadgenCost {
+            cpu_seconds: (cpu * 1000.0).round() / 1000.0,
+            cpu_percent: if i.window_secs > 0.0 {
+                (cpu / i.window_secs * 1000.0).round() / 10.0
+            } else {
+                0.0
+            },
+            rss_baseline_bytes: i.rss_baseline,
+            rss_bytes: rss_end,
+            rss_peak_bytes: rss_peak,
+            per_client_rss_bytes: (rss_end.saturating_sub(i.rss_baseline) as f64
+                / i.cfg.clients.max(1) as f64)
+                .round(),
+        },
+    }
+}

@@ -1,0 +1,146 @@
+//! What the process and the machine say about themselves: the open-files
+//! limit (raised to what the scenario needs), own CPU time and RSS from
+//! `/proc/self`, and the machine description for the result file.
+
+use protocol::results::Machine;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Raise the soft `RLIMIT_NOFILE` towards `want` (never above the hard
+/// limit, which an unprivileged process cannot raise). Returns the soft
+/// limit now in force.
+#[allow(unsafe_code, clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+pub fn raise_nofile_limit(want: u64) -> std::io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let target = want.min(lim.rlim_max as u64);
+    if (lim.rlim_cur as u64) < target {
+        lim.rlim_cur = target as libc::rlim_t;
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(lim.rlim_cur as u64)
+}
+
+/// User + system CPU seconds of this process.
+pub fn cpu_seconds() -> f64 {
+    // Fields 14 and 15 of /proc/self/stat, in clock ticks: USER_HZ is 100 on
+    // every Linux ABI (it is fixed for /proc, independent of the kernel's HZ).
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may contain spaces; fields restart after ')'.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // `rest` starts at field 3 (state), so field 14 is index 11.
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// (current RSS, peak RSS) of this process in bytes.
+pub fn rss_bytes() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Describe this machine.
+pub fn machine() -> Machine {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        });
+    let os = match pretty {
+        Some(p) => format!("{} ({p})", std::env::consts::OS),
+        None => std::env::consts::OS.to_string(),
+    };
+    let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).trim().to_string())
+    });
+    Machine {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        os,
+        kernel: read_trim("/proc/sys/kernel/osrelease").unwrap_or_default(),
+        hostname: read_trim("/proc/sys/kernel/hostname").unwrap_or_default(),
+        cpu_model,
+    }
+}
+
+/// RFC 3339 UTC timestamp (`2026-11-29T06:31:00Z`) of a UNIX time.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_764_400_000);
+        assert_eq!(rfc3339(t), "2025-11-29T07:06:40Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn process_figures() {
+        let (rss, peak) = rss_bytes();
+        assert!(rss > 0 && peak >= rss);
+        assert!(cpu_seconds() >= 0.0);
+        assert!(raise_nofile_limit(64).expect("getrlimit") >= 64);
+        assert!(machine().cores >= 1);
+    }
+}

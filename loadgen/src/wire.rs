@@ -1,0 +1,294 @@
+//! Hot-path parsing: only the fields latency and coherence need, borrowed
+//! from the received bytes (no `serde_json::Value`, no owned strings unless
+//! the JSON has escapes), and an incremental SSE event parser.
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+
+/// A string borrowed from the input when it has no escapes, owned otherwise.
+/// (`Option<Cow<str>>` would always own: serde's `borrow` does not reach
+/// through `Option`.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The parts of a protocol message the load generator reads.
+#[derive(Debug, serde::Deserialize)]
+pub struct MsgRef<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub text: Option<Str<'a>>,
+    #[serde(default)]
+    pub sent_us: Option<u64>,
+    #[serde(rename = "pub", borrow, default)]
+    pub publisher: Option<Str<'a>>,
+    #[serde(default)]
+    pub seq: Option<u64>,
+    /// Set on WebSocket error frames (`"type":"error"`).
+    #[serde(rename = "type", borrow, default)]
+    pub frame_type: Option<Str<'a>>,
+}
+
+impl MsgRef<'_> {
+    /// A load message: `(publisher index, seq, sent_us, text bytes)`, when
+    /// it carries all three stamps and its publisher id is `p<N>`.
+    pub fn stamp(&self) -> Option<(u32, u64, u64, usize)> {
+        if self.kind.as_deref().is_some_and(|k| k != "message") {
+            return None;
+        }
+        let p = self.publisher.as_deref()?.strip_prefix('p')?.parse().ok()?;
+        Some((
+            p,
+            self.seq?,
+            self.sent_us?,
+            self.text.as_deref().map_or(0, str::len),
+        ))
+    }
+}
+
+/// A short or long poll answer.
+#[derive(Debug, serde::Deserialize)]
+pub struct PollRef<'a> {
+    #[serde(borrow)]
+    pub messages: Vec<MsgRef<'a>>,
+    #[serde(borrow)]
+    pub cursor: Str<'a>,
+    #[serde(default)]
+    pub gap: bool,
+}
+
+/// One dispatched SSE event.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SseEvent<'a> {
+    /// `event:` field; empty for the default `message`.
+    pub event: &'a str,
+    pub data: &'a [u8],
+    /// `id:` of this event, if it had one.
+    pub id: Option<&'a str>,
+}
+
+/// Incremental parser for `text/event-stream` (WHATWG HTML §9.2.6): feed it
+/// chunks as they arrive; complete events come out in order. Memory stays
+/// bounded by the largest event (buffers shrink back after a big one).
+#[derive(Debug, Default)]
+pub struct SseParser {
+    line: Vec<u8>,
+    data: Vec<u8>,
+    event: String,
+    id: Option<String>,
+    has_data: bool,
+    /// The previous chunk ended in `\r`: a `\n` starting the next one belongs to it.
+    skip_lf: bool,
+}
+
+/// Events above this size are refused (a protocol error, not a memory blow-up).
+pub const MAX_SSE_EVENT_BYTES: usize = 4 << 20;
+
+/// Keep buffers no bigger than this between events (memory per client).
+const KEEP_CAPACITY: usize = 4096;
+
+impl SseParser {
+    /// Feed one chunk; `on_event` sees each complete event. Returns an error
+    /// when an event exceeds [`MAX_SSE_EVENT_BYTES`] or is not UTF-8.
+    pub fn feed(
+        &mut self,
+        mut chunk: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>),
+    ) -> Result<(), String> {
+        if self.skip_lf {
+            self.skip_lf = false;
+            if chunk.first() == Some(&b'\n') {
+                chunk = &chunk[1..];
+            }
+        }
+        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+            let (head, rest) = chunk.split_at(pos);
+            if self.line.is_empty() {
+                self.line_done(head, &mut on_event)?;
+            } else {
+                self.line.extend_from_slice(head);
+                let mut buf = std::mem::take(&mut self.line);
+                let r = self.line_done(&buf, &mut on_event);
+                if buf.capacity() <= KEEP_CAPACITY {
+                    buf.clear();
+                    self.line = buf;
+                }
+                r?;
+            }
+            chunk = if rest[0] == b'\r' {
+                match rest.get(1) {
+                    Some(b'\n') => &rest[2..],
+                    Some(_) => &rest[1..],
+                    None => {
+                        self.skip_lf = true;
+                        &rest[1..]
+                    }
+                }
+            } else {
+                &rest[1..]
+            };
+        }
+        if self.line.len() + chunk.len() > MAX_SSE_EVENT_BYTES {
+            return Err("SSE line too long".into());
+        }
+        self.line.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    fn line_done(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), String> {
+        if line.is_empty() {
+            if self.has_data {
+                on_event(SseEvent {
+                    event: &self.event,
+                    data: &self.data,
+                    id: self.id.as_deref(),
+                });
+            }
+            self.has_data = false;
+            self.event.clear();
+            self.id = None;
+            if self.data.capacity() > KEEP_CAPACITY {
+                self.data = Vec::new();
+            } else {
+                self.data.clear();
+            }
+            return Ok(());
+        }
+        if line[0] == b':' {
+            return Ok(()); // comment (`: ping`)
+        }
+        let (field, value) = match line.iter().position(|&b| b == b':') {
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"data" => {
+                if self.has_data {
+                    self.data.push(b'\n');
+                }
+                if self.data.len() + value.len() > MAX_SSE_EVENT_BYTES {
+                    return Err("SSE event too large".into());
+                }
+                self.data.extend_from_slice(value);
+                self.has_data = true;
+            }
+            b"id" => {
+                let v =
+                    std::str::from_utf8(value).map_err(|_| "SSE id is not UTF-8".to_string())?;
+                if !v.contains('\0') {
+                    self.id = Some(v.to_string());
+                }
+            }
+            b"event" => {
+                self.event = std::str::from_utf8(value)
+                    .map_err(|_| "SSE event name is not UTF-8".to_string())?
+                    .to_string();
+            }
+            _ => {} // `retry:` and unknown fields: nothing to do for a load client
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&[u8]]) -> Vec<(String, String, Option<String>)> {
+        let mut p = SseParser::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c, |e| {
+                out.push((
+                    e.event.to_string(),
+                    String::from_utf8_lossy(e.data).to_string(),
+                    e.id.map(str::to_string),
+                ))
+            })
+            .expect("valid");
+        }
+        out
+    }
+
+    #[test]
+    fn sse_events_across_chunks() {
+        let got = events(&[
+            b"retry: 1000\n\n: ping\n\nid: 1\nda",
+            b"ta: {\"a\":1}\n\nid: 2\r\ndata: x\r",
+            b"\ndata: y\r\n\r\nevent: lagged\ndata: {\"cursor\":\"2\"}\n\n",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                ("".into(), "{\"a\":1}".into(), Some("1".into())),
+                ("".into(), "x\ny".into(), Some("2".into())),
+                ("lagged".into(), "{\"cursor\":\"2\"}".into(), None),
+            ]
+        );
+        // Byte at a time gives the same.
+        let all = b"id: 7\ndata: hello\n\n";
+        let chunks: Vec<&[u8]> = all.chunks(1).collect();
+        assert_eq!(
+            events(&chunks),
+            vec![("".into(), "hello".into(), Some("7".into()))]
+        );
+    }
+
+    #[test]
+    fn parses_messages_borrowed() {
+        let json = r#"{"id":"42","room":"r","kind":"message","user":"p1","text":"hi","ts_us":1,"sent_us":5,"pub":"p3","seq":17}"#;
+        let m: MsgRef<'_> = serde_json::from_str(json).expect("parse");
+        assert_eq!(m.stamp(), Some((3, 17, 5, 2)));
+        assert!(matches!(m.id, Some(Str(Cow::Borrowed("42")))));
+        let esc: MsgRef<'_> = serde_json::from_str(r#"{"id":"4\u0032"}"#).expect("escaped");
+        assert_eq!(esc.id.as_deref(), Some("42"));
+        let sys: MsgRef<'_> =
+            serde_json::from_str(r#"{"id":"1","kind":"system","text":"x joined","ts_us":1}"#)
+                .expect("parse");
+        assert_eq!(sys.stamp(), None);
+        let body = format!(r#"{{"messages":[{json}],"cursor":"42"}}"#);
+        let poll: PollRef<'_> = serde_json::from_str(&body).expect("poll");
+        assert_eq!(poll.messages.len(), 1);
+        assert!(serde_json::from_str::<PollRef<'_>>(r#"{"messages":3}"#).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! The numbers agree with physics. Theory: short polling with interval T has
+//! mean latency T/2 + RTT and a request rate of clients/T. Truth: a proxy
+//! that holds every server→client chunk for 20 ms raises the push
+//! transports' median latency by 20 ms.
+
+mod common;
+
+use common::{run_bounded, small_config, start_server};
+use protocol::Transport;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_poll_matches_theory() {
+    let server = start_server().await;
+    let mut cfg = small_config(&server.url(), Transport::ShortPoll);
+    cfg.clients = 100;
+    cfg.poll_interval = Duration::from_secs(1);
+    cfg.duration = Duration::from_secs(6);
+    cfg.warmup = Duration::from_secs(1);
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let t = &results.file.transports[0];
+    // RTT: the median publish round trip on the same loopback.
+    let rtt_us = t.publish_latency.p50_us as f64;
+    let expected_us = 500_000.0 + rtt_us;
+    let mean = t.latency.mean_us;
+    assert!(
+        (mean - expected_us).abs() <= 0.10 * expected_us,
+        "mean latency {mean}us, theory {expected_us}us"
+    );
+    let rps = t.rates.requests_per_sec;
+    eprintln!("short poll: mean {mean}us (theory {expected_us}us), {rps} requests/s (theory 100)");
+    assert!((rps - 100.0).abs() <= 5.0, "requests/s {rps}, theory 100");
+    assert_eq!(t.counts.lost, 0);
+    server.kill().await;
+}
+
+/// Forward connections to `upstream`, holding each server→client chunk for
+/// `delay`. Plain threads and `std::thread::sleep` (nanosleep, ~0.1 ms
+/// slack) instead of tokio timers, whose millisecond wheel would add up to
+/// 1–2 ms of its own to the delay under test.
+fn delay_proxy(upstream: SocketAddr, delay: Duration) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { break };
+            let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (Ok(mut c_read), Ok(mut s_write)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_read, &mut s_write);
+                let _ = s_write.shutdown(std::net::Shutdown::Write);
+            });
+            let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+            let mut s_read = server;
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0
+                        || tx
+                            .send((std::time::Instant::now() + delay, buf[..n].to_vec()))
+                            .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let mut c_write = client;
+            std::thread::spawn(move || {
+                while let Ok((due, chunk)) = rx.recv() {
+                    std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+                    if c_write.write_all(&chunk).is_err() {
+                        break;
+                    }
+                }
+                let _ = c_write.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    addr
+}
+
+async fn median_latency_us(url: &str, transport: Transport) -> u64 {
+    let mut cfg = small_config(url, transport);
+    cfg.duration = Duration::from_secs(3);
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let t = &results.file.transports[0];
+    assert_eq!(t.counts.lost, 0, "{:?}", t.counts);
+    assert!(t.latency.count > 0);
+    t.latency.p50_us
+}
+
+async fn delay_shows_up(transport: Transport) {
+    let server = start_server().await;
+    let proxy = delay_proxy(server.addr, Duration::from_millis(20));
+    // Both runs at once against one server (each run has its own rooms), so
+    // whatever else loads the machine weighs on both alike.
+    let (direct_url, proxy_url) = (server.url(), format!("http://{proxy}"));
+    let (direct, delayed) = tokio::join!(
+        median_latency_us(&direct_url, transport),
+        median_latency_us(&proxy_url, transport)
+    );
+    let rise = delayed as f64 - direct as f64;
+    eprintln!("{transport}: median {direct}us direct, {delayed}us via 20 ms proxy, rise {rise}us");
+    assert!(
+        (rise - 20_000.0).abs() <= 3_000.0,
+        "{transport}: median {direct}us direct, {delayed}us through a 20 ms proxy (rise {rise}us)"
+    );
+    server.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_latency_tells_the_truth() {
+    delay_shows_up(Transport::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_latency_tells_the_truth() {
+    delay_shows_up(Transport::Sse).await;
+}

@@ -1,0 +1,151 @@
+//! Every transport against the real server on loopback, small scale: no
+//! loss, no duplicates, every subscriber gets every message; the result file
+//! validates against the schema; wire bytes agree with the server's own
+//! counters within 1%.
+
+mod common;
+
+use common::{check_result_file, run_bounded, small_config, start_server};
+use protocol::Transport;
+use protocol::stats::ServerStats;
+use rstest::rstest;
+use std::time::Duration;
+
+async fn server_stats(url: &str) -> ServerStats {
+    let body = reqwest::get(format!("{url}{}", protocol::paths::STATS))
+        .await
+        .expect("GET /api/stats")
+        .text()
+        .await
+        .expect("body");
+    serde_json::from_str(&body).expect("stats JSON")
+}
+
+fn within_1pct(ours: u64, theirs: u64, what: &str) {
+    let diff = ours.abs_diff(theirs) as f64;
+    assert!(
+        diff <= theirs as f64 * 0.01,
+        "{what}: loadgen counted {ours} bytes, server {theirs} (diff {diff})"
+    );
+}
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_everything_exactly_once(
+    #[values(
+        Transport::ShortPoll,
+        Transport::LongPoll,
+        Transport::Sse,
+        Transport::Ws
+    )]
+    transport: Transport,
+) {
+    let server = start_server().await;
+    let url = server.url();
+    let cfg = small_config(&url, transport);
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let file = &results.file;
+    assert!(!results.partial, "{:?}", results.problems);
+    let t = &file.transports[0];
+    let c = &t.counts;
+    assert_eq!(t.transport, transport);
+    assert!(c.published > 0);
+    assert_eq!(c.publish_errors, 0);
+    // One room: every subscriber must see every acknowledged publish.
+    assert_eq!(c.expected, c.published * 50);
+    assert_eq!(c.delivered, c.expected, "{c:?}");
+    assert_eq!(
+        (c.lost, c.duplicate, c.reordered, c.unexpected),
+        (0, 0, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(
+        c.errors.values().sum::<u64>(),
+        0,
+        "{:?} {:?}",
+        c.errors,
+        file.warnings
+    );
+    assert_eq!(t.latency.count, c.delivered);
+    assert!(t.latency.p50_us > 0);
+    assert_eq!(t.publish_latency.count, c.published);
+    assert!(t.connect_time.count >= 50);
+    assert!(t.rates.deliveries_per_sec > 0.0);
+    assert!(t.wire_bytes.subscribe_down_bytes > t.wire_bytes.payload_bytes);
+    assert!(t.wire_bytes.overhead_ratio > 1.0);
+    assert!(!t.series.is_empty());
+    assert!(results.is_clean(), "{:?}", results.problems);
+    let server_cost = t.server.as_ref().expect("server cost from /api/stats");
+    assert_eq!(server_cost.connections, 50, "{server_cost:?}");
+    if transport.is_push() {
+        assert_eq!(c.requests, 0, "streams opened before the window");
+    } else {
+        assert!(c.requests > 0);
+    }
+    check_result_file(file);
+
+    // Wire bytes at the socket agree with the server's counters (whole run,
+    // all connections closed by now; give the server a moment to see the closes).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stats = server_stats(&url).await;
+    let sub = &stats.labels[transport.as_str()];
+    let publ = &stats.labels["publish"];
+    let w = &t.wire_bytes_total;
+    within_1pct(
+        w.subscribe_down_bytes,
+        sub.wire_bytes_out_total,
+        "subscribe down",
+    );
+    within_1pct(
+        w.subscribe_up_bytes,
+        sub.wire_bytes_in_total,
+        "subscribe up",
+    );
+    within_1pct(w.publish_up_bytes, publ.wire_bytes_in_total, "publish up");
+    within_1pct(
+        w.publish_down_bytes,
+        publ.wire_bytes_out_total,
+        "publish down",
+    );
+    server.kill().await;
+}
+
+/// Several rooms, Poisson arrivals, several source addresses: deliveries = published in the room × its subscribers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_and_poisson_publishers() {
+    let server = start_server().await;
+    let mut cfg = small_config(&server.url(), Transport::Ws);
+    cfg.clients = 60;
+    cfg.rooms = 3;
+    cfg.publishers = 4;
+    cfg.rate_per_sec = 40.0;
+    cfg.arrival = protocol::results::Arrival::Poisson;
+    cfg.source_ips = loadgen::parse::source_ips("127.0.0.1-127.0.0.3").expect("ips");
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let c = &results.file.transports[0].counts;
+    assert!(c.published > 0);
+    assert_eq!(c.expected, c.published * 20, "20 subscribers per room");
+    assert_eq!(
+        (c.delivered, c.lost, c.duplicate),
+        (c.expected, 0, 0),
+        "{c:?}"
+    );
+    check_result_file(&results.file);
+    server.kill().await;
+}
+
+/// Publishing over WebSocket frames instead of POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_via_ws() {
+    let server = start_server().await;
+    let mut cfg = small_config(&server.url(), Transport::Sse);
+    cfg.publish_via = protocol::results::PublishVia::Ws;
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let t = &results.file.transports[0];
+    let c = &t.counts;
+    assert!(c.published > 0);
+    assert_eq!((c.delivered, c.lost), (c.published * 50, 0), "{c:?}");
+    assert_eq!(t.publish_latency.count, 0, "no ack over WebSocket");
+    assert!(t.wire_bytes.publish_up_bytes > 0);
+    server.kill().await;
+}

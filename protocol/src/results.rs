@@ -1,0 +1,361 @@
+//! The result file of one load run (DESIGN.md, "Result file"): what
+//! `rtbench load` writes with `--output` and what `report`, `compare` and
+//! `bench` read. Serde types only; histograms travel as base64 strings of the
+//! HdrHistogram V2 serialization (µs), so files from several runs or machines
+//! merge exactly without this crate depending on a histogram library.
+//!
+//! The committed JSON Schema `protocol/results.schema.json` describes the same
+//! document; the load generator's tests validate produced files against it, so
+//! a field added here must be added there too.
+//!
+//! Scope of the numbers: message counts (`published`, `delivered`, `lost`, …)
+//! and latency cover the messages whose intended send time fell in the
+//! measured window; rates and wire bytes cover the measured window by clock;
+//! `errors`, `reconnects` and `wire_bytes_total` cover the whole run.
+
+use crate::transport::Transport;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Version of this document's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultFile {
+    pub schema_version: u32,
+    /// Version of the rtbench that produced the file.
+    pub rtbench_version: String,
+    /// When the run started, RFC 3339 in UTC (`2026-11-29T06:31:00Z`).
+    pub created: String,
+    /// Base URL of the server under test.
+    pub target: String,
+    pub scenario: Scenario,
+    pub machine: Machine,
+    /// One entry per transport measured (`load` writes one; `bench` merges).
+    pub transports: Vec<TransportResult>,
+    /// The run did not complete as planned (interrupted, or the target went
+    /// away): the numbers cover only what was measured.
+    pub partial: bool,
+    /// Things a reader should know (limits that could not be raised, a
+    /// missing `/api/stats`, …).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// How publish times are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrival {
+    /// Evenly spaced sends.
+    Constant,
+    /// Exponentially distributed gaps (a Poisson process), as real users send.
+    Poisson,
+}
+
+/// How publishers send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishVia {
+    /// `POST /api/rooms/{room}/messages` over a keep-alive connection.
+    Http,
+    /// A `message` frame on a WebSocket.
+    Ws,
+}
+
+macro_rules! str_enum {
+    ($ty:ident, $what:literal, $($variant:ident => $name:literal),+) => {
+        impl $ty {
+            /// The name used on the command line and in result files.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(format!(
+                        concat!("unknown ", $what, " '{}' (expected one of: {})"),
+                        s,
+                        [$($name),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+str_enum!(Arrival, "arrival process", Constant => "constant", Poisson => "poisson");
+str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws");
+
+/// Every effective setting of the run (defaults, scenario file and flags merged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Scenario file the settings started from, if any.
+    pub scenario_file: Option<String>,
+    pub clients: u64,
+    pub rooms: u64,
+    pub publishers: u64,
+    /// Messages per second, total across publishers.
+    pub rate_per_sec: f64,
+    pub arrival: Arrival,
+    /// Size of each message's `text`.
+    pub size_bytes: u64,
+    /// Length of the measured window.
+    pub duration_secs: f64,
+    /// Connect rate during ramp-up (clients per second).
+    pub ramp_up_per_sec: f64,
+    pub warmup_secs: f64,
+    pub drain_secs: f64,
+    /// Short poll only.
+    pub poll_interval_secs: Option<f64>,
+    /// Long poll only.
+    pub long_poll_wait_secs: Option<f64>,
+    pub publish_via: PublishVia,
+    pub seed: u64,
+    /// Loopback source addresses client sockets were spread over.
+    pub source_ips: Vec<String>,
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cores: u32,
+    /// e.g. `linux (Debian GNU/Linux 13 (trixie))`.
+    pub os: String,
+    pub kernel: String,
+    pub hostname: String,
+    pub cpu_model: Option<String>,
+}
+
+/// Results for one transport.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransportResult {
+    pub transport: Transport,
+    /// Simulated subscribing clients.
+    pub clients: u64,
+    /// Length of the measured window as it happened.
+    pub window_secs: f64,
+    /// Delivery latency: receive time − the publisher's intended send time.
+    pub latency: LatencySummary,
+    /// Base64 of the HdrHistogram V2 serialization of `latency`, in µs.
+    pub latency_histogram: String,
+    /// Publish round trip (request sent → `201` read); empty with `publish_via: ws`,
+    /// which has no acknowledgement.
+    pub publish_latency: LatencySummary,
+    pub publish_latency_histogram: String,
+    /// TCP connect + HTTP/WebSocket handshake, every (re)connect of the run.
+    pub connect_time: LatencySummary,
+    pub connect_time_histogram: String,
+    pub rates: Rates,
+    pub counts: Counts,
+    /// At the socket during the measured window.
+    pub wire_bytes: WireBytes,
+    /// At the socket over the whole run (first connect to last close): this is
+    /// what a server's own counters should agree with.
+    pub wire_bytes_total: WireBytes,
+    /// One sample per second of the whole run.
+    pub series: Vec<SecondSample>,
+    /// From the target's `/api/stats`; null when it has none.
+    pub server: Option<ServerCost>,
+    pub loadgen: LoadgenCost,
+}
+
+/// Summary of one HdrHistogram, all in µs; zeros when `count` is 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub stdev_us: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
+}
+
+/// Rates over the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    /// Messages received by subscribers per second (first receipts).
+    pub deliveries_per_sec: f64,
+    /// Subscribe-side HTTP requests per second (a stream counts once).
+    pub requests_per_sec: f64,
+    pub publishes_per_sec: f64,
+    /// Share of subscribe requests that came back with no message (polling waste).
+    pub empty_ratio: f64,
+}
+
+/// Exact counts. Message counts are per (publisher, seq) and subscriber,
+/// for messages whose intended send time fell in the measured window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Publishes acknowledged (`201`; for WebSocket publishing: frame written).
+    pub published: u64,
+    /// Publishes that failed (not retried; not counted as loss).
+    pub publish_errors: u64,
+    /// Σ over subscribers of the acknowledged publishes to their room.
+    pub expected: u64,
+    /// Distinct (subscriber, publisher, seq) received.
+    pub delivered: u64,
+    /// Expected but never received by the end of drain.
+    pub lost: u64,
+    /// Received again after a first receipt.
+    pub duplicate: u64,
+    /// Received after a higher seq of the same publisher.
+    pub reordered: u64,
+    /// Received but never acknowledged to its publisher (e.g. a publish that
+    /// timed out yet reached the server).
+    pub unexpected: u64,
+    /// Subscribe-side HTTP requests in the window (a stream counts once).
+    pub requests: u64,
+    /// Of those, answers with no message.
+    pub empty_responses: u64,
+    /// Subscriber reconnects over the whole run.
+    pub reconnects: u64,
+    /// Times the server dropped a slow subscriber (`lagged`), whole run.
+    pub lagged: u64,
+    /// Resumes the server answered with a gap notice (the cursor was older
+    /// than its history: messages were lost there), whole run.
+    pub gaps: u64,
+    /// Subscriber and publisher errors by kind over the whole run
+    /// (`connect_refused`, `connect_timeout`, `timeout`, `http_status`,
+    /// `protocol`, `unexpected_close`, `io`).
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Bytes at the socket, headers and framing included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WireBytes {
+    /// Subscribers → server.
+    pub subscribe_up_bytes: u64,
+    /// Server → subscribers.
+    pub subscribe_down_bytes: u64,
+    /// Publishers → server.
+    pub publish_up_bytes: u64,
+    /// Server → publishers.
+    pub publish_down_bytes: u64,
+    /// `text` bytes of the messages delivered (first receipts).
+    pub payload_bytes: u64,
+    /// First receipts these bytes carried.
+    pub deliveries: u64,
+    /// (subscribe up + down) / deliveries; 0 when nothing was delivered.
+    pub bytes_per_delivery: f64,
+    /// subscribe down / deliveries.
+    pub down_bytes_per_delivery: f64,
+    /// (subscribe up + down) / payload bytes: 1.0 would be a wire with no overhead.
+    pub overhead_ratio: f64,
+}
+
+/// Phase of the run a sample belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Clients connecting.
+    RampUp,
+    /// Publishing, not recorded.
+    Warmup,
+    /// The measured window.
+    Measure,
+    /// Publishers stopped; waiting for in-flight messages.
+    Drain,
+}
+
+impl Phase {
+    /// The name used in result files and the progress line.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::RampUp => "ramp_up",
+            Phase::Warmup => "warmup",
+            Phase::Measure => "measure",
+            Phase::Drain => "drain",
+        }
+    }
+}
+
+/// One second of the run (subscribe side unless named otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecondSample {
+    /// End of this second, seconds since the run started (1, 2, …).
+    pub t_secs: u64,
+    pub phase: Option<Phase>,
+    /// First receipts.
+    pub deliveries: u64,
+    pub published: u64,
+    pub requests: u64,
+    pub empty: u64,
+    pub errors: u64,
+    pub down_bytes: u64,
+    pub up_bytes: u64,
+    /// Subscribers with an open connection at the end of the second.
+    pub connected: u64,
+    /// Latency of the deliveries of this second; null when there were none.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+}
+
+/// The server's cost over the measured window, from `/api/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerCost {
+    pub version: String,
+    /// CPU seconds (user + system) spent during the window.
+    pub cpu_seconds: f64,
+    /// `cpu_seconds` / window length × 100 (100 = one core busy).
+    pub cpu_percent: f64,
+    pub rss_before_bytes: u64,
+    pub rss_after_bytes: u64,
+    /// Highest RSS seen in the samples taken.
+    pub rss_peak_bytes: u64,
+    /// Open connections with this transport's label at the end of the window.
+    pub connections: u64,
+    /// (RSS after − RSS before ramp-up) / connections; null when unknown.
+    pub rss_per_connection_bytes: Option<f64>,
+    /// Deliveries the server counted for this transport during the window.
+    pub deliveries: u64,
+    /// Subscribers the server dropped for lagging during the window.
+    pub lagged: u64,
+}
+
+/// The load generator's own cost, so a reader can see when it, not the
+/// server, was the bottleneck.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadgenCost {
+    /// CPU seconds (user + system) spent during the window.
+    pub cpu_seconds: f64,
+    pub cpu_percent: f64,
+    /// RSS before any client connected.
+    pub rss_baseline_bytes: u64,
+    /// RSS at the end of the window.
+    pub rss_bytes: u64,
+    /// Highest RSS of the process.
+    pub rss_peak_bytes: u64,
+    /// (RSS at window end − baseline) / clients.
+    pub per_client_rss_bytes: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_and_print() {
+        assert_eq!("poisson".parse::<Arrival>(), Ok(Arrival::Poisson));
+        assert_eq!("WS".parse::<PublishVia>(), Ok(PublishVia::Ws));
+        assert!("smoke".parse::<PublishVia>().is_err());
+        assert_eq!(Arrival::Constant.to_string(), "constant");
+        assert_eq!(
+            serde_json::to_string(&Phase::RampUp).unwrap_or_default(),
+            "\"ramp_up\""
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! `rtbench bench`: the whole comparison in one command. For each matrix
+//! cell, repeat and transport it starts a fresh child server (unless
+//! `--target` names one), runs the load generator, writes the result file,
+//! and at the end renders the report over every file it wrote.
+
+use crate::child::ChildServer;
+use anyhow::{Context, bail};
+use clap::Args;
+use loadgen::LoadArgs;
+use protocol::Transport;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// Flags of `rtbench bench`: every `rtbench load` scenario flag, plus these.
+/// The load flags that name one run (`--transport`, `--output`) are hidden:
+/// bench runs several and names the files itself.
+#[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("transport", |a| a.hide(true)),
+    mut_arg("output", |a| a.hide(true)),
+    mut_arg("target", |a| a.help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")),
+    mut_arg("clients", |a| a.help("Subscribing clients, one connection each (e.g. 1000, 10k) [default: 1000]")),
+    mut_arg("duration", |a| a.help("Length of the measured window of each run (e.g. 30s, 2m) [default: 20s]")),
+    mut_arg("warmup", |a| a.help("Publishing before the window, not recorded [default: 2s]")),
+)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Transports to compare, comma-separated, or `all`
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_transports)]
+    pub transports: TransportList,
+    /// Directory for the result files and the report
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        default_value = "rtbench-report"
+    )]
+    pub out: PathBuf,
+    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100` or `size=100,1000`;
+    /// repeat the flag for a grid. Each cell is one run per transport.
+    #[arg(long, value_name = "KEY=V1,V2,…", value_parser = parse_axis)]
+    pub matrix: Vec<Axis>,
+    /// Runs per cell and transport; the report shows the median and the spread
+    #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Summary on stdout: a table, or JSON for scripts
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::Format,
+}
+
+/// Transports in report order.
+#[derive(Debug, Clone)]
+pub struct TransportList(pub Vec<Transport>);
+
+fn parse_transports(s: &str) -> Result<TransportList, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(TransportList(Transport::ALL.to_vec()));
+    }
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let t: Transport = part
+            .parse()
+            .map_err(|e: protocol::ParseTransportError| e.to_string())?;
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    if v.is_empty() {
+        return Err("name at least one transport (short-poll, long-poll, sse, ws) or `all`".into());
+    }
+    v.sort();
+    Ok(TransportList(v))
+}
+
+/// One swept setting and its values.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub key: AxisKey,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AxisKey {
+    Clients,
+    Rate,
+    Size,
+}
+
+impl AxisKey {
+    fn name(self) -> &'static str {
+        match self {
+            AxisKey::Clients => "clients",
+            AxisKey::Rate => "rate",
+            AxisKey::Size => "size",
+        }
+    }
+}
+
+fn parse_axis(s: &str) -> Result<Axis, String> {
+    let (k, vs) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected KEY=V1,V2,… e.g. clients=100,1000"))?;
+    let key = match k.trim() {
+        "clients" => AxisKey::Clients,
+        "rate" => AxisKey::Rate,
+        "size" => AxisKey::Size,
+        other => {
+            return Err(format!(
+                "unknown matrix key {other:?}: use clients, rate or size"
+            ));
+        }
+    };
+    let values: Vec<String> = vs
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    for v in &values {
+        let ok = match key {
+            AxisKey::Clients | AxisKey::Size => loadgen::parse::count(v).is_ok(),
+            AxisKey::Rate => loadgen::parse::amount(v).is_ok(),
+        };
+        if !ok {
+            return Err(format!("{}={v:?} is not a number", key.name()));
+        }
+    }
+    if values.is_empty() {
+        return Err(format!("{}= needs at least one value", key.name()));
+    }
+    Ok(Axis { key, values })
+}
+
+/// One point of the sweep: the settings it overrides.
+#[derive(Debug, Clone, Default)]
+struct Cell(Vec<(AxisKey, String)>);
+
+impl Cell {
+    fn label(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.name()))
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    fn apply(&self, args: &mut LoadArgs) -> anyhow::Result<()> {
+        for (k, v) in &self.0 {
+            match k {
+                AxisKey::Clients => {
+                    args.clients = Some(loadgen::parse::count(v).map_err(anyhow::Error::msg)?)
+                }
+                AxisKey::Rate => {
+                    args.rate = Some(loadgen::parse::amount(v).map_err(anyhow::Error::msg)?)
+                }
+                AxisKey::Size => {
+                    args.size = Some(loadgen::parse::count(v).map_err(anyhow::Error::msg)?)
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn cells(axes: &[Axis]) -> Vec<Cell> {
+    let mut out = vec![Cell::default()];
+    for axis in axes {
+        out = out
+            .into_iter()
+            .flat_map(|c| {
+                axis.values.iter().map(move |v| {
+                    let mut c = c.clone();
+                    c.0.push((axis.key, v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// Defaults that finish in about two minutes on a 2-core box and still show
+/// the differences: 1,000 clients, 10 msg/s, 1 s polls, 20 s measured.
+/// A scenario file brings its own settings instead.
+fn apply_bench_defaults(args: &mut LoadArgs) {
+    if args.scenario.is_some() {
+        return;
+    }
+    args.clients.get_or_insert(1000);
+    args.rate.get_or_insert(10.0);
+    args.duration
+        .get_or_insert(std::time::Duration::from_secs(20));
+    args.warmup.get_or_insert(std::time::Duration::from_secs(2));
+}
+
+/// What the bench did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub files: Vec<PathBuf>,
+    /// Runs that were partial or saw loss, errors or failed publishes.
+    pub problems: Vec<String>,
+    pub cancelled: bool,
+}
+
+/// Runs every cell × repeat × transport, writing `out/results/*.json`.
+pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Result<Outcome> {
+    if args.load.transport.is_some() {
+        bail!(crate::Usage(
+            "bench runs every transport of --transports; use --transports instead of --transport"
+                .into()
+        ));
+    }
+    if args.load.output.is_some() {
+        bail!(crate::Usage(
+            "bench writes its result files into --out DIR; --output is for `rtbench load`".into()
+        ));
+    }
+    apply_bench_defaults(&mut args.load);
+    let results_dir = args.out.join("results");
+    std::fs::create_dir_all(&results_dir).with_context(|| {
+        format!(
+            "cannot create {}: choose a writable --out directory",
+            results_dir.display()
+        )
+    })?;
+    // Refuse early (before minutes of load) if the directory cannot take files.
+    loadgen::check_output_writable(&results_dir.join(".probe.json"))
+        .map_err(|e| crate::Usage(e.to_string()))?;
+
+    let cells = cells(&args.matrix);
+    let transports = args.transports.0.clone();
+    let total = cells.len() * args.repeat as usize * transports.len();
+    let mut outcome = Outcome {
+        files: Vec::new(),
+        problems: Vec::new(),
+        cancelled: false,
+    };
+    let mut n = 0;
+    'all: for cell in &cells {
+        for rep in 1..=args.repeat {
+            for &t in &transports {
+                n += 1;
+                if cancel.is_cancelled() {
+                    outcome.cancelled = true;
+                    break 'all;
+                }
+                let mut load = args.load.clone();
+                cell.apply(&mut load)?;
+                let name = file_name(cell, rep, args.repeat, t);
+                let path = results_dir.join(&name);
+                let server = match &args.load.target {
+                    Some(_) => None,
+                    None => Some(
+                        ChildServer::start(&[])
+                            .await
+                            .context("starting the server for this run")?,
+                    ),
+                };
+                let target = server
+                    .as_ref()
+                    .map(|s| s.url.clone())
+                    .or_else(|| args.load.target.clone())
+                    .unwrap_or_default();
+                let cfg = load
+                    .config_for(t, &target)
+                    .map_err(|e| crate::Usage(e.to_string()))?;
+                eprintln!(
+                    "[{n}/{total}] {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
+                    cfg.clients,
+                    cfg.rate_per_sec,
+                    cfg.size_bytes,
+                    cfg.duration,
+                    if cell.0.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", cell.label())
+                    },
+                    path.display()
+                );
+                let r = loadgen::run(cfg, cancel.child_token()).await;
+                if let Some(s) = server
+                    && let Err(e) = s.stop().await
+                {
+                    outcome.problems.push(format!("{name}: {e:#}"));
+                }
+                let r = r.map_err(|e| {
+                    if e.is_usage() {
+                        anyhow::Error::new(crate::Usage(e.to_string()))
+                    } else {
+                        anyhow::Error::new(e)
+                    }
+                })?;
+                loadgen::write_results(&path, &r.file)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                outcome.files.push(path);
+                outcome
+                    .problems
+                    .extend(r.problems.iter().map(|p| format!("{name}: {p}")));
+                if r.cancelled {
+                    outcome.cancelled = true;
+                    break 'all;
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn file_name(cell: &Cell, rep: u32, repeats: u32, t: Transport) -> String {
+    let mut s = String::new();
+    if !cell.0.is_empty() {
+        s.push_str(&cell.label());
+        s.push('-');
+    }
+    s.push_str(t.as_str());
+    if repeats > 1 {
+        s.push_str(&format!("-r{rep}"));
+    }
+    s.push_str(".json");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matrix_cells_are_the_product() {
+        let axes = vec![
+            parse_axis("clients=10,20").expect("axis"),
+            parse_axis("rate=1,5").expect("axis"),
+        ];
+        let c = cells(&axes);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c[0].label(), "clients=10-rate=1");
+        assert_eq!(c[3].label(), "clients=20-rate=5");
+        assert!(parse_axis("colour=red").is_err());
+        assert!(parse_axis("clients=ten").is_err());
+        assert_eq!(
+            file_name(&c[1], 2, 3, Transport::Sse),
+            "clients=10-rate=5-sse-r2.json"
+        );
+        assert_eq!(file_name(&Cell::default(), 1, 1, Transport::Ws), "ws.json");
+    }
+
+    #[test]
+    fn transport_lists() {
+        assert_eq!(parse_transports("all").map(|l| l.0.len()).ok(), Some(4));
+        assert_eq!(
+            parse_transports("ws, short-poll,ws").map(|l| l.0).ok(),
+            Some(vec![Transport::ShortPoll, Transport::Ws])
+        );
+        assert!(parse_transports("pigeon").is_err());
+        assert!(parse_transports(",").is_err());
+    }
+}
