@@ -197,8 +197,10 @@ fn apply_bench_defaults(args: &mut LoadArgs) {
 #[derive(Debug)]
 pub struct Outcome {
     pub files: Vec<PathBuf>,
-    /// Runs that were partial or saw loss, errors or failed publishes.
+    /// What a reader should know: loss, errors, failed publishes, partial runs.
     pub problems: Vec<String>,
+    /// A run was partial or its server did not stop cleanly.
+    pub failed: bool,
     pub cancelled: bool,
 }
 
@@ -233,6 +235,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
     let mut outcome = Outcome {
         files: Vec::new(),
         problems: Vec::new(),
+        failed: false,
         cancelled: false,
     };
     let mut n = 0;
@@ -282,6 +285,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
                     && let Err(e) = s.stop().await
                 {
                     outcome.problems.push(format!("{name}: {e:#}"));
+                    outcome.failed = true;
                 }
                 let r = r.map_err(|e| {
                     if e.is_usage() {
@@ -293,6 +297,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
                 loadgen::write_results(&path, &r.file)
                     .with_context(|| format!("writing {}", path.display()))?;
                 outcome.files.push(path);
+                outcome.failed |= r.partial;
                 outcome
                     .problems
                     .extend(r.problems.iter().map(|p| format!("{name}: {p}")));

@@ -286,14 +286,16 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
         loadgen::write_results(p, &r.file).with_context(|| format!("writing {}", p.display()))?;
         eprintln!("results: {}", p.display());
     }
-    if r.is_clean() {
-        Ok(Done::Ok)
-    } else {
-        for p in &r.problems {
-            eprintln!("rtbench load: {p}");
-        }
-        Ok(Done::Problems)
+    for p in &r.problems {
+        eprintln!("rtbench load: {p}");
     }
+    // Loss and errors are measurements (thresholds judge them); a run that
+    // did not complete is a failure.
+    Ok(if r.partial || r.cancelled {
+        Done::Problems
+    } else {
+        Done::Ok
+    })
 }
 
 async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
