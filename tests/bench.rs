@@ -139,7 +139,7 @@ fn bench_leaves_no_server_behind_on_ctrl_c_or_kill() {
     // Ctrl-C: the running load stops early, its server is stopped, the
     // partial result is still reported, and the exit code says it failed.
     let out = scratch("bench-sigint");
-    let mut bench = tiny_bench(&out, "60s").spawn().expect("spawn bench");
+    let bench = tiny_bench(&out, "60s").spawn().expect("spawn bench");
     let server = child_server(&bench);
     std::thread::sleep(Duration::from_secs(2));
     signal(bench.id(), "-INT");

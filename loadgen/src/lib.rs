@@ -20,7 +20,8 @@
 //! - `net`: the byte-counting stream and the dialer (source addresses, handshake cap).
 //! - `http`: keep-alive HTTP/1.1 connections over hyper's low-level client.
 //! - `wire`: borrowed hot-path parsing of messages and SSE events.
-//! - `report`: histogram summaries and base64 V2 encoding, rates, costs.
+//! - `report`: rates, wire bytes and costs for the result file (histogram
+//!   codec and summaries come from `protocol::hist`).
 //! - `summary`: the k6-style end-of-run table.
 //! - `output`: checking and atomically writing the result file.
 //! - `sys`: open-files limit, own CPU/RSS, machine description.

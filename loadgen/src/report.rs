@@ -2,57 +2,11 @@
 //! histogram summaries, base64 V2 histograms, rates, wire bytes, costs.
 
 use crate::coherence::Tally;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
-use protocol::results::{LatencySummary, Rates, ServerCost, WireBytes};
+use protocol::results::{Rates, ServerCost, WireBytes};
 use protocol::stats::ServerStats;
 
-/// Summary of a µs histogram.
-pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
-    if h.is_empty() {
-        return LatencySummary::default();
-    }
-    LatencySummary {
-        count: h.len(),
-        min_us: h.min(),
-        mean_us: round2(h.mean()),
-        stdev_us: round2(h.stdev()),
-        p50_us: h.value_at_quantile(0.5),
-        p90_us: h.value_at_quantile(0.9),
-        p99_us: h.value_at_quantile(0.99),
-        p999_us: h.value_at_quantile(0.999),
-        max_us: h.max(),
-    }
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
-}
-
-/// Base64 of the V2 serialization (uncompressed: the result file is JSON
-/// text anyway, and V2 is what every HdrHistogram port reads).
-pub fn encode_histogram(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    if V2Serializer::new().serialize(h, &mut buf).is_err() {
-        return String::new();
-    }
-    STANDARD.encode(buf)
-}
-
-/// Inverse of [`encode_histogram`] (for readers of result files and tests).
-pub fn decode_histogram(s: &str) -> Result<Histogram<u64>, String> {
-    let bytes = STANDARD
-        .decode(s)
-        .map_err(|e| format!("histogram is not base64: {e}"))?;
-    let mut h: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("histogram does not deserialize: {e:?}"))?;
-    // Deserialized histograms are fixed-size; let merges of wider ranges fit.
-    h.auto(true);
-    Ok(h)
-}
+use protocol::hist::round2;
+pub use protocol::hist::{decode as decode_histogram, encode as encode_histogram, summarize};
 
 /// Bytes moved between two snapshots of `[sub up, sub down, pub up, pub down]`.
 pub fn wire_bytes(from: [u64; 4], to: [u64; 4], payload_bytes: u64, deliveries: u64) -> WireBytes {
@@ -162,26 +116,6 @@ pub fn problems(tally: &Tally, publish_errors: u64, errors: u64) -> Vec<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn histograms_round_trip_and_merge() {
-        let mut a = Histogram::<u64>::new(3).expect("h");
-        let mut b = Histogram::<u64>::new(3).expect("h");
-        for v in 1..=1000 {
-            a.record(v).expect("record");
-            b.record(v * 10).expect("record");
-        }
-        let (ea, eb) = (encode_histogram(&a), encode_histogram(&b));
-        let mut da = decode_histogram(&ea).expect("decode");
-        let db = decode_histogram(&eb).expect("decode");
-        assert_eq!(da, a);
-        da.add(&db).expect("merge");
-        assert_eq!(da.len(), 2000);
-        let s = summarize(&a);
-        assert_eq!((s.count, s.min_us, s.max_us), (1000, 1, 1000));
-        assert!((s.mean_us - 500.5).abs() < 1.0);
-        assert!(decode_histogram("not base64!").is_err());
-    }
 
     #[test]
     fn wire_ratios() {

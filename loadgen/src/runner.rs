@@ -78,6 +78,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     }
 
     let rec = Arc::new(Recorder::new(Clock::new()));
+    sys::trim_heap();
     let (rss_baseline, _) = sys::rss_bytes();
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),

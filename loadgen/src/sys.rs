@@ -29,6 +29,20 @@ pub fn raise_nofile_limit(want: u64) -> std::io::Result<u64> {
     Ok(lim.rlim_cur as u64)
 }
 
+/// Hands freed heap pages back to the OS (glibc keeps them otherwise), so
+/// an RSS baseline taken after an earlier run in the same process (`rtbench
+/// bench` runs every transport in one process) is not inflated by memory the
+/// allocator kept, which would make the next run's growth per client look
+/// near zero.
+#[allow(unsafe_code)]
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; no pointers change.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// User + system CPU seconds of this process.
 pub fn cpu_seconds() -> f64 {
     // Fields 14 and 15 of /proc/self/stat, in clock ticks: USER_HZ is 100 on

@@ -10,8 +10,11 @@
 //! - [`transport`]: the four transports and their names.
 //! - [`paths`]: endpoint paths and room-name validation.
 //! - [`stats`]: the `/api/stats` document.
+//! - `hist` (feature `hist`): HdrHistograms as result files carry them.
 //! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
 
+#[cfg(feature = "hist")]
+pub mod hist;
 pub mod message;
 pub mod paths;
 pub mod results;

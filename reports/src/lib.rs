@@ -23,7 +23,7 @@
 //! - `render`: writing the report directory.
 //! - [`mod@format`]: number formatting shared by all of the above.
 //! - `stats`: medians, spreads, RFC 3339 stamps.
-//! - `hist`: base64 V2 HdrHistograms: decode, add, summarize.
+//! - `hist`: the percentile curve; codec and summaries from `protocol::hist`.
 //! - [`Error`]: one error enum; every variant born of a file names the file.
 
 mod charts;

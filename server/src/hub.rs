@@ -151,6 +151,21 @@ impl Room {
         d
     }
 
+    /// Publishes a client's chat message (HTTP or WebSocket frame).
+    pub fn publish_request(&self, p: &protocol::PublishRequest) -> (u64, u64) {
+        self.publish(
+            Kind::Message,
+            Draft {
+                user: Some(&p.user),
+                text: Some(&p.text),
+                sent_us: p.sent_us,
+                publisher: p.publisher.as_deref(),
+                seq: p.seq,
+                users: None,
+            },
+        )
+    }
+
     fn append(&self, st: &mut RoomState, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
         let id = st.next_id;
         st.next_id += 1;

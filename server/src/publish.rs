@@ -48,17 +48,7 @@ pub async fn publish(
     conn.label(Label::Publish);
     validate_user(&p.user)?;
     let room = app.hub.room(&room);
-    let (id, ts_us) = room.publish(
-        Kind::Message,
-        Draft {
-            user: Some(&p.user),
-            text: Some(&p.text),
-            sent_us: p.sent_us,
-            publisher: p.publisher.as_deref(),
-            seq: p.seq,
-            users: None,
-        },
-    );
+    let (id, ts_us) = room.publish_request(&p);
     Ok((
         StatusCode::CREATED,
         Json(PublishResponse {

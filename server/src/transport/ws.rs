@@ -116,17 +116,7 @@ fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message
                 .label(Label::Publish)
                 .requests
                 .fetch_add(1, Relaxed);
-            room.publish(
-                Kind::Message,
-                Draft {
-                    user: Some(&p.user),
-                    text: Some(&p.text),
-                    sent_us: p.sent_us,
-                    publisher: p.publisher.as_deref(),
-                    seq: p.seq,
-                    users: None,
-                },
-            );
+            room.publish_request(&p);
             Next::Continue
         }
         ClientFrame::Typing { user: u } => match u.as_deref().or(user) {
