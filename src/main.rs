@@ -114,6 +114,14 @@ struct ServerArgs {
     /// Hard deadline for draining connections on SIGINT/SIGTERM.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// Fault knob for testing clients and regression gates, not a benchmark
+    /// setting: every message becomes visible this much later on every
+    /// transport (e.g. 5ms).
+    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    inject_latency: Duration,
+    /// With --inject-latency: extra random delay per message, up to this much.
+    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    inject_latency_jitter: Duration,
     /// Shut down when standard input closes: `rtbench bench` starts its
     /// server this way so that the server never outlives it, even when the
     /// parent is killed.
@@ -147,6 +155,8 @@ impl ServerArgs {
             max_message_bytes: self.max_message_bytes,
             presence_timeout: self.presence_timeout,
             shutdown_timeout: self.shutdown_timeout,
+            inject_latency: self.inject_latency,
+            inject_jitter: self.inject_latency_jitter,
             ..server::Config::default()
         }
     }
@@ -212,6 +222,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     eprintln!("rtbench server: chat page at http://{addr}/ (Ctrl-C stops)");
+    if !(args.inject_latency.is_zero() && args.inject_latency_jitter.is_zero()) {
+        eprintln!(
+            "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
+             for testing clients and gates, not a benchmark",
+            args.inject_latency, args.inject_latency_jitter
+        );
+    }
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());
     if args.exit_on_stdin_eof {

@@ -28,6 +28,11 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Slow clients that trickle request headers are cut off after this.
     pub header_read_timeout: Duration,
+    /// Fault knob: every message becomes visible this much later (testing
+    /// clients and regression gates; never a benchmark setting).
+    pub inject_latency: Duration,
+    /// Extra random delay per message, uniform in `0..=inject_jitter`.
+    pub inject_jitter: Duration,
 }
 
 impl Default for Config {
@@ -43,6 +48,8 @@ impl Default for Config {
             presence_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             header_read_timeout: Duration::from_secs(30),
+            inject_latency: Duration::ZERO,
+            inject_jitter: Duration::ZERO,
         }
     }
 }

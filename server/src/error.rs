@@ -77,12 +77,15 @@ impl IntoResponse for ApiError {
 pub enum Error {
     #[error("cannot read the listener's address: {0}")]
     Listener(#[source] std::io::Error),
+    #[error("cannot start the latency-injection thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Listener(_) => "listener",
+            Error::Thread(_) => "thread",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! that reads its backlog and subscribes under that lock sees every message
 //! exactly once.
 
+use crate::delay::DelayLine;
 use crate::metrics::Metrics;
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
@@ -109,7 +110,13 @@ struct Member {
 
 #[derive(Debug)]
 struct RoomState {
+    /// Id of the next message to become visible (history, feed, polls).
     next_id: u64,
+    /// Id of the next message to be accepted; ahead of `next_id` only while
+    /// `--inject-latency` holds messages back.
+    reserved: u64,
+    /// When the last held message of this room becomes visible.
+    last_due: Option<std::time::Instant>,
     history: VecDeque<Arc<Delivery>>,
     capacity: usize,
     tx: broadcast::Sender<Arc<Delivery>>,
@@ -128,6 +135,8 @@ pub struct Room {
     pub notify: Notify,
     presence_timeout: Duration,
     metrics: Arc<Metrics>,
+    delay: Option<Arc<DelayLine>>,
+    me: std::sync::Weak<Room>,
 }
 
 impl Room {
@@ -167,8 +176,8 @@ impl Room {
     }
 
     fn append(&self, st: &mut RoomState, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
-        let id = st.next_id;
-        st.next_id += 1;
+        let id = st.reserved;
+        st.reserved += 1;
         let ts_us = now_us();
         let idbuf = itoa_buf(id);
         let wire = Wire {
@@ -200,7 +209,22 @@ impl Room {
             sse: Bytes::from(sse),
             ws,
         });
-        if kind == Kind::Presence {
+        match (&self.delay, self.me.upgrade()) {
+            (Some(line), Some(me)) => {
+                let due = line.due(id, st.last_due);
+                st.last_due = Some(due);
+                line.hold(due, me, d);
+            }
+            _ => Self::commit(st, d),
+        }
+        (id, ts_us)
+    }
+
+    /// Makes a message visible: history, then the live feed.
+    fn commit(st: &mut RoomState, d: Arc<Delivery>) {
+        debug_assert_eq!(d.id, st.next_id, "messages become visible in id order");
+        st.next_id = d.id + 1;
+        if d.kind == Kind::Presence {
             st.last_presence = Some(d.clone());
         }
         if st.history.len() >= st.capacity {
@@ -209,7 +233,12 @@ impl Room {
         st.history.push_back(d.clone());
         // No receivers is fine: the message is still in history.
         let _ = st.tx.send(d);
-        (id, ts_us)
+    }
+
+    /// Called by the delay line when a held message is due.
+    pub(crate) fn commit_delayed(&self, d: Arc<Delivery>) {
+        Self::commit(&mut self.lock(), d);
+        self.notify.notify_waiters();
     }
 
     fn backlog(st: &RoomState, start: Start) -> Backlog {
@@ -412,16 +441,27 @@ pub struct Hub {
     queue: usize,
     presence_timeout: Duration,
     metrics: Arc<Metrics>,
+    delay: Option<Arc<DelayLine>>,
 }
 
 impl Hub {
     pub fn new(config: &crate::Config, metrics: Arc<Metrics>) -> Self {
+        Self::with_delay(config, metrics, None)
+    }
+
+    /// A hub whose messages pass through `delay` (`--inject-latency`).
+    pub fn with_delay(
+        config: &crate::Config,
+        metrics: Arc<Metrics>,
+        delay: Option<Arc<DelayLine>>,
+    ) -> Self {
         Hub {
             rooms: Mutex::new(HashMap::new()),
             history: config.history.max(1),
             queue: config.subscriber_queue.max(1),
             presence_timeout: config.presence_timeout,
             metrics,
+            delay,
         }
     }
 
@@ -433,10 +473,12 @@ impl Hub {
         }
         let name: Arc<str> = Arc::from(name);
         let (tx, _) = broadcast::channel(self.queue);
-        let room = Arc::new(Room {
+        let room = Arc::new_cyclic(|me| Room {
             name: name.clone(),
             state: Mutex::new(RoomState {
                 next_id: 1,
+                reserved: 1,
+                last_due: None,
                 history: VecDeque::with_capacity(self.history.min(64)),
                 capacity: self.history,
                 tx,
@@ -446,6 +488,8 @@ impl Hub {
             notify: Notify::new(),
             presence_timeout: self.presence_timeout,
             metrics: self.metrics.clone(),
+            delay: self.delay.clone(),
+            me: me.clone(),
         });
         rooms.insert(name, room.clone());
         self.metrics.rooms.store(rooms.len() as u64, Relaxed);

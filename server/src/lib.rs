@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`config`]: [`Config`], the server's settings.
 //! - [`hub`]: rooms, history, live fan-out, presence.
+//! - [`delay`]: `--inject-latency`, a fault knob for testing clients and gates.
 //! - [`transport`]: one module per transport plus shared query parsing.
 //! - [`publish`]: HTTP publish and typing.
 //! - [`page`]: the browser chat page, `/metrics`, `/api/stats`, `/healthz`.
@@ -16,6 +17,7 @@
 //! - [`sys`]: descriptor limit and process cost from /proc.
 
 pub mod config;
+pub mod delay;
 pub mod error;
 pub mod hub;
 pub mod metrics;
@@ -68,15 +70,17 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+    pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::default());
-        AppState(Arc::new(Shared {
-            hub: Hub::new(&config, metrics.clone()),
+        let delay = delay::DelayLine::start(config.inject_latency, config.inject_jitter)
+            .map_err(Error::Thread)?;
+        Ok(AppState(Arc::new(Shared {
+            hub: Hub::with_delay(&config, metrics.clone(), delay),
             config,
             metrics,
             shutdown,
             tracker: TaskTracker::new(),
-        }))
+        })))
     }
 }
 
@@ -109,7 +113,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     listener.local_addr().map_err(Error::Listener)?;
-    let state = AppState::new(config, shutdown.child_token());
+    let state = AppState::new(config, shutdown.child_token())?;
     let router = app(state.clone());
     let reaper = tokio::spawn({
         let state = state.clone();

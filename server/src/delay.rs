@@ -1,0 +1,131 @@
+//! `--inject-latency`: a fault knob for testing clients and regression
+//! gates, not a benchmark setting. Every message becomes visible (history,
+//! live fan-out, polls) only after the configured delay, on every transport
+//! alike, while its id and accept time are assigned at once (a publish is
+//! answered immediately).
+//!
+//! One thread holds the delayed messages in a heap and sleeps with the OS
+//! timer (tens of µs late), not tokio's 1 ms wheel: a gate test injects
+//! fractions of a millisecond, so the delay itself must be that precise.
+
+use crate::hub::{Delivery, Room};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Delay and jitter for every message.
+#[derive(Debug)]
+pub struct DelayLine {
+    latency: Duration,
+    jitter: Duration,
+    tx: mpsc::Sender<Item>,
+}
+
+struct Item {
+    due: Instant,
+    id: u64,
+    room: Arc<Room>,
+    delivery: Arc<Delivery>,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    /// Earliest due first (a max-heap, reversed); within a room due times
+    /// never decrease, so ties keep id order.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.due.cmp(&self.due).then(o.id.cmp(&self.id))
+    }
+}
+
+impl DelayLine {
+    /// Starts the delay thread; `None` when there is nothing to inject.
+    pub fn start(latency: Duration, jitter: Duration) -> std::io::Result<Option<Arc<DelayLine>>> {
+        if latency.is_zero() && jitter.is_zero() {
+            return Ok(None);
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("rtbench-delay".into())
+            .spawn(move || run(rx))?;
+        Ok(Some(Arc::new(DelayLine {
+            latency,
+            jitter,
+            tx,
+        })))
+    }
+
+    /// When message `id` should become visible: the delay plus a jitter
+    /// derived from the id (uniform in `0..=jitter`), never before the
+    /// room's previous message, so order is kept.
+    pub fn due(&self, id: u64, not_before: Option<Instant>) -> Instant {
+        let jitter_us = self.jitter.as_micros() as u64;
+        let j = if jitter_us == 0 {
+            0
+        } else {
+            splitmix64(id) % (jitter_us + 1)
+        };
+        let due = Instant::now() + self.latency + Duration::from_micros(j);
+        not_before.map_or(due, |n| due.max(n))
+    }
+
+    /// Hands a reserved message to the delay thread.
+    pub fn hold(&self, due: Instant, room: Arc<Room>, delivery: Arc<Delivery>) {
+        let item = Item {
+            due,
+            id: delivery.id,
+            room,
+            delivery,
+        };
+        // The thread only stops once every sender is gone.
+        let _ = self.tx.send(item);
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn run(rx: mpsc::Receiver<Item>) {
+    let mut heap: BinaryHeap<Item> = BinaryHeap::new();
+    let mut open = true;
+    loop {
+        let now = Instant::now();
+        while heap.peek().is_some_and(|i| i.due <= now) {
+            if let Some(i) = heap.pop() {
+                i.room.commit_delayed(i.delivery);
+            }
+        }
+        let wait = heap.peek().map(|i| i.due.saturating_duration_since(now));
+        if !open {
+            match wait {
+                Some(w) => std::thread::sleep(w),
+                None => return,
+            }
+            continue;
+        }
+        let r = match wait {
+            Some(w) => rx.recv_timeout(w),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match r {
+            Ok(item) => heap.push(item),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => open = false,
+        }
+    }
+}
