@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// Summary on stdout: a table, or JSON for scripts
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::Format,
+    /// Extra flag for each child server, e.g. `--server-arg=--inject-latency=2ms`
+    /// (repeatable; not with --target)
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
 }
 
 /// Transports in report order.
@@ -217,6 +221,11 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
             "bench writes its result files into --out DIR; --output is for `rtbench load`".into()
         ));
     }
+    if args.load.target.is_some() && !args.server_args.is_empty() {
+        bail!(crate::Usage(
+            "--server-arg configures the servers bench starts itself; with --target, configure that server instead".into()
+        ));
+    }
     apply_bench_defaults(&mut args.load);
     let results_dir = args.out.join("results");
     std::fs::create_dir_all(&results_dir).with_context(|| {
@@ -254,7 +263,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
                 let server = match &args.load.target {
                     Some(_) => None,
                     None => Some(
-                        ChildServer::start(&[])
+                        ChildServer::start(&args.server_args)
                             .await
                             .context("starting the server for this run")?,
                     ),
