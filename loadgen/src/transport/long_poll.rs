@@ -2,22 +2,13 @@
 //! connection, re-requested at once with the new cursor when it returns
 //! (with messages, or empty when the wait ran out).
 
-use super::{Client, End, REQUEST_TIMEOUT, bounded};
-use crate::error::{ClientError, ErrorKind};
-use crate::http::{HttpConn, empty, read_body};
-use crate::wire::PollRef;
+use super::{Client, End, REQUEST_TIMEOUT, poll};
+use crate::error::ClientError;
 use std::time::Instant;
 
 pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let started = Instant::now();
-    let cancel = c.cancel().clone();
-    let Some(mut conn) = bounded(&cancel, REQUEST_TIMEOUT, "connect timed out", async {
-        let _permit = c.dialer().permit().await;
-        let stream = c.dial().await?;
-        HttpConn::handshake(stream, &c.shared.authority).await
-    })
-    .await?
-    else {
+    let Some(mut conn) = poll::connect(c).await? else {
         return Ok(End::Cancelled);
     };
     // The first answer may be held for the whole wait, so the client counts
@@ -29,34 +20,9 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let path = protocol::paths::messages(c.room_name());
     loop {
         let uri = format!("{path}?{}&wait={wait_param}", c.subscribe_query());
-        let Some(body) = bounded(&cancel, limit, "long poll outlived its wait", async {
-            let resp = conn.send(empty(conn.get(&uri))?).await?;
-            if resp.status() != hyper::StatusCode::OK {
-                return Err(ClientError::new(
-                    ErrorKind::HttpStatus,
-                    format!("GET {uri} answered {}", resp.status()),
-                ));
-            }
-            read_body(resp.into_body()).await
-        })
-        .await?
-        else {
+        let answered = poll::once(c, &mut conn, &uri, limit, "long poll outlived its wait");
+        if answered.await?.is_none() {
             return Ok(End::Cancelled);
-        };
-        let now_us = c.shared.rec.clock.now_us();
-        let poll: PollRef<'_> = serde_json::from_slice(&body)
-            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("poll answer: {e}")))?;
-        c.request(poll.messages.is_empty());
-        if poll.gap {
-            c.gap();
-        }
-        c.receive(now_us, &poll.messages);
-        c.cursor = Some(poll.cursor.0.into_owned());
-        if conn.is_closed() {
-            return Err(ClientError::new(
-                ErrorKind::UnexpectedClose,
-                "server closed the keep-alive connection",
-            ));
         }
     }
 }

@@ -10,6 +10,7 @@
 //! handing the coherence record back at the end.
 
 pub mod long_poll;
+mod poll;
 pub mod short_poll;
 pub mod sse;
 pub mod ws;

@@ -4,22 +4,14 @@
 //! the request rate is exactly clients / interval and the mean latency is
 //! interval / 2 + RTT (the "theory" check in DESIGN.md).
 
-use super::{Client, End, REQUEST_TIMEOUT, bounded};
-use crate::error::{ClientError, ErrorKind};
-use crate::http::{HttpConn, empty, read_body};
-use crate::wire::PollRef;
+use super::{Client, End, REQUEST_TIMEOUT, poll};
+use crate::error::ClientError;
 use std::time::Instant;
 
 pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let started = Instant::now();
     let cancel = c.cancel().clone();
-    let Some(mut conn) = bounded(&cancel, REQUEST_TIMEOUT, "connect timed out", async {
-        let _permit = c.dialer().permit().await;
-        let stream = c.dial().await?;
-        HttpConn::handshake(stream, &c.shared.authority).await
-    })
-    .await?
-    else {
+    let Some(mut conn) = poll::connect(c).await? else {
         return Ok(End::Cancelled);
     };
     let interval = c.shared.cfg.poll_interval;
@@ -34,35 +26,16 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         }
         let poll_start = Instant::now();
         let uri = format!("{path}?{}", c.subscribe_query());
-        let Some(body) = bounded(
-            &cancel,
+        let answered = poll::once(
+            c,
+            &mut conn,
+            &uri,
             REQUEST_TIMEOUT,
             "poll got no answer in time",
-            async {
-                let resp = conn.send(empty(conn.get(&uri))?).await?;
-                if resp.status() != hyper::StatusCode::OK {
-                    return Err(ClientError::new(
-                        ErrorKind::HttpStatus,
-                        format!("GET {uri} answered {}", resp.status()),
-                    ));
-                }
-                read_body(resp.into_body()).await
-            },
-        )
-        .await?
-        else {
+        );
+        if answered.await?.is_none() {
             return Ok(End::Cancelled);
-        };
-        let now_us = c.shared.rec.clock.now_us();
-        let poll: PollRef<'_> = serde_json::from_slice(&body)
-            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("poll answer: {e}")))?;
-        c.request(poll.messages.is_empty());
-        if poll.gap {
-            c.gap();
         }
-        c.receive(now_us, &poll.messages);
-        let cursor = poll.cursor.0.into_owned();
-        c.cursor = Some(cursor);
         if first {
             first = false;
             c.connected(started);
@@ -75,11 +48,5 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         };
         // Fell behind (slow server): skip ahead instead of bursting.
         c.next_poll = Some(next.max(Instant::now()));
-        if conn.is_closed() {
-            return Err(ClientError::new(
-                ErrorKind::UnexpectedClose,
-                "server closed the keep-alive connection",
-            ));
-        }
     }
 }
