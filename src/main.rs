@@ -42,6 +42,44 @@ enum Command {
     /// Render result files (from load or bench, one machine or several) as
     /// an HTML report with PNG charts; files of one transport are merged exactly.
     Report(ReportArgs),
+    /// Compare a baseline with current results and fail on a regression
+    /// (exit 99): the performance gate for CI.
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Default gates: latency.p50=+15%, latency.p99=+25%, deliveries_per_sec=-5%, \
+bytes_per_delivery=+3%, loss=+0, duplicate=+0, reordered=+0, errors=+0. A gate given with \
+--max-regression replaces the default for its metric.\n\nWith repeats on both sides (bench \
+--repeat 3) a change is a regression only if the median moved past the gate AND every current run \
+is worse than every baseline run; single runs compare plainly. Exit codes: 0 pass, 99 regression, \
+2 usage or input error."
+)]
+struct CompareArgs {
+    /// Baseline: a result file, a `bench` output folder, or a folder of repeats
+    baseline: PathBuf,
+    /// Current results, in the same forms
+    current: PathBuf,
+    /// A gate, e.g. p99=+10%, deliveries_per_sec=-5%, bytes_per_delivery=+2%, loss=+0 (repeatable)
+    #[arg(long = "max-regression", value_name = "METRIC=CHANGE", value_parser = parse_gate)]
+    gates: Vec<reports::Gate>,
+    /// Also write the comparison as Markdown (a ready PR comment)
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// Also write JUnit XML, one test case per gate
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Print JSON on stdout instead of the table
+    #[arg(long)]
+    json: bool,
+    /// Compare results of different scenarios anyway (pairs by transport)
+    #[arg(long)]
+    allow_scenario_mismatch: bool,
+}
+
+fn parse_gate(s: &str) -> Result<reports::Gate, String> {
+    reports::Gate::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -84,8 +122,71 @@ impl std::error::Error for Usage {}
 /// How a command ended, beyond errors.
 enum Done {
     Ok,
-    /// Results were written, but the run was partial or saw loss/errors.
+    /// Results were written, but a run was partial or interrupted (exit 1).
     Problems,
+    /// A threshold failed or compare found a regression (exit 99).
+    Gate,
+}
+
+/// Parses threshold expressions up front: a typo is a usage error before
+/// minutes of load, not after.
+fn parse_thresholds(exprs: &[String]) -> anyhow::Result<Vec<reports::Threshold>> {
+    reports::Threshold::parse_all(exprs).map_err(|e| anyhow::Error::new(Usage(e.to_string())))
+}
+
+/// Evaluates thresholds over the written results and prints the outcome.
+fn check_thresholds(
+    thresholds: &[reports::Threshold],
+    files: &[protocol::results::ResultFile],
+) -> anyhow::Result<bool> {
+    if thresholds.is_empty() {
+        return Ok(true);
+    }
+    let outcomes = reports::thresholds::evaluate(thresholds, files)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    reports::thresholds::print_outcomes(&outcomes, &mut out)?;
+    Ok(!reports::thresholds::any_failed(&outcomes))
+}
+
+fn input_error(e: reports::Error) -> anyhow::Error {
+    if e.is_input_error() {
+        anyhow::Error::new(Usage(e.to_string()))
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+fn compare(args: CompareArgs) -> anyhow::Result<Done> {
+    let baseline = reports::compare::load_side(&args.baseline).map_err(input_error)?;
+    let current = reports::compare::load_side(&args.current).map_err(input_error)?;
+    let opts = reports::CompareOptions {
+        gates: reports::Gate::with_defaults(args.gates),
+        allow_scenario_mismatch: args.allow_scenario_mismatch,
+    };
+    let mut report = reports::compare(&baseline, &current, &opts).map_err(input_error)?;
+    report.baseline.label = Some(args.baseline.display().to_string());
+    report.current.label = Some(args.current.display().to_string());
+    if let Some(p) = &args.markdown {
+        std::fs::write(p, reports::compare::to_markdown(&report))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &args.junit {
+        std::fs::write(p, reports::compare::to_junit(&report))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &reports::compare::to_json(&report))?;
+        writeln!(out)?;
+    } else {
+        reports::compare::print_table(&report, &mut out)?;
+    }
+    Ok(if report.has_regression() {
+        Done::Gate
+    } else {
+        Done::Ok
+    })
 }
 
 #[derive(Args, Debug)]
@@ -246,15 +347,8 @@ pub fn render_report(
     format: Format,
     command: String,
 ) -> anyhow::Result<()> {
-    let input = |e: reports::Error| {
-        if e.is_input_error() {
-            anyhow::Error::new(Usage(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    };
-    let loaded = reports::load_results(files).map_err(input)?;
-    let comparison = reports::merge(&loaded).map_err(input)?;
+    let loaded = reports::load_results(files).map_err(input_error)?;
+    let comparison = reports::merge(&loaded).map_err(input_error)?;
     let opts = reports::RenderOptions {
         command: Some(command),
         ..Default::default()
@@ -282,10 +376,26 @@ fn command_line() -> String {
 
 async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
     let output = args.output.clone();
+    let exprs = match args.threshold_exprs() {
+        Ok(x) => x,
+        Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
+    };
+    let thresholds = parse_thresholds(&exprs)?;
     let cfg = match args.into_config() {
         Ok(c) => c,
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
     };
+    // A scenario file shared with `bench` may hold thresholds for the other
+    // transports: this run cannot measure them, which is no failure.
+    let (thresholds, skipped): (Vec<_>, Vec<_>) = thresholds
+        .into_iter()
+        .partition(|t| t.applies_to(cfg.transport));
+    for t in &skipped {
+        eprintln!(
+            "rtbench load: threshold {t} does not apply to {}; skipped",
+            cfg.transport
+        );
+    }
     if let Some(p) = &output {
         loadgen::check_output_writable(p).map_err(|e| Usage(e.to_string()))?;
     }
@@ -306,9 +416,12 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
     for p in &r.problems {
         eprintln!("rtbench load: {p}");
     }
+    let passed = check_thresholds(&thresholds, std::slice::from_ref(&r.file))?;
     // Loss and errors are measurements (thresholds judge them); a run that
     // did not complete is a failure.
-    Ok(if r.partial || r.cancelled {
+    Ok(if !passed {
+        Done::Gate
+    } else if r.partial || r.cancelled {
         Done::Problems
     } else {
         Done::Ok
@@ -316,6 +429,11 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
 }
 
 async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
+    let exprs = match args.load.threshold_exprs() {
+        Ok(x) => x,
+        Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
+    };
+    let thresholds = parse_thresholds(&exprs)?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
     let out = args.out.clone();
@@ -331,10 +449,14 @@ async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
     if outcome.cancelled {
         eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
-    Ok(if outcome.problems.is_empty() && !outcome.cancelled {
-        Done::Ok
-    } else {
+    let files = reports::load_results(&outcome.files).map_err(input_error)?;
+    let passed = check_thresholds(&thresholds, &files)?;
+    Ok(if !passed {
+        Done::Gate
+    } else if outcome.failed || outcome.cancelled {
         Done::Problems
+    } else {
+        Done::Ok
     })
 }
 
@@ -355,6 +477,7 @@ fn main() -> ExitCode {
             Command::Server(args) => serve(args).await.map(|()| Done::Ok),
             Command::Load(args) => load(args).await,
             Command::Bench(args) => bench(args).await,
+            Command::Compare(args) => compare(args),
             Command::Report(args) => {
                 render_report(&args.files, &args.out, args.format, command_line())
                     .map(|()| Done::Ok)
@@ -367,6 +490,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,
         Ok(Done::Problems) => ExitCode::FAILURE,
+        Ok(Done::Gate) => ExitCode::from(99),
         Err(e) => {
             eprintln!("rtbench: error: {e:#}");
             if e.downcast_ref::<Usage>().is_some() {

@@ -6,7 +6,8 @@ use crate::parse;
 use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
 use serde::Deserialize;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Flags of `rtbench load`. Every scenario flag may also come from
@@ -71,6 +72,11 @@ pub struct LoadArgs {
     /// Write the result file (JSON) here
     #[arg(long, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Pass/fail limit on the results, e.g. ws.latency.p99<25ms, *.loss==0,
+    /// sse.bytes_per_delivery<900 (repeatable; adds to the scenario file's
+    /// [thresholds]); a failed threshold exits 99 after the results are written
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
     /// No live progress, only the summary
     #[arg(long)]
     pub quiet: bool,
@@ -108,6 +114,14 @@ impl Val {
     }
 }
 
+/// The conditions of one `[thresholds]` key: `"<25ms"` or `["<25ms", ">1ms"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Conditions {
+    One(String),
+    Many(Vec<String>),
+}
+
 /// The scenario file: the same settings as the flags, all optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +148,10 @@ struct ScenarioFile {
     seed: Option<u64>,
     #[serde(alias = "source-ips")]
     source_ips: Option<String>,
+    /// `[thresholds]`: metric → condition(s), k6-style
+    /// (`"ws.latency.p99" = "<25ms"`, `"*.loss" = ["==0"]`).
+    #[serde(default)]
+    thresholds: BTreeMap<String, Conditions>,
     /// Free text for humans; ignored.
     #[serde(default)]
     #[allow(dead_code)]
@@ -174,18 +192,48 @@ impl LoadArgs {
         args.build(false)
     }
 
+    /// The thresholds to check after the run, as expression strings
+    /// (`ws.latency.p99<25ms`): the scenario file's `[thresholds]` first (in
+    /// key order, each key's conditions in their order), then `--threshold`
+    /// flags. The expressions are checked by the caller (`reports::Threshold`);
+    /// here only that each file condition starts with an operator.
+    pub fn threshold_exprs(&self) -> Result<Vec<String>, ConfigError> {
+        let mut out = Vec::new();
+        if let Some(path) = &self.scenario {
+            let file = read_scenario(path)?;
+            for (metric, conditions) in file.thresholds {
+                let list = match conditions {
+                    Conditions::One(c) => vec![c],
+                    Conditions::Many(list) => list,
+                };
+                if list.is_empty() {
+                    return Err(ConfigError::Scenario {
+                        path: path.display().to_string(),
+                        why: format!("[thresholds] \"{metric}\" has no condition"),
+                    });
+                }
+                for c in list {
+                    let c = c.trim();
+                    if !c.starts_with(['<', '>', '=', '!']) {
+                        return Err(ConfigError::Scenario {
+                            path: path.display().to_string(),
+                            why: format!(
+                                "[thresholds] \"{metric}\" = \"{c}\": a condition starts with \
+                                 an operator (<, <=, >, >=, ==, !=), e.g. \"<25ms\""
+                            ),
+                        });
+                    }
+                    out.push(format!("{}{c}", metric.trim()));
+                }
+            }
+        }
+        out.extend(self.thresholds.iter().cloned());
+        Ok(out)
+    }
+
     fn build(self, strict: bool) -> Result<Config, ConfigError> {
         let file = match &self.scenario {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Scenario {
-                    path: path.display().to_string(),
-                    why: e.to_string(),
-                })?;
-                toml::from_str::<ScenarioFile>(&text).map_err(|e| ConfigError::Scenario {
-                    path: path.display().to_string(),
-                    why: e.to_string(),
-                })?
-            }
+            Some(path) => read_scenario(path)?,
             None => ScenarioFile::default(),
         };
         let target = self
@@ -335,6 +383,15 @@ impl LoadArgs {
     }
 }
 
+fn read_scenario(path: &Path) -> Result<ScenarioFile, ConfigError> {
+    let err = |why: String| ConfigError::Scenario {
+        path: path.display().to_string(),
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    toml::from_str::<ScenarioFile>(&text).map_err(|e| err(e.to_string()))
+}
+
 /// A seed below 2^53 so it survives a round trip through JavaScript.
 fn random_seed() -> u64 {
     let nanos = std::time::SystemTime::now()
@@ -430,6 +487,56 @@ mod tests {
         std::fs::write(&path, "clients = 10\nbogus = 1\n").expect("write");
         let e = args(&["--scenario", &p]).expect_err("unknown key");
         assert!(e.contains("bogus"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn thresholds_from_file_then_flags() {
+        let dir = std::env::temp_dir().join(format!("rtbench-thresholds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("t.toml");
+        std::fs::write(
+            &path,
+            "transport = \"ws\"\nclients = 10\n\n[thresholds]\n\"ws.latency.p99\" = \"<25ms\"\n\
+             \"*.loss\" = [\"==0\", \" <= 1\"]\n",
+        )
+        .expect("write");
+        let p = path.to_string_lossy().to_string();
+        let cli = Cli::try_parse_from([
+            "load",
+            "--scenario",
+            &p,
+            "--threshold",
+            "sse.errors==0",
+            "--threshold",
+            "*.p50 < 5ms",
+        ])
+        .expect("flags");
+        assert_eq!(
+            cli.load.threshold_exprs().expect("thresholds"),
+            [
+                "*.loss==0",
+                "*.loss<= 1",
+                "ws.latency.p99<25ms",
+                "sse.errors==0",
+                "*.p50 < 5ms"
+            ]
+        );
+        // The table does not disturb the settings.
+        let c = cli.load.into_config().expect("config");
+        assert_eq!((c.transport, c.clients), (Transport::Ws, 10));
+
+        std::fs::write(&path, "[thresholds]\n\"ws.loss\" = \"0\"\n").expect("write");
+        let cli = Cli::try_parse_from(["load", "--scenario", &p]).expect("flags");
+        let e = cli.load.threshold_exprs().expect_err("no operator");
+        assert!(e.to_string().contains("operator"), "{e}");
+        std::fs::write(&path, "[thresholds]\n\"ws.loss\" = 0\n").expect("write");
+        let cli = Cli::try_parse_from(["load", "--scenario", &p]).expect("flags");
+        let e = cli
+            .load
+            .threshold_exprs()
+            .expect_err("a number is no condition");
+        assert!(e.to_string().contains("thresholds"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -20,6 +20,21 @@
 //!   the same time as `ws.json` (concurrent: clients and rates add up).
 //! - `matrix/*.json`: three scenarios as `bench` writes them (all transports
 //!   in one file): 100 and 200 clients at 10 msg/s, and 100 clients at 1 msg/s.
+//!
+//! With `compare` first, it writes the sets of `rtbench compare`'s tests
+//! instead (`-- compare reports/tests/fixtures/compare`): SSE and WebSocket
+//! runs as `bench --repeat 3` names them (`ws-r1.json` …), one directory per
+//! set. All runs share one scenario and one publish schedule (a CI scenario
+//! fixes its seed); they differ in per-delivery noise and in a per-run
+//! slowness factor, the machine's run-to-run spread (±4%):
+//! - `baseline/`: 3 repeats.
+//! - `same/`: 3 more repeats of the same build (no change).
+//! - `regressed/`: WebSocket latency ×1.4 in every repeat (SSE unchanged).
+//! - `improved/`: WebSocket latency ×0.7.
+//! - `noisy/`: WebSocket repeats at ×0.99, ×1.35, ×1.45: the median is 35%
+//!   worse, but the best repeat is as good as the baseline.
+//! - `other-scenario/`: 200 clients instead of 100, one run each.
+//! - `lossy/`: one WebSocket run that lost 3 messages.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -59,6 +74,12 @@ struct Setup {
     created_secs: u64,
     hostname: &'static str,
     file: Option<&'static str>,
+    /// Seed of the per-delivery noise; the publish schedule follows `seed`.
+    noise_seed: u64,
+    /// Run-level slowness: every latency is multiplied by it.
+    slow: f64,
+    /// Deliveries to drop (client 0's first ones in the window).
+    lost: u64,
 }
 
 const RAMP: u64 = 1;
@@ -109,7 +130,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
     // The schedule depends on the seed only, as in the load generator: the
     // four transports of one scenario see the same publishes.
     let mut schedule = Rng(s.seed);
-    let mut rng = Rng(s.seed ^ (t.index() as u64 + 1).wrapping_mul(0x1234_5678_9ABC));
+    let mut rng = Rng(s.noise_seed ^ (t.index() as u64 + 1).wrapping_mul(0x1234_5678_9ABC));
     let total = RAMP + WARMUP + MEASURE + DRAIN;
     let win = ((RAMP + WARMUP) as f64, (RAMP + WARMUP + MEASURE) as f64);
     // Poisson publish schedule from the end of ramp-up to the start of drain.
@@ -124,6 +145,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
     let mut per_second: BTreeMap<u64, Histogram<u64>> = BTreeMap::new();
     let mut deliveries: BTreeMap<u64, u64> = BTreeMap::new();
     let mut delivered_in_window = 0u64;
+    let mut to_lose = s.lost;
     for &sent in &sends {
         let accept = sent + 0.000_35 + rng.exp(0.000_1);
         for (c, &phase) in phases.iter().enumerate() {
@@ -161,7 +183,11 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                 } else {
                     0.0
                 };
-            let us = us.max(1.0) as u64;
+            let us = (us * s.slow).max(1.0) as u64;
+            if c == 0 && to_lose > 0 && sent >= win.0 && sent < win.1 {
+                to_lose -= 1;
+                continue;
+            }
             let recv = sent + us as f64 / 1e6;
             let second = recv.floor() as u64 + 1;
             *deliveries.entry(second).or_default() += 1;
@@ -353,7 +379,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             publish_errors: 0,
             expected: per_msg_in_window,
             delivered: delivered_in_window,
-            lost: 0,
+            lost: per_msg_in_window - delivered_in_window,
             duplicate: 0,
             reordered: 0,
             unexpected: 0,
@@ -465,8 +491,18 @@ fn main() {
             created_secs,
             hostname: "bench-1",
             file: Some("scenarios/fixture.toml"),
+            noise_seed: seed,
+            slow: 1.0,
+            lost: 0,
         }
     };
+    if dir == Path::new("compare") {
+        let out = std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "reports/tests/fixtures/compare".into());
+        compare_sets(Path::new(&out), &base(0, 1));
+        return;
+    }
     // Four `load` runs one after the other (20 s apart: 16 s run + start-up).
     for (i, t) in Transport::ALL.into_iter().enumerate() {
         write(
@@ -503,5 +539,68 @@ fn main() {
             &format!("matrix/clients-{clients}-rate-{rate}.json"),
             &file(&s, &Transport::ALL),
         );
+    }
+}
+
+/// The sets of the `compare` tests (see the module docs).
+fn compare_sets(dir: &Path, template: &Setup) {
+    const NORMAL: [f64; 3] = [1.02, 0.98, 1.03];
+    // (set, first noise seed, start hour, clients, WebSocket slowness per
+    // repeat, SSE slowness per repeat, WebSocket loss)
+    type Set = (
+        &'static str,
+        u64,
+        u64,
+        u64,
+        &'static [f64],
+        &'static [f64],
+        u64,
+    );
+    let sets: [Set; 7] = [
+        (
+            "baseline",
+            100,
+            8,
+            100,
+            &[1.00, 1.04, 0.97],
+            &[1.00, 1.04, 0.97],
+            0,
+        ),
+        ("same", 200, 9, 100, &NORMAL, &NORMAL, 0),
+        ("regressed", 300, 10, 100, &[1.40, 1.45, 1.38], &NORMAL, 0),
+        ("improved", 400, 11, 100, &[0.70, 0.73, 0.68], &NORMAL, 0),
+        ("noisy", 500, 12, 100, &[0.99, 1.35, 1.45], &NORMAL, 0),
+        ("other-scenario", 600, 13, 200, &[1.0], &[1.0], 0),
+        ("lossy", 700, 14, 100, &[1.0], &[], 3),
+    ];
+    for (name, noise, hour, clients, ws, sse, lost) in sets {
+        let mut at = 0;
+        for rep in 0..ws.len().max(sse.len()) {
+            for (t, slows) in [(Transport::Sse, sse), (Transport::Ws, ws)] {
+                let Some(&slow) = slows.get(rep) else {
+                    continue;
+                };
+                let (created_secs, created) = stamp(hour * 3600, at);
+                at += 20;
+                let s = Setup {
+                    clients,
+                    seed: 1,
+                    created,
+                    created_secs,
+                    file: Some("scenarios/ci.toml"),
+                    noise_seed: noise + rep as u64 * 10 + t.index() as u64,
+                    slow,
+                    lost: if t == Transport::Ws { lost } else { 0 },
+                    ..template.clone()
+                };
+                let file_name = if slows.len() > 1 {
+                    format!("{name}/{t}-r{}.json", rep + 1)
+                } else {
+                    format!("{name}/{t}.json")
+                };
+                let f = file(&s, &[t]);
+                write(dir, &file_name, &f);
+            }
+        }
     }
 }

@@ -154,6 +154,7 @@ pub(crate) fn sum_counts<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts
         out.empty_responses += c.empty_responses;
         out.reconnects += c.reconnects;
         out.lagged += c.lagged;
+        out.gaps += c.gaps;
         for (kind, n) in &c.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }

@@ -41,6 +41,17 @@ pub enum Error {
     /// Writing the report (a directory, the HTML, a PNG) failed.
     #[error("{}: cannot write: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    /// `compare` was given runs of different workloads.
+    #[error(
+        "baseline and current measured different scenarios ({}): a comparison would show the \
+         change of scenario, not of the code; compare runs of one scenario, or pass \
+         --allow-scenario-mismatch",
+        differences.join(", ")
+    )]
+    ScenarioMismatch { differences: Vec<String> },
+    /// `compare` found no transport measured on both sides.
+    #[error("nothing to compare: {0}")]
+    NothingToCompare(String),
     /// plotters could not draw or encode a chart.
     #[error("chart {name}: {why}")]
     Chart { name: String, why: String },
@@ -58,6 +69,8 @@ impl Error {
             Error::Histogram { .. } => "histogram",
             Error::Write { .. } => "write",
             Error::Chart { .. } => "chart",
+            Error::ScenarioMismatch { .. } => "scenario_mismatch",
+            Error::NothingToCompare(_) => "nothing_to_compare",
         }
     }
 
@@ -70,6 +83,8 @@ impl Error {
                 | Error::Json { .. }
                 | Error::SchemaVersion { .. }
                 | Error::Histogram { .. }
+                | Error::ScenarioMismatch { .. }
+                | Error::NothingToCompare(_)
         )
     }
 }

@@ -10,11 +10,21 @@
 //! `bench` builds the [`Comparison`] from the files it just wrote with
 //! [`merge()`] and calls [`render`] the same way `report` does.
 //!
+//! The CI half reads the same merged results:
+//!
+//! ```text
+//! Threshold::parse(expr) ─► thresholds::evaluate(…, files) ─► print_outcomes   (load, bench: exit 99)
+//! compare::load_side(path) ×2 ─► compare(base, cur, opts) ─► print_table / to_markdown / to_junit / to_json
+//! ```
+//!
 //! # Layout
 //! - [`load`]: reading files and directories; schema-version and histogram checks per file.
 //! - [`mod@merge`]: grouping into scenarios and transports; repeats vs concurrent workers.
 //! - `combine`: adding results up (histograms exactly, counts, bytes, rates, costs).
 //! - [`metrics`]: the headline rows: what each number is, its format, which way is better.
+//! - [`metric`]: the names thresholds and gates use (`latency.p99`, `loss`, …): value, unit, worse direction.
+//! - [`thresholds`]: absolute limits (`ws.latency.p99<25ms`) checked on merged results.
+//! - [`mod@compare`]: baseline vs current with relative gates and the noise rule; table, Markdown, JUnit, JSON.
 //! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
 //! - `findings`: plain-language observations computed from the numbers.
 //! - `table`: the terminal table and the JSON summary.
@@ -28,6 +38,7 @@
 
 mod charts;
 mod combine;
+pub mod compare;
 mod error;
 mod findings;
 pub mod format;
@@ -36,11 +47,14 @@ mod html;
 pub mod load;
 mod matrix;
 pub mod merge;
+pub mod metric;
 pub mod metrics;
 mod render;
 mod stats;
 mod table;
+pub mod thresholds;
 
+pub use compare::{CompareOptions, CompareReport, Gate, compare};
 pub use error::Error;
 pub use findings::{Finding, Tone, findings};
 pub use html::escape_html;
@@ -49,3 +63,4 @@ pub use merge::{Comparison, Entry, Group, merge};
 pub use render::{RenderOptions, RenderSummary, render};
 pub use stats::Stat;
 pub use table::{print_summary_table, summary_json};
+pub use thresholds::{Outcome, Threshold, ThresholdError};

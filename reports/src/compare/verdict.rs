@@ -1,0 +1,227 @@
+//! One gate on one pair of transports: the values of each side, the change,
+//! and the verdict by the noise rule of the parent module's docs.
+
+use super::{Gate, Limit, Method, Row, Values, Verdict};
+use crate::merge::Entry;
+use crate::metric::{Kind, Metric};
+use crate::stats::median;
+
+fn unit_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Latency => "us",
+        Kind::Seconds => "s",
+        Kind::Ratio => "ratio",
+        Kind::Percent => "percent",
+        Kind::Bytes => "bytes",
+        Kind::Count => "count",
+        Kind::Rate => "per_sec",
+        Kind::Factor => "factor",
+    }
+}
+
+fn values(m: &Metric, e: &Entry) -> Option<Values> {
+    let v: Vec<f64> = e.runs.iter().filter_map(|r| m.of(r)).collect();
+    if v.is_empty() {
+        return None;
+    }
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (value, total) = if m.is_count() {
+        let total: f64 = v.iter().sum();
+        (total / v.len() as f64, Some(total))
+    } else {
+        (median(v.iter().copied())?, None)
+    };
+    let show = |x: f64| m.kind.show(x);
+    let text = match total {
+        Some(t) if v.len() > 1 => format!("{} in {} runs", show(t), v.len()),
+        Some(t) => show(t),
+        None if v.len() > 1 && max > min => range_text(&show(value), &show(min), &show(max)),
+        None => show(value),
+    };
+    Some(Values {
+        value,
+        min,
+        max,
+        runs: v.len(),
+        total,
+        text,
+    })
+}
+
+/// One gate on one pair of entries: the verdict by the rule of the module docs.
+pub(super) fn judge(gate: &Gate, be: &Entry, ce: &Entry, scenario: Option<String>) -> Row {
+    let m = gate.metric;
+    let (bv, cv) = (values(m, be), values(m, ce));
+    let mut row = Row {
+        scenario,
+        transport: ce.label.clone(),
+        metric: m.name,
+        gate: gate.change_text(),
+        baseline: bv.clone(),
+        current: cv.clone(),
+        delta: None,
+        change: None,
+        change_text: "–".into(),
+        verdict: Verdict::NotMeasured,
+        method: Method::None,
+        reason: String::new(),
+        unit: unit_name(m.kind),
+    };
+    let (Some(bv), Some(cv)) = (bv, cv) else {
+        let side = match (row.baseline.is_some(), row.current.is_some()) {
+            (false, false) => "either side",
+            (false, true) => "the baseline",
+            _ => "the current side",
+        };
+        row.reason = if (m.applies)(ce.transport) {
+            format!("not measured on {side}: {}", m.missing)
+        } else {
+            format!("{} does not apply to {}", m.name, ce.transport)
+        };
+        return row;
+    };
+    let delta = cv.value - bv.value;
+    let worse_by = delta * m.worse.sign();
+    let change = if bv.value != 0.0 {
+        Some(delta / bv.value.abs())
+    } else if delta == 0.0 {
+        Some(0.0)
+    } else {
+        None
+    };
+    row.delta = Some(delta);
+    row.change = change;
+    row.change_text = change_text(m, &bv, &cv, delta, change);
+    let worse = gate.exceeded_by(bv.value, worse_by);
+    let better = gate.exceeded_by(bv.value, -worse_by);
+    let beyond = format!("{} is beyond the gate {}", row.change_text, row.gate);
+    let (verdict, method, reason) = if m.is_count() {
+        let reason = if worse {
+            let allows = match gate.limit {
+                Limit::Absolute(0.0) => "no increase".to_string(),
+                Limit::Absolute(a) => format!("at most {} more per run", m.kind.show(a)),
+                Limit::Relative(r) => format!(
+                    "at most {}% more per run",
+                    crate::format::trimmed(r * 100.0)
+                ),
+            };
+            format!(
+                "{} rose from {} to {}; the gate {} allows {allows}",
+                m.name, bv.text, cv.text, row.gate
+            )
+        } else if better {
+            format!("{} fell from {} to {}", m.name, bv.text, cv.text)
+        } else {
+            "within the gate".to_string()
+        };
+        let v = if worse {
+            Verdict::Regression
+        } else if better {
+            Verdict::Improvement
+        } else {
+            Verdict::Pass
+        };
+        (v, Method::Count, reason)
+    } else if bv.runs < 2 || cv.runs < 2 {
+        let (v, reason) = if worse {
+            (
+                Verdict::Regression,
+                format!("{beyond}; single run, no noise estimate"),
+            )
+        } else if better {
+            (
+                Verdict::Improvement,
+                format!("{beyond}; single run, no noise estimate"),
+            )
+        } else {
+            (
+                Verdict::Pass,
+                "within the gate (single run, no noise estimate)".to_string(),
+            )
+        };
+        (v, Method::SingleRun, reason)
+    } else {
+        // Separated: every current run on one side of every baseline run.
+        let higher = cv.min > bv.max;
+        let lower = cv.max < bv.min;
+        let (sep_worse, sep_better) = if m.worse.sign() > 0.0 {
+            (higher, lower)
+        } else {
+            (lower, higher)
+        };
+        let ranges = format!(
+            "baseline {}–{}, current {}–{}",
+            m.kind.show(bv.min),
+            m.kind.show(bv.max),
+            m.kind.show(cv.min),
+            m.kind.show(cv.max)
+        );
+        let (v, reason) = match (worse, better) {
+            (true, _) if sep_worse => (
+                Verdict::Regression,
+                format!(
+                    "{beyond} and every current run is worse than every baseline run ({ranges})"
+                ),
+            ),
+            (_, true) if sep_better => (
+                Verdict::Improvement,
+                format!(
+                    "{beyond} and every current run is better than every baseline run ({ranges})"
+                ),
+            ),
+            (true, _) | (_, true) => (
+                Verdict::WithinNoise,
+                format!("{beyond}, but the runs' ranges overlap ({ranges})"),
+            ),
+            _ => (Verdict::Pass, "within the gate".to_string()),
+        };
+        (v, Method::Spread, reason)
+    };
+    row.verdict = verdict;
+    row.method = method;
+    row.reason = reason;
+    row
+}
+
+/// `+40.2%`; for counts the difference of totals (`+3`), per run when the
+/// sides have different numbers of runs; `from 0` when there is no ratio.
+fn change_text(m: &Metric, b: &Values, c: &Values, delta: f64, change: Option<f64>) -> String {
+    if m.is_count() {
+        return match (b.total, c.total) {
+            (Some(bt), Some(ct)) if b.runs == c.runs => signed(m, ct - bt),
+            _ => format!("{} per run", signed(m, delta)),
+        };
+    }
+    match change {
+        Some(0.0) => "±0%".to_string(),
+        Some(r) => {
+            let pct = r * 100.0;
+            let sign = if pct > 0.0 { "+" } else { "-" };
+            format!("{sign}{}%", crate::format::trimmed(pct.abs()))
+        }
+        None => format!("from 0 to {}", m.kind.show(c.value)),
+    }
+}
+
+fn signed(m: &Metric, d: f64) -> String {
+    if d == 0.0 {
+        "±0".into()
+    } else {
+        m.kind.show_delta(d)
+    }
+}
+
+/// `0.638 ms [0.626–0.689]`: the unit once when all three share it.
+fn range_text(value: &str, min: &str, max: &str) -> String {
+    let unit = |s: &str| {
+        s.rsplit_once(' ')
+            .map(|(n, u)| (n.to_string(), u.to_string()))
+    };
+    match (unit(value), unit(min), unit(max)) {
+        (Some((_, u)), Some((lo, u1)), Some((hi, u2))) if u == u1 && u == u2 => {
+            format!("{value} [{lo}–{hi}]")
+        }
+        _ => format!("{value} [{min}–{max}]"),
+    }
+}

@@ -1,0 +1,532 @@
+//! The metric namespace of thresholds and `compare`: one table of the names
+//! a user may write (`latency.p99`, `loss`, `server.cpu_percent`, …), each
+//! with how to read it from a [`TransportResult`], its unit [`Kind`] (how a
+//! limit is written and how a value reads) and which direction is worse.
+//! Both [`crate::thresholds`] and [`mod@crate::compare`] resolve names here, so a
+//! name means the same number in `--threshold` and `--max-regression`.
+//!
+//! Not to be confused with [`crate::metrics`], the report's headline rows
+//! (labels, highlighting); the values agree: where a headline row shows "–",
+//! the metric here is "not measured" (`None`).
+
+use crate::format;
+use protocol::Transport;
+use protocol::results::TransportResult;
+use std::fmt;
+
+/// How a metric's value is stored, written in a limit and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A latency, stored in µs; limits take `us`/`µs`, `ms`, `s` (bare = ms).
+    Latency,
+    /// A duration in seconds; limits take `us`/`µs`, `ms`, `s` (bare = s).
+    Seconds,
+    /// A share 0–1; limits take `%` or a bare fraction (`5%` = `0.05`).
+    Ratio,
+    /// CPU percent, 100 = one core busy; limits take a bare number or `%`.
+    Percent,
+    /// Bytes; limits take `B`, `k`/`KiB` (×1024), `M`/`MiB` (bare = bytes).
+    Bytes,
+    /// An exact count; limits take a bare number, `k`, `M`.
+    Count,
+    /// Per second; limits take a bare number, `/s`, `k`, `k/s`.
+    Rate,
+    /// A dimensionless factor (wire ÷ payload); limits take a bare number or `x`.
+    Factor,
+}
+
+impl Kind {
+    /// The accepted ways to write a limit, for error messages.
+    pub fn units_help(self) -> &'static str {
+        match self {
+            Kind::Latency => "a latency, e.g. 25ms, 500us, 1.5s (a bare number is ms)",
+            Kind::Seconds => "seconds, e.g. 0.01, 10ms, 500us (a bare number is s)",
+            Kind::Ratio => "a share, e.g. 5% or 0.05",
+            Kind::Percent => "a CPU percentage (100 = one core), e.g. 80 or 80%",
+            Kind::Bytes => "bytes, e.g. 900, 900B, 1.5KiB, 2k",
+            Kind::Count => "a count, e.g. 0, 10, 1k",
+            Kind::Rate => "a rate per second, e.g. 950, 950/s, 1.2k",
+            Kind::Factor => "a factor, e.g. 2.5 or 2.5x",
+        }
+    }
+
+    /// Parses a limit (`25ms`, `5%`, `1.5KiB`) into the stored unit.
+    pub fn parse_value(self, text: &str) -> Result<f64, String> {
+        let err = || format!("'{}' is not {}", text.trim(), self.units_help());
+        let (n, unit) = split_number(text).ok_or_else(err)?;
+        let scale = match (self, unit) {
+            (Kind::Latency, "" | "ms") => 1e3,
+            (Kind::Latency, "us" | "µs" | "μs") => 1.0,
+            (Kind::Latency, "s") => 1e6,
+            (Kind::Seconds, "" | "s") => 1.0,
+            (Kind::Seconds, "ms") => 1e-3,
+            (Kind::Seconds, "us" | "µs" | "μs") => 1e-6,
+            (Kind::Ratio, "%") => 1e-2,
+            (Kind::Ratio, "") if n <= 1.0 => 1.0,
+            (Kind::Ratio, "") => {
+                return Err(format!(
+                    "'{}' is more than 1: a share is 0–1 (write {n}% for percent)",
+                    text.trim()
+                ));
+            }
+            (Kind::Percent, "" | "%") => 1.0,
+            (Kind::Bytes, "" | "B" | "b") => 1.0,
+            (Kind::Bytes, "k" | "K" | "KiB" | "kB" | "KB") => 1024.0,
+            (Kind::Bytes, "M" | "MiB" | "MB") => 1024.0 * 1024.0,
+            (Kind::Count, "") => 1.0,
+            (Kind::Count, "k" | "K") => 1e3,
+            (Kind::Count, "M") => 1e6,
+            (Kind::Rate, "" | "/s") => 1.0,
+            (Kind::Rate, "k" | "K" | "k/s" | "K/s") => 1e3,
+            (Kind::Rate, "M" | "M/s") => 1e6,
+            (Kind::Factor, "" | "x" | "×") => 1.0,
+            _ => return Err(err()),
+        };
+        Ok(n * scale)
+    }
+
+    /// A stored value as it reads, unit included.
+    pub fn show(self, v: f64) -> String {
+        if !v.is_finite() {
+            return "–".into();
+        }
+        match self {
+            Kind::Latency => format::latency_us(v),
+            Kind::Seconds => format::latency_us(v * 1e6),
+            Kind::Ratio => format::percent(v),
+            Kind::Percent => format!("{}%", format::sig3(v)),
+            Kind::Bytes => format::bytes(v),
+            Kind::Count if v.fract() == 0.0 && v >= 0.0 => format::thousands(v as u64),
+            Kind::Count => format::sig3(v),
+            Kind::Rate => format::rate(v),
+            Kind::Factor => format!("{}×", format::sig3(v)),
+        }
+    }
+
+    /// A difference of two stored values as it reads, with its sign (`+2.1 ms`).
+    pub fn show_delta(self, d: f64) -> String {
+        let sign = if d > 0.0 {
+            "+"
+        } else if d < 0.0 {
+            "-"
+        } else {
+            "±"
+        };
+        let a = d.abs();
+        let text = match self {
+            // A percentage-point change of a share reads as points, not a share.
+            Kind::Ratio => format!("{} pp", format::trimmed(a * 100.0)),
+            Kind::Percent => format!("{} pp", format::trimmed(a)),
+            _ => self.show(a),
+        };
+        format!("{sign}{text}")
+    }
+}
+
+/// `12.5ms` → `(12.5, "ms")`; `None` when it does not start with a number.
+fn split_number(s: &str) -> Option<(f64, &str)> {
+    let s = s.trim();
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let n: f64 = s[..end].parse().ok()?;
+    n.is_finite().then_some((n, s[end..].trim()))
+}
+
+/// Which direction of a metric is a change for the worse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worse {
+    /// More is worse (latency, bytes, loss, cost).
+    Higher,
+    /// Less is worse (throughput).
+    Lower,
+}
+
+impl Worse {
+    /// `+1` when higher is worse, `-1` when lower is: multiplying a change by
+    /// it gives "how much worse" for either direction.
+    pub fn sign(self) -> f64 {
+        match self {
+            Worse::Higher => 1.0,
+            Worse::Lower => -1.0,
+        }
+    }
+}
+
+/// One named metric.
+#[derive(Clone, Copy)]
+pub struct Metric {
+    /// The name users write (`latency.p99`).
+    pub name: &'static str,
+    pub kind: Kind,
+    pub worse: Worse,
+    /// What it is, one line (for `--help` texts and error messages).
+    pub about: &'static str,
+    /// The value of one run or of merged runs; `None`: not measured.
+    pub value: fn(&TransportResult) -> Option<f64>,
+    /// Why [`Metric::value`] can be `None`, as a reason a reader can act on.
+    pub missing: &'static str,
+    /// Transports the metric means something for (the polling waste of a
+    /// push stream is not zero, it is undefined).
+    pub applies: fn(Transport) -> bool,
+}
+
+impl fmt::Debug for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for Metric {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Metric {
+    /// Counts of events that should not happen (loss, errors): compared as
+    /// totals, where any increase matters, not as a distribution.
+    pub fn is_count(&self) -> bool {
+        self.kind == Kind::Count
+    }
+
+    /// The value of `r`, `None` when not measured or when the metric does not
+    /// apply to `r`'s transport.
+    pub fn of(&self, r: &TransportResult) -> Option<f64> {
+        if !(self.applies)(r.transport) {
+            return None;
+        }
+        (self.value)(r).filter(|v| v.is_finite())
+    }
+}
+
+fn all(_: Transport) -> bool {
+    true
+}
+
+fn polling(t: Transport) -> bool {
+    !t.is_push()
+}
+
+fn lat(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
+    (r.latency.count > 0).then(|| f(&r.latency))
+}
+
+fn publish(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
+    (r.publish_latency.count > 0).then(|| f(&r.publish_latency))
+}
+
+fn connect(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
+    (r.connect_time.count > 0).then(|| f(&r.connect_time))
+}
+
+const NO_DELIVERY: &str = "no message was delivered in the measured window";
+const NO_PUBLISH: &str =
+    "no publish was acknowledged (publishing over WebSocket has no acknowledgement)";
+const NO_CONNECT: &str = "no connection was made";
+const NO_SERVER: &str = "the server reported no cost (it has no /api/stats)";
+
+macro_rules! latency {
+    ($name:literal, $about:literal, $read:ident, $missing:expr, $f:expr) => {
+        Metric {
+            name: $name,
+            kind: Kind::Latency,
+            worse: Worse::Higher,
+            about: $about,
+            value: |r| $read(r, $f),
+            missing: $missing,
+            applies: all,
+        }
+    };
+}
+
+macro_rules! count {
+    ($name:literal, $about:literal, $value:expr) => {
+        Metric {
+            name: $name,
+            kind: Kind::Count,
+            worse: Worse::Higher,
+            about: $about,
+            value: $value,
+            missing: "",
+            applies: all,
+        }
+    };
+}
+
+/// Every metric, in the order error messages and docs list them.
+pub const METRICS: &[Metric] = &[
+    latency!(
+        "latency.mean",
+        "mean delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.mean_us
+    ),
+    latency!(
+        "latency.p50",
+        "median delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.p50_us as f64
+    ),
+    latency!(
+        "latency.p90",
+        "90th percentile delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.p90_us as f64
+    ),
+    latency!(
+        "latency.p99",
+        "99th percentile delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.p99_us as f64
+    ),
+    latency!(
+        "latency.p999",
+        "99.9th percentile delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.p999_us as f64
+    ),
+    latency!(
+        "latency.max",
+        "highest delivery latency",
+        lat,
+        NO_DELIVERY,
+        |l| l.max_us as f64
+    ),
+    latency!(
+        "publish_latency.p50",
+        "median publish round trip",
+        publish,
+        NO_PUBLISH,
+        |l| l.p50_us as f64
+    ),
+    latency!(
+        "publish_latency.p99",
+        "99th percentile publish round trip",
+        publish,
+        NO_PUBLISH,
+        |l| l.p99_us as f64
+    ),
+    latency!(
+        "publish_latency.max",
+        "highest publish round trip",
+        publish,
+        NO_PUBLISH,
+        |l| l.max_us as f64
+    ),
+    latency!(
+        "connect_time.p50",
+        "median connect + handshake time",
+        connect,
+        NO_CONNECT,
+        |l| l.p50_us as f64
+    ),
+    latency!(
+        "connect_time.p99",
+        "99th percentile connect + handshake time",
+        connect,
+        NO_CONNECT,
+        |l| l.p99_us as f64
+    ),
+    latency!(
+        "connect_time.max",
+        "highest connect + handshake time",
+        connect,
+        NO_CONNECT,
+        |l| l.max_us as f64
+    ),
+    Metric {
+        name: "deliveries_per_sec",
+        kind: Kind::Rate,
+        worse: Worse::Lower,
+        about: "messages received by subscribers per second",
+        value: |r| Some(r.rates.deliveries_per_sec),
+        missing: "",
+        applies: all,
+    },
+    Metric {
+        name: "requests_per_sec",
+        kind: Kind::Rate,
+        worse: Worse::Higher,
+        about: "subscribe-side HTTP requests per second",
+        value: |r| Some(r.rates.requests_per_sec),
+        missing: "",
+        applies: all,
+    },
+    Metric {
+        name: "empty_ratio",
+        kind: Kind::Ratio,
+        worse: Worse::Higher,
+        about: "share of polls that came back empty (polling transports only)",
+        value: |r| (r.counts.requests > 0).then_some(r.rates.empty_ratio),
+        missing: "no subscribe request was made in the measured window",
+        applies: polling,
+    },
+    Metric {
+        name: "bytes_per_delivery",
+        kind: Kind::Bytes,
+        worse: Worse::Higher,
+        about: "subscribe-side wire bytes per delivered message",
+        value: |r| (r.wire_bytes.deliveries > 0).then_some(r.wire_bytes.bytes_per_delivery),
+        missing: NO_DELIVERY,
+        applies: all,
+    },
+    Metric {
+        name: "overhead_ratio",
+        kind: Kind::Factor,
+        worse: Worse::Higher,
+        about: "subscribe-side wire bytes ÷ payload bytes",
+        value: |r| (r.wire_bytes.payload_bytes > 0).then_some(r.wire_bytes.overhead_ratio),
+        missing: NO_DELIVERY,
+        applies: all,
+    },
+    count!("loss", "messages expected but never received", |r| Some(
+        r.counts.lost as f64
+    )),
+    count!("duplicate", "messages received twice", |r| Some(
+        r.counts.duplicate as f64
+    )),
+    count!("reordered", "messages received out of order", |r| Some(
+        r.counts.reordered as f64
+    )),
+    count!(
+        "errors",
+        "subscriber and publisher errors, all kinds",
+        |r| { Some(r.counts.errors.values().sum::<u64>() as f64) }
+    ),
+    count!("reconnects", "subscriber reconnects", |r| Some(
+        r.counts.reconnects as f64
+    )),
+    count!("publish_errors", "publishes that failed", |r| Some(
+        r.counts.publish_errors as f64
+    )),
+    Metric {
+        name: "server.cpu_per_1k_deliveries",
+        kind: Kind::Seconds,
+        worse: Worse::Higher,
+        about: "server CPU seconds per 1,000 deliveries",
+        value: crate::metrics::server_cpu_per_1k,
+        missing: NO_SERVER,
+        applies: all,
+    },
+    Metric {
+        name: "server.cpu_percent",
+        kind: Kind::Percent,
+        worse: Worse::Higher,
+        about: "server CPU during the window (100 = one core)",
+        value: |r| r.server.as_ref().map(|s| s.cpu_percent),
+        missing: NO_SERVER,
+        applies: all,
+    },
+    Metric {
+        name: "server.rss_per_connection",
+        kind: Kind::Bytes,
+        worse: Worse::Higher,
+        about: "server memory per open connection",
+        value: |r| r.server.as_ref().and_then(|s| s.rss_per_connection_bytes),
+        missing: "the server reported no memory per connection (no /api/stats, or no connection)",
+        applies: all,
+    },
+    Metric {
+        name: "loadgen.rss_per_client",
+        kind: Kind::Bytes,
+        worse: Worse::Higher,
+        about: "load generator memory per simulated client",
+        value: |r| (r.clients > 0).then_some(r.loadgen.per_client_rss_bytes),
+        missing: "the run had no clients",
+        applies: all,
+    },
+    Metric {
+        name: "loadgen.cpu_percent",
+        kind: Kind::Percent,
+        worse: Worse::Higher,
+        about: "load generator CPU during the window (100 = one core)",
+        value: |r| Some(r.loadgen.cpu_percent),
+        missing: "",
+        applies: all,
+    },
+];
+
+/// Short names accepted for the common ones.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("mean", "latency.mean"),
+    ("p50", "latency.p50"),
+    ("p90", "latency.p90"),
+    ("p99", "latency.p99"),
+    ("p999", "latency.p999"),
+    ("p99.9", "latency.p999"),
+    ("latency.p99.9", "latency.p999"),
+    ("max", "latency.max"),
+    ("lost", "loss"),
+];
+
+/// The metric called `name` (or an alias of it); case-insensitive.
+pub fn lookup(name: &str) -> Option<&'static Metric> {
+    let name = name.trim().to_ascii_lowercase();
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name.as_str(), |(_, full)| full);
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// Every metric name, comma-separated, with the aliases: for usage errors.
+pub fn names_help() -> String {
+    let names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+    let aliases: Vec<String> = ALIASES
+        .iter()
+        .map(|(a, full)| format!("{a} = {full}"))
+        .collect();
+    format!(
+        "valid metrics: {} (aliases: {})",
+        names.join(", "),
+        aliases.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_aliases_resolve() {
+        for (i, m) in METRICS.iter().enumerate() {
+            assert!(METRICS[..i].iter().all(|o| o.name != m.name), "{}", m.name);
+        }
+        for (alias, full) in ALIASES {
+            assert_eq!(lookup(alias).map(|m| m.name), Some(*full));
+        }
+        assert_eq!(lookup("P99").map(|m| m.name), Some("latency.p99"));
+        assert!(lookup("latency.p42").is_none());
+    }
+
+    #[test]
+    fn units() {
+        let p = |k: Kind, s: &str| k.parse_value(s);
+        assert_eq!(p(Kind::Latency, "25ms"), Ok(25_000.0));
+        assert_eq!(p(Kind::Latency, "25"), Ok(25_000.0));
+        assert_eq!(p(Kind::Latency, "500us"), Ok(500.0));
+        assert_eq!(p(Kind::Latency, "500 µs"), Ok(500.0));
+        assert_eq!(p(Kind::Latency, "1.5s"), Ok(1_500_000.0));
+        assert_eq!(p(Kind::Ratio, "5%"), Ok(0.05));
+        assert_eq!(p(Kind::Ratio, "0.5"), Ok(0.5));
+        assert!(p(Kind::Ratio, "50").is_err());
+        assert_eq!(p(Kind::Bytes, "1.5KiB"), Ok(1536.0));
+        assert_eq!(p(Kind::Bytes, "2k"), Ok(2048.0));
+        assert_eq!(p(Kind::Bytes, "900B"), Ok(900.0));
+        assert_eq!(p(Kind::Count, "1k"), Ok(1000.0));
+        assert_eq!(p(Kind::Seconds, "10ms"), Ok(0.01));
+        assert_eq!(p(Kind::Rate, "1.2k/s"), Ok(1200.0));
+        assert!(p(Kind::Count, "5ms").is_err());
+        assert!(p(Kind::Latency, "fast").is_err());
+        assert!(p(Kind::Latency, "-1ms").is_err());
+        assert_eq!(Kind::Latency.show(1500.0), "1.50 ms");
+        assert_eq!(Kind::Latency.show_delta(-250.0), "-0.250 ms");
+        assert_eq!(Kind::Ratio.show_delta(0.05), "+5 pp");
+    }
+}

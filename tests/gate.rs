@@ -1,0 +1,157 @@
+//! The CI gate end to end with the real binary: thresholds fail a run with
+//! exit 99 (results still written); `compare` passes an unchanged rerun and
+//! catches a regression made with `--inject-latency`.
+//!
+//! Short polling at 200 ms is the subject on purpose: its latency is set by
+//! the interval, not by how busy this 2-core box is while other tests run,
+//! so an unchanged rerun is stable and a 20 ms injection (+20% on p50) is a
+//! clear regression.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rtbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .args(args)
+        .output()
+        .expect("run rtbench")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn bench(out: &Path, extra: &[&str]) -> Output {
+    let out = out.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "bench",
+        "--transports",
+        "short-poll",
+        "--poll-interval",
+        "200ms",
+        "--clients",
+        "20",
+        "--rate",
+        "20",
+        "--duration",
+        "3s",
+        "--warmup",
+        "500ms",
+        "--drain",
+        "1s",
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    rtbench(&args)
+}
+
+#[test]
+fn failing_threshold_exits_99_after_writing_results() {
+    let out = scratch("gate-threshold");
+    let o = bench(
+        &out,
+        &[
+            "--threshold",
+            "short-poll.loss==0",
+            "--threshold",
+            "*.latency.p50<1ms",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("latency.p50"), "names the failed threshold: {t}");
+    assert!(
+        out.join("results/short-poll.json").is_file(),
+        "results written anyway"
+    );
+    assert!(out.join("index.html").is_file());
+
+    // A typo is a usage error before any load.
+    let o = rtbench(&[
+        "bench",
+        "--threshold",
+        "ws.latncy.p99<5ms",
+        "--out",
+        out.to_str().unwrap_or("."),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("latency.p99"),
+        "lists valid names: {}",
+        text(&o)
+    );
+}
+
+#[test]
+fn compare_passes_a_rerun_and_catches_injected_latency() {
+    let base = scratch("gate-base");
+    let same = scratch("gate-same");
+    let slow = scratch("gate-slow");
+    for (dir, extra) in [
+        (&base, vec![]),
+        (&same, vec![]),
+        (&slow, vec!["--server-arg=--inject-latency=20ms"]),
+    ] {
+        let mut args = vec!["--repeat", "3"];
+        args.extend(extra);
+        let o = bench(dir, &args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let b = base.to_str().expect("path");
+    let o = rtbench(&["compare", b, same.to_str().expect("path")]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "an unchanged rerun passes: {}",
+        text(&o)
+    );
+
+    let md = slow.join("compare.md");
+    let junit = slow.join("junit.xml");
+    let o = rtbench(&[
+        "compare",
+        b,
+        slow.to_str().expect("path"),
+        "--markdown",
+        md.to_str().expect("path"),
+        "--junit",
+        junit.to_str().expect("path"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(99),
+        "20 ms more latency is a regression: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("latency.p50"),
+        "names the latency gate: {}",
+        text(&o)
+    );
+    let md = std::fs::read_to_string(md).expect("markdown written");
+    assert!(md.contains("latency.p50"));
+    let junit = std::fs::read_to_string(junit).expect("junit written");
+    assert!(junit.contains("<failure"));
+}
+
+#[test]
+fn compare_refuses_bad_input_with_exit_2() {
+    let o = rtbench(&["compare", "/nonexistent/a", "/nonexistent/b"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = rtbench(&["compare", ".", ".", "--max-regression", "p99=-10%"]);
+    assert_eq!(o.status.code(), Some(2), "wrong direction: {}", text(&o));
+}
