@@ -36,10 +36,7 @@
 //! - `other-scenario/`: 200 clients instead of 100, one run each.
 //! - `lossy/`: one WebSocket run that lost 3 messages.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer, V2Serializer};
 use protocol::Transport;
 use protocol::results::*;
 use std::collections::BTreeMap;
@@ -96,29 +93,11 @@ fn hist() -> Histogram<u64> {
 }
 
 fn encode(h: &Histogram<u64>) -> String {
-    let mut buf = Vec::new();
-    V2Serializer::new()
-        .serialize(h, &mut buf)
-        .expect("serialize");
-    STANDARD.encode(buf)
+    protocol::hist::encode(h)
 }
 
 fn summary(h: &Histogram<u64>) -> LatencySummary {
-    if h.is_empty() {
-        return LatencySummary::default();
-    }
-    let r2 = |v: f64| (v * 100.0).round() / 100.0;
-    LatencySummary {
-        count: h.len(),
-        min_us: h.min(),
-        mean_us: r2(h.mean()),
-        stdev_us: r2(h.stdev()),
-        p50_us: h.value_at_quantile(0.5),
-        p90_us: h.value_at_quantile(0.9),
-        p99_us: h.value_at_quantile(0.99),
-        p999_us: h.value_at_quantile(0.999),
-        max_us: h.max(),
-    }
+    protocol::hist::summarize(h)
 }
 
 /// Bytes of one message's JSON on the wire (the object of DESIGN.md's protocol).

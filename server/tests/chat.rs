@@ -154,15 +154,7 @@ async fn reconnect_within_grace_is_not_a_leave() {
     drop(first);
     let _again = Sub::open(Transport::Ws, &srv, "g", o()).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let r: protocol::PollResponse = srv
-        .http
-        .get(format!("{}/api/rooms/g/messages?since=0", srv.url))
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
+    let r = srv.poll("g", "since=0").await;
     let systems: Vec<_> = r
         .messages
         .iter()

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sub, SubOpts, TestServer, texts};
-use protocol::{PollResponse, Transport};
+use protocol::Transport;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -25,15 +25,7 @@ async fn every_transport_sees_messages_only_after_the_delay() {
         t0.elapsed() < delay,
         "the publish itself is answered at once"
     );
-    let poll: PollResponse = srv
-        .http
-        .get(format!("{}/api/rooms/d/messages?since=0", srv.url))
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
+    let poll = srv.poll("d", "since=0").await;
     assert!(poll.messages.is_empty(), "not visible before the delay");
     for (t, sub) in &mut subs {
         let got = sub.recv_n(1).await;

@@ -31,15 +31,7 @@ async fn held_until_a_publish_then_answered() {
 async fn answered_empty_when_the_wait_ends() {
     let srv = TestServer::start().await;
     let start = tokio::time::Instant::now();
-    let r: PollResponse = srv
-        .http
-        .get(format!("{}/api/rooms/lp/messages?since=0&wait=30", srv.url))
-        .send()
-        .await
-        .expect("poll")
-        .json()
-        .await
-        .expect("json");
+    let r = srv.poll("lp", "since=0&wait=30").await;
     assert!(r.messages.is_empty());
     assert_eq!(r.cursor, "0");
     assert!(

@@ -71,6 +71,18 @@ impl TestServer {
         p.id
     }
 
+    /// One poll of `room` with this query (e.g. `since=0`, `since=0&wait=30`).
+    pub async fn poll(&self, room: &str, query: &str) -> protocol::PollResponse {
+        self.http
+            .get(format!("{}/api/rooms/{room}/messages?{query}", self.url))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("poll json")
+    }
+
     pub async fn stats(&self) -> protocol::stats::ServerStats {
         self.http
             .get(format!("{}/api/stats", self.url))
