@@ -195,3 +195,57 @@ fn bench_refuses_bad_flags_with_exit_2() {
         );
     }
 }
+
+#[test]
+fn bench_matrix_with_repeats_reports_every_cell() {
+    let out = scratch("bench-matrix");
+    let o = rtbench()
+        .args([
+            "bench",
+            "--transports",
+            "ws,sse",
+            "--matrix",
+            "clients=5,15",
+            "--repeat",
+            "2",
+        ])
+        .args([
+            "--duration",
+            "1s",
+            "--warmup",
+            "300ms",
+            "--drain",
+            "1s",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run bench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for cell in ["clients=5", "clients=15"] {
+        for t in ["sse", "ws"] {
+            for r in [1, 2] {
+                let f = out.join("results").join(format!("{cell}-{t}-r{r}.json"));
+                assert!(f.is_file(), "missing {}", f.display());
+            }
+        }
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
+    // One group per cell, and the sweep charts across them.
+    assert!(
+        html.contains("5 clients") && html.contains("15 clients"),
+        "both cells reported"
+    );
+    let pngs = std::fs::read_dir(&out)
+        .expect("out dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".png"))
+        .count();
+    assert!(pngs > 10, "per-cell charts plus matrix charts, got {pngs}");
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("median of 2"),
+        "repeats are summarized: {table}"
+    );
+}
