@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - [`config`]: [`Config`], the server's settings.
-//! - [`hub`]: rooms, history, live fan-out, presence.
+//! - [`hub`]: rooms, history, live fan-out; `hub::presence`: user lists.
 //! - [`delay`]: `--inject-latency`, a fault knob for testing clients and gates.
 //! - [`transport`]: one module per transport plus shared query parsing.
 //! - [`publish`]: HTTP publish and typing.

@@ -8,6 +8,11 @@
 //! that reads its backlog and subscribes under that lock sees every message
 //! exactly once.
 
+mod presence;
+
+use presence::Member;
+pub use presence::PresenceGuard;
+
 use crate::delay::DelayLine;
 use crate::metrics::Metrics;
 use axum::extract::ws::Utf8Bytes;
@@ -98,14 +103,6 @@ pub struct Backlog {
 pub struct Subscription {
     pub backlog: Backlog,
     pub rx: broadcast::Receiver<Arc<Delivery>>,
-}
-
-#[derive(Debug, Default)]
-struct Member {
-    /// Open push connections of this user.
-    conns: u32,
-    /// With no connection, the user stays listed until then.
-    until: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -298,110 +295,6 @@ impl Room {
         Subscription {
             backlog: Self::backlog(&st, start),
             rx: st.tx.subscribe(),
-        }
-    }
-
-    fn publish_presence(&self, st: &mut RoomState, user: &str, joined: bool) {
-        let text = format!("{user} {}", if joined { "joined" } else { "left" });
-        self.append(
-            st,
-            Kind::System,
-            Draft {
-                user: Some(user),
-                text: Some(&text),
-                ..Draft::default()
-            },
-        );
-        let names: Vec<String> = st.members.keys().cloned().collect();
-        let users: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.append(
-            st,
-            Kind::Presence,
-            Draft {
-                users: Some(users),
-                ..Draft::default()
-            },
-        );
-    }
-
-    /// A push connection of `user` opened; announces the user if new.
-    pub fn join(self: &Arc<Self>, user: &str) -> PresenceGuard {
-        let mut st = self.lock();
-        let m = st.members.entry(user.to_string()).or_default();
-        let new = m.conns == 0 && m.until.is_none();
-        m.conns += 1;
-        m.until = None;
-        if new {
-            self.publish_presence(&mut st, user, true);
-        }
-        drop(st);
-        if new {
-            self.notify.notify_waiters();
-        }
-        PresenceGuard {
-            room: self.clone(),
-            user: user.to_string(),
-        }
-    }
-
-    /// A poll by `user`: keeps the user listed for `ttl` more.
-    pub fn touch(&self, user: &str, ttl: Duration) {
-        let mut st = self.lock();
-        let until = Instant::now() + ttl;
-        let m = st.members.entry(user.to_string()).or_default();
-        let new = m.conns == 0 && m.until.is_none();
-        m.until = Some(m.until.map_or(until, |u| u.max(until)));
-        if new {
-            self.publish_presence(&mut st, user, true);
-        }
-        drop(st);
-        if new {
-            self.notify.notify_waiters();
-        }
-    }
-
-    /// Announces users whose connections closed and whose grace ran out.
-    fn reap(&self, now: Instant) {
-        let mut st = self.lock();
-        let gone: Vec<String> = st
-            .members
-            .iter()
-            .filter(|(_, m)| m.conns == 0 && m.until.is_none_or(|u| u <= now))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for user in &gone {
-            st.members.remove(user);
-            self.publish_presence(&mut st, user, false);
-        }
-        drop(st);
-        if !gone.is_empty() {
-            self.notify.notify_waiters();
-        }
-    }
-
-    /// Users listed now.
-    pub fn users(&self) -> Vec<String> {
-        self.lock().members.keys().cloned().collect()
-    }
-}
-
-/// Held by a push connection of a named user; dropping it starts the grace
-/// period after which the user is announced as gone.
-#[derive(Debug)]
-pub struct PresenceGuard {
-    room: Arc<Room>,
-    user: String,
-}
-
-impl Drop for PresenceGuard {
-    fn drop(&mut self) {
-        let mut st = self.room.lock();
-        let grace = Instant::now() + self.room.presence_timeout;
-        if let Some(m) = st.members.get_mut(&self.user) {
-            m.conns = m.conns.saturating_sub(1);
-            if m.conns == 0 {
-                m.until = Some(m.until.map_or(grace, |u| u.max(grace)));
-            }
         }
     }
 }
