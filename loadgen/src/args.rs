@@ -343,14 +343,18 @@ impl LoadArgs {
         }
         c.seed = self.seed.or(file.seed).unwrap_or_else(random_seed);
 
-        // Transport-specific flags: naming the flag beats silently ignoring it.
+        // Transport-specific flags: naming the flag beats silently ignoring
+        // it. A scenario file describes a workload for every transport (bench
+        // shares it), so its polling keys simply do not apply to push runs.
+        let poll_flag = self.poll_interval.is_some();
+        let wait_flag = self.long_poll_wait.is_some();
         let poll_interval = self.poll_interval.or(scenario_value(
             "--poll-interval",
             file.poll_interval,
             parse::duration,
         )?);
         if let Some(v) = poll_interval {
-            if transport != Transport::ShortPoll && strict {
+            if transport != Transport::ShortPoll && strict && poll_flag {
                 return Err(ConfigError::Conflict {
                     flag: "--poll-interval",
                     why: format!("with --transport {transport} (it applies to short-poll only)"),
@@ -364,7 +368,7 @@ impl LoadArgs {
             parse::duration,
         )?);
         if let Some(v) = wait {
-            if transport != Transport::LongPoll && strict {
+            if transport != Transport::LongPoll && strict && wait_flag {
                 return Err(ConfigError::Conflict {
                     flag: "--long-poll-wait",
                     why: format!("with --transport {transport} (it applies to long-poll only)"),
@@ -481,9 +485,9 @@ mod tests {
         assert_eq!(c.duration, Duration::from_secs(30));
         assert_eq!(c.long_poll_wait, Duration::from_secs(10));
         assert_eq!(c.publish_via, PublishVia::Ws);
-        // The file's long-poll-wait conflicts with a transport override.
-        let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("conflict");
-        assert!(e.contains("--long-poll-wait"), "{e}");
+        // The file's long-poll-wait does not apply to a WebSocket run.
+        let c = args(&["--scenario", &p, "--transport", "ws"]).expect("no conflict");
+        assert_eq!(c.transport, Transport::Ws);
         std::fs::write(&path, "clients = 10\nbogus = 1\n").expect("write");
         let e = args(&["--scenario", &p]).expect_err("unknown key");
         assert!(e.contains("bogus"), "{e}");
@@ -537,6 +541,29 @@ mod tests {
             .threshold_exprs()
             .expect_err("a number is no condition");
         assert!(e.to_string().contains("thresholds"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn polling_keys_in_a_file_apply_only_to_their_transport() {
+        let dir = std::env::temp_dir().join(format!("rtbench-args-poll-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("both.toml");
+        std::fs::write(
+            &path,
+            "poll_interval = \"250ms\"\nlong_poll_wait = \"5s\"\n",
+        )
+        .expect("write");
+        let p = path.to_string_lossy().to_string();
+        let ws = args(&["--scenario", &p, "--transport", "ws"]).expect("file keys are no conflict");
+        assert_eq!(ws.transport, Transport::Ws);
+        let sp = args(&["--scenario", &p, "--transport", "short-poll"]).expect("valid");
+        assert_eq!(sp.poll_interval, Duration::from_millis(250));
+        let lp = args(&["--scenario", &p, "--transport", "long-poll"]).expect("valid");
+        assert_eq!(lp.long_poll_wait, Duration::from_secs(5));
+        // The same setting as a flag is a mistake worth naming.
+        let e = args(&["--transport", "ws", "--poll-interval", "1s"]).expect_err("conflict");
+        assert!(e.contains("--poll-interval"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
