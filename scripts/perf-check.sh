@@ -10,13 +10,23 @@
 #   scripts/perf-check.sh                    # check
 #   scripts/perf-check.sh --update-baseline  # run and make the results the new baseline
 #   PERF_SERVER_ARGS="--inject-latency 2ms" scripts/perf-check.sh   # prove the gate catches a regression
+#   PERF_GATES="latency.p50=+15% latency.p99=+25%" scripts/perf-check.sh  # compare's tighter defaults
+#
+# Latency gates are wider here than compare's defaults: the baseline was
+# measured in another session, and on this shared 2-core VM the same binary's
+# p50 of ~1.4 ms drifted by +12% to +21% between sessions an hour apart
+# (measured with the baseline commit's own build). The wide gates still catch
+# gross slowdowns (--inject-latency 1ms, about +90% on p50, fails all three
+# push-or-long-poll p50 gates); byte, rate and loss gates stay strict. For a 25% latency
+# change, compare two runs made back to back (A/B in one session), where
+# the default gates apply.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 update=0
 for a in "$@"; do
   case "$a" in
     --update-baseline) update=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "perf-check: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,8 +56,10 @@ if [ "$update" = 1 ]; then
   exit 0
 fi
 
+gates=()
+for g in ${PERF_GATES:-latency.p50=+50% latency.p99=+100%}; do gates+=(--max-regression "$g"); done
 set +e
-"$bin" compare baselines/ci "$out/results" \
+"$bin" compare baselines/ci "$out/results" "${gates[@]}" \
   --markdown target/perf/compare.md --junit target/perf/junit.xml
 code=$?
 set -e
