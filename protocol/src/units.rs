@@ -17,7 +17,9 @@ impl fmt::Display for UnitError {
 
 impl std::error::Error for UnitError {}
 
-fn split_number(s: &str) -> Option<(f64, &str)> {
+/// `12.5ms` → `(12.5, "ms")`: the number and the unit after it (trimmed);
+/// `None` when the text does not start with a finite number.
+pub fn split_number(s: &str) -> Option<(f64, &str)> {
     let s = s.trim();
     let end = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -41,20 +41,7 @@ pub(crate) fn concurrent(parts: &[Part<'_>]) -> Result<TransportResult, String> 
     out.window_secs = window;
     // Σ(rate × own window) / common window: the sum of the rates when the
     // windows are equal, and right when one worker's window was cut short.
-    let per_sec = |f: fn(&Rates) -> f64| {
-        let n: f64 = results.iter().map(|r| f(&r.rates) * r.window_secs).sum();
-        if window > 0.0 {
-            hist::round2(n / window)
-        } else {
-            0.0
-        }
-    };
-    out.rates = Rates {
-        deliveries_per_sec: per_sec(|r| r.deliveries_per_sec),
-        requests_per_sec: per_sec(|r| r.requests_per_sec),
-        publishes_per_sec: per_sec(|r| r.publishes_per_sec),
-        empty_ratio: empty_ratio(&out.counts),
-    };
+    out.rates = pooled_rates(&results, window, &out.counts);
     out.series = sum_series(&results);
     out.server = concurrent_server(parts, window);
     out.loadgen = loadgen(&results, window, false);
@@ -73,20 +60,8 @@ pub(crate) fn sequential(runs: &[TransportResult]) -> Result<TransportResult, St
     let total: f64 = runs.iter().map(|r| r.window_secs).sum();
     let mut out = base(&results)?;
     out.window_secs = total;
-    let per_sec = |f: fn(&Rates) -> f64| {
-        let n: f64 = runs.iter().map(|r| f(&r.rates) * r.window_secs).sum();
-        if total > 0.0 {
-            hist::round2(n / total)
-        } else {
-            0.0
-        }
-    };
-    out.rates = Rates {
-        deliveries_per_sec: per_sec(|r| r.deliveries_per_sec),
-        requests_per_sec: per_sec(|r| r.requests_per_sec),
-        publishes_per_sec: per_sec(|r| r.publishes_per_sec),
-        empty_ratio: empty_ratio(&out.counts),
-    };
+    // Σ(rate × own window) / Σ windows: the time-weighted mean rate.
+    out.rates = pooled_rates(&results, total, &out.counts);
     let servers: Vec<&ServerCost> = runs.iter().filter_map(|r| r.server.as_ref()).collect();
     out.server = (servers.len() == runs.len()).then(|| {
         let mut s = sum_servers(&servers);
@@ -184,6 +159,25 @@ fn ratio(n: u64, by: u64) -> f64 {
         0.0
     } else {
         hist::round2(n as f64 / by as f64)
+    }
+}
+
+/// Rates of several results over `window` seconds: each result's events
+/// (rate × its own window) added up, divided by `window`.
+fn pooled_rates(results: &[&TransportResult], window: f64, counts: &Counts) -> Rates {
+    let per_sec = |f: fn(&Rates) -> f64| {
+        let n: f64 = results.iter().map(|r| f(&r.rates) * r.window_secs).sum();
+        if window > 0.0 {
+            hist::round2(n / window)
+        } else {
+            0.0
+        }
+    };
+    Rates {
+        deliveries_per_sec: per_sec(|r| r.deliveries_per_sec),
+        requests_per_sec: per_sec(|r| r.requests_per_sec),
+        publishes_per_sec: per_sec(|r| r.publishes_per_sec),
+        empty_ratio: empty_ratio(counts),
     }
 }
 

@@ -53,7 +53,7 @@ impl Kind {
     /// Parses a limit (`25ms`, `5%`, `1.5KiB`) into the stored unit.
     pub fn parse_value(self, text: &str) -> Result<f64, String> {
         let err = || format!("'{}' is not {}", text.trim(), self.units_help());
-        let (n, unit) = split_number(text).ok_or_else(err)?;
+        let (n, unit) = protocol::units::split_number(text).ok_or_else(err)?;
         let scale = match (self, unit) {
             (Kind::Latency, "" | "ms") => 1e3,
             (Kind::Latency, "us" | "µs" | "μs") => 1.0,
@@ -121,16 +121,6 @@ impl Kind {
         };
         format!("{sign}{text}")
     }
-}
-
-/// `12.5ms` → `(12.5, "ms")`; `None` when it does not start with a number.
-fn split_number(s: &str) -> Option<(f64, &str)> {
-    let s = s.trim();
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let n: f64 = s[..end].parse().ok()?;
-    n.is_finite().then_some((n, s[end..].trim()))
 }
 
 /// Which direction of a metric is a change for the worse.
