@@ -20,6 +20,15 @@ pub struct LoadArgs {
     /// How clients subscribe: ws, sse, long-poll or short-poll
     #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
     pub transport: Option<Transport>,
+    /// How to speak to the target: a profile TOML file for another server
+    /// (docs/profiles.md), or `rtbench` for rtbench's own [default: rtbench]
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<String>,
+    /// PID of the server process on this machine: its CPU and RSS are
+    /// sampled from /proc as the server's cost (for servers without
+    /// rtbench's /api/stats)
+    #[arg(long = "server-pid", value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// TOML scenario file with any of these settings (flags override it)
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
@@ -249,6 +258,10 @@ impl LoadArgs {
             )?,
         };
         let mut c = Config::new(&target, transport)?;
+        if let Some(p) = &self.profile {
+            c.profile = std::sync::Arc::new(crate::profile::Profile::load(p)?);
+        }
+        c.server_pid = self.server_pid;
         c.scenario_file = self.scenario.clone();
         c.progress = !self.quiet;
 
@@ -331,8 +344,11 @@ impl LoadArgs {
             c.arrival = a;
         }
         let via = scenario_str("--publish-via", file.publish_via, parse_publish_via)?;
-        if let Some(v) = self.publish_via.or(via) {
-            c.publish_via = v;
+        match self.publish_via.or(via) {
+            Some(v) => c.publish_via = v,
+            // A profile that publishes only over the WebSocket.
+            None if c.profile.publish.http.is_none() => c.publish_via = PublishVia::Ws,
+            None => {}
         }
         let ips = self.source_ips.or(file.source_ips);
         if let Some(ips) = ips {

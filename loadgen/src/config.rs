@@ -1,10 +1,12 @@
 //! The typed, validated settings of one run ([`Config`]), built from
 //! [`crate::LoadArgs`] or directly by tests and `rtbench bench`.
 
+use crate::profile::Profile;
 use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings that cannot work, or a flag used with a transport it does not
@@ -24,6 +26,9 @@ pub enum ConfigError {
     /// The scenario file could not be read or parsed.
     #[error("scenario file {path}: {why}")]
     Scenario { path: String, why: String },
+    /// The target profile is unreadable or invalid.
+    #[error("profile {0}")]
+    Profile(#[from] crate::profile::ProfileError),
 }
 
 impl ConfigError {
@@ -34,6 +39,7 @@ impl ConfigError {
             | ConfigError::Invalid { flag, .. }
             | ConfigError::Missing { flag } => flag,
             ConfigError::Scenario { .. } => "--scenario",
+            ConfigError::Profile(_) => "--profile",
         }
     }
 
@@ -43,9 +49,9 @@ impl ConfigError {
         match self {
             ConfigError::Conflict { .. } => clap::error::ErrorKind::ArgumentConflict,
             ConfigError::Missing { .. } => clap::error::ErrorKind::MissingRequiredArgument,
-            ConfigError::Invalid { .. } | ConfigError::Scenario { .. } => {
-                clap::error::ErrorKind::ValueValidation
-            }
+            ConfigError::Invalid { .. }
+            | ConfigError::Scenario { .. }
+            | ConfigError::Profile(_) => clap::error::ErrorKind::ValueValidation,
         }
     }
 }
@@ -151,6 +157,11 @@ pub struct Config {
     pub progress: bool,
     /// Scenario file the settings came from (recorded in the result file).
     pub scenario_file: Option<PathBuf>,
+    /// How to speak to the target (default: the built-in rtbench profile).
+    pub profile: Arc<Profile>,
+    /// Sample this local process's CPU and RSS from /proc as the server's
+    /// cost (for servers without rtbench's `/api/stats`).
+    pub server_pid: Option<u32>,
 }
 
 /// Ports one source address can use (32768–60999 here) minus a margin.
@@ -180,6 +191,8 @@ impl Config {
             source_ips: Vec::new(),
             progress: false,
             scenario_file: None,
+            profile: Arc::new(Profile::builtin()),
+            server_pid: None,
         })
     }
 
@@ -191,6 +204,7 @@ impl Config {
                 why: why.to_string(),
             })
         };
+        self.check_profile()?;
         if self.clients == 0 {
             return invalid("--clients", "must be at least 1");
         }
@@ -241,6 +255,38 @@ impl Config {
             .any(|ip| ip.is_ipv4() != self.target.addr.is_ipv4())
         {
             return invalid("--source-ips", "must be of the same IP family as --target");
+        }
+        Ok(())
+    }
+
+    /// The profile must define the transport and the publish path in use.
+    fn check_profile(&self) -> Result<(), ConfigError> {
+        let p = &self.profile;
+        if p.sub(self.transport).is_none() {
+            let defined: Vec<&str> = p.transports().iter().map(|t| t.as_str()).collect();
+            return Err(ConfigError::Conflict {
+                flag: "--profile",
+                why: format!(
+                    "with transport {}: profile '{}' ({}) defines only {}",
+                    self.transport,
+                    p.name,
+                    p.source_name,
+                    defined.join(", ")
+                ),
+            });
+        }
+        let (via_ok, missing) = match self.publish_via {
+            PublishVia::Http => (p.publish.http.is_some(), "url and body"),
+            PublishVia::Ws => (p.publish.frame.is_some(), "frame"),
+        };
+        if !via_ok {
+            return Err(ConfigError::Conflict {
+                flag: "--publish-via",
+                why: format!(
+                    "here: profile '{}' ({}) has no [publish] {missing} for it",
+                    p.name, p.source_name
+                ),
+            });
         }
         Ok(())
     }

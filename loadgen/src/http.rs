@@ -90,17 +90,16 @@ impl HttpConn {
         Request::get(path_and_query).header(header::HOST, &*self.authority)
     }
 
-    /// A POST of a JSON body.
-    pub fn post_json(
+    /// A request with `Host`.
+    pub fn request(
         &self,
-        path: &str,
-        body: Vec<u8>,
-    ) -> Result<Request<Full<Bytes>>, ClientError> {
-        Request::post(path)
+        method: hyper::Method,
+        path_and_query: &str,
+    ) -> hyper::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(path_and_query)
             .header(header::HOST, &*self.authority)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("building request: {e}")))
     }
 
     /// Send one request and wait for the response head.

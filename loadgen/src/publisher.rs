@@ -11,14 +11,17 @@
 
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, read_body};
+use crate::marker::Stamp;
 use crate::net::WireCounter;
+use crate::profile::Vars;
 use crate::record::record;
 use crate::rng::SplitMix64;
-use crate::transport::{REQUEST_TIMEOUT, Shared};
+use crate::transport::{REQUEST_TIMEOUT, Shared, ws};
+use bytes::Bytes;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use protocol::PublishRequest;
-use protocol::message::ClientFrame;
+use http_body_util::Full;
+use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,7 +103,6 @@ pub async fn run_publisher(
     sh: Arc<Shared>,
     start: Instant,
     end_us: u64,
-    text: Arc<str>,
     cancel: CancellationToken,
 ) -> PubOutcome {
     let cfg = &sh.cfg;
@@ -137,17 +139,23 @@ pub async fn run_publisher(
         let room = ((u64::from(index) + k * u64::from(publishers)) % rooms as u64) as usize;
         let seq = seqs[room];
         seqs[room] += 1;
-        let req = PublishRequest {
-            user: id.clone(),
-            text: text.to_string(),
-            sent_us: Some(sent_us),
-            publisher: Some(id.clone()),
-            seq: Some(seq),
+        let payload = Stamp {
+            run: sh.run_tag,
+            publisher: index,
+            seq,
+            sent_us,
+        }
+        .payload(cfg.size_bytes);
+        let vars = Vars {
+            room: &sh.rooms[room],
+            client: &id,
+            payload: &payload,
+            wait_secs: 0.0,
         };
         let sent_at = Instant::now();
         let res = match cfg.publish_via {
-            PublishVia::Http => publish_http(&sh, &mut http, slot, &counter, room, &req).await,
-            PublishVia::Ws => publish_ws(&sh, &mut ws[room], slot, &counter, room, req).await,
+            PublishVia::Http => publish_http(&sh, &mut http, slot, &counter, &vars).await,
+            PublishVia::Ws => publish_ws(&sh, &mut ws[room], slot, &counter, &vars).await,
         };
         let in_window = rec.in_window(sent_us);
         match res {
@@ -199,9 +207,14 @@ async fn publish_http(
     conn: &mut Option<HttpConn>,
     slot: usize,
     counter: &Arc<WireCounter>,
-    room: usize,
-    req: &PublishRequest,
+    vars: &Vars<'_>,
 ) -> Result<(), ClientError> {
+    let Some(spec) = &sh.cfg.profile.publish.http else {
+        return Err(ClientError::new(
+            ErrorKind::Protocol,
+            "the profile has no HTTP publish",
+        ));
+    };
     let fut = async {
         if conn.as_ref().is_none_or(HttpConn::is_closed) {
             *conn = None;
@@ -210,14 +223,18 @@ async fn publish_http(
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
         };
-        let body = serde_json::to_vec(req)
-            .map_err(|e| ClientError::new(ErrorKind::Protocol, e.to_string()))?;
-        let http_req = c.post_json(&protocol::paths::messages(&sh.rooms[room]), body)?;
-        let resp = c.send(http_req).await?;
+        let mut req = c.request(spec.method.clone(), &spec.url.render(vars));
+        for (k, t) in &spec.headers {
+            req = req.header(k, t.render(vars));
+        }
+        let req = req
+            .body(Full::new(Bytes::from(spec.body.render(vars))))
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("building request: {e}")))?;
+        let resp = c.send(req).await?;
         let status = resp.status();
         // Read the body even when we do not need it: the connection is reused.
         let _ = read_body(resp.into_body()).await?;
-        if status != hyper::StatusCode::CREATED {
+        if !spec.accepted(status.as_u16()) {
             return Err(ClientError::new(
                 ErrorKind::HttpStatus,
                 format!("publish answered {status}"),
@@ -243,25 +260,25 @@ async fn publish_ws(
     conn: &mut Option<WsPub>,
     slot: usize,
     counter: &Arc<WireCounter>,
-    room: usize,
-    req: PublishRequest,
+    vars: &Vars<'_>,
 ) -> Result<(), ClientError> {
+    let profile = &sh.cfg.profile;
+    let (Some(frame), Some(sub)) = (&profile.publish.frame, profile.sub(Transport::Ws)) else {
+        return Err(ClientError::new(
+            ErrorKind::Protocol,
+            "the profile has no WebSocket publish",
+        ));
+    };
     let fut = async {
         if conn.as_ref().is_none_or(|c| c.reader.is_finished()) {
             *conn = None;
             let stream = sh.dialer.dial(slot, counter).await?;
-            let url = format!(
-                "ws://{}{}?history=0",
-                sh.authority,
-                protocol::paths::ws(&sh.rooms[room])
-            );
-            let (ws, _) = tokio_tungstenite::client_async_with_config(
-                url.as_str(),
-                stream,
-                Some(crate::transport::ws::config()),
-            )
-            .await
-            .map_err(|e| ClientError::from_ws(&e))?;
+            let mut path = sub.url.render(vars);
+            if let Some(q) = &sub.first_query {
+                path.push(if path.contains('?') { '&' } else { '?' });
+                path.push_str(q);
+            }
+            let ws = ws::open(stream, &sh.authority, &path, sub, vars, std::iter::empty()).await?;
             let (sink, mut stream) = ws.split();
             let reader =
                 tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
@@ -270,10 +287,8 @@ async fn publish_ws(
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
         };
-        let frame = serde_json::to_string(&ClientFrame::Message(req))
-            .map_err(|e| ClientError::new(ErrorKind::Protocol, e.to_string()))?;
         c.sink
-            .send(Message::text(frame))
+            .send(Message::text(frame.render(vars)))
             .await
             .map_err(|e| ClientError::from_ws(&e))
     };

@@ -100,6 +100,8 @@ pub struct Shard {
     pub lagged: u64,
     /// Gap notices: a resume cursor older than the server's history.
     pub gaps: u64,
+    /// Messages without this run's marker.
+    pub foreign: u64,
 }
 
 impl Shard {
@@ -116,6 +118,7 @@ impl Shard {
             reconnects: 0,
             lagged: 0,
             gaps: 0,
+            foreign: 0,
         }
     }
 }

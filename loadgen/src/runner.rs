@@ -61,6 +61,8 @@ struct Snap {
     cpu: f64,
     rss: u64,
     server: Option<ServerStats>,
+    /// Clients connected at this moment.
+    connected: u64,
 }
 
 /// Run the scenario against the target until done or `cancel`.
@@ -72,10 +74,15 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let dialer = Dialer::new(cfg.target.addr, cfg.source_ips.clone(), CONNECT_TIMEOUT);
     let authority: Arc<str> = cfg.target.authority.as_str().into();
     preflight(&cfg, &dialer, &authority).await?;
-    let stats_ramp = fetch_stats(&dialer, &authority).await;
+    let stats_ramp = server_stats(&cfg, &dialer, &authority).await;
     if stats_ramp.is_none() {
-        warnings.push("target has no /api/stats: server cost not recorded".to_string());
+        warnings.push(match (&cfg.server_pid, &cfg.profile.stats) {
+            (Some(pid), _) => format!("process {pid} could not be read from /proc: server cost not recorded"),
+            (None, Some(path)) => format!("target did not answer {path}: server cost not recorded"),
+            (None, None) => "server cost not recorded: give --server-pid PID of the server process (this machine only)".to_string(),
+        });
     }
+    let run_tag = run_tag();
 
     let rec = Arc::new(Recorder::new(Clock::new()));
     sys::trim_heap();
@@ -85,7 +92,8 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
         rec: rec.clone(),
         dialer,
         authority,
-        rooms: room_names(cfg.rooms),
+        rooms: room_names(run_tag, cfg.rooms),
+        run_tag,
         ramp: RampGate::default(),
         cancel: cancel.child_token(),
     });
@@ -109,7 +117,6 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
         ));
     }
     let pub_cancel = cancel.child_token();
-    let text: Arc<str> = message_text(cfg.size_bytes).into();
     let publishers: Vec<JoinHandle<PubOutcome>> = (0..cfg.publishers as u32)
         .map(|i| {
             tokio::spawn(run_publisher(
@@ -117,7 +124,6 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
                 shared.clone(),
                 pub_start,
                 end_us,
-                text.clone(),
                 pub_cancel.clone(),
             ))
         })
@@ -264,23 +270,45 @@ fn check_limits(cfg: &Config, warnings: &mut Vec<String>) -> Result<(), Error> {
     }
 }
 
-/// `/healthz` must answer 2xx within [`PREFLIGHT_LIMIT`].
-async fn preflight(cfg: &Config, dialer: &Dialer, authority: &Arc<str>) -> Result<(), Error> {
-    match get_once(dialer, authority, protocol::paths::HEALTHZ, PREFLIGHT_LIMIT).await {
+/// The profile's health path must answer 2xx within [`PREFLIGHT_LIMIT`];
+/// without one, the target must accept a TCP connection.
+pub(crate) async fn preflight(
+    cfg: &Config,
+    dialer: &Dialer,
+    authority: &Arc<str>,
+) -> Result<(), Error> {
+    let unreachable = |reason: String| Error::Unreachable {
+        target: cfg.target.url.clone(),
+        reason,
+    };
+    let Some(path) = &cfg.profile.health else {
+        let counter = Arc::new(crate::net::WireCounter::default());
+        return match tokio::time::timeout(PREFLIGHT_LIMIT, dialer.dial(0, &counter)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(unreachable(e.detail.to_string())),
+            Err(_) => Err(unreachable(format!(
+                "no connection within {PREFLIGHT_LIMIT:?}"
+            ))),
+        };
+    };
+    match get_once(dialer, authority, path, PREFLIGHT_LIMIT).await {
         Ok((status, _)) if (200..300).contains(&status) => Ok(()),
         Ok((status, _)) => Err(Error::BadTarget {
             target: cfg.target.url.clone(),
-            reason: format!("GET {} answered {status}", protocol::paths::HEALTHZ),
+            reason: format!("GET {path} (the profile's health) answered {status}"),
         }),
-        Err(e) => Err(Error::Unreachable {
-            target: cfg.target.url.clone(),
-            reason: e.detail.to_string(),
-        }),
+        Err(e) => Err(unreachable(e.detail.to_string())),
     }
 }
 
-async fn fetch_stats(dialer: &Dialer, authority: &Arc<str>) -> Option<ServerStats> {
-    match get_once(dialer, authority, protocol::paths::STATS, STATS_LIMIT).await {
+/// The server's CPU and RSS (and, from rtbench's stats, its own counters):
+/// from `--server-pid` when given, else from the profile's stats endpoint.
+async fn server_stats(cfg: &Config, dialer: &Dialer, authority: &Arc<str>) -> Option<ServerStats> {
+    if let Some(pid) = cfg.server_pid {
+        return sys::process_stats(pid);
+    }
+    let path = cfg.profile.stats.as_deref()?;
+    match get_once(dialer, authority, path, STATS_LIMIT).await {
         Ok((200, body)) => serde_json::from_slice(&body).ok(),
         _ => None,
     }
@@ -291,8 +319,9 @@ async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
     let at = Instant::now();
     let cpu = sys::cpu_seconds();
     let (rss, _) = sys::rss_bytes();
-    let server = fetch_stats(&shared.dialer, &shared.authority).await;
+    let server = server_stats(&shared.cfg, &shared.dialer, &shared.authority).await;
     Snap {
+        connected: rec.connected.load(Ordering::Relaxed).max(0) as u64,
         at,
         wire,
         cpu,
@@ -347,21 +376,17 @@ fn subscribers_per_room(clients: u64, rooms: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Room names unique to this run, so runs against one server never mix.
-fn room_names(rooms: u64) -> Vec<String> {
+/// A tag unique to this run: in every marker and room name, so runs
+/// against one server never mix.
+fn run_tag() -> u32 {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let tag = SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() & 0xff_ffff;
-    (0..rooms).map(|r| format!("load-{tag:06x}-{r}")).collect()
+    SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() as u32
 }
 
-/// ASCII text of exactly `size` bytes (no JSON escaping needed).
-fn message_text(size: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    (0..size)
-        .map(|i| ALPHABET[i % ALPHABET.len()] as char)
-        .collect()
+fn room_names(tag: u32, rooms: u64) -> Vec<String> {
+    (0..rooms).map(|r| format!("load-{tag:08x}-{r}")).collect()
 }
 
 fn scenario(cfg: &Config) -> Scenario {
@@ -385,6 +410,11 @@ fn scenario(cfg: &Config) -> Scenario {
         publish_via: cfg.publish_via,
         seed: cfg.seed,
         source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
+        profile: Some(if cfg.profile.source_name == "built-in" {
+            cfg.profile.name.clone()
+        } else {
+            format!("{} ({})", cfg.profile.name, cfg.profile.source_name)
+        }),
     }
 }
 
@@ -407,7 +437,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
     let h = || Histogram::<u64>::new(3).unwrap_or_else(|_| unreachable!("valid precision"));
     let (mut latency, mut publish, mut connect) = (h(), h(), h());
     let mut errors = [0u64; ErrorKind::ALL.len()];
-    let (mut reconnects, mut lagged, mut gaps) = (0, 0, 0);
+    let (mut reconnects, mut lagged, mut gaps, mut foreign) = (0, 0, 0, 0);
     let mut win = crate::record::WinCounts::default();
     i.rec.each_shard(|s| {
         let _ = latency.add(&s.latency);
@@ -419,6 +449,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         reconnects += s.reconnects;
         lagged += s.lagged;
         gaps += s.gaps;
+        foreign += s.foreign;
         win.deliveries += s.win.deliveries;
         win.payload_bytes += s.win.payload_bytes;
         win.requests += s.win.requests;
@@ -464,6 +495,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
             reconnects,
             lagged,
             gaps,
+            foreign,
             errors,
         },
         wire_bytes: report::wire_bytes(
@@ -480,7 +512,24 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
             i.snap_start.server.as_ref(),
             i.snap_end.server.as_ref(),
             i.window_secs,
-        ),
+        )
+        .map(|mut cost| {
+            if i.cfg.server_pid.is_some() {
+                // /proc knows nothing of connections or deliveries: take
+                // what the clients saw.
+                cost.connections = i.snap_end.connected;
+                cost.deliveries = win.deliveries;
+                cost.rss_per_connection_bytes = i.stats_ramp.and_then(|b| {
+                    (cost.connections > 0).then(|| {
+                        protocol::hist::round2(
+                            cost.rss_after_bytes.saturating_sub(b.rss_bytes) as f64
+                                / cost.connections as f64,
+                        )
+                    })
+                });
+            }
+            cost
+        }),
         loadgen: LoadgenCost {
             cpu_seconds: (cpu * 1000.0).round() / 1000.0,
             cpu_percent: if i.window_secs > 0.0 {

@@ -172,7 +172,7 @@ fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
         out,
         "errors",
         &format!(
-            "{errors}{} reconnects={} lagged={} gaps={}",
+            "{errors}{} reconnects={} lagged={} gaps={} foreign={}",
             if kinds.is_empty() {
                 String::new()
             } else {
@@ -180,7 +180,8 @@ fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
             },
             c.reconnects,
             c.lagged,
-            c.gaps
+            c.gaps,
+            c.foreign
         ),
     )?;
     if let Some(s) = &t.server {

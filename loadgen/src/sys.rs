@@ -45,15 +45,36 @@ pub fn trim_heap() {
 
 /// User + system CPU seconds of this process.
 pub fn cpu_seconds() -> f64 {
-    // Fields 14 and 15 of /proc/self/stat, in clock ticks: USER_HZ is 100 on
+    cpu_seconds_of("self").unwrap_or(0.0)
+}
+
+/// (current RSS, peak RSS) of this process in bytes.
+pub fn rss_bytes() -> (u64, u64) {
+    rss_bytes_of("self").unwrap_or((0, 0))
+}
+
+/// A local server process's CPU and RSS (`--server-pid`), shaped as the
+/// stats rtbench's own server reports; `None` if /proc cannot tell.
+pub fn process_stats(pid: u32) -> Option<protocol::stats::ServerStats> {
+    let proc = pid.to_string();
+    let cpu_seconds = cpu_seconds_of(&proc)?;
+    let (rss_bytes, _) = rss_bytes_of(&proc)?;
+    let comm = read_trim(&format!("/proc/{pid}/comm")).unwrap_or_default();
+    Some(protocol::stats::ServerStats {
+        version: format!("pid {pid} ({comm})"),
+        cpu_seconds,
+        rss_bytes,
+        ..Default::default()
+    })
+}
+
+/// User + system CPU seconds of `/proc/<proc>` (`self` or a pid).
+fn cpu_seconds_of(proc: &str) -> Option<f64> {
+    // Fields 14 and 15 of /proc/PID/stat, in clock ticks: USER_HZ is 100 on
     // every Linux ABI (it is fixed for /proc, independent of the kernel's HZ).
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
+    let stat = std::fs::read_to_string(format!("/proc/{proc}/stat")).ok()?;
     // The command name (field 2) may contain spaces; fields restart after ')'.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
+    let rest = stat.rsplit_once(')').map(|(_, r)| r)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| {
         fields
@@ -62,14 +83,12 @@ pub fn cpu_seconds() -> f64 {
             .unwrap_or(0)
     };
     // `rest` starts at field 3 (state), so field 14 is index 11.
-    (tick(11) + tick(12)) as f64 / 100.0
+    Some((tick(11) + tick(12)) as f64 / 100.0)
 }
 
-/// (current RSS, peak RSS) of this process in bytes.
-pub fn rss_bytes() -> (u64, u64) {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return (0, 0);
-    };
+/// (current RSS, peak RSS) of `/proc/<proc>` in bytes.
+fn rss_bytes_of(proc: &str) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{proc}/status")).ok()?;
     let field = |name: &str| {
         status
             .lines()
@@ -77,7 +96,7 @@ pub fn rss_bytes() -> (u64, u64) {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kb| kb * 1024)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    Some((field("VmRSS:"), field("VmHWM:")))
 }
 
 fn read_trim(path: &str) -> Option<String> {
@@ -156,5 +175,8 @@ mod tests {
         assert!(cpu_seconds() >= 0.0);
         assert!(raise_nofile_limit(64).expect("getrlimit") >= 64);
         assert!(machine().cores >= 1);
+        let me = process_stats(std::process::id()).expect("own pid");
+        assert!(me.rss_bytes > 0 && me.version.starts_with("pid "));
+        assert!(process_stats(u32::MAX).is_none());
     }
 }

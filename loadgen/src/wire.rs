@@ -1,6 +1,5 @@
-//! Hot-path parsing: only the fields latency and coherence need, borrowed
-//! from the received bytes (no `serde_json::Value`, no owned strings unless
-//! the JSON has escapes), and an incremental SSE event parser.
+//! Hot-path parsing: strings borrowed from the received bytes (owned only
+//! when the JSON has escapes), and an incremental SSE event parser.
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use std::borrow::Cow;
@@ -40,54 +39,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
         }
         d.deserialize_str(V)
     }
-}
-
-/// The parts of a protocol message the load generator reads.
-#[derive(Debug, serde::Deserialize)]
-pub struct MsgRef<'a> {
-    #[serde(borrow, default)]
-    pub id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    pub kind: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    pub text: Option<Str<'a>>,
-    #[serde(default)]
-    pub sent_us: Option<u64>,
-    #[serde(rename = "pub", borrow, default)]
-    pub publisher: Option<Str<'a>>,
-    #[serde(default)]
-    pub seq: Option<u64>,
-    /// Set on WebSocket error frames (`"type":"error"`).
-    #[serde(rename = "type", borrow, default)]
-    pub frame_type: Option<Str<'a>>,
-}
-
-impl MsgRef<'_> {
-    /// A load message: `(publisher index, seq, sent_us, text bytes)`, when
-    /// it carries all three stamps and its publisher id is `p<N>`.
-    pub fn stamp(&self) -> Option<(u32, u64, u64, usize)> {
-        if self.kind.as_deref().is_some_and(|k| k != "message") {
-            return None;
-        }
-        let p = self.publisher.as_deref()?.strip_prefix('p')?.parse().ok()?;
-        Some((
-            p,
-            self.seq?,
-            self.sent_us?,
-            self.text.as_deref().map_or(0, str::len),
-        ))
-    }
-}
-
-/// A short or long poll answer.
-#[derive(Debug, serde::Deserialize)]
-pub struct PollRef<'a> {
-    #[serde(borrow)]
-    pub messages: Vec<MsgRef<'a>>,
-    #[serde(borrow)]
-    pub cursor: Str<'a>,
-    #[serde(default)]
-    pub gap: bool,
 }
 
 /// One dispatched SSE event.
@@ -275,20 +226,11 @@ mod tests {
     }
 
     #[test]
-    fn parses_messages_borrowed() {
-        let json = r#"{"id":"42","room":"r","kind":"message","user":"p1","text":"hi","ts_us":1,"sent_us":5,"pub":"p3","seq":17}"#;
-        let m: MsgRef<'_> = serde_json::from_str(json).expect("parse");
-        assert_eq!(m.stamp(), Some((3, 17, 5, 2)));
-        assert!(matches!(m.id, Some(Str(Cow::Borrowed("42")))));
-        let esc: MsgRef<'_> = serde_json::from_str(r#"{"id":"4\u0032"}"#).expect("escaped");
-        assert_eq!(esc.id.as_deref(), Some("42"));
-        let sys: MsgRef<'_> =
-            serde_json::from_str(r#"{"id":"1","kind":"system","text":"x joined","ts_us":1}"#)
-                .expect("parse");
-        assert_eq!(sys.stamp(), None);
-        let body = format!(r#"{{"messages":[{json}],"cursor":"42"}}"#);
-        let poll: PollRef<'_> = serde_json::from_str(&body).expect("poll");
-        assert_eq!(poll.messages.len(), 1);
-        assert!(serde_json::from_str::<PollRef<'_>>(r#"{"messages":3}"#).is_err());
+    fn strings_borrow_unless_escaped() {
+        let s: Str<'_> = serde_json::from_str(r#""42""#).expect("parse");
+        assert!(matches!(s, Str(Cow::Borrowed("42"))));
+        let esc: Str<'_> = serde_json::from_str(r#""4\u0032""#).expect("escaped");
+        assert_eq!(&*esc, "42");
+        assert!(matches!(esc, Str(Cow::Owned(_))));
     }
 }

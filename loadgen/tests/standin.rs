@@ -40,6 +40,8 @@ async fn publish(
         .map_or(0, |d| d.as_micros() as u64);
     let mut msgs = s.msgs.lock().expect("lock");
     let id = msgs.len() as u64 + 1;
+    // The load generator's marker: rtb1:<run>:<pub>:<seq>:<sent_us>:
+    let seq = req.text.split(':').nth(3).and_then(|s| s.parse().ok());
     let m = Message {
         id: id.to_string(),
         room,
@@ -53,7 +55,7 @@ async fn publish(
         users: None,
     };
     let json = serde_json::to_string(&m).expect("serialize");
-    msgs.push((id, m.seq, json.clone()));
+    msgs.push((id, seq, json.clone()));
     let _ = s.tx.send(json);
     (
         StatusCode::CREATED,

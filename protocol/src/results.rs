@@ -124,6 +124,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Loopback source addresses client sockets were spread over.
     pub source_ips: Vec<String>,
+    /// The target profile: `rtbench` (built-in) or the profile's name and file.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// Where the run happened.
@@ -228,6 +231,10 @@ pub struct Counts {
     /// Resumes the server answered with a gap notice (the cursor was older
     /// than its history: messages were lost there), whole run.
     pub gaps: u64,
+    /// Messages received without this run's marker (another client's
+    /// traffic, history from an earlier run, server notices): not measured.
+    #[serde(default)]
+    pub foreign: u64,
     /// Subscriber and publisher errors by kind over the whole run
     /// (`connect_refused`, `connect_timeout`, `timeout`, `http_status`,
     /// `protocol`, `unexpected_close`, `io`).

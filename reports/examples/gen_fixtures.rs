@@ -367,6 +367,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             reconnects: 0,
             lagged: 0,
             gaps: 0,
+            foreign: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,
@@ -420,6 +421,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
             publish_via: PublishVia::Http,
             seed: s.seed,
             source_ips: vec![],
+            profile: None,
         },
         machine: Machine {
             cores: 2,

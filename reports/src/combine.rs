@@ -130,6 +130,7 @@ pub(crate) fn sum_counts<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts
         out.reconnects += c.reconnects;
         out.lagged += c.lagged;
         out.gaps += c.gaps;
+        out.foreign += c.foreign;
         for (kind, n) in &c.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }

@@ -1,5 +1,5 @@
-//! Long polling: `GET …/messages?since=ID&wait=S` on one keep-alive
-//! connection, re-requested at once with the new cursor when it returns
+//! Long polling: a GET of the profile's URL (rtbench:
+//! `…/messages?since=ID&wait=S`) on one keep-alive connection, re-requested at once with the new cursor when it returns
 //! (with messages, or empty when the wait ran out).
 
 use super::{Client, End, REQUEST_TIMEOUT, poll};
@@ -14,24 +14,12 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     // The first answer may be held for the whole wait, so the client counts
     // as connected (for ramp-up) once its socket is.
     c.connected(started);
-    let wait = c.shared.cfg.long_poll_wait;
-    let wait_param = format_secs(wait.as_secs_f64());
-    let limit = wait + REQUEST_TIMEOUT;
-    let path = protocol::paths::messages(c.room_name());
+    let limit = c.shared.cfg.long_poll_wait + REQUEST_TIMEOUT;
+    let base = poll::base(c);
     loop {
-        let uri = format!("{path}?{}&wait={wait_param}", c.subscribe_query());
-        let answered = poll::once(c, &mut conn, &uri, limit, "long poll outlived its wait");
+        let answered = poll::once(c, &mut conn, &base, limit, "long poll outlived its wait");
         if answered.await?.is_none() {
             return Ok(End::Cancelled);
         }
-    }
-}
-
-/// `25` for whole seconds, `0.5` otherwise (the server takes both).
-fn format_secs(s: f64) -> String {
-    if s.fract() == 0.0 {
-        format!("{}", s as u64)
-    } else {
-        format!("{s:.3}")
     }
 }

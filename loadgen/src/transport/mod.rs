@@ -3,9 +3,11 @@
 //!
 //! The interface is [`Client`]: a transport module exports
 //! `async fn session(&mut Client) -> Result<End, ClientError>` that opens one
-//! connection (via [`Client::dial`]), subscribes from [`Client::cursor`],
-//! reports what arrives through [`Client::receive`] and [`Client::request`],
-//! and returns when the connection ends. [`run_client`] owns everything
+//! connection (via [`Client::dial`]), subscribes at [`Client::url`] with
+//! [`Client::cursor_headers`], reports what arrives through
+//! [`Client::take_unit`] and [`Client::request`], and returns when the
+//! connection ends. What the server's answers look like comes from the
+//! target profile ([`crate::profile`]), the same for every server. [`run_client`] owns everything
 //! else: reconnecting with backoff, counting errors and reconnects, and
 //! handing the coherence record back at the end.
 
@@ -18,10 +20,12 @@ pub mod ws;
 use crate::coherence::Tracker;
 use crate::config::Config;
 use crate::error::{ClientError, ErrorKind};
+use crate::marker::{self, Stamp};
 use crate::net::{CountingStream, Dialer, WireCounter};
+use crate::profile::{CursorFrom, CursorTo, Sub, Vars};
 use crate::record::{Recorder, record};
 use crate::rng::SplitMix64;
-use crate::wire::MsgRef;
+use hyper::header::HeaderName;
 use protocol::Transport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,11 +42,6 @@ pub enum End {
     /// The server dropped us for falling behind; resume at once.
     Lagged,
 }
-
-/// Messages a push client asks for when it must resume without a cursor
-/// (connected, but nothing received yet): the server's default history, so
-/// nothing published while it was away is missed.
-const RESUME_HISTORY: u32 = 1024;
 
 /// Longest silence on a push stream before it counts as dead (the server
 /// sends heartbeats far more often).
@@ -66,6 +65,8 @@ pub struct Shared {
     pub dialer: Dialer,
     pub authority: Arc<str>,
     pub rooms: Vec<String>,
+    /// This run's tag in every marker (and room name).
+    pub run_tag: u32,
     pub ramp: RampGate,
     /// Cancelled when the run ends (clients only; publishers have their own).
     pub cancel: CancellationToken,
@@ -78,8 +79,8 @@ pub struct Client {
     pub room: u32,
     pub shared: Arc<Shared>,
     pub counter: Arc<WireCounter>,
-    /// Id of the last message received; resume point.
-    pub cursor: Option<String>,
+    /// One resume value per cursor rule of the profile.
+    pub cursors: Box<[Option<String>]>,
     pub tracker: Tracker,
     pub rng: SplitMix64,
     /// Short poll: when the next poll is due (kept across reconnects, so the
@@ -101,12 +102,13 @@ impl Client {
     pub fn new(index: u32, room: u32, shared: Arc<Shared>) -> Self {
         let counter = shared.rec.subscriber_counter();
         let rng = SplitMix64::derive(shared.cfg.seed, 2, u64::from(index));
+        let rules = shared.sub().cursors.len();
         Client {
             index,
             room,
             shared,
             counter,
-            cursor: None,
+            cursors: vec![None; rules].into_boxed_slice(),
             tracker: Tracker::default(),
             rng,
             next_poll: None,
@@ -124,13 +126,86 @@ impl Client {
         &self.shared.cancel
     }
 
-    /// Query to subscribe with: `since=ID` to resume, `history=0` the first
-    /// time (live from now), a full history when resuming without a cursor.
-    pub fn subscribe_query(&self) -> String {
-        match &self.cursor {
-            Some(c) => format!("since={c}"),
-            None if self.ever_connected => format!("history={RESUME_HISTORY}"),
-            None => "history=0".to_string(),
+    /// The profile's section for this run's transport.
+    pub fn sub(&self) -> &Sub {
+        self.shared.sub()
+    }
+
+    /// Template values for this client.
+    pub fn vars<'a>(&'a self, name: &'a str) -> Vars<'a> {
+        Vars {
+            room: self.room_name(),
+            client: name,
+            payload: "",
+            wait_secs: self.shared.cfg.long_poll_wait.as_secs_f64(),
+        }
+    }
+
+    /// The subscribe path and query: the profile's URL, then either the
+    /// cursors that travel as query parameters or, with no cursor yet, the
+    /// profile's `first_query` (first connect) or `resume_query` (a
+    /// reconnect before anything arrived).
+    pub fn url(&self, base: &str) -> String {
+        let sub = self.sub();
+        let mut url = String::with_capacity(base.len() + 32);
+        url.push_str(base);
+        let mut sep = if base.contains('?') { '&' } else { '?' };
+        let mut push = |url: &mut String, k: &str, v: Option<&str>| {
+            url.push(sep);
+            sep = '&';
+            url.push_str(k);
+            if let Some(v) = v {
+                url.push('=');
+                push_query_escaped(url, v);
+            }
+        };
+        if self.has_cursor() {
+            for (rule, value) in sub.cursors.iter().zip(self.cursors.iter()) {
+                if let (CursorTo::Query(k), Some(v)) = (&rule.to, value) {
+                    push(&mut url, k, Some(v));
+                }
+            }
+        } else {
+            let q = if self.ever_connected {
+                &sub.resume_query
+            } else {
+                &sub.first_query
+            };
+            if let Some(q) = q {
+                push(&mut url, q, None);
+            }
+        }
+        url
+    }
+
+    /// Cursors that travel as request headers.
+    pub fn cursor_headers(&self) -> impl Iterator<Item = (&HeaderName, &str)> {
+        self.sub()
+            .cursors
+            .iter()
+            .zip(self.cursors.iter())
+            .filter_map(|(rule, v)| match (&rule.to, v) {
+                (CursorTo::Header(h), Some(v)) => Some((h, v.as_str())),
+                _ => None,
+            })
+    }
+
+    /// Any cursor known?
+    pub fn has_cursor(&self) -> bool {
+        self.cursors.iter().any(Option::is_some)
+    }
+
+    /// Set every cursor whose rule takes its value from `from` (a kind of
+    /// source; `get` reads the value for one rule).
+    pub fn set_cursors<'v>(
+        &mut self,
+        mut get: impl FnMut(&CursorFrom) -> Option<std::borrow::Cow<'v, str>>,
+    ) {
+        let shared = self.shared.clone();
+        for (rule, slot) in shared.sub().cursors.iter().zip(self.cursors.iter_mut()) {
+            if let Some(v) = get(&rule.from) {
+                set_cursor(slot, &v);
+            }
         }
     }
 
@@ -193,23 +268,96 @@ impl Client {
         }
     }
 
-    /// Messages that arrived together at `now_us`: update the cursor, the
-    /// coherence record and the histograms.
-    pub fn receive<'a>(&mut self, now_us: u64, msgs: impl IntoIterator<Item = &'a MsgRef<'a>>) {
+    /// One received unit (a poll body, an SSE event's data, a WebSocket
+    /// frame) at `now_us`: split it into messages as the profile says, find
+    /// each one's marker, record them, and move the cursors that come from
+    /// the body or the last message. Returns how many messages it held.
+    pub fn take_unit(&mut self, now_us: u64, unit: &[u8]) -> Result<usize, ClientError> {
+        let shared = self.shared.clone();
+        let sub = shared.sub();
+        let bad = |e: serde_json::Error| {
+            ClientError::new(
+                ErrorKind::Protocol,
+                format!("answer is not the JSON the profile expects: {e}"),
+            )
+        };
+        let count = match &sub.messages {
+            Some(ptr) => {
+                let items = match ptr.find(unit).map_err(bad)? {
+                    None => Vec::new(),
+                    Some(raw) => crate::jsonptr::array_items(raw).ok_or_else(|| {
+                        ClientError::new(
+                            ErrorKind::Protocol,
+                            "the profile's messages pointer does not name an array",
+                        )
+                    })?,
+                };
+                self.record_stamps(
+                    now_us,
+                    items.iter().map(|m| marker::find_first(m.get().as_bytes())),
+                );
+                if let Some(last) = items.last() {
+                    self.set_cursors(|from| match from {
+                        CursorFrom::Message(p) => p.find_str(last.get().as_bytes()).ok().flatten(),
+                        _ => None,
+                    });
+                }
+                items.len()
+            }
+            None if unit.iter().all(u8::is_ascii_whitespace) => 0,
+            None => {
+                let mut n = 0;
+                self.record_stamps(now_us, marker::find_all(unit).inspect(|_| n += 1).map(Some));
+                if n == 0 {
+                    self.record_stamps(now_us, [None]);
+                }
+                let mut broken = None;
+                self.set_cursors(|from| match from {
+                    CursorFrom::Message(p) => p.find_str(unit).unwrap_or_else(|e| {
+                        broken = Some(e);
+                        None
+                    }),
+                    _ => None,
+                });
+                if let Some(e) = broken {
+                    return Err(bad(e));
+                }
+                n.max(1)
+            }
+        };
+        let mut broken = None;
+        self.set_cursors(|from| match from {
+            CursorFrom::Body(p) => p.find_str(unit).unwrap_or_else(|e| {
+                broken = Some(e);
+                None
+            }),
+            _ => None,
+        });
+        match broken {
+            Some(e) => Err(bad(e)),
+            None => Ok(count),
+        }
+    }
+
+    /// Record messages by their markers (`None`: a message without one).
+    fn record_stamps(&mut self, now_us: u64, stamps: impl IntoIterator<Item = Option<Stamp>>) {
         let rec = self.shared.rec.clone();
         let recv_in_window = rec.in_window(now_us);
         let publishers = self.shared.cfg.publishers;
+        let run = self.shared.run_tag;
+        let payload_len = self.shared.cfg.size_bytes as u64;
         let mut s = rec.shard();
-        for m in msgs {
-            if let Some(id) = &m.id {
-                set_cursor(&mut self.cursor, id);
-            }
-            let Some((p, seq, sent_us, text_len)) = m.stamp() else {
+        for stamp in stamps {
+            let Some(Stamp {
+                publisher: p,
+                seq,
+                sent_us,
+                ..
+            }) = stamp.filter(|m| m.run == run && u64::from(m.publisher) < publishers)
+            else {
+                s.foreign += 1;
                 continue;
             };
-            if u64::from(p) >= publishers {
-                continue; // someone else's publisher in our room: not ours to judge
-            }
             let latency = now_us.saturating_sub(sent_us);
             if rec.in_window(sent_us) {
                 if !self.tracker.receive(p, seq) {
@@ -222,16 +370,18 @@ impl Client {
             s.sec.deliveries += 1;
             if recv_in_window {
                 s.win.deliveries += 1;
-                s.win.payload_bytes += text_len as u64;
+                s.win.payload_bytes += payload_len;
             }
         }
     }
 
-    /// The server reported a lag: count it; the next session resumes.
+    /// The server reported a lag: count it; the next session resumes (from
+    /// the notice's cursor when none is known yet).
     pub fn lagged(&mut self, cursor: Option<&str>) {
         self.shared.rec.shard().lagged += 1;
-        if let (None, Some(c)) = (&self.cursor, cursor) {
-            self.cursor = Some(c.to_string());
+        if let (false, Some(c), Some(slot)) = (self.has_cursor(), cursor, self.cursors.first_mut())
+        {
+            *slot = Some(c.to_string());
         }
     }
 
@@ -245,6 +395,27 @@ impl Client {
     fn backoff(&mut self, n: u32) -> Duration {
         let base = 100u64.saturating_mul(1 << n.min(6)).min(5000);
         Duration::from_millis(base / 2 + (self.rng.next_f64() * (base / 2) as f64) as u64)
+    }
+}
+
+/// Percent-encode what a query value cannot hold as is (cursors such as
+/// HTTP dates contain spaces and commas).
+fn push_query_escaped(url: &mut String, v: &str) {
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+impl Shared {
+    /// The profile's section for this run's transport (checked by `Config::validate`).
+    pub fn sub(&self) -> &Sub {
+        self.cfg.profile.sub(self.cfg.transport).unwrap_or_else(|| {
+            unreachable!("Config::validate checks the profile defines the transport")
+        })
     }
 }
 
@@ -333,6 +504,7 @@ mod tests {
             rec: Arc::new(Recorder::new(crate::record::Clock::new())),
             authority: "x".into(),
             rooms: vec!["r".into()],
+            run_tag: 1,
             ramp: RampGate::default(),
             cancel: CancellationToken::new(),
         });

@@ -5,7 +5,8 @@
 use super::{Client, REQUEST_TIMEOUT, bounded};
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, empty, read_body};
-use crate::wire::PollRef;
+use crate::profile::CursorFrom;
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// Dials and handshakes the client's keep-alive connection; `None` when
@@ -20,39 +21,75 @@ pub async fn connect(c: &mut Client) -> Result<Option<HttpConn>, ClientError> {
     .await
 }
 
-/// One poll: `GET uri`, record its messages and move the cursor. `None`
-/// when the run was cancelled meanwhile.
+/// The subscribe URL and headers of this client with the cursors left out
+/// (rendered once per session).
+pub fn base(c: &Client) -> (String, Vec<(hyper::header::HeaderName, String)>) {
+    let name = format!("c{}", c.index);
+    let vars = c.vars(&name);
+    let sub = c.sub();
+    let headers = sub
+        .headers
+        .iter()
+        .map(|(k, t)| (k.clone(), t.render(&vars)))
+        .collect();
+    (sub.url.render(&vars), headers)
+}
+
+/// One poll of `base` with the client's cursors: record its messages and
+/// move the cursors. `None` when the run was cancelled meanwhile.
 pub async fn once(
     c: &mut Client,
     conn: &mut HttpConn,
-    uri: &str,
+    base: &(String, Vec<(hyper::header::HeaderName, String)>),
     limit: Duration,
     too_slow: &'static str,
 ) -> Result<Option<()>, ClientError> {
     let cancel = c.cancel().clone();
-    let Some(body) = bounded(&cancel, limit, too_slow, async {
-        let resp = conn.send(empty(conn.get(uri))?).await?;
-        if resp.status() != hyper::StatusCode::OK {
-            return Err(ClientError::new(
-                ErrorKind::HttpStatus,
-                format!("GET {uri} answered {}", resp.status()),
-            ));
-        }
-        read_body(resp.into_body()).await
+    let uri = c.url(&base.0);
+    let mut req = conn.get(&uri);
+    for (k, v) in &base.1 {
+        req = req.header(k, v);
+    }
+    for (k, v) in c.cursor_headers() {
+        req = req.header(k, v);
+    }
+    let req = empty(req)?;
+    let Some((status, headers, body)) = bounded(&cancel, limit, too_slow, async {
+        let resp = conn.send(req).await?;
+        let (parts, body) = resp.into_parts();
+        let body = read_body(body).await?;
+        Ok((parts.status, parts.headers, body))
     })
     .await?
     else {
         return Ok(None);
     };
     let now_us = c.shared.rec.clock.now_us();
-    let poll: PollRef<'_> = serde_json::from_slice(&body)
-        .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("poll answer: {e}")))?;
-    c.request(poll.messages.is_empty());
-    if poll.gap {
-        c.gap();
+    let sub = c.shared.clone();
+    let sub = sub.sub();
+    let empty_answer = sub.empty_status.contains(&status.as_u16());
+    if !status.is_success() && !empty_answer {
+        return Err(ClientError::new(
+            ErrorKind::HttpStatus,
+            format!("GET {uri} answered {status}"),
+        ));
     }
-    c.receive(now_us, &poll.messages);
-    c.cursor = Some(poll.cursor.0.into_owned());
+    c.set_cursors(|from| match from {
+        CursorFrom::Header(h) => headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(Cow::Borrowed),
+        _ => None,
+    });
+    let messages = if empty_answer {
+        0
+    } else {
+        if sub.gap.as_ref().is_some_and(|g| g.matches(&body)) {
+            c.gap();
+        }
+        c.take_unit(now_us, &body)?
+    };
+    c.request(messages == 0);
     if conn.is_closed() {
         return Err(ClientError::new(
             ErrorKind::UnexpectedClose,

@@ -1,4 +1,4 @@
-//! Short polling: `GET …/messages?since=ID` every `--poll-interval` on one
+//! Short polling: a GET of the profile's URL (rtbench: `…/messages?since=ID`) every `--poll-interval` on one
 //! keep-alive connection, starting at a random phase so clients do not poll
 //! in lockstep. Polls are scheduled from the start of the previous one, so
 //! the request rate is exactly clients / interval and the mean latency is
@@ -15,7 +15,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         return Ok(End::Cancelled);
     };
     let interval = c.shared.cfg.poll_interval;
-    let path = protocol::paths::messages(c.room_name());
+    let base = poll::base(c);
     let mut first = true;
     loop {
         if let Some(due) = c.next_poll {
@@ -25,11 +25,10 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             }
         }
         let poll_start = Instant::now();
-        let uri = format!("{path}?{}", c.subscribe_query());
         let answered = poll::once(
             c,
             &mut conn,
-            &uri,
+            &base,
             REQUEST_TIMEOUT,
             "poll got no answer in time",
         );

@@ -1,36 +1,41 @@
-//! Server-Sent Events: one `GET …/events` stream per client over the same
-//! hyper connection type as polling, parsed by the small incremental parser
-//! in `wire`, resumed with `Last-Event-ID`.
+//! Server-Sent Events: one GET stream per client (rtbench: `…/events`) over
+//! the same hyper connection type as polling, parsed by the small
+//! incremental parser in `wire`, resumed as the profile says (rtbench:
+//! `Last-Event-ID`).
 //!
 //! Why not eventsource-client: it reconnects on its own (hiding reconnects
 //! and the resume point we must control and count), needs its own transport
 //! crate plus a counting connector for wire bytes, and holds more state per
 //! client than this parser's two small buffers.
 
-use super::{Client, End, IDLE_TIMEOUT, REQUEST_TIMEOUT, bounded};
+use super::{Client, End, IDLE_TIMEOUT, REQUEST_TIMEOUT, bounded, poll};
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, empty};
-use crate::wire::{MsgRef, SseParser};
+use crate::profile::CursorFrom;
+use crate::wire::SseParser;
 use http_body_util::BodyExt;
 use hyper::header;
-use protocol::message::{LagNotice, SSE_EVENT_GAP, SSE_EVENT_LAGGED};
+use std::borrow::Cow;
 use std::time::Instant;
 
 pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let started = Instant::now();
     let cancel = c.cancel().clone();
-    let path = protocol::paths::events(c.room_name());
-    let (uri, last_id) = match &c.cursor {
-        Some(id) => (path, Some(id.clone())),
-        None => (format!("{path}?{}", c.subscribe_query()), None),
-    };
+    let base = poll::base(c);
+    let uri = c.url(&base.0);
     let Some((_conn, resp)) = bounded(&cancel, REQUEST_TIMEOUT, "SSE connect timed out", async {
         let _permit = c.dialer().permit().await;
         let stream = c.dial().await?;
         let mut conn = HttpConn::handshake(stream, &c.shared.authority).await?;
-        let mut req = conn.get(&uri).header(header::ACCEPT, "text/event-stream");
-        if let Some(id) = &last_id {
-            req = req.header("last-event-id", id);
+        let mut req = conn.get(&uri);
+        if !base.1.iter().any(|(k, _)| k == header::ACCEPT) {
+            req = req.header(header::ACCEPT, "text/event-stream");
+        }
+        for (k, v) in &base.1 {
+            req = req.header(k, v);
+        }
+        for (k, v) in c.cursor_headers() {
+            req = req.header(k, v);
         }
         let resp = conn.send(empty(req)?).await?;
         Ok((conn, resp))
@@ -58,6 +63,8 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     }
     c.connected(started);
     c.request(false);
+    let shared = c.shared.clone();
+    let sub = shared.sub();
     let mut body = resp.into_body();
     let mut parser = SseParser::default();
     loop {
@@ -87,27 +94,24 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         let now_us = c.shared.rec.clock.now_us();
         let mut lagged = None;
         let fed = parser.feed(&data, |ev| {
-            if ev.event == SSE_EVENT_LAGGED {
-                let notice: Option<LagNotice> = serde_json::from_slice(ev.data).ok();
-                lagged = Some(notice.map(|n| n.cursor));
+            if sub.lag_event.as_deref() == Some(ev.event) {
+                let cursor = sub
+                    .lag_cursor
+                    .as_ref()
+                    .and_then(|p| p.find_str(ev.data).ok().flatten())
+                    .map(|v| v.into_owned());
+                lagged = Some(cursor);
                 return;
             }
-            if ev.event == SSE_EVENT_GAP {
+            if sub.gap_event.as_deref() == Some(ev.event) {
                 c.gap();
-                return;
-            }
-            if !ev.event.is_empty() && ev.event != "message" {
-                return; // an event type we do not measure
-            }
-            match serde_json::from_slice::<MsgRef<'_>>(ev.data) {
-                Ok(m) => c.receive(now_us, [&m]),
-                Err(e) => c.shared.rec.error(&ClientError::new(
-                    ErrorKind::Protocol,
-                    format!("SSE data is not a message: {e}"),
-                )),
+            } else if sub.measures_event(ev.event)
+                && let Err(e) = c.take_unit(now_us, ev.data)
+            {
+                c.shared.rec.error(&e);
             }
             if let Some(id) = ev.id {
-                c.cursor = Some(id.to_string());
+                c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
             }
         });
         if let Err(e) = fed {

@@ -1,14 +1,18 @@
-//! WebSocket: one socket per client (`GET …/ws?since=ID`), tokio-tungstenite
-//! over the counting stream with small buffers, resumed with `since` after a
-//! drop or a lag close (4000).
+//! WebSocket: one socket per client (rtbench: `GET …/ws?since=ID`),
+//! tokio-tungstenite over the counting stream with small buffers; join
+//! frames, resume and lag close come from the profile.
 
 use super::{Client, End, IDLE_TIMEOUT, REQUEST_TIMEOUT, bounded};
 use crate::error::{ClientError, ErrorKind};
-use crate::wire::MsgRef;
-use futures_util::StreamExt;
-use protocol::message::{LagNotice, WS_CLOSE_LAGGED};
+use crate::net::CountingStream;
+use crate::profile::{Sub, Vars};
+use futures_util::{SinkExt, StreamExt};
+use hyper::header::{self, HeaderName, HeaderValue};
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Small buffers: tungstenite's defaults cost ~138 KiB per idle client
@@ -20,15 +24,56 @@ pub fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
+/// Open a WebSocket to `path_and_query` with the profile's headers and
+/// subprotocols, then send its `on_open` frames. Shared by subscribers and
+/// WebSocket publishers.
+pub async fn open(
+    stream: CountingStream<TcpStream>,
+    authority: &str,
+    path_and_query: &str,
+    sub: &Sub,
+    vars: &Vars<'_>,
+    extra_headers: impl Iterator<Item = (&HeaderName, &str)>,
+) -> Result<WebSocketStream<CountingStream<TcpStream>>, ClientError> {
+    let url = format!("ws://{authority}{path_and_query}");
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ClientError::from_ws(&e))?;
+    let h = req.headers_mut();
+    for (k, t) in &sub.headers {
+        let v = HeaderValue::from_str(&t.render(vars))
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("header {k}: {e}")))?;
+        h.insert(k, v);
+    }
+    for (k, v) in extra_headers {
+        let v = HeaderValue::from_str(v)
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("header {k}: {e}")))?;
+        h.insert(k, v);
+    }
+    if !sub.subprotocols.is_empty() {
+        let v = HeaderValue::from_str(&sub.subprotocols.join(", "))
+            .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("subprotocols: {e}")))?;
+        h.insert(header::SEC_WEBSOCKET_PROTOCOL, v);
+    }
+    let (mut ws, _resp) = tokio_tungstenite::client_async_with_config(req, stream, Some(config()))
+        .await
+        .map_err(|e| ClientError::from_ws(&e))?;
+    for frame in &sub.on_open {
+        ws.send(Message::text(frame.render(vars)))
+            .await
+            .map_err(|e| ClientError::from_ws(&e))?;
+    }
+    Ok(ws)
+}
+
 pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let started = Instant::now();
     let cancel = c.cancel().clone();
-    let url = format!(
-        "ws://{}{}?{}",
-        c.shared.authority,
-        protocol::paths::ws(c.room_name()),
-        c.subscribe_query()
-    );
+    let shared = c.shared.clone();
+    let sub = shared.sub();
+    let name = format!("c{}", c.index);
+    let path = c.url(&sub.url.render(&c.vars(&name)));
     let Some(mut ws) = bounded(
         &cancel,
         REQUEST_TIMEOUT,
@@ -36,11 +81,17 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         async {
             let _permit = c.dialer().permit().await;
             let stream = c.dial().await?;
-            let (ws, _resp) =
-                tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config()))
-                    .await
-                    .map_err(|e| ClientError::from_ws(&e))?;
-            Ok(ws)
+            // Boxed: the handshake's state is large and lives only until
+            // the socket is open; the session future stays small.
+            Box::pin(open(
+                stream,
+                &shared.authority,
+                &path,
+                sub,
+                &c.vars(&name),
+                c.cursor_headers(),
+            ))
+            .await
         },
     )
     .await?
@@ -74,35 +125,18 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             Ok(Some(Err(e))) => return Err(ClientError::from_ws(&e)),
             Ok(Some(Ok(m))) => m,
         };
-        match msg {
-            Message::Text(text) => {
-                let now_us = c.shared.rec.clock.now_us();
-                match serde_json::from_str::<MsgRef<'_>>(text.as_str()) {
-                    Ok(m) if m.frame_type.as_deref() == Some("gap") => c.gap(),
-                    Ok(m) if m.frame_type.as_deref() == Some("error") => {
-                        c.shared.rec.error(&ClientError::new(
-                            ErrorKind::Protocol,
-                            format!("server error frame: {}", text.as_str()),
-                        ));
-                    }
-                    Ok(m) => c.receive(now_us, [&m]),
-                    Err(e) => c.shared.rec.error(&ClientError::new(
-                        ErrorKind::Protocol,
-                        format!("WebSocket frame is not a message: {e}"),
-                    )),
-                }
-            }
-            Message::Binary(_) => c.shared.rec.error(&ClientError::new(
-                ErrorKind::Protocol,
-                "unexpected binary WebSocket frame",
-            )),
+        let unit: &[u8] = match &msg {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
             Message::Close(frame) => {
                 let code = frame.as_ref().map(|f| u16::from(f.code));
-                if code == Some(WS_CLOSE_LAGGED) {
-                    let notice = frame
-                        .as_ref()
-                        .and_then(|f| serde_json::from_str::<LagNotice>(f.reason.as_str()).ok());
-                    c.lagged(notice.as_ref().map(|n| n.cursor.as_str()));
+                if code.is_some() && code == sub.lag_close {
+                    let cursor = frame.as_ref().and_then(|f| {
+                        sub.lag_cursor
+                            .as_ref()
+                            .and_then(|p| p.find_str(f.reason.as_bytes()).ok().flatten())
+                    });
+                    c.lagged(cursor.as_deref());
                     return Ok(End::Lagged);
                 }
                 return Err(ClientError::new(
@@ -111,7 +145,18 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
                 ));
             }
             // Pings are answered by tungstenite on the next read.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+        };
+        let now_us = c.shared.rec.clock.now_us();
+        if sub.error.as_ref().is_some_and(|m| m.matches(unit)) {
+            c.shared.rec.error(&ClientError::new(
+                ErrorKind::Protocol,
+                format!("server error frame: {}", String::from_utf8_lossy(unit)),
+            ));
+        } else if sub.gap.as_ref().is_some_and(|m| m.matches(unit)) {
+            c.gap();
+        } else if let Err(e) = c.take_unit(now_us, unit) {
+            c.shared.rec.error(&e);
         }
     }
 }

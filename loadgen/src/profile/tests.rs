@@ -1,0 +1,148 @@
+use super::*;
+
+fn err(text: &str) -> ProfileError {
+    Profile::parse(text, "p.toml").expect_err("must be refused")
+}
+
+const MINIMAL: &str = r#"
+[publish]
+url = "/pub/{room}"
+body = "{payload}"
+
+[sse]
+url = "/sub/{room}"
+"#;
+
+#[test]
+fn builtin_defines_every_transport() {
+    let p = Profile::builtin();
+    assert_eq!(p.name, "rtbench");
+    assert_eq!(p.transports(), Transport::ALL.to_vec());
+    assert!(p.publishes_over_ws());
+    let ws = p.sub(Transport::Ws).expect("ws");
+    assert_eq!(ws.lag_close, Some(4000));
+    assert_eq!(
+        ws.cursors,
+        [CursorRule {
+            from: CursorFrom::Message(Pointer::parse("/id").expect("p")),
+            to: CursorTo::Query("since".into()),
+        }]
+    );
+    let sse = p.sub(Transport::Sse).expect("sse");
+    assert!(
+        sse.measures_event("") && sse.measures_event("message") && !sse.measures_event("lagged")
+    );
+}
+
+#[test]
+fn minimal_profile_and_defaults() {
+    let p = Profile::parse(MINIMAL, "dir/mine.toml").expect("valid");
+    assert_eq!(p.name, "mine");
+    assert_eq!(p.transports(), [Transport::Sse]);
+    let h = p.publish.http.as_ref().expect("http");
+    assert_eq!(h.method, hyper::Method::POST);
+    assert!(h.accepted(202) && !h.accepted(302));
+    assert!(!p.publishes_over_ws());
+    assert!(p.sub(Transport::Sse).expect("sse").echo);
+}
+
+#[test]
+fn errors_name_field_and_line() {
+    let e = err(&MINIMAL.replace("/sub/{room}", "/sub/{channel}"));
+    assert_eq!((e.line, e.field.as_str()), (Some(7), "[sse] url"));
+    assert!(e.why.contains("unknown placeholder {channel}"), "{e}");
+    assert!(e.to_string().starts_with("p.toml:7: [sse] url: "), "{e}");
+
+    let e = err("[sse]\nurl = \"/s\"\n");
+    assert_eq!(e.field, "[publish]");
+    assert!(e.why.contains("missing"), "{e}");
+
+    let e = err("[publish]\nurl = \"/p\"\nbody = \"{payload}\"\n[sse\nurl = 1\n");
+    assert_eq!((e.line, e.field.as_str()), (Some(4), "TOML"));
+
+    let e = err(&format!("{MINIMAL}unknown_key = 1\n"));
+    assert_eq!(e.field, "TOML");
+    assert!(e.why.contains("unknown_key"), "{e}");
+
+    let e = err(&MINIMAL.replace("body = \"{payload}\"", "body = \"hello\""));
+    assert_eq!((e.line, e.field.as_str()), (Some(4), "[publish] body"));
+
+    let e = err(&MINIMAL.replace("url = \"/pub/{room}\"", "url = \"http://x/pub\""));
+    assert_eq!((e.line, e.field.as_str()), (Some(3), "[publish] url"));
+
+    let e = err(&format!("{MINIMAL}empty_status = [304]\n"));
+    assert_eq!((e.line, e.field.as_str()), (Some(8), "[sse] empty_status"));
+
+    let e = err(&format!(
+        "{MINIMAL}cursor = [{{ from = \"header:etag\", to = \"query:x\" }}]\n"
+    ));
+    assert_eq!(e.field, "[sse] cursor");
+    assert!(e.why.contains("sse-id"), "{e}");
+
+    let e = err(&format!(
+        "{MINIMAL}cursor = [{{ from = \"sse-id\", to = \"query:a=b\" }}]\n"
+    ));
+    assert!(e.why.contains("query:NAME"), "{e}");
+
+    let e = err(&MINIMAL.replace("[sse]", "[publish2]"));
+    assert_eq!(e.field, "TOML");
+
+    let e = err("[publish]\nframe = \"{payload}\"\n[sse]\nurl = \"/s\"\n");
+    assert_eq!((e.line, e.field.as_str()), (Some(2), "[publish] frame"));
+
+    let e = err("[publish]\nurl = \"/p\"\nbody = \"{payload}\"\n");
+    assert_eq!(e.field, "transports");
+
+    let e = err(&format!(
+        "{MINIMAL}headers = {{ \"bad header\" = \"x\" }}\n"
+    ));
+    assert_eq!(e.line, Some(8));
+}
+
+#[test]
+fn matchers_prefilter_and_compare() {
+    let p = Profile::builtin();
+    let ws = p.sub(Transport::Ws).expect("ws");
+    let gap = ws.gap.as_ref().expect("gap");
+    assert!(gap.matches(br#"{"type":"gap","cursor":"3"}"#));
+    assert!(!gap.matches(br#"{"type":"message","text":"gap"}"#));
+    assert!(!gap.matches(b"not json at all"));
+    let poll_gap = p
+        .sub(Transport::LongPoll)
+        .and_then(|s| s.gap.as_ref())
+        .expect("gap");
+    assert!(poll_gap.matches(br#"{"messages":[],"cursor":"1","gap":true}"#));
+    assert!(!poll_gap.matches(br#"{"messages":[],"cursor":"1","gap":false}"#));
+}
+
+#[test]
+fn load_by_name_or_path() {
+    assert_eq!(
+        Profile::load("rtbench").map(|p| p.source_name),
+        Ok("built-in".into())
+    );
+    let e = Profile::load("/nonexistent/x.toml").expect_err("missing file");
+    assert_eq!(e.field, "file");
+    let dir = std::env::temp_dir().join(format!("rtb-prof-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("srv.toml");
+    std::fs::write(&path, MINIMAL).expect("write");
+    let p = Profile::load(&path.display().to_string()).expect("load");
+    assert_eq!(p.name, "srv");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every profile shipped in `profiles/` parses.
+#[test]
+fn shipped_profiles_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("profiles/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Profile::load(&path.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 1);
+}
