@@ -26,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 pub struct BenchArgs {
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Transports to compare, comma-separated, or `all`
-    #[arg(long, value_name = "LIST", default_value = "all", value_parser = parse_transports)]
-    pub transports: TransportList,
+    /// Transports to compare, comma-separated, or `all` [default: all, or
+    /// those the --profile defines]
+    #[arg(long, value_name = "LIST", value_parser = parse_transports)]
+    pub transports: Option<TransportList>,
     /// Directory for the result files and the report
     #[arg(
         long,
@@ -53,11 +54,40 @@ pub struct BenchArgs {
     pub server_args: Vec<String>,
 }
 
+/// The transports to run: as asked, refusing any the profile does not
+/// define; by default every one it defines.
+fn transports(args: &BenchArgs) -> anyhow::Result<Vec<Transport>> {
+    let profile = match &args.load.profile {
+        Some(p) => loadgen::Profile::load(p).map_err(|e| crate::Usage(format!("--profile {e}")))?,
+        None => loadgen::Profile::builtin(),
+    };
+    let Some(asked) = &args.transports else {
+        return Ok(profile.transports());
+    };
+    let missing: Vec<&str> = asked
+        .0
+        .iter()
+        .filter(|t| profile.sub(**t).is_none())
+        .map(|t| t.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let defined: Vec<&str> = profile.transports().iter().map(|t| t.as_str()).collect();
+        bail!(crate::Usage(format!(
+            "--transports names {} but profile '{}' ({}) defines only {}: add a section for it to the profile or leave it out",
+            missing.join(", "),
+            profile.name,
+            profile.source_name,
+            defined.join(", ")
+        )));
+    }
+    Ok(asked.0.clone())
+}
+
 /// Transports in report order.
 #[derive(Debug, Clone)]
 pub struct TransportList(pub Vec<Transport>);
 
-fn parse_transports(s: &str) -> Result<TransportList, String> {
+pub fn parse_transports(s: &str) -> Result<TransportList, String> {
     if s.trim().eq_ignore_ascii_case("all") {
         return Ok(TransportList(Transport::ALL.to_vec()));
     }
@@ -239,7 +269,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
         .map_err(|e| crate::Usage(e.to_string()))?;
 
     let cells = cells(&args.matrix);
-    let transports = args.transports.0.clone();
+    let transports = transports(&args)?;
     let total = cells.len() * args.repeat as usize * transports.len();
     let mut outcome = Outcome {
         files: Vec::new(),

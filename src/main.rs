@@ -45,6 +45,35 @@ enum Command {
     /// Compare a baseline with current results and fail on a regression
     /// (exit 99): the performance gate for CI.
     Compare(CompareArgs),
+    /// Work with target profiles (how to speak to a server other than
+    /// rtbench's own; see docs/profiles.md).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ProfileCommand {
+    /// A dry run: on each transport the profile defines, one subscriber and
+    /// one publisher exchange a few messages through the same code as a load
+    /// run; prints what went over the wire and what to fix. Exit 0 when
+    /// every transport delivered every message.
+    Check(ProfileCheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct ProfileCheckArgs {
+    /// The profile TOML file (or `rtbench` for the built-in one)
+    #[arg(value_name = "FILE")]
+    profile: String,
+    /// Base URL of the server (loopback only)
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000")]
+    target: String,
+    /// Transports to check, comma-separated [default: every one the profile defines]
+    #[arg(long, value_name = "LIST", value_parser = bench::parse_transports)]
+    transports: Option<bench::TransportList>,
+    /// Print only the verdicts, not the wire trace
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -460,6 +489,48 @@ async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
     })
 }
 
+async fn profile_check(args: ProfileCheckArgs) -> anyhow::Result<Done> {
+    let profile = loadgen::Profile::load(&args.profile).map_err(|e| Usage(e.to_string()))?;
+    let transports = args.transports.map(|l| l.0).unwrap_or_default();
+    if let Some(t) = transports.iter().find(|t| profile.sub(**t).is_none()) {
+        return Err(Usage(format!(
+            "profile '{}' ({}) has no [{t}] section",
+            profile.name, profile.source_name
+        ))
+        .into());
+    }
+    println!(
+        "profile '{}' ({}) against {}",
+        profile.name, profile.source_name, args.target
+    );
+    let cancel = CancellationToken::new();
+    cancel_on_signal(cancel.clone());
+    let outcomes = loadgen::check(profile.into(), &args.target, &transports, cancel)
+        .await
+        .map_err(|e| {
+            if e.is_usage() {
+                anyhow::Error::new(Usage(e.to_string()))
+            } else {
+                anyhow::Error::new(e)
+            }
+        })?;
+    let mut all_ok = true;
+    for o in &outcomes {
+        println!("\n== {} ==", o.transport);
+        if !args.quiet {
+            for line in &o.trace {
+                println!("  {line}");
+            }
+        }
+        println!("{}: {}", o.transport, o.verdict);
+        for h in &o.hints {
+            println!("  hint: {h}");
+        }
+        all_ok &= o.ok;
+    }
+    Ok(if all_ok { Done::Ok } else { Done::Problems })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -478,6 +549,7 @@ fn main() -> ExitCode {
             Command::Load(args) => load(args).await,
             Command::Bench(args) => bench(args).await,
             Command::Compare(args) => compare(args),
+            Command::Profile(ProfileCommand::Check(args)) => profile_check(args).await,
             Command::Report(args) => {
                 render_report(&args.files, &args.out, args.format, command_line())
                     .map(|()| Done::Ok)

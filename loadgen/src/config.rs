@@ -162,6 +162,8 @@ pub struct Config {
     /// Sample this local process's CPU and RSS from /proc as the server's
     /// cost (for servers without rtbench's `/api/stats`).
     pub server_pid: Option<u32>,
+    /// Keep a trace of the first exchanges (`rtbench profile check`).
+    pub trace: bool,
 }
 
 /// Ports one source address can use (32768–60999 here) minus a margin.
@@ -193,6 +195,7 @@ impl Config {
             scenario_file: None,
             profile: Arc::new(Profile::builtin()),
             server_pid: None,
+            trace: false,
         })
     }
 

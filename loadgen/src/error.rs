@@ -9,11 +9,14 @@ use std::fmt;
 /// run are not here: they are counted by [`ErrorKind`] in the results.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The target did not accept a connection or answer `/healthz` within 5 s.
-    #[error("cannot reach {target}: {reason} (is `rtbench server` running there?)")]
+    /// The target did not accept a connection or answer the profile's
+    /// health check within 5 s.
+    #[error(
+        "cannot reach {target}: {reason} (is the server running there? start one with `rtbench server`)"
+    )]
     Unreachable { target: String, reason: String },
-    /// The target answered, but not like an rtbench server.
-    #[error("{target} does not look like an rtbench server: {reason}")]
+    /// The target answered, but its health check failed.
+    #[error("{target} is not ready: {reason}")]
     BadTarget { target: String, reason: String },
     /// Settings that cannot work (caught by `Config::validate`).
     #[error(transparent)]
@@ -115,6 +118,17 @@ impl ClientError {
             kind,
             detail: detail.into(),
         }
+    }
+
+    /// Point at the profile field a rejected request came from, so the
+    /// first-error line tells the user what to fix.
+    pub fn in_field(mut self, profile: &crate::profile::Profile, field: &str, line: usize) -> Self {
+        self.detail = format!(
+            "{} (profile {}:{line}, {field})",
+            self.detail, profile.source_name
+        )
+        .into();
+        self
     }
 
     /// Classify a socket error from connect or I/O.

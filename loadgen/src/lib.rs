@@ -28,6 +28,7 @@
 //! - `rng`: a tiny seeded PRNG for reproducible schedules.
 
 mod args;
+mod check;
 mod coherence;
 mod config;
 mod error;
@@ -50,6 +51,7 @@ mod transport;
 mod wire;
 
 pub use args::LoadArgs;
+pub use check::{CheckOutcome, check};
 pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, Target};
 pub use error::{Error, ErrorKind};
 pub use output::{OutputError, check_output_writable, write_results};

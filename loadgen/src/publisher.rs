@@ -233,12 +233,22 @@ async fn publish_http(
         let resp = c.send(req).await?;
         let status = resp.status();
         // Read the body even when we do not need it: the connection is reused.
-        let _ = read_body(resp.into_body()).await?;
+        let answer = read_body(resp.into_body()).await?;
+        sh.rec.trace(|| {
+            format!(
+                "publish {} {} {} → {status} {}",
+                spec.method,
+                spec.url.render(vars),
+                crate::record::snippet(spec.body.render(vars).as_bytes()),
+                crate::record::snippet(&answer)
+            )
+        });
         if !spec.accepted(status.as_u16()) {
             return Err(ClientError::new(
                 ErrorKind::HttpStatus,
                 format!("publish answered {status}"),
-            ));
+            )
+            .in_field(&sh.cfg.profile, "[publish] url", spec.url_line));
         }
         Ok(())
     };
@@ -287,8 +297,15 @@ async fn publish_ws(
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
         };
+        let text = frame.render(vars);
+        sh.rec.trace(|| {
+            format!(
+                "publish WebSocket frame: {}",
+                crate::record::snippet(text.as_bytes())
+            )
+        });
         c.sink
-            .send(Message::text(frame.render(vars)))
+            .send(Message::text(text))
             .await
             .map_err(|e| ClientError::from_ws(&e))
     };

@@ -123,6 +123,17 @@ impl Shard {
     }
 }
 
+/// Bytes as a short, printable snippet for a trace.
+pub fn snippet(bytes: &[u8]) -> String {
+    const MAX: usize = 160;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
+    let mut s: String = text.escape_debug().collect();
+    if bytes.len() > MAX {
+        s.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    s
+}
+
 /// Record a value, clamped to the histogram's sane range.
 pub fn record(h: &mut Histogram<u64>, us: u64) {
     let _ = h.record(us.clamp(1, MAX_LATENCY_US));
@@ -159,7 +170,14 @@ pub struct Recorder {
     pub_wire: Mutex<Vec<Arc<WireCounter>>>,
     first_errors: Mutex<BTreeMap<ErrorKind, String>>,
     error_seen: [AtomicBool; ErrorKind::ALL.len()],
+    /// What went over the wire, in words (`rtbench profile check`); `None`
+    /// in load runs, where it costs one branch per unit.
+    trace: Option<Mutex<Vec<String>>>,
+    created: Instant,
 }
+
+/// Lines a trace keeps: enough to see a few round trips.
+const TRACE_LINES: usize = 24;
 
 impl Recorder {
     pub fn new(clock: Clock) -> Self {
@@ -174,7 +192,36 @@ impl Recorder {
             pub_wire: Mutex::new(Vec::new()),
             first_errors: Mutex::new(BTreeMap::new()),
             error_seen: Default::default(),
+            trace: None,
+            created: Instant::now(),
         }
+    }
+
+    /// A recorder that also keeps a trace of the first exchanges.
+    pub fn with_trace(clock: Clock) -> Self {
+        Recorder {
+            trace: Some(Mutex::new(Vec::new())),
+            ..Recorder::new(clock)
+        }
+    }
+
+    /// Add a trace line (built only when tracing).
+    pub fn trace(&self, line: impl FnOnce() -> String) {
+        if let Some(t) = &self.trace {
+            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+            if t.len() < TRACE_LINES {
+                let at = self.created.elapsed().as_secs_f64();
+                t.push(format!("{at:>7.3}s {}", line()));
+            }
+        }
+    }
+
+    /// The trace so far.
+    pub fn trace_lines(&self) -> Vec<String> {
+        self.trace
+            .as_ref()
+            .map(|t| t.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// This thread's shard. Held only for a few hundred nanoseconds, never across `.await`.
@@ -251,6 +298,7 @@ impl Recorder {
 
     /// Count an error; remember the first detail of each kind.
     pub fn error(&self, e: &ClientError) {
+        self.trace(|| format!("error ({}): {}", e.kind, e.detail));
         {
             let mut s = self.shard();
             s.errors[e.kind.index()] += 1;

@@ -38,6 +38,8 @@ pub struct RunResults {
     /// Human-readable reasons the run was not clean (partial, lost messages,
     /// failed publishes, client errors); empty for a clean run.
     pub problems: Vec<String>,
+    /// The first exchanges in words, when `Config::trace` asked for them.
+    pub trace: Vec<String>,
 }
 
 impl RunResults {
@@ -84,7 +86,11 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     }
     let run_tag = run_tag();
 
-    let rec = Arc::new(Recorder::new(Clock::new()));
+    let rec = Arc::new(if cfg.trace {
+        Recorder::with_trace(Clock::new())
+    } else {
+        Recorder::new(Clock::new())
+    });
     sys::trim_heap();
     let (rss_baseline, _) = sys::rss_bytes();
     let shared = Arc::new(Shared {
@@ -248,6 +254,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
         partial,
         cancelled,
         problems: reasons,
+        trace: rec.trace_lines(),
     })
 }
 

@@ -88,6 +88,9 @@ pub struct Client {
     pub next_poll: Option<Instant>,
     connected: bool,
     ever_connected: bool,
+    /// Sessions started; from the second on, a client without a cursor
+    /// resumes (`resume_query`) instead of starting live (`first_query`).
+    sessions: u32,
     ramp_signalled: bool,
 }
 
@@ -114,6 +117,7 @@ impl Client {
             next_poll: None,
             connected: false,
             ever_connected: false,
+            sessions: 0,
             ramp_signalled: false,
         }
     }
@@ -166,7 +170,7 @@ impl Client {
                 }
             }
         } else {
-            let q = if self.ever_connected {
+            let q = if self.sessions > 1 {
                 &sub.resume_query
             } else {
                 &sub.first_query
@@ -333,6 +337,15 @@ impl Client {
             }),
             _ => None,
         });
+        self.shared.rec.trace(|| {
+            let ours = marker::find_all(unit)
+                .filter(|m| m.run == self.shared.run_tag)
+                .count();
+            format!(
+                "  = {count} message(s), {ours} with this run's marker; cursors now {:?}",
+                self.cursors
+            )
+        });
         match broken {
             Some(e) => Err(bad(e)),
             None => Ok(count),
@@ -411,6 +424,12 @@ fn push_query_escaped(url: &mut String, v: &str) {
 }
 
 impl Shared {
+    /// Tie an error of the subscribe request to the profile's `url` field.
+    pub fn url_error(&self, e: ClientError) -> ClientError {
+        let field = format!("[{}] url", self.cfg.transport);
+        e.in_field(&self.cfg.profile, &field, self.sub().url_line)
+    }
+
     /// The profile's section for this run's transport (checked by `Config::validate`).
     pub fn sub(&self) -> &Sub {
         self.cfg.profile.sub(self.cfg.transport).unwrap_or_else(|| {
@@ -436,6 +455,7 @@ pub async fn run_client(mut c: Client) -> Outcome {
         if c.cancel().is_cancelled() {
             break;
         }
+        c.sessions = c.sessions.saturating_add(1);
         // Boxed: a client's task then holds only its own transport's
         // session state, not the largest of the four (~2 KiB saved per
         // client on every transport but WebSocket).

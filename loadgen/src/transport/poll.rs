@@ -67,12 +67,32 @@ pub async fn once(
     let now_us = c.shared.rec.clock.now_us();
     let sub = c.shared.clone();
     let sub = sub.sub();
+    c.shared.rec.trace(|| {
+        let sent: String = c
+            .cursor_headers()
+            .map(|(k, v)| format!(" [{k}: {v}]"))
+            .collect();
+        let got: String = sub
+            .cursors
+            .iter()
+            .filter_map(|r| match &r.from {
+                CursorFrom::Header(h) => headers
+                    .get(h)
+                    .map(|v| format!(" [{h}: {}]", String::from_utf8_lossy(v.as_bytes()))),
+                _ => None,
+            })
+            .collect();
+        format!(
+            "GET {uri}{sent} → {status}{got} {}",
+            crate::record::snippet(&body)
+        )
+    });
     let empty_answer = sub.empty_status.contains(&status.as_u16());
     if !status.is_success() && !empty_answer {
-        return Err(ClientError::new(
+        return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
             format!("GET {uri} answered {status}"),
-        ));
+        )));
     }
     c.set_cursors(|from| match from {
         CursorFrom::Header(h) => headers

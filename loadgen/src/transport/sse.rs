@@ -45,10 +45,10 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         return Ok(End::Cancelled);
     };
     if resp.status() != hyper::StatusCode::OK {
-        return Err(ClientError::new(
+        return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
             format!("GET {uri} answered {}", resp.status()),
-        ));
+        )));
     }
     let is_sse = resp
         .headers()
@@ -56,11 +56,18 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_sse {
-        return Err(ClientError::new(
+        return Err(c.shared.url_error(ClientError::new(
             ErrorKind::Protocol,
             "SSE answer is not text/event-stream",
-        ));
+        )));
     }
+    c.shared.rec.trace(|| {
+        let sent: String = c
+            .cursor_headers()
+            .map(|(k, v)| format!(" [{k}: {v}]"))
+            .collect();
+        format!("GET {uri}{sent} → {} text/event-stream", resp.status())
+    });
     c.connected(started);
     c.request(false);
     let shared = c.shared.clone();
@@ -94,6 +101,14 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         let now_us = c.shared.rec.clock.now_us();
         let mut lagged = None;
         let fed = parser.feed(&data, |ev| {
+            c.shared.rec.trace(|| {
+                format!(
+                    "SSE event: {:?} id: {:?} data: {}",
+                    ev.event,
+                    ev.id,
+                    crate::record::snippet(ev.data)
+                )
+            });
             if sub.lag_event.as_deref() == Some(ev.event) {
                 let cursor = sub
                     .lag_cursor
@@ -103,15 +118,15 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
                 lagged = Some(cursor);
                 return;
             }
+            if let Some(id) = ev.id {
+                c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
+            }
             if sub.gap_event.as_deref() == Some(ev.event) {
                 c.gap();
             } else if sub.measures_event(ev.event)
                 && let Err(e) = c.take_unit(now_us, ev.data)
             {
                 c.shared.rec.error(&e);
-            }
-            if let Some(id) = ev.id {
-                c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
             }
         });
         if let Err(e) = fed {

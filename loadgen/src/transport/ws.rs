@@ -92,12 +92,23 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
                 c.cursor_headers(),
             ))
             .await
+            .map_err(|e| match e.kind {
+                ErrorKind::HttpStatus | ErrorKind::Protocol => shared.url_error(e),
+                _ => e,
+            })
         },
     )
     .await?
     else {
         return Ok(End::Cancelled);
     };
+    c.shared.rec.trace(|| {
+        format!(
+            "WebSocket ws://{}{path} open; sent {} on_open frame(s)",
+            shared.authority,
+            sub.on_open.len()
+        )
+    });
     c.connected(started);
     c.request(false);
     loop {
@@ -130,6 +141,9 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             Message::Binary(bytes) => bytes,
             Message::Close(frame) => {
                 let code = frame.as_ref().map(|f| u16::from(f.code));
+                c.shared
+                    .rec
+                    .trace(|| format!("WebSocket closed by the server: {frame:?}"));
                 if code.is_some() && code == sub.lag_close {
                     let cursor = frame.as_ref().and_then(|f| {
                         sub.lag_cursor
@@ -148,6 +162,9 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
         };
         let now_us = c.shared.rec.clock.now_us();
+        c.shared
+            .rec
+            .trace(|| format!("WebSocket frame: {}", crate::record::snippet(unit)));
         if sub.error.as_ref().is_some_and(|m| m.matches(unit)) {
             c.shared.rec.error(&ClientError::new(
                 ErrorKind::Protocol,
