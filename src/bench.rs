@@ -256,6 +256,11 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
             "--server-arg configures the servers bench starts itself; with --target, configure that server instead".into()
         ));
     }
+    if args.load.target.is_none() && args.load.server_pid.is_some() {
+        bail!(crate::Usage(
+            "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats".into()
+        ));
+    }
     apply_bench_defaults(&mut args.load);
     let results_dir = args.out.join("results");
     std::fs::create_dir_all(&results_dir).with_context(|| {

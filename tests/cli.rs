@@ -108,3 +108,111 @@ fn report_of_a_missing_file_is_a_usage_error() {
         stderr(&o)
     );
 }
+
+/// Write a file into a fresh temp directory.
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rtb-cli-{}-{}",
+        std::process::id(),
+        name.replace('.', "-")
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn bad_profiles_name_file_line_and_field() {
+    let bad = temp_file(
+        "bad.toml",
+        "[publish]\nurl = \"/p/{room}\"\nbody = \"{payload}\"\n\n[sse]\nurl = \"/s/{channel}\"\n",
+    );
+    let bad = bad.display().to_string();
+    for args in [
+        vec!["load", "--transport", "sse", "--profile", &bad],
+        vec!["profile", "check", &bad],
+        vec!["bench", "--profile", &bad, "--target", "http://127.0.0.1:1"],
+    ] {
+        let o = rtbench(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!(
+                "{bad}:6: [sse] url: unknown placeholder {{channel}}"
+            )),
+            "{args:?}: {e}"
+        );
+    }
+    let toml = temp_file("broken.toml", "[publish\n");
+    let o = rtbench(&["profile", "check", &toml.display().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.toml:1: TOML"), "{}", stderr(&o));
+}
+
+#[test]
+fn transports_a_profile_lacks_are_refused() {
+    let only_sse = temp_file(
+        "only-sse.toml",
+        "[publish]\nurl = \"/p/{room}\"\nbody = \"{payload}\"\n[sse]\nurl = \"/s/{room}\"\n",
+    );
+    let p = only_sse.display().to_string();
+    let o = rtbench(&["load", "--transport", "ws", "--profile", &p]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("defines only sse"), "{}", stderr(&o));
+    let o = rtbench(&[
+        "bench",
+        "--profile",
+        &p,
+        "--transports",
+        "sse,long-poll",
+        "--target",
+        "http://127.0.0.1:1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--transports names long-poll")
+            && stderr(&o).contains("defines only sse"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn profile_check_of_the_builtin_against_a_real_server() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .args(["server", "--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("server");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("line");
+    let url = line
+        .split('"')
+        .find(|s| s.starts_with("http://"))
+        .expect("listening url")
+        .to_string();
+    let o = rtbench(&[
+        "profile",
+        "check",
+        "rtbench",
+        "--target",
+        &url,
+        "--transports",
+        "ws,sse",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("ws: ok: ") && out.contains("sse: ok: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("WebSocket frame:"),
+        "the trace shows the wire: {out}"
+    );
+}

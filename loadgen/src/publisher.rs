@@ -23,7 +23,8 @@ use futures_util::{SinkExt, StreamExt};
 use http_body_util::Full;
 use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -83,12 +84,70 @@ impl Schedule {
     }
 }
 
-/// A WebSocket a publisher sends frames on; incoming frames (the room's
-/// feed, echoes included) are read and dropped by a small task so the
-/// server never sees a stalled reader.
+/// A WebSocket a publisher sends frames on. A small task reads whatever
+/// comes back (the room's feed), so the server never sees a stalled reader;
+/// when the profile says the server echoes, the publisher's own messages
+/// coming back are its acknowledgements, timed as publish latency (as the
+/// `201` of an HTTP publish is).
 struct WsPub {
     sink: SplitSink<WebSocketStream<crate::net::CountingStream<TcpStream>>, Message>,
     reader: JoinHandle<()>,
+    pending: Option<Pending>,
+}
+
+/// (seq, when sent) of a publisher socket's frames not yet echoed, oldest first.
+type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
+
+/// Longest wait for the last echoes after the last publish.
+const ECHO_WAIT: Duration = Duration::from_secs(2);
+
+/// Longest list of unechoed frames kept (a server that does not echo after
+/// all must not grow the publisher's memory).
+const MAX_PENDING_ECHOES: usize = 4096;
+
+/// Read a publisher's socket until it closes; time echoes of `publisher`'s
+/// frames against `pending`.
+async fn read_echoes(
+    mut stream: futures_util::stream::SplitStream<
+        WebSocketStream<crate::net::CountingStream<TcpStream>>,
+    >,
+    pending: Option<Pending>,
+    rec: Arc<crate::record::Recorder>,
+    run: u32,
+    publisher: u32,
+) {
+    while let Some(Ok(m)) = stream.next().await {
+        let Some(pending) = &pending else { continue };
+        let bytes: &[u8] = match &m {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+            _ => continue,
+        };
+        for s in crate::marker::find_all(bytes) {
+            if s.run != run || s.publisher != publisher {
+                continue;
+            }
+            let sent_at = {
+                let mut q = pending.lock().unwrap_or_else(|p| p.into_inner());
+                while q.front().is_some_and(|(seq, _)| *seq < s.seq) {
+                    q.pop_front(); // never echoed: the subscribers' loss count tells
+                }
+                match q.front() {
+                    Some((seq, at)) if *seq == s.seq => {
+                        let at = *at;
+                        q.pop_front();
+                        Some(at)
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(at) = sent_at
+                && rec.in_window(s.sent_us)
+            {
+                record(&mut rec.shard().publish, at.elapsed().as_micros() as u64);
+            }
+        }
+    }
 }
 
 impl Drop for WsPub {
@@ -155,7 +214,9 @@ pub async fn run_publisher(
         let sent_at = Instant::now();
         let res = match cfg.publish_via {
             PublishVia::Http => publish_http(&sh, &mut http, slot, &counter, &vars).await,
-            PublishVia::Ws => publish_ws(&sh, &mut ws[room], slot, &counter, &vars).await,
+            PublishVia::Ws => {
+                publish_ws(&sh, &mut ws[room], slot, &counter, &vars, index, seq).await
+            }
         };
         let in_window = rec.in_window(sent_us);
         match res {
@@ -181,6 +242,21 @@ pub async fn run_publisher(
                 }
             }
         }
+    }
+    // The last frames' echoes are still on their way: wait for them
+    // (bounded) before the sockets close.
+    let deadline = Instant::now() + ECHO_WAIT;
+    while Instant::now() < deadline && !cancel.is_cancelled() {
+        let waiting = ws.iter().flatten().any(|c| {
+            !c.reader.is_finished()
+                && c.pending
+                    .as_ref()
+                    .is_some_and(|p| !p.lock().unwrap_or_else(|p| p.into_inner()).is_empty())
+        });
+        if !waiting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     out
 }
@@ -271,6 +347,8 @@ async fn publish_ws(
     slot: usize,
     counter: &Arc<WireCounter>,
     vars: &Vars<'_>,
+    publisher: u32,
+    seq: u64,
 ) -> Result<(), ClientError> {
     let profile = &sh.cfg.profile;
     let (Some(frame), Some(sub)) = (&profile.publish.frame, profile.sub(Transport::Ws)) else {
@@ -289,10 +367,20 @@ async fn publish_ws(
                 path.push_str(q);
             }
             let ws = ws::open(stream, &sh.authority, &path, sub, vars, std::iter::empty()).await?;
-            let (sink, mut stream) = ws.split();
-            let reader =
-                tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
-            *conn = Some(WsPub { sink, reader });
+            let (sink, stream) = ws.split();
+            let pending = sub.echo.then(Arc::default);
+            let reader = tokio::spawn(read_echoes(
+                stream,
+                pending.clone(),
+                sh.rec.clone(),
+                sh.run_tag,
+                publisher,
+            ));
+            *conn = Some(WsPub {
+                sink,
+                reader,
+                pending,
+            });
         }
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
@@ -304,6 +392,13 @@ async fn publish_ws(
                 crate::record::snippet(text.as_bytes())
             )
         });
+        if let Some(p) = &c.pending {
+            let mut q = p.lock().unwrap_or_else(|p| p.into_inner());
+            if q.len() >= MAX_PENDING_ECHOES {
+                q.pop_front();
+            }
+            q.push_back((seq, Instant::now()));
+        }
         c.sink
             .send(Message::text(text))
             .await

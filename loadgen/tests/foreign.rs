@@ -26,10 +26,13 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// (room, n, data) of every message, and a wake-up for waiters.
+/// Per room: (n, data) of every message.
+type Log = Arc<Mutex<HashMap<String, Vec<(u64, String)>>>>;
+
+/// The log, and a broadcast of (room, n, data) that wakes waiters.
 #[derive(Clone)]
 struct Acme {
-    log: Arc<Mutex<HashMap<String, Vec<(u64, String)>>>>,
+    log: Log,
     tx: broadcast::Sender<(String, u64, String)>,
 }
 
@@ -257,38 +260,7 @@ async fn start_acme() -> String {
 }
 
 /// The profile a user would write for Acme (docs/profiles.md explains each key).
-const ACME: &str = r#"
-name = "acme"
-health = "/status"
-
-[publish]
-url = "/v2/channels/{room}/publish"
-headers = { "content-type" = "application/json" }
-body = '{"data":"{payload}","from":"{pub}"}'
-ok_status = [202]
-frame = '{"op":"send","channel":"{room}","data":"{payload}"}'
-
-[short-poll]
-url = "/v2/channels/{room}/history"
-messages = "/items"
-cursor = [{ from = "body:/last", to = "query:after" }]
-
-[long-poll]
-url = "/v2/channels/{room}/poll?timeout={wait}"
-empty_status = [304]
-messages = ""
-cursor = [{ from = "header:etag", to = "header:if-none-match" }]
-
-[sse]
-url = "/v2/channels/{room}/stream"
-events = ["chat"]
-cursor = [{ from = "sse-id", to = "header:last-event-id" }]
-
-[ws]
-url = "/v2/socket"
-on_open = ['{"op":"join","channel":"{room}"}']
-cursor = [{ from = "message:/payload/n", to = "query:from" }]
-"#;
+const ACME: &str = include_str!("../../profiles/acme-example.toml");
 
 fn acme_profile() -> Arc<Profile> {
     let dir = std::env::temp_dir().join(format!("rtb-acme-{}", std::process::id()));
@@ -340,6 +312,13 @@ async fn a_foreign_server_is_measured_on_every_transport(
         Transport::ShortPoll => assert!((30_000..200_000).contains(&p50), "p50 {p50}us"),
         _ => assert!(p50 < 50_000, "p50 {p50}us"),
     }
+    // Publish latency: the 202 over HTTP; over the WebSocket, the server's
+    // echo of the publisher's own frame (the profile says Acme echoes).
+    assert_eq!(
+        t.publish_latency.count, c.published,
+        "{:?}",
+        t.publish_latency
+    );
     if transport == Transport::Ws {
         // Every (re)join is greeted with a frame that carries no marker.
         assert!(c.foreign >= 20, "{c:?}");
