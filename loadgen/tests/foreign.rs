@@ -406,3 +406,30 @@ async fn transports_the_profile_lacks_are_refused() {
     assert_eq!(err.flag(), "--profile");
     assert!(err.to_string().contains("defines only sse"), "{err}");
 }
+
+/// `--server-pid`: the server's cost from /proc for a server without
+/// rtbench's stats. Acme runs in this test process, so its pid is ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_cost_from_a_pid() {
+    let url = start_acme().await;
+    let mut cfg = small_config(&url, Transport::Sse);
+    cfg.profile = acme_profile();
+    cfg.clients = 10;
+    cfg.duration = Duration::from_secs(1);
+    cfg.server_pid = Some(std::process::id());
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let t = &results.file.transports[0];
+    let s = t.server.as_ref().expect("server cost from /proc");
+    assert!(
+        s.version
+            .starts_with(&format!("pid {} (", std::process::id())),
+        "{s:?}"
+    );
+    assert!(s.cpu_seconds > 0.0 && s.rss_after_bytes > 0, "{s:?}");
+    assert_eq!(s.connections, 10, "connections as the clients saw them");
+    assert!(
+        s.deliveries > 0,
+        "deliveries as the clients saw them: {s:?}"
+    );
+    check_result_file(&results.file);
+}

@@ -122,6 +122,9 @@ fn scenario_line(g: &Group) -> String {
     if let Some(f) = &s.scenario_file {
         parts.push(format!("scenario file {f}"));
     }
+    if let Some(p) = &s.profile {
+        parts.push(format!("target profile {p}"));
+    }
     parts.join(" · ")
 }
 

@@ -73,7 +73,13 @@ pub fn load_file(path: &Path, lenient: bool) -> Result<Option<ResultFile>, Error
                 .map_or_else(|| "unknown version".to_string(), |v| format!("rtbench {v}")),
         });
     }
-    let result: ResultFile = serde_json::from_value(value).map_err(json)?;
+    let mut result: ResultFile = serde_json::from_value(value).map_err(json)?;
+    // Files from before target profiles were all made with rtbench's own
+    // protocol: the built-in profile.
+    result
+        .scenario
+        .profile
+        .get_or_insert_with(|| "rtbench".to_string());
     for t in &result.transports {
         for (name, b64) in [
             ("latency_histogram", &t.latency_histogram),
