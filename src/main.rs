@@ -252,11 +252,32 @@ struct ServerArgs {
     /// With --inject-latency: extra random delay per message, up to this much.
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     inject_latency_jitter: Duration,
+    /// Where messages go: `memory` (this process only) or
+    /// `redis://HOST:PORT[/DB]` to serve one feed from several instances
+    /// (Redis Streams; any instance resumes any client's cursor)
+    #[arg(long, default_value = "memory", value_name = "BROKER", value_parser = parse_broker)]
+    broker: Broker,
     /// Shut down when standard input closes: `rtbench bench` starts its
     /// server this way so that the server never outlives it, even when the
     /// parent is killed.
     #[arg(long, hide = true)]
     exit_on_stdin_eof: bool,
+}
+
+/// `--broker`: in memory, or a Redis URL.
+#[derive(Debug, Clone)]
+struct Broker(Option<String>);
+
+fn parse_broker(s: &str) -> Result<Broker, String> {
+    if s == "memory" {
+        return Ok(Broker(None));
+    }
+    if s.starts_with("redis://") {
+        return Ok(Broker(Some(s.to_string())));
+    }
+    Err(format!(
+        "'{s}': use memory or redis://HOST:PORT[/DB] (e.g. redis://127.0.0.1:6379)"
+    ))
 }
 
 fn parse_count_usize(s: &str) -> Result<usize, String> {
@@ -287,6 +308,7 @@ impl ServerArgs {
             shutdown_timeout: self.shutdown_timeout,
             inject_latency: self.inject_latency,
             inject_jitter: self.inject_latency_jitter,
+            broker: self.broker.0.clone(),
             ..server::Config::default()
         }
     }

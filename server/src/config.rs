@@ -33,6 +33,8 @@ pub struct Config {
     pub inject_latency: Duration,
     /// Extra random delay per message, uniform in `0..=inject_jitter`.
     pub inject_jitter: Duration,
+    /// `redis://HOST:PORT[/DB]` to scale out on Redis; `None`: in memory.
+    pub broker: Option<String>,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(30),
             inject_latency: Duration::ZERO,
             inject_jitter: Duration::ZERO,
+            broker: None,
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum ApiError {
     BodyRead(String),
     #[error("this endpoint speaks WebSocket: {0}")]
     UpgradeRequired(String),
+    #[error("{0}; nothing was published, retry later")]
+    BrokerUnavailable(String),
 }
 
 impl ApiError {
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BodyRead(_) => "body_read",
             ApiError::UpgradeRequired(_) => "upgrade_required",
+            ApiError::BrokerUnavailable(_) => "broker_unavailable",
         }
     }
 
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            ApiError::BrokerUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -79,6 +83,10 @@ pub enum Error {
     Listener(#[source] std::io::Error),
     #[error("cannot start the latency-injection thread: {0}")]
     Thread(#[source] std::io::Error),
+    #[error("{0} (start redis-server there, or run with --broker memory)")]
+    Broker(#[from] crate::broker::BrokerError),
+    #[error("{0}")]
+    Config(String),
 }
 
 impl Error {
@@ -86,6 +94,8 @@ impl Error {
         match self {
             Error::Listener(_) => "listener",
             Error::Thread(_) => "thread",
+            Error::Broker(_) => "broker",
+            Error::Config(_) => "config",
         }
     }
 }

@@ -16,6 +16,7 @@
 //! - [`error`]: the JSON error body and [`Error`].
 //! - [`sys`]: descriptor limit and process cost from /proc.
 
+pub mod broker;
 pub mod config;
 pub mod delay;
 pub mod error;
@@ -71,11 +72,25 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config, shutdown: CancellationToken) -> Result<Self, Error> {
-        let metrics = Arc::new(Metrics::default());
+        Self::with_broker(config, shutdown, Arc::new(Metrics::default()), None)
+    }
+
+    /// State whose rooms publish through `broker` (Redis) when given.
+    pub fn with_broker(
+        config: Config,
+        shutdown: CancellationToken,
+        metrics: Arc<Metrics>,
+        broker: Option<Arc<broker::RedisBroker>>,
+    ) -> Result<Self, Error> {
+        if broker.is_some() && !config.inject_latency.is_zero() {
+            return Err(Error::Config(
+                "--inject-latency works with --broker memory only".into(),
+            ));
+        }
         let delay = delay::DelayLine::start(config.inject_latency, config.inject_jitter)
             .map_err(Error::Thread)?;
         Ok(AppState(Arc::new(Shared {
-            hub: Hub::with_delay(&config, metrics.clone(), delay),
+            hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
             config,
             metrics,
             shutdown,
@@ -113,7 +128,20 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     listener.local_addr().map_err(Error::Listener)?;
-    let state = AppState::new(config, shutdown.child_token())?;
+    let metrics = Arc::new(Metrics::default());
+    let broker = match &config.broker {
+        Some(url) => Some(broker::RedisBroker::connect(url, &config, metrics.clone()).await?),
+        None => None,
+    };
+    let state = AppState::with_broker(config, shutdown.child_token(), metrics, broker.clone())?;
+    if let Some(b) = broker {
+        tokio::spawn(b.clone().run_fanin(state.shutdown.clone()));
+        tokio::spawn(broker::run_presence_refresh(
+            b,
+            state.clone(),
+            state.shutdown.clone(),
+        ));
+    }
     let router = app(state.clone());
     let reaper = tokio::spawn({
         let state = state.clone();

@@ -74,6 +74,10 @@ pub struct Metrics {
     pub publishes: AtomicU64,
     pub lagged: AtomicU64,
     pub rooms: AtomicU64,
+    /// Redis broker: failed commands, and round trips (count, total µs).
+    pub broker_errors: AtomicU64,
+    broker_ops: AtomicU64,
+    broker_rtt_us: AtomicU64,
     started: Instant,
 }
 
@@ -84,6 +88,9 @@ impl Default for Metrics {
             publishes: AtomicU64::new(0),
             lagged: AtomicU64::new(0),
             rooms: AtomicU64::new(0),
+            broker_errors: AtomicU64::new(0),
+            broker_ops: AtomicU64::new(0),
+            broker_rtt_us: AtomicU64::new(0),
             started: Instant::now(),
         }
     }
@@ -92,6 +99,12 @@ impl Default for Metrics {
 impl Metrics {
     pub fn label(&self, l: Label) -> &LabelMetrics {
         &self.labels[l.index()]
+    }
+
+    /// One broker round trip took `d`.
+    pub fn broker_rtt(&self, d: std::time::Duration) {
+        self.broker_ops.fetch_add(1, Relaxed);
+        self.broker_rtt_us.fetch_add(d.as_micros() as u64, Relaxed);
     }
 
     pub fn delivered(&self, t: Transport, n: u64) {
@@ -177,7 +190,25 @@ impl Metrics {
                 c.wire_bytes_out_total
             );
         }
-        let scalars: [(&str, &str, &str, String); 5] = [
+        let scalars: [(&str, &str, &str, String); 8] = [
+            (
+                "rtbench_broker_roundtrip_seconds_sum",
+                "counter",
+                "Total time of Redis broker round trips (publish, presence, unblock).",
+                format!("{}", self.broker_rtt_us.load(Relaxed) as f64 / 1e6),
+            ),
+            (
+                "rtbench_broker_roundtrip_seconds_count",
+                "counter",
+                "Redis broker round trips.",
+                self.broker_ops.load(Relaxed).to_string(),
+            ),
+            (
+                "rtbench_broker_errors_total",
+                "counter",
+                "Redis broker commands that failed (unreachable, error reply, timeout).",
+                self.broker_errors.load(Relaxed).to_string(),
+            ),
             (
                 "rtbench_server_publishes_total",
                 "counter",

@@ -48,7 +48,7 @@ pub async fn publish(
     conn.label(Label::Publish);
     validate_user(&p.user)?;
     let room = app.hub.room(&room);
-    let (id, ts_us) = room.publish_request(&p);
+    let (id, ts_us) = room.publish_request(&p).await?;
     Ok((
         StatusCode::CREATED,
         Json(PublishResponse {
@@ -68,12 +68,15 @@ pub async fn typing(
 ) -> Result<StatusCode, ApiError> {
     conn.label(Label::Publish);
     validate_user(&t.user)?;
-    app.hub.room(&room).publish(
-        Kind::Typing,
-        Draft {
-            user: Some(&t.user),
-            ..Draft::default()
-        },
-    );
+    app.hub
+        .room(&room)
+        .publish_async(
+            Kind::Typing,
+            Draft {
+                user: Some(&t.user),
+                ..Draft::default()
+            },
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,13 +13,16 @@ mod presence;
 use presence::Member;
 pub use presence::PresenceGuard;
 
+use crate::broker::{Entry, RedisBroker};
 use crate::delay::DelayLine;
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use protocol::Kind;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -70,6 +73,29 @@ struct Wire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     users: Option<&'a [&'a str]>,
 }
+
+/// What the broker stores: the message without `id` and `room` (each
+/// instance adds them when it commits the entry, serializing once).
+#[derive(Serialize)]
+struct StoredBody<'a> {
+    kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    ts_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sent_us: Option<u64>,
+    #[serde(rename = "pub", skip_serializing_if = "Option::is_none")]
+    publisher: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    users: Option<&'a [&'a str]>,
+}
+
+/// How long a request waits for a room's history to load from the broker.
+const LOAD_WAIT: Duration = Duration::from_secs(3);
 
 /// Microseconds since the UNIX epoch.
 pub fn now_us() -> u64 {
@@ -134,6 +160,11 @@ pub struct Room {
     metrics: Arc<Metrics>,
     delay: Option<Arc<DelayLine>>,
     me: std::sync::Weak<Room>,
+    /// The Redis broker, when messages go through it.
+    remote: Option<Arc<RedisBroker>>,
+    /// History loaded (always, with the memory broker).
+    loaded: AtomicBool,
+    loaded_notify: Notify,
 }
 
 impl Room {
@@ -158,8 +189,11 @@ impl Room {
     }
 
     /// Publishes a client's chat message (HTTP or WebSocket frame).
-    pub fn publish_request(&self, p: &protocol::PublishRequest) -> (u64, u64) {
-        self.publish(
+    pub async fn publish_request(
+        &self,
+        p: &protocol::PublishRequest,
+    ) -> Result<(u64, u64), ApiError> {
+        self.publish_async(
             Kind::Message,
             Draft {
                 user: Some(&p.user),
@@ -170,6 +204,122 @@ impl Room {
                 users: None,
             },
         )
+        .await
+    }
+
+    /// Publishes through the broker: in memory at once, or stored in Redis
+    /// (every instance's fan-in then delivers it). Returns id and accept time.
+    pub async fn publish_async(
+        &self,
+        kind: Kind,
+        draft: Draft<'_>,
+    ) -> Result<(u64, u64), ApiError> {
+        let Some(broker) = &self.remote else {
+            return Ok(self.publish(kind, draft));
+        };
+        let ts_us = now_us();
+        let body = StoredBody {
+            kind,
+            user: draft.user,
+            text: draft.text,
+            ts_us,
+            sent_us: draft.sent_us,
+            publisher: draft.publisher,
+            seq: draft.seq,
+            users: draft.users.as_deref(),
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let floor = self.lock().next_id - 1;
+        let id = broker
+            .publish(&self.name, floor, kind, &body)
+            .await
+            .map_err(|e| ApiError::BrokerUnavailable(e.to_string()))?;
+        self.metrics.publishes.fetch_add(1, Relaxed);
+        Ok((id, ts_us))
+    }
+
+    /// Waits until the room's history is loaded from the broker (at once
+    /// with the memory broker).
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
+        loop {
+            let notified = self.loaded_notify.notified();
+            if self.loaded.load(Relaxed) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let url = self.remote.as_ref().map_or("", |b| b.url());
+                return Err(ApiError::BrokerUnavailable(format!(
+                    "the message broker (Redis at {url}) did not deliver room {}'s history within {LOAD_WAIT:?}",
+                    self.name
+                )));
+            }
+        }
+    }
+
+    /// Entries read from the broker, in id order: committed unless already seen.
+    pub(crate) fn commit_remote(&self, entries: Vec<Entry>) {
+        let mut st = self.lock();
+        let mut any = false;
+        for (id, kind, body) in entries {
+            if id < st.next_id || body.first() != Some(&b'{') {
+                continue;
+            }
+            let idbuf = itoa_buf(id);
+            // {"id":"N","room":"R", + the stored body without its `{`.
+            let mut json = Vec::with_capacity(body.len() + self.name.len() + 40);
+            json.extend_from_slice(b"{\"id\":");
+            json.extend_from_slice(
+                serde_json::to_string(idbuf.as_str())
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            json.extend_from_slice(b",\"room\":");
+            json.extend_from_slice(
+                serde_json::to_string(&*self.name)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            if body.len() > 2 {
+                json.push(b',');
+            }
+            json.extend_from_slice(&body[1..]);
+            let d = Self::delivery(id, kind, &idbuf, json);
+            st.reserved = id + 1;
+            Self::commit(&mut st, d);
+            any = true;
+        }
+        drop(st);
+        if any {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// The room's recent history from the broker: committed, then the room
+    /// is ready for readers.
+    pub(crate) fn load_remote(&self, entries: Vec<Entry>) {
+        self.commit_remote(entries);
+        self.loaded.store(true, Relaxed);
+        self.loaded_notify.notify_waiters();
+    }
+
+    /// Serializes a message's wire formats once.
+    fn delivery(id: u64, kind: Kind, idbuf: &IdBuf, json: Vec<u8>) -> Arc<Delivery> {
+        let mut sse = Vec::with_capacity(json.len() + 32);
+        sse.extend_from_slice(b"id: ");
+        sse.extend_from_slice(idbuf.as_str().as_bytes());
+        sse.extend_from_slice(b"\ndata: ");
+        sse.extend_from_slice(&json);
+        sse.extend_from_slice(b"\n\n");
+        let json = Bytes::from(json);
+        let ws = Utf8Bytes::try_from(json.clone()).unwrap_or_default();
+        Arc::new(Delivery {
+            id,
+            kind,
+            json,
+            sse: Bytes::from(sse),
+            ws,
+        })
     }
 
     fn append(&self, st: &mut RoomState, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
@@ -191,21 +341,7 @@ impl Room {
         };
         // Serializing plain strings and integers cannot fail.
         let json = serde_json::to_vec(&wire).unwrap_or_default();
-        let mut sse = Vec::with_capacity(json.len() + 32);
-        sse.extend_from_slice(b"id: ");
-        sse.extend_from_slice(idbuf.as_str().as_bytes());
-        sse.extend_from_slice(b"\ndata: ");
-        sse.extend_from_slice(&json);
-        sse.extend_from_slice(b"\n\n");
-        let json = Bytes::from(json);
-        let ws = Utf8Bytes::try_from(json.clone()).unwrap_or_default();
-        let d = Arc::new(Delivery {
-            id,
-            kind,
-            json,
-            sse: Bytes::from(sse),
-            ws,
-        });
+        let d = Self::delivery(id, kind, &idbuf, json);
         match (&self.delay, self.me.upgrade()) {
             (Some(line), Some(me)) => {
                 let due = line.due(id, st.last_due);
@@ -219,7 +355,7 @@ impl Room {
 
     /// Makes a message visible: history, then the live feed.
     fn commit(st: &mut RoomState, d: Arc<Delivery>) {
-        debug_assert_eq!(d.id, st.next_id, "messages become visible in id order");
+        debug_assert!(d.id >= st.next_id, "messages become visible in id order");
         st.next_id = d.id + 1;
         if d.kind == Kind::Presence {
             st.last_presence = Some(d.clone());
@@ -240,12 +376,14 @@ impl Room {
 
     fn backlog(st: &RoomState, start: Start) -> Backlog {
         let last = st.next_id - 1;
-        let first = st.next_id - st.history.len() as u64;
+        let first = st.history.front().map_or(st.next_id, |d| d.id);
         match start {
             Start::Since(since) if since <= last => {
                 // Messages since+1..=last; those before `first` are gone.
+                // Ids are contiguous with the memory broker; a binary search
+                // also covers the rare jump of a broker that lost its counter.
                 let gap = since + 1 < first;
-                let skip = (since + 1).saturating_sub(first) as usize;
+                let skip = st.history.partition_point(|d| d.id <= since);
                 Backlog {
                     messages: st.history.iter().skip(skip).cloned().collect(),
                     cursor: last,
@@ -335,6 +473,7 @@ pub struct Hub {
     presence_timeout: Duration,
     metrics: Arc<Metrics>,
     delay: Option<Arc<DelayLine>>,
+    broker: Option<Arc<RedisBroker>>,
 }
 
 impl Hub {
@@ -348,6 +487,16 @@ impl Hub {
         metrics: Arc<Metrics>,
         delay: Option<Arc<DelayLine>>,
     ) -> Self {
+        Self::with_parts(config, metrics, delay, None)
+    }
+
+    /// A hub whose rooms publish through `broker` (Redis) when given.
+    pub fn with_parts(
+        config: &crate::Config,
+        metrics: Arc<Metrics>,
+        delay: Option<Arc<DelayLine>>,
+        broker: Option<Arc<RedisBroker>>,
+    ) -> Self {
         Hub {
             rooms: Mutex::new(HashMap::new()),
             history: config.history.max(1),
@@ -355,6 +504,7 @@ impl Hub {
             presence_timeout: config.presence_timeout,
             metrics,
             delay,
+            broker,
         }
     }
 
@@ -383,10 +533,28 @@ impl Hub {
             metrics: self.metrics.clone(),
             delay: self.delay.clone(),
             me: me.clone(),
+            remote: self.broker.clone(),
+            loaded: AtomicBool::new(self.broker.is_none()),
+            loaded_notify: Notify::new(),
         });
         rooms.insert(name, room.clone());
+        if let Some(b) = &self.broker {
+            b.activate(&room);
+        }
         self.metrics.rooms.store(rooms.len() as u64, Relaxed);
         room
+    }
+
+    /// Users with a local connection or poll, per room (presence refresh).
+    pub fn local_members(&self) -> Vec<(String, Vec<String>)> {
+        let rooms: Vec<Arc<Room>> = {
+            let r = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+            r.values().cloned().collect()
+        };
+        rooms
+            .iter()
+            .map(|r| (r.name().to_string(), r.users()))
+            .collect()
     }
 
     /// Runs presence expiry for every room.

@@ -148,6 +148,7 @@ pub async fn poll(
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
     let room = app.hub.room(&room);
+    room.ready().await?;
     Ok(match params.wait {
         Some(wait) => long_poll::handle(&app, &conn, &room, params.start, params.user, wait).await,
         None => short_poll::handle(&app, &conn, &room, params.start, params.user),

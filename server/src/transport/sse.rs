@@ -135,6 +135,7 @@ pub async fn handler(
     }
     conn.label(Label::Transport(Transport::Sse));
     let room = app.hub.room(&room);
+    room.ready().await?;
     let presence = params.user.as_deref().map(|u| room.join(u));
     let sub = room.subscribe(params.start);
 

@@ -45,6 +45,7 @@ pub async fn handler(
     let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
     conn.label(Label::Transport(Transport::Ws));
     let room = app.hub.room(&room);
+    room.ready().await?;
     let max = app.config.max_message_bytes;
     let tracker = app.tracker.clone();
     Ok(upgrade
@@ -83,7 +84,7 @@ enum Next {
     Close(Message),
 }
 
-fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message) -> Next {
+async fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message) -> Next {
     let text = match msg {
         Message::Text(t) => t,
         Message::Binary(_) => {
@@ -116,19 +117,21 @@ fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message
                 .label(Label::Publish)
                 .requests
                 .fetch_add(1, Relaxed);
-            room.publish_request(&p);
-            Next::Continue
+            match room.publish_request(&p).await {
+                Ok(_) => Next::Continue,
+                Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            }
         }
         ClientFrame::Typing { user: u } => match u.as_deref().or(user) {
             Some(u) if validate_user(u).is_ok() => {
-                room.publish(
-                    Kind::Typing,
-                    Draft {
-                        user: Some(u),
-                        ..Draft::default()
-                    },
-                );
-                Next::Continue
+                let typing = Draft {
+                    user: Some(u),
+                    ..Draft::default()
+                };
+                match room.publish_async(Kind::Typing, typing).await {
+                    Ok(_) => Next::Continue,
+                    Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+                }
             }
             _ => Next::Reply(error_frame(
                 "bad_user",
@@ -191,7 +194,7 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
                 match m {
                     None => break None,
                     Some(Err(e)) => break close_for_error(e),
-                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg) {
+                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg).await {
                         Next::Continue => {}
                         Next::Reply(r) => if socket.send(r).await.is_err() { break None },
                         Next::Close(c) => break Some(c),
