@@ -124,7 +124,12 @@ impl Target {
 /// Everything one run needs, validated by [`Config::validate`].
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The first target (the only one, usually).
     pub target: Target,
+    /// Every target: clients and publishers spread over them round-robin,
+    /// as behind a load balancer with sticky sessions; a client whose
+    /// connection fails moves on to the next one.
+    pub targets: Vec<Target>,
     pub transport: Transport,
     /// Subscribing clients (one task and connection each).
     pub clients: u64,
@@ -173,8 +178,21 @@ impl Config {
     /// Defaults for everything but target and transport: 100 clients in one
     /// room, one publisher at 10 msg/s, 100-byte messages, 10 s window.
     pub fn new(target: &str, transport: Transport) -> Result<Config, ConfigError> {
+        let targets = target
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Target::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(first) = targets.first().cloned() else {
+            return Err(ConfigError::Invalid {
+                flag: "--target",
+                why: "give at least one base URL".into(),
+            });
+        };
         Ok(Config {
-            target: Target::parse(target)?,
+            target: first,
+            targets,
             transport,
             clients: 100,
             rooms: 1,
@@ -252,11 +270,11 @@ impl Config {
         if let Some(ip) = self.source_ips.iter().find(|ip| !ip.is_loopback()) {
             return invalid("--source-ips", &format!("{ip} is not loopback"));
         }
-        if self
-            .source_ips
-            .iter()
-            .any(|ip| ip.is_ipv4() != self.target.addr.is_ipv4())
-        {
+        if self.source_ips.iter().any(|ip| {
+            self.targets
+                .iter()
+                .any(|t| ip.is_ipv4() != t.addr.is_ipv4())
+        }) {
             return invalid("--source-ips", "must be of the same IP family as --target");
         }
         Ok(())
@@ -292,6 +310,15 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The targets as given: `http://a,http://b`.
+    pub fn targets_url(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| t.url.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// How long drain really lasts: polling clients need at least one more

@@ -16,7 +16,7 @@ use crate::net::WireCounter;
 use crate::profile::Vars;
 use crate::record::record;
 use crate::rng::SplitMix64;
-use crate::transport::{REQUEST_TIMEOUT, Shared, ws};
+use crate::transport::{Endpoint, REQUEST_TIMEOUT, Shared, ws};
 use bytes::Bytes;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -181,6 +181,7 @@ pub async fn run_publisher(
     let mut http: Option<HttpConn> = None;
     let mut ws: Vec<Option<WsPub>> = (0..rooms).map(|_| None).collect();
     let slot = cfg.clients as usize + index as usize;
+    let mut target = index as usize % sh.targets.len().max(1);
     for k in 0u64.. {
         let offset = schedule.next_offset();
         if !offset.is_finite() || offset > 1e7 {
@@ -212,10 +213,15 @@ pub async fn run_publisher(
             wait_secs: 0.0,
         };
         let sent_at = Instant::now();
+        let ep = &sh.targets[target];
         let res = match cfg.publish_via {
-            PublishVia::Http => publish_http(&sh, &mut http, slot, &counter, &vars).await,
+            PublishVia::Http => publish_http(&sh, ep, &mut http, slot, &counter, &vars).await,
             PublishVia::Ws => {
-                publish_ws(&sh, &mut ws[room], slot, &counter, &vars, index, seq).await
+                let pubws = PubWs {
+                    publisher: index,
+                    seq,
+                };
+                publish_ws(&sh, ep, &mut ws[room], slot, &counter, &vars, pubws).await
             }
         };
         let in_window = rec.in_window(sent_us);
@@ -237,6 +243,12 @@ pub async fn run_publisher(
                     break;
                 }
                 rec.error(&e);
+                if sh.targets.len() > 1 {
+                    // Fail over, as a client behind a load balancer would.
+                    target = (target + 1) % sh.targets.len();
+                    http = None;
+                    ws.iter_mut().for_each(|c| *c = None);
+                }
                 if in_window {
                     out.errors += 1;
                 }
@@ -278,8 +290,15 @@ async fn sleep_precise(t: Instant) {
     }
 }
 
+/// Which message a WebSocket publish carries (for timing its echo).
+struct PubWs {
+    publisher: u32,
+    seq: u64,
+}
+
 async fn publish_http(
     sh: &Shared,
+    ep: &Endpoint,
     conn: &mut Option<HttpConn>,
     slot: usize,
     counter: &Arc<WireCounter>,
@@ -294,7 +313,7 @@ async fn publish_http(
     let fut = async {
         if conn.as_ref().is_none_or(HttpConn::is_closed) {
             *conn = None;
-            *conn = Some(HttpConn::connect(&sh.dialer, slot, counter, &sh.authority).await?);
+            *conn = Some(HttpConn::connect(&ep.dialer, slot, counter, &ep.authority).await?);
         }
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
@@ -343,12 +362,12 @@ async fn publish_http(
 
 async fn publish_ws(
     sh: &Shared,
+    ep: &Endpoint,
     conn: &mut Option<WsPub>,
     slot: usize,
     counter: &Arc<WireCounter>,
     vars: &Vars<'_>,
-    publisher: u32,
-    seq: u64,
+    PubWs { publisher, seq }: PubWs,
 ) -> Result<(), ClientError> {
     let profile = &sh.cfg.profile;
     let (Some(frame), Some(sub)) = (&profile.publish.frame, profile.sub(Transport::Ws)) else {
@@ -360,13 +379,13 @@ async fn publish_ws(
     let fut = async {
         if conn.as_ref().is_none_or(|c| c.reader.is_finished()) {
             *conn = None;
-            let stream = sh.dialer.dial(slot, counter).await?;
+            let stream = ep.dialer.dial(slot, counter).await?;
             let mut path = sub.url.render(vars);
             if let Some(q) = &sub.first_query {
                 path.push(if path.contains('?') { '&' } else { '?' });
                 path.push_str(q);
             }
-            let ws = ws::open(stream, &sh.authority, &path, sub, vars, std::iter::empty()).await?;
+            let ws = ws::open(stream, &ep.authority, &path, sub, vars, std::iter::empty()).await?;
             let (sink, stream) = ws.split();
             let pending = sub.echo.then(Arc::default);
             let reader = tokio::spawn(read_echoes(

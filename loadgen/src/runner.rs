@@ -6,14 +6,13 @@ use crate::coherence::{Expected, Tally};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::http::get_once;
-use crate::net::Dialer;
 use crate::publisher::{PubOutcome, run_publisher};
 use crate::record::{Clock, Recorder};
 use crate::report;
 use crate::rng::SplitMix64;
 use crate::sampler::Sampler;
 use crate::sys;
-use crate::transport::{Client, Outcome, RampGate, Shared, run_client};
+use crate::transport::{Client, Endpoint, Outcome, RampGate, Shared, run_client};
 use hdrhistogram::Histogram;
 use protocol::results::{
     Counts, LoadgenCost, Phase, ResultFile, SCHEMA_VERSION, Scenario, TransportResult,
@@ -65,6 +64,8 @@ struct Snap {
     server: Option<ServerStats>,
     /// Clients connected at this moment.
     connected: u64,
+    /// The same per target.
+    per_target: Vec<u64>,
 }
 
 /// Run the scenario against the target until done or `cancel`.
@@ -73,10 +74,15 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let created = sys::rfc3339(SystemTime::now());
     let mut warnings = Vec::new();
     check_limits(&cfg, &mut warnings)?;
-    let dialer = Dialer::new(cfg.target.addr, cfg.source_ips.clone(), CONNECT_TIMEOUT);
-    let authority: Arc<str> = cfg.target.authority.as_str().into();
-    preflight(&cfg, &dialer, &authority).await?;
-    let stats_ramp = server_stats(&cfg, &dialer, &authority).await;
+    let targets: Vec<Endpoint> = cfg
+        .targets
+        .iter()
+        .map(|t| Endpoint::new(t, cfg.source_ips.clone(), CONNECT_TIMEOUT))
+        .collect();
+    for ep in &targets {
+        preflight(&cfg, ep).await?;
+    }
+    let stats_ramp = server_stats(&cfg, &targets).await;
     if stats_ramp.is_none() {
         warnings.push(match (&cfg.server_pid, &cfg.profile.stats) {
             (Some(pid), _) => format!("process {pid} could not be read from /proc: server cost not recorded"),
@@ -96,8 +102,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
         rec: rec.clone(),
-        dialer,
-        authority,
+        targets,
         rooms: room_names(run_tag, cfg.rooms),
         run_tag,
         ramp: RampGate::default(),
@@ -201,15 +206,22 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let wire_final = rec.wire_totals();
     let series = sampler.finish().await;
 
-    let target_lost = preflight(&cfg, &shared.dialer, &shared.authority)
-        .await
-        .is_err();
+    let mut lost_targets = Vec::new();
+    for ep in &shared.targets {
+        if preflight(&cfg, ep).await.is_err() {
+            lost_targets.push(ep.url.clone());
+        }
+    }
+    let target_lost = !lost_targets.is_empty();
     let mut reasons = Vec::new();
     if cancelled {
         reasons.push("the run was interrupted".to_string());
     }
     if target_lost {
-        reasons.push(format!("the target {} stopped answering", cfg.target.url));
+        reasons.push(format!(
+            "the target {} stopped answering",
+            lost_targets.join(", ")
+        ));
     }
     let partial = !reasons.is_empty();
     for (kind, detail) in rec.first_errors() {
@@ -242,7 +254,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
         schema_version: SCHEMA_VERSION,
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created,
-        target: cfg.target.url.clone(),
+        target: cfg.targets_url(),
         scenario: scenario(&cfg),
         machine: sys::machine(),
         transports: vec![result],
@@ -279,13 +291,10 @@ fn check_limits(cfg: &Config, warnings: &mut Vec<String>) -> Result<(), Error> {
 
 /// The profile's health path must answer 2xx within [`PREFLIGHT_LIMIT`];
 /// without one, the target must accept a TCP connection.
-pub(crate) async fn preflight(
-    cfg: &Config,
-    dialer: &Dialer,
-    authority: &Arc<str>,
-) -> Result<(), Error> {
+pub(crate) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> {
+    let (dialer, authority) = (&ep.dialer, &ep.authority);
     let unreachable = |reason: String| Error::Unreachable {
-        target: cfg.target.url.clone(),
+        target: ep.url.clone(),
         reason,
     };
     let Some(path) = &cfg.profile.health else {
@@ -301,7 +310,7 @@ pub(crate) async fn preflight(
     match get_once(dialer, authority, path, PREFLIGHT_LIMIT).await {
         Ok((status, _)) if (200..300).contains(&status) => Ok(()),
         Ok((status, _)) => Err(Error::BadTarget {
-            target: cfg.target.url.clone(),
+            target: ep.url.clone(),
             reason: format!("GET {path} (the profile's health) answered {status}"),
         }),
         Err(e) => Err(unreachable(e.detail.to_string())),
@@ -310,15 +319,40 @@ pub(crate) async fn preflight(
 
 /// The server's CPU and RSS (and, from rtbench's stats, its own counters):
 /// from `--server-pid` when given, else from the profile's stats endpoint.
-async fn server_stats(cfg: &Config, dialer: &Dialer, authority: &Arc<str>) -> Option<ServerStats> {
+/// With several targets, their stats are summed (CPU, RSS, counters): the
+/// cost of the whole deployment. `None` if any target cannot tell.
+async fn server_stats(cfg: &Config, targets: &[Endpoint]) -> Option<ServerStats> {
     if let Some(pid) = cfg.server_pid {
         return sys::process_stats(pid);
     }
     let path = cfg.profile.stats.as_deref()?;
-    match get_once(dialer, authority, path, STATS_LIMIT).await {
-        Ok((200, body)) => serde_json::from_slice(&body).ok(),
-        _ => None,
+    let mut sum: Option<ServerStats> = None;
+    for ep in targets {
+        let s: ServerStats = match get_once(&ep.dialer, &ep.authority, path, STATS_LIMIT).await {
+            Ok((200, body)) => serde_json::from_slice(&body).ok()?,
+            _ => return None,
+        };
+        sum = Some(match sum {
+            None => s,
+            Some(mut a) => {
+                a.cpu_seconds += s.cpu_seconds;
+                a.rss_bytes += s.rss_bytes;
+                a.publishes_total += s.publishes_total;
+                a.lagged_total += s.lagged_total;
+                a.rooms = a.rooms.max(s.rooms);
+                for (k, v) in s.labels {
+                    let e = a.labels.entry(k).or_default();
+                    e.connections += v.connections;
+                    e.requests_total += v.requests_total;
+                    e.deliveries_total += v.deliveries_total;
+                    e.wire_bytes_in_total += v.wire_bytes_in_total;
+                    e.wire_bytes_out_total += v.wire_bytes_out_total;
+                }
+                a
+            }
+        });
     }
+    sum
 }
 
 async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
@@ -326,9 +360,14 @@ async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
     let at = Instant::now();
     let cpu = sys::cpu_seconds();
     let (rss, _) = sys::rss_bytes();
-    let server = server_stats(&shared.cfg, &shared.dialer, &shared.authority).await;
+    let server = server_stats(&shared.cfg, &shared.targets).await;
     Snap {
         connected: rec.connected.load(Ordering::Relaxed).max(0) as u64,
+        per_target: shared
+            .targets
+            .iter()
+            .map(|t| t.connected.load(Ordering::Relaxed).max(0) as u64)
+            .collect(),
         at,
         wire,
         cpu,
@@ -537,6 +576,19 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
             }
             cost
         }),
+        targets: if i.cfg.targets.len() > 1 {
+            i.cfg
+                .targets
+                .iter()
+                .zip(&i.snap_end.per_target)
+                .map(|(t, n)| protocol::results::TargetShare {
+                    url: t.url.clone(),
+                    connected: *n,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         loadgen: LoadgenCost {
             cpu_seconds: (cpu * 1000.0).round() / 1000.0,
             cpu_percent: if i.window_secs > 0.0 {

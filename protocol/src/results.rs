@@ -171,6 +171,10 @@ pub struct TransportResult {
     /// From the target's `/api/stats`; null when it has none.
     pub server: Option<ServerCost>,
     pub loadgen: LoadgenCost,
+    /// With several `--target` instances: each one's connected clients at
+    /// the end of the window (empty with one target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<TargetShare>,
 }
 
 /// Summary of one HdrHistogram, all in µs; zeros when `count` is 0.
@@ -331,6 +335,14 @@ pub struct ServerCost {
     pub deliveries: u64,
     /// Subscribers the server dropped for lagging during the window.
     pub lagged: u64,
+}
+
+/// One server instance's share of a multi-target run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetShare {
+    pub url: String,
+    /// Clients connected to it at the end of the window.
+    pub connected: u64,
 }
 
 /// The load generator's own cost, so a reader can see when it, not the

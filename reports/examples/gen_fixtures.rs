@@ -393,6 +393,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             rss_peak_bytes: 7_500_000 + (lg_per_client * clients as f64) as u64,
             per_client_rss_bytes: lg_per_client,
         },
+        targets: Vec::new(),
     }
 }
 

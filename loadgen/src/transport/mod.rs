@@ -28,7 +28,7 @@ use crate::rng::SplitMix64;
 use hyper::header::HeaderName;
 use protocol::Transport;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -57,13 +57,38 @@ pub struct RampGate {
     pub notify: Notify,
 }
 
+/// One server instance of the run.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub url: String,
+    pub dialer: Dialer,
+    pub authority: Arc<str>,
+    /// Clients connected to it now.
+    pub connected: AtomicI64,
+}
+
+impl Endpoint {
+    pub fn new(
+        t: &crate::config::Target,
+        source_ips: Vec<std::net::IpAddr>,
+        timeout: Duration,
+    ) -> Self {
+        Endpoint {
+            url: t.url.clone(),
+            dialer: Dialer::new(t.addr, source_ips, timeout),
+            authority: t.authority.as_str().into(),
+            connected: AtomicI64::new(0),
+        }
+    }
+}
+
 /// What every client of a run shares.
 #[derive(Debug)]
 pub struct Shared {
     pub cfg: Config,
     pub rec: Arc<Recorder>,
-    pub dialer: Dialer,
-    pub authority: Arc<str>,
+    /// The server instances, in `--target` order.
+    pub targets: Vec<Endpoint>,
     pub rooms: Vec<String>,
     /// This run's tag in every marker (and room name).
     pub run_tag: u32,
@@ -77,6 +102,8 @@ pub struct Shared {
 pub struct Client {
     pub index: u32,
     pub room: u32,
+    /// Which of `Shared::targets` this client talks to.
+    pub target: u32,
     pub shared: Arc<Shared>,
     pub counter: Arc<WireCounter>,
     /// One resume value per cursor rule of the profile.
@@ -106,9 +133,11 @@ impl Client {
         let counter = shared.rec.subscriber_counter();
         let rng = SplitMix64::derive(shared.cfg.seed, 2, u64::from(index));
         let rules = shared.sub().cursors.len();
+        let target = index % shared.targets.len().max(1) as u32;
         Client {
             index,
             room,
+            target,
             shared,
             counter,
             cursors: vec![None; rules].into_boxed_slice(),
@@ -213,16 +242,25 @@ impl Client {
         }
     }
 
+    /// The server instance this client talks to now.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.shared.targets[self.target as usize]
+    }
+
     /// Open a TCP connection (waiting for a handshake slot first).
     pub async fn dial(&self) -> Result<CountingStream<TcpStream>, ClientError> {
-        self.shared
+        self.endpoint()
             .dialer
             .dial(self.index as usize, &self.counter)
             .await
     }
 
     pub fn dialer(&self) -> &Dialer {
-        &self.shared.dialer
+        &self.endpoint().dialer
+    }
+
+    pub fn authority(&self) -> &Arc<str> {
+        &self.endpoint().authority
     }
 
     /// The connection is up (after the handshake that makes it usable).
@@ -238,6 +276,7 @@ impl Client {
         if !self.connected {
             self.connected = true;
             self.shared.rec.connected.fetch_add(1, Ordering::Relaxed);
+            self.endpoint().connected.fetch_add(1, Ordering::Relaxed);
         }
         self.ever_connected = true;
         self.ramp_done();
@@ -247,6 +286,7 @@ impl Client {
         if self.connected {
             self.connected = false;
             self.shared.rec.connected.fetch_sub(1, Ordering::Relaxed);
+            self.endpoint().connected.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -474,6 +514,9 @@ pub async fn run_client(mut c: Client) -> Outcome {
             Err(e) => {
                 c.shared.rec.error(&e);
                 c.ramp_done();
+                // Another instance serves the same feed: fail over to it
+                // (the cursor is valid there too).
+                c.target = (c.target + 1) % c.shared.targets.len().max(1) as u32;
                 failures = if was_connected { 1 } else { failures + 1 };
                 let wait = c.backoff(failures);
                 tokio::select! {
@@ -519,10 +562,9 @@ mod tests {
         }
         let cfg = Config::new("http://127.0.0.1:1", Transport::Ws).expect("cfg");
         let shared = Arc::new(Shared {
-            dialer: Dialer::new(cfg.target.addr, vec![], Duration::from_secs(1)),
+            targets: vec![Endpoint::new(&cfg.target, vec![], Duration::from_secs(1))],
             cfg,
             rec: Arc::new(Recorder::new(crate::record::Clock::new())),
-            authority: "x".into(),
             rooms: vec!["r".into()],
             run_tag: 1,
             ramp: RampGate::default(),

@@ -16,7 +16,7 @@ pub async fn connect(c: &mut Client) -> Result<Option<HttpConn>, ClientError> {
     bounded(&cancel, REQUEST_TIMEOUT, "connect timed out", async {
         let _permit = c.dialer().permit().await;
         let stream = c.dial().await?;
-        HttpConn::handshake(stream, &c.shared.authority).await
+        HttpConn::handshake(stream, c.authority()).await
     })
     .await
 }

@@ -85,7 +85,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             // the socket is open; the session future stays small.
             Box::pin(open(
                 stream,
-                &shared.authority,
+                c.authority(),
                 &path,
                 sub,
                 &c.vars(&name),
@@ -105,7 +105,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     c.shared.rec.trace(|| {
         format!(
             "WebSocket ws://{}{path} open; sent {} on_open frame(s)",
-            shared.authority,
+            c.authority(),
             sub.on_open.len()
         )
     });

@@ -235,6 +235,18 @@ impl Room {
             .await
             .map_err(|e| ApiError::BrokerUnavailable(e.to_string()))?;
         self.metrics.publishes.fetch_add(1, Relaxed);
+        // Read your writes: answer once this instance's fan-in has made the
+        // message visible here too (bounded; Redis already has it).
+        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
+        loop {
+            let notified = self.notify.notified();
+            if self.lock().next_id > id {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break;
+            }
+        }
         Ok((id, ts_us))
     }
 

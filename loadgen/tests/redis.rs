@@ -1,0 +1,315 @@
+//! Scale-out on Redis with a real `redis-server` (each test starts its own
+//! on a free loopback port): several server instances serve one feed, a
+//! cursor resumes on any instance, clients of a killed instance fail over
+//! without loss, and a Redis restart loses nothing Redis acknowledged.
+
+mod common;
+
+use common::{check_result_file, run_bounded, small_config};
+use protocol::Transport;
+use rstest::rstest;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A `redis-server` child on a free port, with an append-only file so a
+/// restart keeps every acknowledged write.
+struct Redis {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("rtb-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut r = Redis {
+            port,
+            dir,
+            child: None,
+        };
+        r.spawn();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+            ])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "redis-server must be installed (scripts/test.sh installs Debian's redis-server)",
+            );
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().expect("addr");
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM (Redis flushes its append-only file), then wait for the exit.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: kill(2) on our own child's pid.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn instance(redis: &Redis) -> common::TestServer {
+    common::start_server_with(server::Config {
+        broker: Some(redis.url()),
+        ..server::Config::default()
+    })
+    .await
+}
+
+#[rstest]
+#[case::ws(Transport::Ws)]
+#[case::sse(Transport::Sse)]
+#[case::long_poll(Transport::LongPoll)]
+#[case::short_poll(Transport::ShortPoll)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_serve_one_feed(#[case] transport: Transport) {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut cfg = small_config(&format!("{},{}", a.url(), b.url()), transport);
+    cfg.clients = 40;
+    cfg.rooms = 2;
+    cfg.publishers = 2;
+    cfg.duration = Duration::from_secs(2);
+    cfg.poll_interval = Duration::from_millis(200);
+    let results = run_bounded(cfg, Duration::from_secs(60)).await;
+    let t = &results.file.transports[0];
+    let c = &t.counts;
+    assert!(c.expected >= 20 * 40 / 2, "{c:?}");
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{c:?}");
+    assert_eq!((c.duplicate, c.reordered, c.unexpected), (0, 0, 0), "{c:?}");
+    assert_eq!(
+        c.errors.values().sum::<u64>(),
+        0,
+        "{:?}",
+        results.file.warnings
+    );
+    // Clients were spread over both instances, and the stats summed.
+    let shares: Vec<u64> = t.targets.iter().map(|s| s.connected).collect();
+    assert_eq!(shares, [20, 20], "{:?}", t.targets);
+    let server = t.server.as_ref().expect("both instances have /api/stats");
+    assert_eq!(server.connections, 40);
+    assert_eq!(results.file.target, format!("{},{}", a.url(), b.url()));
+    check_result_file(&results.file);
+    a.kill().await;
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_resumes_on_the_other_instance() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let http = reqwest::Client::new();
+    let publish = |url: String, text: &'static str| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{url}/api/rooms/r/messages"))
+                .json(&serde_json::json!({"user": "u", "text": text}))
+                .send()
+                .await
+                .expect("publish");
+            assert_eq!(r.status(), 201);
+        }
+    };
+    let poll = |url: String, since: String| {
+        let http = http.clone();
+        async move {
+            let v: serde_json::Value = http
+                .get(format!("{url}/api/rooms/r/messages?since={since}"))
+                .send()
+                .await
+                .expect("poll")
+                .json()
+                .await
+                .expect("json");
+            let texts: Vec<String> = v["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+                .collect();
+            (texts, v["cursor"].as_str().unwrap_or_default().to_string())
+        }
+    };
+    publish(a.url(), "one").await;
+    publish(a.url(), "two").await;
+    let (texts, cursor) = poll(a.url(), "0".into()).await;
+    assert_eq!(texts, ["one", "two"]);
+    publish(b.url(), "three").await;
+    publish(a.url(), "four").await;
+    // The fan-in of B may be a moment behind: poll until it has caught up.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (texts, _) = poll(b.url(), cursor.clone()).await;
+        if texts == ["three", "four"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B from {cursor}: {texts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SSE on B resumes from the same cursor with Last-Event-ID.
+    let resp = http
+        .get(format!("{}/api/rooms/r/events", b.url()))
+        .header("last-event-id", &cursor)
+        .send()
+        .await
+        .expect("sse");
+    let mut body = resp;
+    let mut seen = String::new();
+    while !(seen.contains("three") && seen.contains("four")) {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.chunk())
+            .await
+            .expect("SSE data in time")
+            .expect("chunk")
+            .expect("open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        !seen.contains("\"one\"") && !seen.contains("\"two\""),
+        "{seen}"
+    );
+    a.kill().await;
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_killed_instance_fail_over_without_loss() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut cfg = small_config(&format!("{},{}", a.url(), b.url()), Transport::Ws);
+    cfg.clients = 40;
+    cfg.publishers = 2;
+    cfg.duration = Duration::from_secs(4);
+    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.kill().await;
+    let results = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("run ends")
+        .expect("task")
+        .expect("run");
+    let c = &results.file.transports[0].counts;
+    assert!(c.reconnects >= 20, "A's clients reconnected: {c:?}");
+    assert_eq!(c.lost, 0, "failed over with their cursors: {c:?}");
+    assert_eq!(c.delivered, c.expected, "{c:?}");
+    assert!(c.published > 0);
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_loses_nothing_acknowledged() {
+    let mut redis = Redis::start();
+    let a = instance(&redis).await;
+    let mut cfg = small_config(&a.url(), Transport::Ws);
+    cfg.clients = 20;
+    cfg.publishers = 1;
+    cfg.duration = Duration::from_secs(5);
+    cfg.drain = Duration::from_secs(8);
+    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.stop();
+    // While Redis is down: publishes answer 503 with a JSON error.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/rooms/x/messages", a.url()))
+        .json(&serde_json::json!({"user": "u", "text": "t"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["code"], "broker_unavailable", "{body}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    redis.spawn();
+    let results = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("run ends")
+        .expect("task")
+        .expect("run");
+    let c = &results.file.transports[0].counts;
+    assert_eq!(c.lost, 0, "everything acknowledged arrived: {c:?}");
+    assert_eq!(c.delivered, c.expected, "{c:?}");
+    assert!(
+        c.publish_errors > 0,
+        "publishes failed while Redis was down: {c:?}"
+    );
+    assert_eq!(c.reconnects, 0, "subscribers stayed connected: {c:?}");
+    assert!(c.published > 0);
+    a.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_its_redis_refuses_to_start() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let t0 = Instant::now();
+    let err = server::run(
+        listener,
+        server::Config {
+            broker: Some(format!("redis://127.0.0.1:{port}")),
+            ..server::Config::default()
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .expect_err("no Redis there");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Redis") && msg.contains("--broker memory"),
+        "{msg}"
+    );
+}
