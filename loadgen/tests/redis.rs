@@ -313,3 +313,57 @@ async fn a_server_without_its_redis_refuses_to_start() {
         "{msg}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_older_than_local_history_is_read_from_redis() {
+    let redis = Redis::start();
+    let a = instance(&redis).await;
+    // B keeps only 5 messages per room in memory; Redis keeps what A asked for.
+    let b = common::start_server_with(server::Config {
+        broker: Some(redis.url()),
+        history: 5,
+        ..server::Config::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    for i in 1..=20 {
+        let r = http
+            .post(format!("{}/api/rooms/old/messages", a.url()))
+            .json(&serde_json::json!({"user": "u", "text": format!("m{i}")}))
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(r.status(), 201);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let v: serde_json::Value = http
+            .get(format!("{}/api/rooms/old/messages?since=2", b.url()))
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        let texts: Vec<&str> = v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        if texts.len() == 18 {
+            let want: Vec<String> = (3..=20).map(|i| format!("m{i}")).collect();
+            assert_eq!(texts, want);
+            assert_eq!(
+                v["gap"],
+                serde_json::Value::Null,
+                "no gap: Redis still had them: {v}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill().await;
+    b.kill().await;
+}

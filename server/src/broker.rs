@@ -220,6 +220,17 @@ impl RedisBroker {
         })
     }
 
+    /// Entries with ids `from..=to` still in Redis (a cursor older than the
+    /// local history).
+    pub async fn range(&self, room: &str, from: u64, to: u64) -> Result<Vec<Entry>, BrokerError> {
+        let mut cmd = redis::cmd("XRANGE");
+        cmd.arg(stream_key(room))
+            .arg(format!("0-{from}"))
+            .arg(format!("0-{to}"));
+        let v: Value = self.command(cmd).await?;
+        Ok(parse_entries(v))
+    }
+
     /// Start reading `room` (first local use): the fan-in loop loads its
     /// recent history, then follows it.
     pub fn activate(self: &Arc<Self>, room: &Arc<Room>) {

@@ -250,6 +250,31 @@ impl Room {
         Ok((id, ts_us))
     }
 
+    /// A resume cursor older than the local history: fetch what Redis still
+    /// keeps (`XRANGE`) in front of the backlog; a gap remains only for what
+    /// Redis trimmed too.
+    pub async fn backfill(&self, b: &mut Backlog, start: Start) {
+        let (Some(broker), Start::Since(since)) = (&self.remote, start) else {
+            return;
+        };
+        if !b.gap || since > b.cursor {
+            return;
+        }
+        let first = b.messages.first().map_or(b.cursor + 1, |d| d.id);
+        if first <= since + 1 {
+            return;
+        }
+        let Ok(entries) = broker.range(&self.name, since + 1, first - 1).await else {
+            return;
+        };
+        let older: Vec<Arc<Delivery>> = entries
+            .into_iter()
+            .filter_map(|(id, kind, body)| self.remote_delivery(id, kind, &body))
+            .collect();
+        b.gap = older.first().is_none_or(|d| d.id > since + 1);
+        b.messages.splice(0..0, older);
+    }
+
     /// Waits until the room's history is loaded from the broker (at once
     /// with the memory broker).
     pub async fn ready(&self) -> Result<(), ApiError> {
@@ -274,29 +299,12 @@ impl Room {
         let mut st = self.lock();
         let mut any = false;
         for (id, kind, body) in entries {
-            if id < st.next_id || body.first() != Some(&b'{') {
+            if id < st.next_id {
                 continue;
             }
-            let idbuf = itoa_buf(id);
-            // {"id":"N","room":"R", + the stored body without its `{`.
-            let mut json = Vec::with_capacity(body.len() + self.name.len() + 40);
-            json.extend_from_slice(b"{\"id\":");
-            json.extend_from_slice(
-                serde_json::to_string(idbuf.as_str())
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            json.extend_from_slice(b",\"room\":");
-            json.extend_from_slice(
-                serde_json::to_string(&*self.name)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            );
-            if body.len() > 2 {
-                json.push(b',');
-            }
-            json.extend_from_slice(&body[1..]);
-            let d = Self::delivery(id, kind, &idbuf, json);
+            let Some(d) = self.remote_delivery(id, kind, &body) else {
+                continue;
+            };
             st.reserved = id + 1;
             Self::commit(&mut st, d);
             any = true;
@@ -305,6 +313,33 @@ impl Room {
         if any {
             self.notify.notify_waiters();
         }
+    }
+
+    /// A broker entry as a delivery: `{"id":"N","room":"R",` + the stored
+    /// body without its `{` (no re-serialization).
+    fn remote_delivery(&self, id: u64, kind: Kind, body: &[u8]) -> Option<Arc<Delivery>> {
+        if body.first() != Some(&b'{') {
+            return None;
+        }
+        let idbuf = itoa_buf(id);
+        let mut json = Vec::with_capacity(body.len() + self.name.len() + 40);
+        json.extend_from_slice(b"{\"id\":");
+        json.extend_from_slice(
+            serde_json::to_string(idbuf.as_str())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        json.extend_from_slice(b",\"room\":");
+        json.extend_from_slice(
+            serde_json::to_string(&*self.name)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        if body.len() > 2 {
+            json.push(b',');
+        }
+        json.extend_from_slice(&body[1..]);
+        Some(Self::delivery(id, kind, &idbuf, json))
     }
 
     /// The room's recent history from the broker: committed, then the room

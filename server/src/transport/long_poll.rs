@@ -32,7 +32,8 @@ pub async fn handle(
         let notified = room.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let b = room.read(start);
+        let mut b = room.read(start);
+        room.backfill(&mut b, start).await;
         if !b.messages.is_empty() || b.gap || last_round {
             app.metrics
                 .delivered(Transport::LongPoll, b.messages.len() as u64);

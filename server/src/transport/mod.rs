@@ -151,7 +151,7 @@ pub async fn poll(
     room.ready().await?;
     Ok(match params.wait {
         Some(wait) => long_poll::handle(&app, &conn, &room, params.start, params.user, wait).await,
-        None => short_poll::handle(&app, &conn, &room, params.start, params.user),
+        None => short_poll::handle(&app, &conn, &room, params.start, params.user).await,
     })
 }
 

@@ -8,7 +8,7 @@ use crate::net::Conn;
 use axum::response::Response;
 use protocol::Transport;
 
-pub fn handle(
+pub async fn handle(
     app: &AppState,
     conn: &Conn,
     room: &Room,
@@ -19,7 +19,8 @@ pub fn handle(
     if let Some(u) = &user {
         room.touch(u, app.config.presence_timeout);
     }
-    let b = room.read(start);
+    let mut b = room.read(start);
+    room.backfill(&mut b, start).await;
     app.metrics
         .delivered(Transport::ShortPoll, b.messages.len() as u64);
     poll_body(&b)

@@ -137,7 +137,8 @@ pub async fn handler(
     let room = app.hub.room(&room);
     room.ready().await?;
     let presence = params.user.as_deref().map(|u| room.join(u));
-    let sub = room.subscribe(params.start);
+    let mut sub = room.subscribe(params.start);
+    room.backfill(&mut sub.backlog, params.start).await;
 
     let mut first = BytesMut::new();
     first.extend_from_slice(format!("retry: {}\n\n", app.config.sse_retry.as_millis()).as_bytes());

@@ -144,6 +144,7 @@ async fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: M
 async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: WebSocket) {
     let _presence = params.user.as_deref().map(|u| room.join(u));
     let mut sub = room.subscribe(params.start);
+    room.backfill(&mut sub.backlog, params.start).await;
     let mut last_id = sub.backlog.cursor;
     if sub.backlog.gap
         && let Start::Since(since) = params.start
