@@ -78,6 +78,18 @@ pub struct LoadArgs {
     /// (each gives ~28k more ports)
     #[arg(long = "source-ips", value_name = "RANGE")]
     pub source_ips: Option<String>,
+    /// Load workers of one distributed run (processes or machines); each
+    /// runs these flags' clients and publishers, and `rtbench report`
+    /// merges their files exactly [default: 1]
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+    /// This worker's number, 0 … N−1 (with --workers)
+    #[arg(long = "worker-id", value_name = "K")]
+    pub worker_id: Option<u32>,
+    /// When publishing starts, in UNIX seconds: the same on every worker so
+    /// their measured windows line up (ramp-up happens before it)
+    #[arg(long = "start-at", value_name = "UNIX_TIME")]
+    pub start_at: Option<f64>,
     /// Write the result file (JSON) here
     #[arg(long, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
@@ -262,6 +274,9 @@ impl LoadArgs {
             c.profile = std::sync::Arc::new(crate::profile::Profile::load(p)?);
         }
         c.server_pid = self.server_pid;
+        c.workers = self.workers.unwrap_or(1);
+        c.worker_id = self.worker_id.unwrap_or(0);
+        c.start_at = self.start_at;
         c.scenario_file = self.scenario.clone();
         c.progress = !self.quiet;
 

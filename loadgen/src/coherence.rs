@@ -6,6 +6,9 @@
 //! publisher in its room and a bitset of received seqs stays dense: memory
 //! is one bit per window message a subscriber should see.
 
+use protocol::results::{PubCounts, PubRanges, RoomShard, WorkerShard};
+use std::collections::BTreeMap;
+
 /// A growable bitset of seqs.
 #[derive(Debug, Default, Clone)]
 pub struct SeqSet {
@@ -54,6 +57,16 @@ impl SeqSet {
 
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// The seqs, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.words.iter().enumerate().flat_map(move |(i, &w)| {
+            let base = self.base + 64 * i as u64;
+            (0..64)
+                .filter(move |b| w & (1u64 << b) != 0)
+                .map(move |b| base + b)
+        })
     }
 }
 
@@ -106,8 +119,18 @@ impl Tracker {
             .map(|p| &p.seen)
     }
 
-    fn total(&self) -> u64 {
-        self.pubs.iter().map(|p| p.seen.len()).sum()
+    /// Distinct window messages received from publishers `own`.
+    fn total(&self, own: &std::ops::Range<u32>) -> u64 {
+        self.pubs
+            .iter()
+            .filter(|p| own.contains(&p.publisher))
+            .map(|p| p.seen.len())
+            .sum()
+    }
+
+    /// (publisher, seqs received) of every publisher.
+    pub fn each(&self) -> impl Iterator<Item = (u32, &SeqSet)> {
+        self.pubs.iter().map(|p| (p.publisher, &p.seen))
     }
 }
 
@@ -149,8 +172,15 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Add one subscriber of `room`.
-    pub fn add(&mut self, expected: &Expected, room: usize, t: &Tracker) {
+    /// Add one subscriber of `room`; `own`: the publishers whose messages
+    /// this process judges (its own, in a distributed run).
+    pub fn add(
+        &mut self,
+        expected: &Expected,
+        room: usize,
+        t: &Tracker,
+        own: &std::ops::Range<u32>,
+    ) {
         let mut hits = 0;
         for (publisher, seqs) in &expected.rooms[room] {
             self.expected += seqs.len() as u64;
@@ -163,12 +193,104 @@ impl Tally {
                 None => self.lost += seqs.len() as u64,
             }
         }
-        let total = t.total();
+        let total = t.total(own);
         self.delivered += total;
         self.unexpected += total - hits;
         self.duplicate += t.duplicate;
         self.reordered += t.reordered;
     }
+}
+
+/// A distributed run's receipts: per room, this worker's subscribers and
+/// how many of them got each (publisher, seq), for [`WorkerShard`].
+#[derive(Debug, Default)]
+pub struct Receipts {
+    rooms: Vec<(u64, BTreeMap<u32, SeqCounts>)>,
+}
+
+/// Subscribers that got each seq of one publisher.
+type SeqCounts = BTreeMap<u64, u32>;
+
+impl Receipts {
+    pub fn new(rooms: usize) -> Self {
+        Receipts {
+            rooms: (0..rooms).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// Add one subscriber of `room`.
+    pub fn add(&mut self, room: usize, t: &Tracker) {
+        let (subs, pubs) = &mut self.rooms[room];
+        *subs += 1;
+        for (p, seen) in t.each() {
+            let counts = pubs.entry(p).or_default();
+            for seq in seen.iter() {
+                *counts.entry(seq).or_default() += 1;
+            }
+        }
+    }
+
+    /// The shard for the result file, with this worker's acknowledged seqs.
+    pub fn into_shard(
+        self,
+        expected: &Expected,
+        run: String,
+        worker_id: u32,
+        workers: u32,
+    ) -> WorkerShard {
+        let rooms = self
+            .rooms
+            .into_iter()
+            .enumerate()
+            .map(|(r, (subscribers, pubs))| RoomShard {
+                subscribers,
+                acked: expected.rooms[r]
+                    .iter()
+                    .map(|(p, seqs)| PubRanges {
+                        publisher: *p,
+                        ranges: ranges(seqs),
+                    })
+                    .collect(),
+                received: pubs
+                    .into_iter()
+                    .filter_map(|(p, counts)| {
+                        let base = *counts.keys().next()?;
+                        let last = *counts.keys().next_back()?;
+                        let mut v = vec![0u32; (last - base + 1) as usize];
+                        for (seq, n) in counts {
+                            v[(seq - base) as usize] = n;
+                        }
+                        Some(PubCounts {
+                            publisher: p,
+                            base,
+                            counts: v,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        WorkerShard {
+            run,
+            worker_id,
+            workers,
+            rooms,
+        }
+    }
+}
+
+/// Sorted seqs as `[start, end)` ranges.
+fn ranges(seqs: &[u64]) -> Vec<[u64; 2]> {
+    let mut sorted = seqs.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<[u64; 2]> = Vec::new();
+    for s in sorted {
+        match out.last_mut() {
+            Some(r) if r[1] == s => r[1] = s + 1,
+            _ => out.push([s, s + 1]),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -207,8 +329,8 @@ mod tests {
         }
         b.receive(0, 99); // never acknowledged
         let mut t = Tally::default();
-        t.add(&exp, 0, &a);
-        t.add(&exp, 0, &b);
+        t.add(&exp, 0, &a, &(0..2));
+        t.add(&exp, 0, &b, &(0..2));
         assert_eq!(
             t,
             Tally {

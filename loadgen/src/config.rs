@@ -169,6 +169,12 @@ pub struct Config {
     pub server_pid: Option<u32>,
     /// Keep a trace of the first exchanges (`rtbench profile check`).
     pub trace: bool,
+    /// Load workers of this run (processes or machines) and which one this is.
+    pub workers: u32,
+    pub worker_id: u32,
+    /// When publishing starts (UNIX seconds): the same for every worker, so
+    /// their windows line up; ramp-up happens before it.
+    pub start_at: Option<f64>,
 }
 
 /// Ports one source address can use (32768–60999 here) minus a margin.
@@ -214,6 +220,9 @@ impl Config {
             profile: Arc::new(Profile::builtin()),
             server_pid: None,
             trace: false,
+            workers: 1,
+            worker_id: 0,
+            start_at: None,
         })
     }
 
@@ -226,6 +235,15 @@ impl Config {
             })
         };
         self.check_profile()?;
+        if self.workers == 0 || self.worker_id >= self.workers {
+            return invalid("--worker-id", "must be below --workers (0 … N−1)");
+        }
+        if self.workers > 1 && self.start_at.is_none() {
+            return invalid(
+                "--start-at",
+                "is required with --workers: give every worker the same UNIX time, e.g. $(( $(date +%s) + 30 ))",
+            );
+        }
         if self.clients == 0 {
             return invalid("--clients", "must be at least 1");
         }
@@ -310,6 +328,12 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Global numbers of this worker's publishers.
+    pub fn own_publishers(&self) -> std::ops::Range<u32> {
+        let p = self.publishers as u32;
+        self.worker_id * p..(self.worker_id + 1) * p
     }
 
     /// The targets as given: `http://a,http://b`.

@@ -156,19 +156,25 @@ impl Drop for WsPub {
     }
 }
 
-/// Run publisher `index` from `start` until intended times reach `end_us`.
+/// Run publisher `index` from `start` (`start_us` on the run clock) until
+/// intended times reach `end_us`.
 pub async fn run_publisher(
     index: u32,
     sh: Arc<Shared>,
-    start: Instant,
+    (start, start_us): (Instant, u64),
     end_us: u64,
     cancel: CancellationToken,
 ) -> PubOutcome {
     let cfg = &sh.cfg;
     let rec = sh.rec.clone();
     let rooms = sh.rooms.len();
-    let publishers = cfg.publishers as u32;
-    let per_pub_rate = cfg.rate_per_sec / f64::from(publishers.max(1));
+    let local = index;
+    // Across the workers of a distributed run, publisher numbers are global
+    // (worker K's are K·P … K·P+P−1), so their schedules interleave and
+    // every marker names one publisher.
+    let index = cfg.worker_id * cfg.publishers as u32 + local;
+    let publishers = cfg.publishers as u32 * cfg.workers;
+    let per_pub_rate = cfg.rate_per_sec / f64::from((cfg.publishers as u32).max(1));
     let mut schedule = Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers);
     let counter = rec.publisher_counter();
     let id = format!("p{index}");
@@ -180,15 +186,15 @@ pub async fn run_publisher(
     let mut seqs = vec![0u64; rooms];
     let mut http: Option<HttpConn> = None;
     let mut ws: Vec<Option<WsPub>> = (0..rooms).map(|_| None).collect();
-    let slot = cfg.clients as usize + index as usize;
-    let mut target = index as usize % sh.targets.len().max(1);
+    let slot = cfg.clients as usize + local as usize;
+    let mut target = local as usize % sh.targets.len().max(1);
     for k in 0u64.. {
         let offset = schedule.next_offset();
         if !offset.is_finite() || offset > 1e7 {
             break;
         }
         let intended = start + Duration::from_secs_f64(offset);
-        let sent_us = rec.clock.at_us(intended);
+        let sent_us = start_us + (offset * 1e6).round() as u64;
         if sent_us >= end_us {
             break;
         }

@@ -2,7 +2,7 @@
 //! → warm-up (publishing, not recorded) → measured window → drain (wait
 //! for in-flight messages) → results.
 
-use crate::coherence::{Expected, Tally};
+use crate::coherence::{Expected, Receipts, Tally};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::http::get_once;
@@ -90,7 +90,12 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
             (None, None) => "server cost not recorded: give --server-pid PID of the server process (this machine only)".to_string(),
         });
     }
-    let run_tag = run_tag();
+    // Workers of one distributed run share the tag (so each other's
+    // messages are theirs, not foreign) and hence the room names.
+    let run_tag = match cfg.start_at {
+        Some(t) => SplitMix64::new((t * 1000.0) as u64 ^ 0x7274_6231).next_u64() as u32,
+        None => run_tag(),
+    };
 
     let rec = Arc::new(if cfg.trace {
         Recorder::with_trace(Clock::new())
@@ -114,11 +119,35 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let clients = ramp_up(&shared, &cancel).await;
 
     // Warm-up and window: boundaries fixed before the first publish.
-    let pub_start = Instant::now();
+    let pub_start = match cfg.start_at {
+        Some(at) => {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            if at < now - 0.05 {
+                warnings.push(format!(
+                    "publishing started {:.2} s after --start-at (ramp-up took longer): this worker's window is late",
+                    now - at
+                ));
+                Instant::now()
+            } else {
+                Instant::now() + Duration::from_secs_f64((at - now).max(0.0))
+            }
+        }
+        None => Instant::now(),
+    };
     let window_start = pub_start + cfg.warmup;
     let window_end = window_start + cfg.duration;
-    let end_us = rec.clock.at_us(window_end);
-    rec.set_window(rec.clock.at_us(window_start), end_us);
+    // Stamps and window bounds in whole µs from one origin: with
+    // --start-at, the same on every worker, so a message is in the window
+    // for all of them or for none.
+    let start_us = match cfg.start_at {
+        Some(at) => (at * 1e6).round() as u64,
+        None => rec.clock.at_us(pub_start),
+    };
+    let window_start_us = start_us + cfg.warmup.as_micros() as u64;
+    let end_us = window_start_us + cfg.duration.as_micros() as u64;
+    rec.set_window(window_start_us, end_us);
     rec.set_phase(Phase::Warmup);
     let connected_now = rec.connected.load(Ordering::Relaxed).max(0) as u64;
     if connected_now < cfg.clients {
@@ -133,7 +162,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
             tokio::spawn(run_publisher(
                 i,
                 shared.clone(),
-                pub_start,
+                (pub_start, start_us),
                 end_us,
                 pub_cancel.clone(),
             ))
@@ -180,21 +209,37 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
     }
+    if cfg.workers > 1 && !cancelled {
+        // The other workers' last messages are in flight too, and we do not
+        // know how many: a short grace (bounded by the drain deadline).
+        let grace = (Instant::now() + Duration::from_secs(1)).min(drain_deadline);
+        cancelled = !sleep_until(grace, &cancel).await;
+    }
 
     // Stop clients and collect their coherence records.
     shared.cancel.cancel();
     let mut tally = Tally::default();
+    let own = cfg.own_publishers();
+    let mut receipts = (cfg.workers > 1).then(|| Receipts::new(shared.rooms.len()));
     let join_deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let mut stuck = 0;
     for (i, mut h) in clients.into_iter().enumerate() {
         let room = i % shared.rooms.len();
         match tokio::time::timeout_at(join_deadline, &mut h).await {
-            Ok(Ok(Outcome { room, tracker })) => tally.add(&expected, room as usize, &tracker),
+            Ok(Ok(Outcome { room, tracker })) => {
+                tally.add(&expected, room as usize, &tracker, &own);
+                if let Some(r) = receipts.as_mut() {
+                    r.add(room as usize, &tracker);
+                }
+            }
             Ok(Err(e)) => return Err(Error::Internal(format!("client task: {e}"))),
             Err(_) => {
                 h.abort();
                 stuck += 1;
-                tally.add(&expected, room, &Default::default());
+                tally.add(&expected, room, &Default::default(), &own);
+                if let Some(r) = receipts.as_mut() {
+                    r.add(room, &Default::default());
+                }
             }
         }
     }
@@ -241,6 +286,14 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
         series,
         stats_ramp: stats_ramp.as_ref(),
         rss_baseline,
+        worker: receipts.map(|r| {
+            r.into_shard(
+                &expected,
+                format!("{run_tag:08x}"),
+                cfg.worker_id,
+                cfg.workers,
+            )
+        }),
     });
     if result.counts.gaps > 0 {
         warnings.push(format!(
@@ -477,6 +530,7 @@ struct TransportInputs<'a> {
     series: Vec<protocol::results::SecondSample>,
     stats_ramp: Option<&'a ServerStats>,
     rss_baseline: u64,
+    worker: Option<protocol::results::WorkerShard>,
 }
 
 fn transport_result(i: TransportInputs<'_>) -> TransportResult {
@@ -589,6 +643,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         } else {
             Vec::new()
         },
+        worker: i.worker,
         loadgen: LoadgenCost {
             cpu_seconds: (cpu * 1000.0).round() / 1000.0,
             cpu_percent: if i.window_secs > 0.0 {

@@ -175,6 +175,10 @@ pub struct TransportResult {
     /// the end of the window (empty with one target).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<TargetShare>,
+    /// One worker of a distributed run (`--workers N`): what merging the
+    /// workers' files needs to count loss across workers exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerShard>,
 }
 
 /// Summary of one HdrHistogram, all in µs; zeros when `count` is 0.
@@ -335,6 +339,45 @@ pub struct ServerCost {
     pub deliveries: u64,
     /// Subscribers the server dropped for lagging during the window.
     pub lagged: u64,
+}
+
+/// One load worker's share of a distributed run. This worker's `counts`
+/// cover its own publishers only (one clock, one process); messages of the
+/// other workers' publishers are recorded here per seq, so the merge can
+/// count, for every acknowledged message, how many subscribers of all
+/// workers got it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerShard {
+    /// The run's tag (shared by its workers: derived from `--start-at`).
+    pub run: String,
+    pub worker_id: u32,
+    pub workers: u32,
+    /// Indexed by room.
+    pub rooms: Vec<RoomShard>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoomShard {
+    /// This worker's subscribers in the room.
+    pub subscribers: u64,
+    /// This worker's publishers: acknowledged window seqs, `[start, end)` ranges.
+    pub acked: Vec<PubRanges>,
+    /// Every publisher (any worker) whose window messages arrived here: how
+    /// many of this worker's subscribers got seq `base + i`.
+    pub received: Vec<PubCounts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PubRanges {
+    pub publisher: u32,
+    pub ranges: Vec<[u64; 2]>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PubCounts {
+    pub publisher: u32,
+    pub base: u64,
+    pub counts: Vec<u32>,
 }
 
 /// One server instance's share of a multi-target run.

@@ -394,6 +394,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             per_client_rss_bytes: lg_per_client,
         },
         targets: Vec::new(),
+        worker: None,
     }
 }
 

@@ -37,6 +37,13 @@ pub(crate) fn concurrent(parts: &[Part<'_>]) -> Result<TransportResult, String> 
     let results: Vec<&TransportResult> = parts.iter().map(|p| p.result).collect();
     let window = results.iter().map(|r| r.window_secs).fold(0.0, f64::max);
     let mut out = base(&results)?;
+    if let Some(c) = cross_worker(&results) {
+        out.counts.expected = c.expected;
+        out.counts.delivered = c.delivered;
+        out.counts.lost = c.lost;
+        out.counts.unexpected = c.unexpected;
+    }
+    out.worker = None;
     out.clients = results.iter().map(|r| r.clients).sum();
     out.window_secs = window;
     // Σ(rate × own window) / common window: the sum of the rates when the
@@ -46,6 +53,79 @@ pub(crate) fn concurrent(parts: &[Part<'_>]) -> Result<TransportResult, String> 
     out.server = concurrent_server(parts, window);
     out.loadgen = loadgen(&results, window, false);
     Ok(out)
+}
+
+/// Coherence of a distributed run's workers, all together.
+#[derive(Debug, PartialEq, Eq)]
+struct CrossWorker {
+    expected: u64,
+    delivered: u64,
+    lost: u64,
+    unexpected: u64,
+}
+
+/// The workers of one distributed run (every one of them, each once):
+/// every acknowledged message of any worker's publishers was expected by
+/// every subscriber of its room on any worker. Each worker's own `counts`
+/// judge only its own publishers, so their sum would miss the messages that
+/// crossed from one worker to another.
+fn cross_worker(results: &[&TransportResult]) -> Option<CrossWorker> {
+    let shards: Vec<&protocol::results::WorkerShard> = results
+        .iter()
+        .map(|r| r.worker.as_ref())
+        .collect::<Option<_>>()?;
+    let first = shards.first()?;
+    let mut ids: Vec<u32> = shards.iter().map(|s| s.worker_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if shards
+        .iter()
+        .any(|s| s.run != first.run || s.workers != first.workers)
+        || ids.len() != shards.len()
+        || ids.len() != first.workers as usize
+    {
+        return None;
+    }
+    let rooms = shards.iter().map(|s| s.rooms.len()).max().unwrap_or(0);
+    let mut out = CrossWorker {
+        expected: 0,
+        delivered: 0,
+        lost: 0,
+        unexpected: 0,
+    };
+    for r in 0..rooms {
+        let in_room = || shards.iter().filter_map(|s| s.rooms.get(r));
+        let subscribers: u64 = in_room().map(|x| x.subscribers).sum();
+        let mut got: std::collections::HashMap<(u32, u64), u64> = Default::default();
+        for room in in_room() {
+            for pc in &room.received {
+                for (i, n) in pc.counts.iter().enumerate() {
+                    *got.entry((pc.publisher, pc.base + i as u64)).or_default() += u64::from(*n);
+                }
+            }
+        }
+        let received: u64 = got.values().sum();
+        let mut hits = 0;
+        for room in in_room() {
+            for pr in &room.acked {
+                for [from, to] in &pr.ranges {
+                    for seq in *from..*to {
+                        let n = got
+                            .get(&(pr.publisher, seq))
+                            .copied()
+                            .unwrap_or(0)
+                            .min(subscribers);
+                        out.expected += subscribers;
+                        hits += n;
+                        out.lost += subscribers - n;
+                    }
+                }
+            }
+        }
+        out.delivered += received;
+        out.unexpected += received.saturating_sub(hits);
+    }
+    Some(out)
 }
 
 /// Repeats of one run, pooled (see the module docs).

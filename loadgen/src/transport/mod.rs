@@ -396,9 +396,11 @@ impl Client {
     fn record_stamps(&mut self, now_us: u64, stamps: impl IntoIterator<Item = Option<Stamp>>) {
         let rec = self.shared.rec.clone();
         let recv_in_window = rec.in_window(now_us);
-        let publishers = self.shared.cfg.publishers;
+        let cfg = &self.shared.cfg;
+        let all = cfg.publishers * u64::from(cfg.workers);
+        let own = cfg.own_publishers();
         let run = self.shared.run_tag;
-        let payload_len = self.shared.cfg.size_bytes as u64;
+        let payload_len = cfg.size_bytes as u64;
         let mut s = rec.shard();
         for stamp in stamps {
             let Some(Stamp {
@@ -406,20 +408,27 @@ impl Client {
                 seq,
                 sent_us,
                 ..
-            }) = stamp.filter(|m| m.run == run && u64::from(m.publisher) < publishers)
+            }) = stamp.filter(|m| m.run == run && u64::from(m.publisher) < all)
             else {
                 s.foreign += 1;
                 continue;
             };
+            // Another worker's publisher: its clock is not ours, so no
+            // latency; it still counts for loss (see `WorkerShard`).
+            let ours = own.contains(&p);
             let latency = now_us.saturating_sub(sent_us);
             if rec.in_window(sent_us) {
                 if !self.tracker.receive(p, seq) {
                     continue; // duplicate: counted by the tracker, not a delivery
                 }
-                record(&mut s.latency, latency);
-                s.window_first += 1;
+                if ours {
+                    record(&mut s.latency, latency);
+                    s.window_first += 1;
+                }
             }
-            record(&mut s.sec_latency, latency);
+            if ours {
+                record(&mut s.sec_latency, latency);
+            }
             s.sec.deliveries += 1;
             if recv_in_window {
                 s.win.deliveries += 1;
