@@ -112,9 +112,10 @@ fn compare_passes_a_rerun_and_catches_injected_latency() {
         assert!(o.status.success(), "{}", text(&o));
     }
     let b = base.to_str().expect("path");
-    // Latency gates wide enough for a debug build sharing two cores with
-    // the rest of the test suite (a rerun's p50 moved by +15% to +30% there);
-    // 20 ms on a p50 of a few ms is still far past them.
+    // The rerun is judged with wide latency gates: a debug build sharing two
+    // cores with the rest of the test suite is noisy (the default gates
+    // flagged an unchanged rerun once in a full run). The injected 20 ms is
+    // judged with the default gates (+20% on a 100 ms short-poll p50).
     let gates = [
         "--max-regression",
         "latency.p50=+100%",
@@ -142,7 +143,6 @@ fn compare_passes_a_rerun_and_catches_injected_latency() {
         "--junit",
         junit.to_str().expect("path"),
     ];
-    args.extend(gates);
     let o = rtbench(&args);
     assert_eq!(
         o.status.code(),
