@@ -216,3 +216,22 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         "the trace shows the wire: {out}"
     );
 }
+
+#[test]
+fn server_without_its_redis_exits_with_a_clear_error() {
+    let o = rtbench(&[
+        "server",
+        "--addr",
+        "127.0.0.1:0",
+        "--broker",
+        "redis://127.0.0.1:1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("Redis at redis://127.0.0.1:1") && e.contains("--broker memory"),
+        "{e}"
+    );
+    let o = rtbench(&["server", "--broker", "kafka://x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -367,3 +367,45 @@ async fn a_cursor_older_than_local_history_is_read_from_redis() {
     a.kill().await;
     b.kill().await;
 }
+
+/// Presence is shared: a user on instance A and a user on instance B both
+/// appear in the user list every instance publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_lists_users_of_every_instance() {
+    use futures_util::StreamExt;
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let connect = |url: String, user: &'static str| async move {
+        let ws_url = format!(
+            "{}/api/rooms/lobby/ws?user={user}",
+            url.replacen("http", "ws", 1)
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("ws");
+        ws
+    };
+    let mut alice = connect(a.url(), "alice").await;
+    let _bob = connect(b.url(), "bob").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout_at(deadline.into(), alice.next())
+            .await
+            .expect("a presence list with both users in time")
+            .expect("open")
+            .expect("frame");
+        let Ok(text) = frame.to_text() else { continue };
+        let v: serde_json::Value = serde_json::from_str(text).expect("json");
+        if v["kind"] == "presence" {
+            let users: Vec<&str> = v["users"]
+                .as_array()
+                .expect("users")
+                .iter()
+                .filter_map(|u| u.as_str())
+                .collect();
+            if users == ["alice", "bob"] {
+                break;
+            }
+        }
+    }
+    a.kill().await;
+    b.kill().await;
+}
