@@ -134,7 +134,7 @@ fn compare_passes_a_rerun_and_catches_injected_latency() {
 
     let md = slow.join("compare.md");
     let junit = slow.join("junit.xml");
-    let mut args = vec![
+    let args = vec![
         "compare",
         b,
         slow.to_str().expect("path"),
