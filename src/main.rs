@@ -252,6 +252,23 @@ struct ServerArgs {
     /// With --inject-latency: extra random delay per message, up to this much.
     #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     inject_latency_jitter: Duration,
+    /// Open connections beyond this are answered 503 (a WebSocket: close
+    /// 1013); this machine allows 20,000 descriptors per process
+    #[arg(long, default_value = "19500", value_parser = parse_count_usize)]
+    max_connections: usize,
+    /// Long polls held at once beyond this are answered 503
+    #[arg(long, default_value = "10k", value_parser = parse_count_usize)]
+    max_long_polls: usize,
+    /// Publishes per connection, e.g. 50/s or 50/s:100 (burst 100): past it
+    /// HTTP answers 429 with Retry-After, a WebSocket gets an error frame and,
+    /// after twice its burst of refusals in a row, close 1008 [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    publish_rate_limit: Option<server::limits::RateLimit>,
+    /// Browser origins (besides this server's own) allowed to open a
+    /// WebSocket or call the API, comma-separated, e.g.
+    /// https://chat.example.com; others get 403 [default: any]
+    #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
+    allowed_origins: Option<Vec<String>>,
     /// Where messages go: `memory` (this process only) or
     /// `redis://HOST:PORT[/DB]` to serve one feed from several instances
     /// (Redis Streams; any instance resumes any client's cursor)
@@ -309,6 +326,10 @@ impl ServerArgs {
             inject_latency: self.inject_latency,
             inject_jitter: self.inject_latency_jitter,
             broker: self.broker.0.clone(),
+            max_connections: self.max_connections,
+            max_long_polls: self.max_long_polls,
+            publish_rate_limit: self.publish_rate_limit,
+            allowed_origins: self.allowed_origins.clone(),
             ..server::Config::default()
         }
     }

@@ -35,6 +35,14 @@ pub struct Config {
     pub inject_jitter: Duration,
     /// `redis://HOST:PORT[/DB]` to scale out on Redis; `None`: in memory.
     pub broker: Option<String>,
+    /// Open connections beyond this are answered 503 (WebSocket: close 1013).
+    pub max_connections: usize,
+    /// Long polls held at once beyond this are answered 503.
+    pub max_long_polls: usize,
+    /// Publishes per connection (HTTP keep-alive or WebSocket); `None`: no limit.
+    pub publish_rate_limit: Option<crate::limits::RateLimit>,
+    /// Browser origins allowed besides the server's own; `None`: any.
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -53,6 +61,12 @@ impl Default for Config {
             inject_latency: Duration::ZERO,
             inject_jitter: Duration::ZERO,
             broker: None,
+            // One below this machine's hard descriptor limit, minus room for
+            // listeners, Redis and logs.
+            max_connections: 19_500,
+            max_long_polls: 10_000,
+            publish_rate_limit: None,
+            allowed_origins: None,
         }
     }
 }

@@ -31,6 +31,12 @@ pub enum ApiError {
     UpgradeRequired(String),
     #[error("{0}; nothing was published, retry later")]
     BrokerUnavailable(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("publishing faster than this server allows ({limit}); retry after {retry_after_ms} ms")]
+    RateLimited { limit: String, retry_after_ms: u64 },
+    #[error("{0}")]
+    TooBusy(String),
 }
 
 impl ApiError {
@@ -48,6 +54,9 @@ impl ApiError {
             ApiError::BodyRead(_) => "body_read",
             ApiError::UpgradeRequired(_) => "upgrade_required",
             ApiError::BrokerUnavailable(_) => "broker_unavailable",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::TooBusy(_) => "too_busy",
         }
     }
 
@@ -57,7 +66,11 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
-            ApiError::BrokerUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BrokerUnavailable(_) | ApiError::TooBusy(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -72,7 +85,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        let mut resp = (self.status(), Json(self.body())).into_response();
+        let retry = match &self {
+            ApiError::RateLimited { retry_after_ms, .. } => {
+                Some(retry_after_ms.div_ceil(1000).max(1))
+            }
+            ApiError::TooBusy(_) | ApiError::BrokerUnavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

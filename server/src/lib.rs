@@ -21,6 +21,7 @@ pub mod config;
 pub mod delay;
 pub mod error;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod net;
 pub mod page;
@@ -33,6 +34,7 @@ pub use error::{ApiError, Error};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hub::Hub;
 use hyper::server::conn::http1;
@@ -41,6 +43,7 @@ use metrics::Metrics;
 use net::{ConnMeter, Counted};
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -53,6 +56,7 @@ pub struct Shared {
     pub config: Config,
     pub hub: Hub,
     pub metrics: Arc<Metrics>,
+    pub limit_metrics: Arc<limits::LimitMetrics>,
     /// Cancelled on shutdown: long polls answer, streams end, sockets close.
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
@@ -93,6 +97,7 @@ impl AppState {
             hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
             config,
             metrics,
+            limit_metrics: Arc::default(),
             shutdown,
             tracker: TaskTracker::new(),
         })))
@@ -117,6 +122,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::origins,
+        ))
         .with_state(state)
 }
 
@@ -160,7 +169,16 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             r = listener.accept() => match r {
                 Ok((stream, _)) => {
-                    state.tracker.spawn(connection(stream, router.clone(), state.clone()));
+                    let open = state.limit_metrics.open_connections.fetch_add(1, Ordering::Relaxed);
+                    // The place is given back when the socket closes, also
+                    // after a WebSocket upgrade (the meter lives as long).
+                    let slot = limits::OpenConnection(state.limit_metrics.clone());
+                    if open >= state.config.max_connections as i64 {
+                        state.limit_metrics.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                        state.tracker.spawn(reject(stream, slot));
+                    } else {
+                        state.tracker.spawn(connection(stream, router.clone(), state.clone(), slot));
+                    }
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning; the
@@ -188,10 +206,55 @@ pub async fn run(
     Ok(())
 }
 
-async fn connection(stream: TcpStream, router: Router, state: AppState) {
+/// A connection past `--max-connections`: every request answered 503 with
+/// a JSON error and `Retry-After`, a WebSocket upgrade closed with 1013
+/// ("try again later"), then the connection is closed.
+async fn reject(stream: TcpStream, _slot: limits::OpenConnection) {
+    let app = Router::new().fallback(
+        |upgrade: Result<
+            axum::extract::ws::WebSocketUpgrade,
+            axum::extract::ws::rejection::WebSocketUpgradeRejection,
+        >| async move {
+            let why = "the server is at its connection limit (--max-connections); retry later";
+            match upgrade {
+                Ok(u) => u.on_upgrade(move |mut ws| async move {
+                    use axum::extract::ws::{CloseFrame, Message};
+                    let _ = ws
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 1013,
+                            reason: why.into(),
+                        })))
+                        .await;
+                }),
+                Err(_) => {
+                    let mut r = ApiError::TooBusy(why.into()).into_response();
+                    r.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                    r
+                }
+            }
+        },
+    );
+    let service = hyper::service::service_fn(move |req| app.clone().oneshot(req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(5))
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    router: Router,
+    state: AppState,
+    slot: limits::OpenConnection,
+) {
     // Latency is the product: never let Nagle hold a small frame back.
     let _ = stream.set_nodelay(true);
-    let meter = Arc::new(ConnMeter::new(state.metrics.clone()));
+    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
     let io = TokioIo::new(Counted::new(stream, meter.clone()));
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {

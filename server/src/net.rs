@@ -23,7 +23,11 @@ const UNLABELED: u8 = u8::MAX;
 /// Byte and connection accounting for one TCP connection.
 #[derive(Debug)]
 pub struct ConnMeter {
+    /// `--publish-rate-limit` tokens of this connection (made on first use).
+    bucket: std::sync::Mutex<Option<crate::limits::Bucket>>,
     label: AtomicU8,
+    /// The connection's place under `--max-connections`, until the socket closes.
+    _open: Option<crate::limits::OpenConnection>,
     pending_in: AtomicU64,
     pending_out: AtomicU64,
     metrics: Arc<Metrics>,
@@ -32,11 +36,19 @@ pub struct ConnMeter {
 impl ConnMeter {
     pub fn new(metrics: Arc<Metrics>) -> Self {
         ConnMeter {
+            bucket: std::sync::Mutex::new(None),
             label: AtomicU8::new(UNLABELED),
+            _open: None,
             pending_in: AtomicU64::new(0),
             pending_out: AtomicU64::new(0),
             metrics,
         }
+    }
+
+    /// Keep `open` (the connection's place) as long as this meter lives.
+    pub fn holding(mut self, open: crate::limits::OpenConnection) -> Self {
+        self._open = Some(open);
+        self
     }
 
     fn add(&self, n: u64, out: bool) {
@@ -172,6 +184,14 @@ impl Conn {
         if let Some(m) = &self.0 {
             m.label(label);
         }
+    }
+
+    /// One publish against `--publish-rate-limit`: this connection's bucket.
+    pub fn take_token(&self, limit: &crate::limits::RateLimit) -> Result<(), std::time::Duration> {
+        let Some(m) = &self.0 else { return Ok(()) };
+        let mut b = m.bucket.lock().unwrap_or_else(|p| p.into_inner());
+        b.get_or_insert_with(|| crate::limits::Bucket::new(limit))
+            .take(limit)
     }
 }
 

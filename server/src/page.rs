@@ -29,12 +29,14 @@ pub async fn index(conn: Conn) -> Response {
 
 pub async fn metrics(State(app): State<AppState>, conn: Conn) -> Response {
     conn.label(Label::Other);
+    let mut text = app.metrics.prometheus();
+    app.limit_metrics.prometheus(&mut text);
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        app.metrics.prometheus(),
+        text,
     )
         .into_response()
 }

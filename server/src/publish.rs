@@ -38,6 +38,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// `--publish-rate-limit`: 429 with `Retry-After` past this connection's tokens.
+fn rate_limit(app: &AppState, conn: &Conn) -> Result<(), ApiError> {
+    let Some(limit) = &app.config.publish_rate_limit else {
+        return Ok(());
+    };
+    conn.take_token(limit).map_err(|wait| {
+        app.limit_metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ApiError::RateLimited {
+            limit: format!("{}/s", limit.per_sec),
+            retry_after_ms: wait.as_millis() as u64,
+        }
+    })
+}
+
 /// `POST /api/rooms/{room}/messages` → `201 {"id","ts_us"}`.
 pub async fn publish(
     State(app): State<AppState>,
@@ -46,6 +62,7 @@ pub async fn publish(
     JsonBody(p): JsonBody<PublishRequest>,
 ) -> Result<Response, ApiError> {
     conn.label(Label::Publish);
+    rate_limit(&app, &conn)?;
     validate_user(&p.user)?;
     let room = app.hub.room(&room);
     let (id, ts_us) = room.publish_request(&p).await?;
@@ -67,6 +84,7 @@ pub async fn typing(
     JsonBody(t): JsonBody<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
     conn.label(Label::Publish);
+    rate_limit(&app, &conn)?;
     validate_user(&t.user)?;
     app.hub
         .room(&room)

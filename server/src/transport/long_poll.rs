@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::hub::{Room, Start};
 use crate::metrics::Label;
 use crate::net::Conn;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use protocol::Transport;
 use std::time::Duration;
@@ -20,6 +21,18 @@ pub async fn handle(
     wait: Duration,
 ) -> Response {
     conn.label(Label::Transport(Transport::LongPoll));
+    let Some(_held) = crate::limits::try_slot(
+        &app.limit_metrics.open_long_polls,
+        app.config.max_long_polls,
+    ) else {
+        app.limit_metrics
+            .rejected_long_polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return crate::ApiError::TooBusy(
+            "too many long polls are held open (--max-long-polls); retry, or subscribe with SSE or WebSocket".into(),
+        )
+        .into_response();
+    };
     let wait = wait.min(app.config.long_poll_max_wait);
     if let Some(u) = &user {
         room.touch(u, wait + app.config.presence_timeout);

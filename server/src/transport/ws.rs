@@ -11,6 +11,7 @@ use super::{Params, RoomPath, validate_user};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{Delivery, Draft, Room, Start};
+use crate::limits::{Bucket, RateLimit};
 use crate::metrics::Label;
 use crate::net::Conn;
 use axum::extract::State;
@@ -84,7 +85,52 @@ enum Next {
     Close(Message),
 }
 
-async fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: Message) -> Next {
+/// `--publish-rate-limit` on one socket: its bucket, and refusals in a row.
+struct Limiter {
+    limit: RateLimit,
+    bucket: Bucket,
+    strikes: u32,
+}
+
+impl Limiter {
+    /// `None` to go on; a reply (error frame) or, after the client kept
+    /// flooding past twice its burst of refusals, a 1008 close.
+    fn check(app: &AppState, l: &mut Option<Limiter>) -> Option<Next> {
+        let l = l.as_mut()?;
+        match l.bucket.take(&l.limit) {
+            Ok(()) => {
+                l.strikes = 0;
+                None
+            }
+            Err(wait) => {
+                app.limit_metrics.rate_limited.fetch_add(1, Relaxed);
+                l.strikes += 1;
+                if f64::from(l.strikes) > 2.0 * l.limit.burst {
+                    return Some(Next::Close(close(
+                        CLOSE_POLICY,
+                        "publish rate limit exceeded repeatedly (--publish-rate-limit)".into(),
+                    )));
+                }
+                let e = ApiError::RateLimited {
+                    limit: format!("{}/s", l.limit.per_sec),
+                    retry_after_ms: wait.as_millis() as u64,
+                };
+                Some(Next::Reply(error_frame(e.code(), e.to_string())))
+            }
+        }
+    }
+}
+
+/// Policy violation (RFC 6455): repeated abuse.
+const CLOSE_POLICY: u16 = 1008;
+
+async fn on_client_frame(
+    app: &AppState,
+    room: &Room,
+    user: Option<&str>,
+    msg: Message,
+    limiter: &mut Option<Limiter>,
+) -> Next {
     let text = match msg {
         Message::Text(t) => t,
         Message::Binary(_) => {
@@ -108,6 +154,9 @@ async fn on_client_frame(app: &AppState, room: &Room, user: Option<&str>, msg: M
             ));
         }
     };
+    if let Some(next) = Limiter::check(app, limiter) {
+        return next;
+    }
     match frame {
         ClientFrame::Message(p) => {
             if let Err(e) = validate_user(&p.user) {
@@ -172,6 +221,11 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard = true;
     let user = params.user.as_deref();
+    let mut limiter = app.config.publish_rate_limit.map(|limit| Limiter {
+        limit,
+        bucket: Bucket::new(&limit),
+        strikes: 0,
+    });
     let bye = loop {
         tokio::select! {
             biased;
@@ -195,7 +249,7 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
                 match m {
                     None => break None,
                     Some(Err(e)) => break close_for_error(e),
-                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg).await {
+                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg, &mut limiter).await {
                         Next::Continue => {}
                         Next::Reply(r) => if socket.send(r).await.is_err() { break None },
                         Next::Close(c) => break Some(c),

@@ -1,0 +1,246 @@
+//! Limits: connections, long polls, publish rate per connection, origins.
+//! Every refusal has its status (or close code), a JSON error that says
+//! what to do, and a `/metrics` counter; the server keeps serving.
+
+mod common;
+
+use common::{SOON, TestServer, ws_connect};
+use futures_util::{SinkExt, StreamExt};
+use server::limits::RateLimit;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+async fn metric(srv: &TestServer, name: &str) -> i64 {
+    let text = srv
+        .http
+        .get(format!("{}/metrics", srv.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_get_503_or_close_1013() {
+    let srv = TestServer::with(server::Config {
+        max_connections: 3,
+        ..server::Config::default()
+    })
+    .await;
+    // Three WebSockets hold the three places.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(ws_connect(srv.addr, "/api/rooms/r/ws").await);
+    }
+    // A fourth WebSocket is upgraded, then closed with 1013 (try again later).
+    let mut ws = ws_connect(srv.addr, "/api/rooms/r/ws").await;
+    let close = tokio::time::timeout(SOON, ws.next()).await.expect("close");
+    match close {
+        Some(Ok(Message::Close(Some(f)))) => {
+            assert_eq!(u16::from(f.code), 1013);
+            assert!(f.reason.contains("--max-connections"), "{}", f.reason);
+        }
+        other => panic!("expected close 1013, got {other:?}"),
+    }
+    // Plain HTTP: 503 with a JSON error and Retry-After.
+    let r = reqwest::Client::new()
+        .get(format!("{}/healthz", srv.url))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["code"], "too_busy");
+    // A place frees up: served again.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let r = reqwest::Client::new()
+            .get(format!("{}/healthz", srv.url))
+            .send()
+            .await
+            .expect("answer");
+        if r.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "place given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(metric(&srv, "rtbench_server_rejected_connections_total").await >= 2);
+}
+
+#[tokio::test]
+async fn long_polls_past_the_limit_get_503() {
+    let srv = TestServer::with(server::Config {
+        max_long_polls: 2,
+        ..server::Config::default()
+    })
+    .await;
+    let poll = || {
+        srv.http
+            .get(format!("{}/api/rooms/lp/messages?wait=5", srv.url))
+            .send()
+    };
+    let (a, b) = (tokio::spawn(poll()), tokio::spawn(poll()));
+    // Wait until both are held.
+    let deadline = tokio::time::Instant::now() + SOON;
+    while metric(&srv, "rtbench_server_open_long_polls").await < 2 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = poll().await.expect("answer");
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["code"], "too_busy");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--max-long-polls")
+    );
+    // A publish answers the held ones; the gauge goes back to 0.
+    srv.publish("lp", "u", "hi").await;
+    for h in [a, b] {
+        assert_eq!(h.await.expect("task").expect("answer").status(), 200);
+    }
+    assert_eq!(metric(&srv, "rtbench_server_open_long_polls").await, 0);
+    assert_eq!(
+        metric(&srv, "rtbench_server_rejected_long_polls_total").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn publishing_past_the_rate_limit_gets_429_then_close_1008() {
+    let srv = TestServer::with(server::Config {
+        publish_rate_limit: Some(RateLimit::parse("2/s:3").expect("limit")),
+        ..server::Config::default()
+    })
+    .await;
+    // HTTP, one keep-alive connection: the burst of 3 passes, the 4th waits.
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = http
+            .post(format!("{}/api/rooms/rl/messages", srv.url))
+            .json(&serde_json::json!({"user": "u", "text": format!("m{i}")}))
+            .send()
+            .await
+            .expect("answer");
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let retry: u64 = r.headers()["retry-after"]
+                .to_str()
+                .expect("text")
+                .parse()
+                .expect("seconds");
+            assert!((1..=2).contains(&retry), "{retry}");
+            let body: serde_json::Value = r.json().await.expect("json");
+            assert_eq!(body["code"], "rate_limited");
+        }
+    }
+    assert_eq!(statuses, [201, 201, 201, 429]);
+    // WebSocket: error frames, then close 1008 after twice the burst of refusals.
+    let mut ws = ws_connect(srv.addr, "/api/rooms/rl/ws?history=0").await;
+    let frame = r#"{"type":"message","user":"w","text":"flood"}"#;
+    let mut errors = 0;
+    let code = loop {
+        let _ = ws.send(Message::text(frame)).await;
+        match tokio::time::timeout(SOON, ws.next()).await.expect("answer") {
+            Some(Ok(Message::Text(t))) if t.as_str().contains("\"rate_limited\"") => errors += 1,
+            Some(Ok(Message::Close(c))) => break c.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(code, Some(1008));
+    assert_eq!(
+        errors, 6,
+        "twice the burst of 3 error frames before the close"
+    );
+    assert!(metric(&srv, "rtbench_server_rate_limited_total").await >= 8);
+    // Others are unaffected.
+    assert!(!srv.publish("rl", "other", "fine").await.is_empty());
+}
+
+#[tokio::test]
+async fn disallowed_origins_get_403_allowed_ones_cors() {
+    let srv = TestServer::with(server::Config {
+        allowed_origins: Some(vec!["https://chat.example".into()]),
+        ..server::Config::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let post = |origin: &'static str| {
+        http.post(format!("{}/api/rooms/o/messages", srv.url))
+            .header("origin", origin)
+            .json(&serde_json::json!({"user": "u", "text": "t"}))
+            .send()
+    };
+    let r = post("https://evil.example").await.expect("answer");
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["code"], "forbidden");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--allowed-origins")
+    );
+    let r = post("https://chat.example").await.expect("answer");
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://chat.example"
+    );
+    // Preflight.
+    let r = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/rooms/o/messages", srv.url),
+        )
+        .header("origin", "https://chat.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 204);
+    assert!(
+        r.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap_or_default()
+            .contains("POST")
+    );
+    // Same origin (the chat page this server served) and no Origin at all: fine.
+    let r = http
+        .post(format!("{}/api/rooms/o/messages", srv.url))
+        .header("origin", srv.url.clone())
+        .json(&serde_json::json!({"user": "u", "text": "t"}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 201);
+    // A WebSocket upgrade from a disallowed origin: 403, no socket.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/api/rooms/o/ws", srv.addr),
+    )
+    .expect("request");
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().expect("header"));
+    let err = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    assert_eq!(
+        metric(&srv, "rtbench_server_rejected_origins_total").await,
+        2
+    );
+}
