@@ -83,6 +83,8 @@ enum Next {
     Continue,
     Reply(Message),
     Close(Message),
+    /// The client closed: flush the echo of its close frame, then end.
+    Closing,
 }
 
 /// `--publish-rate-limit` on one socket: its bucket, and refusals in a row.
@@ -121,6 +123,10 @@ impl Limiter {
     }
 }
 
+/// RFC 6455 close codes for a peer that broke the protocol.
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+const CLOSE_INVALID_DATA: u16 = 1007;
+
 /// Policy violation (RFC 6455): repeated abuse.
 const CLOSE_POLICY: u16 = 1008;
 
@@ -141,7 +147,9 @@ async fn on_client_frame(
         }
         // tungstenite answers pings itself; pongs only prove liveness.
         Message::Ping(_) | Message::Pong(_) => return Next::Continue,
-        Message::Close(_) => return Next::Close(Message::Close(None)),
+        // tungstenite has queued the echo of the peer's close; `Closing`
+        // lets it go out (a close of our own would be refused now).
+        Message::Close(_) => return Next::Closing,
     };
     let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
         Ok(f) => f,
@@ -253,6 +261,12 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
                         Next::Continue => {}
                         Next::Reply(r) => if socket.send(r).await.is_err() { break None },
                         Next::Close(c) => break Some(c),
+                        Next::Closing => {
+                            // Reading on drives tungstenite to send the
+                            // queued close reply; bounded.
+                            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.recv()).await;
+                            break None;
+                        }
                     },
                 }
             }
@@ -285,6 +299,13 @@ fn close_for_error(e: axum::Error) -> Option<Message> {
     let inner = e.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(c)) => Some(close(CLOSE_TOO_BIG, format!("{c}"))),
+        Some(tungstenite::Error::Utf8(_)) => Some(close(
+            CLOSE_INVALID_DATA,
+            "text frame is not valid UTF-8".into(),
+        )),
+        Some(tungstenite::Error::Protocol(p)) => {
+            Some(close(CLOSE_PROTOCOL_ERROR, format!("protocol error: {p}")))
+        }
         _ => None,
     }
 }
