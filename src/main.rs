@@ -269,6 +269,16 @@ struct ServerArgs {
     /// https://chat.example.com; others get 403 [default: any]
     #[arg(long, value_name = "ORIGINS", value_delimiter = ',')]
     allowed_origins: Option<Vec<String>>,
+    /// Require an HS256 JWT signed with this secret on every room endpoint
+    /// (`Authorization: Bearer` or `?token=`); its `sub` is the user name
+    /// [default: off]. Prefer RTBENCH_AUTH_SECRET to keep it out of `ps`
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTBENCH_AUTH_SECRET",
+        hide_env_values = true
+    )]
+    auth_token_secret: Option<String>,
     /// Where messages go: `memory` (this process only) or
     /// `redis://HOST:PORT[/DB]` to serve one feed from several instances
     /// (Redis Streams; any instance resumes any client's cursor)
@@ -330,6 +340,7 @@ impl ServerArgs {
             max_long_polls: self.max_long_polls,
             publish_rate_limit: self.publish_rate_limit,
             allowed_origins: self.allowed_origins.clone(),
+            auth_secret: self.auth_token_secret.clone(),
             ..server::Config::default()
         }
     }

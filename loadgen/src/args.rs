@@ -78,6 +78,19 @@ pub struct LoadArgs {
     /// (each gives ~28k more ports)
     #[arg(long = "source-ips", value_name = "RANGE")]
     pub source_ips: Option<String>,
+    /// A token every client sends (where the profile says; rtbench's:
+    /// `Authorization: Bearer`)
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_secret")]
+    pub token: Option<String>,
+    /// Mint an HS256 JWT per client with this secret, `sub` = the client's
+    /// name (c17, p3), valid 24 h (for `rtbench server --auth-token-secret`)
+    #[arg(
+        long = "token-secret",
+        value_name = "SECRET",
+        env = "RTBENCH_TOKEN_SECRET",
+        hide_env_values = true
+    )]
+    pub token_secret: Option<String>,
     /// Load workers of one distributed run (processes or machines); each
     /// runs these flags' clients and publishers, and `rtbench report`
     /// merges their files exactly [default: 1]
@@ -277,6 +290,11 @@ impl LoadArgs {
         c.workers = self.workers.unwrap_or(1);
         c.worker_id = self.worker_id.unwrap_or(0);
         c.start_at = self.start_at;
+        c.token = match (self.token, self.token_secret) {
+            (Some(t), _) => Some(crate::config::TokenSource::Fixed(t)),
+            (None, Some(s)) => Some(crate::config::TokenSource::Secret(s)),
+            (None, None) => None,
+        };
         c.scenario_file = self.scenario.clone();
         c.progress = !self.quiet;
 

@@ -175,6 +175,18 @@ pub struct Config {
     /// When publishing starts (UNIX seconds): the same for every worker, so
     /// their windows line up; ramp-up happens before it.
     pub start_at: Option<f64>,
+    /// Tokens for a server that wants them (see [`TokenSource`]).
+    pub token: Option<TokenSource>,
+}
+
+/// Where clients' tokens come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// One token for every client (`--token`).
+    Fixed(String),
+    /// An HS256 secret: each client gets its own token whose `sub` is its
+    /// name (`c17`, `p3`), as each browser user would (`--token-secret`).
+    Secret(String),
 }
 
 /// Ports one source address can use (32768–60999 here) minus a margin.
@@ -223,6 +235,7 @@ impl Config {
             workers: 1,
             worker_id: 0,
             start_at: None,
+            token: None,
         })
     }
 
@@ -235,6 +248,15 @@ impl Config {
             })
         };
         self.check_profile()?;
+        if self.token.is_some() && self.profile.token.is_none() {
+            return Err(ConfigError::Conflict {
+                flag: "--token",
+                why: format!(
+                    "with profile '{}': it does not say where a token goes (add token = \"header:authorization\" or \"query:token\")",
+                    self.profile.name
+                ),
+            });
+        }
         if self.workers == 0 || self.worker_id >= self.workers {
             return invalid("--worker-id", "must be below --workers (0 … N−1)");
         }

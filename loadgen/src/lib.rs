@@ -52,7 +52,7 @@ mod wire;
 
 pub use args::LoadArgs;
 pub use check::{CheckOutcome, check};
-pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, Target};
+pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, Target, TokenSource};
 pub use error::{Error, ErrorKind};
 pub use output::{OutputError, check_output_writable, write_results};
 pub use profile::{Profile, ProfileError};

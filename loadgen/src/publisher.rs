@@ -87,16 +87,26 @@ impl Schedule {
 /// A WebSocket a publisher sends frames on. A small task reads whatever
 /// comes back (the room's feed), so the server never sees a stalled reader;
 /// when the profile says the server echoes, the publisher's own messages
-/// coming back are its acknowledgements, timed as publish latency (as the
-/// `201` of an HTTP publish is).
+/// coming back are its acknowledgements: only an echoed publish counts as
+/// published (as only a `201` does over HTTP), and the time to the echo is
+/// its publish latency.
 struct WsPub {
     sink: SplitSink<WebSocketStream<crate::net::CountingStream<TcpStream>>, Message>,
     reader: JoinHandle<()>,
-    pending: Option<Pending>,
+    echoes: Option<Echoes>,
 }
 
-/// (seq, when sent) of a publisher socket's frames not yet echoed, oldest first.
-type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
+/// One room's WebSocket publishes awaiting their echo, and those echoed;
+/// kept across reconnects.
+#[derive(Debug, Default)]
+struct EchoLog {
+    /// (seq, when sent, in the window), oldest first.
+    pending: VecDeque<(u64, Instant, bool)>,
+    /// Echoed seqs of window publishes: the acknowledged ones.
+    echoed: Vec<u64>,
+}
+
+type Echoes = Arc<Mutex<EchoLog>>;
 
 /// Longest wait for the last echoes after the last publish.
 const ECHO_WAIT: Duration = Duration::from_secs(2);
@@ -111,13 +121,13 @@ async fn read_echoes(
     mut stream: futures_util::stream::SplitStream<
         WebSocketStream<crate::net::CountingStream<TcpStream>>,
     >,
-    pending: Option<Pending>,
+    echoes: Option<Echoes>,
     rec: Arc<crate::record::Recorder>,
     run: u32,
     publisher: u32,
 ) {
     while let Some(Ok(m)) = stream.next().await {
-        let Some(pending) = &pending else { continue };
+        let Some(echoes) = &echoes else { continue };
         let bytes: &[u8] = match &m {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) => b,
@@ -128,22 +138,22 @@ async fn read_echoes(
                 continue;
             }
             let sent_at = {
-                let mut q = pending.lock().unwrap_or_else(|p| p.into_inner());
-                while q.front().is_some_and(|(seq, _)| *seq < s.seq) {
-                    q.pop_front(); // never echoed: the subscribers' loss count tells
+                let mut log = echoes.lock().unwrap_or_else(|p| p.into_inner());
+                while log.pending.front().is_some_and(|(seq, ..)| *seq < s.seq) {
+                    log.pending.pop_front(); // never echoed: not acknowledged
                 }
-                match q.front() {
-                    Some((seq, at)) if *seq == s.seq => {
-                        let at = *at;
-                        q.pop_front();
-                        Some(at)
+                match log.pending.front().copied() {
+                    Some((seq, at, in_window)) if seq == s.seq => {
+                        log.pending.pop_front();
+                        if in_window {
+                            log.echoed.push(seq);
+                        }
+                        in_window.then_some(at)
                     }
                     _ => None,
                 }
             };
-            if let Some(at) = sent_at
-                && rec.in_window(s.sent_us)
-            {
+            if let Some(at) = sent_at {
                 record(&mut rec.shard().publish, at.elapsed().as_micros() as u64);
             }
         }
@@ -186,6 +196,11 @@ pub async fn run_publisher(
     let mut seqs = vec![0u64; rooms];
     let mut http: Option<HttpConn> = None;
     let mut ws: Vec<Option<WsPub>> = (0..rooms).map(|_| None).collect();
+    // WebSocket publishes acknowledged by their echo (see `WsPub`).
+    let echo_acks =
+        cfg.publish_via == PublishVia::Ws && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.echo);
+    let echoes: Vec<Echoes> = (0..rooms).map(|_| Echoes::default()).collect();
+    let mut sent_in_window = 0u64;
     let slot = cfg.clients as usize + local as usize;
     let mut target = local as usize % sh.targets.len().max(1);
     for k in 0u64.. {
@@ -226,6 +241,8 @@ pub async fn run_publisher(
                 let pubws = PubWs {
                     publisher: index,
                     seq,
+                    in_window: rec.in_window(sent_us),
+                    echoes: echo_acks.then(|| &echoes[room]),
                 };
                 publish_ws(&sh, ep, &mut ws[room], slot, &counter, &vars, pubws).await
             }
@@ -240,8 +257,12 @@ pub async fn run_publisher(
                     if cfg.publish_via == PublishVia::Http {
                         record(&mut s.publish, sent_at.elapsed().as_micros() as u64);
                     }
-                    out.acked[room].push(seq);
-                    out.published += 1;
+                    if echo_acks {
+                        sent_in_window += 1; // acknowledged when echoed
+                    } else {
+                        out.acked[room].push(seq);
+                        out.published += 1;
+                    }
                 }
             }
             Err(e) => {
@@ -264,17 +285,36 @@ pub async fn run_publisher(
     // The last frames' echoes are still on their way: wait for them
     // (bounded) before the sockets close.
     let deadline = Instant::now() + ECHO_WAIT;
-    while Instant::now() < deadline && !cancel.is_cancelled() {
-        let waiting = ws.iter().flatten().any(|c| {
-            !c.reader.is_finished()
-                && c.pending
-                    .as_ref()
-                    .is_some_and(|p| !p.lock().unwrap_or_else(|p| p.into_inner()).is_empty())
-        });
+    while echo_acks && Instant::now() < deadline && !cancel.is_cancelled() {
+        let waiting = ws.iter().flatten().any(|c| !c.reader.is_finished())
+            && echoes.iter().any(|e| {
+                e.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pending
+                    .iter()
+                    .any(|(_, _, w)| *w)
+            });
         if !waiting {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    if echo_acks {
+        for (room, e) in echoes.iter().enumerate() {
+            let echoed = std::mem::take(&mut e.lock().unwrap_or_else(|p| p.into_inner()).echoed);
+            out.published += echoed.len() as u64;
+            out.acked[room].extend(echoed);
+        }
+        let missing = sent_in_window.saturating_sub(out.published);
+        if missing > 0 {
+            out.errors += missing;
+            rec.error(&ClientError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{missing} WebSocket publishes were never echoed back, so not acknowledged (the profile says [ws] echo = true)"
+                ),
+            ));
+        }
     }
     out
 }
@@ -297,9 +337,12 @@ async fn sleep_precise(t: Instant) {
 }
 
 /// Which message a WebSocket publish carries (for timing its echo).
-struct PubWs {
+struct PubWs<'a> {
     publisher: u32,
     seq: u64,
+    in_window: bool,
+    /// Where its echo is awaited, when echoes acknowledge.
+    echoes: Option<&'a Echoes>,
 }
 
 async fn publish_http(
@@ -324,9 +367,13 @@ async fn publish_http(
         let Some(c) = conn.as_mut() else {
             return Err(ClientError::new(ErrorKind::Io, "no connection"));
         };
-        let mut req = c.request(spec.method.clone(), &spec.url.render(vars));
+        let path = sh.with_token_query(spec.url.render(vars), vars.client);
+        let mut req = c.request(spec.method.clone(), &path);
         for (k, t) in &spec.headers {
             req = req.header(k, t.render(vars));
+        }
+        if let Some((k, v)) = sh.token_header(vars.client) {
+            req = req.header(k, v);
         }
         let req = req
             .body(Full::new(Bytes::from(spec.body.render(vars))))
@@ -347,7 +394,10 @@ async fn publish_http(
         if !spec.accepted(status.as_u16()) {
             return Err(ClientError::new(
                 ErrorKind::HttpStatus,
-                format!("publish answered {status}"),
+                format!(
+                    "publish answered {status}: {}",
+                    crate::record::snippet(&answer)
+                ),
             )
             .in_field(&sh.cfg.profile, "[publish] url", spec.url_line));
         }
@@ -373,7 +423,12 @@ async fn publish_ws(
     slot: usize,
     counter: &Arc<WireCounter>,
     vars: &Vars<'_>,
-    PubWs { publisher, seq }: PubWs,
+    PubWs {
+        publisher,
+        seq,
+        in_window,
+        echoes,
+    }: PubWs<'_>,
 ) -> Result<(), ClientError> {
     let profile = &sh.cfg.profile;
     let (Some(frame), Some(sub)) = (&profile.publish.frame, profile.sub(Transport::Ws)) else {
@@ -391,12 +446,15 @@ async fn publish_ws(
                 path.push(if path.contains('?') { '&' } else { '?' });
                 path.push_str(q);
             }
-            let ws = ws::open(stream, &ep.authority, &path, sub, vars, std::iter::empty()).await?;
+            let path = sh.with_token_query(path, vars.client);
+            let token = sh.token_header(vars.client);
+            let extra = token.as_ref().map(|(k, v)| (k, v.as_str())).into_iter();
+            let ws = ws::open(stream, &ep.authority, &path, sub, vars, extra).await?;
             let (sink, stream) = ws.split();
-            let pending = sub.echo.then(Arc::default);
+            let echoes = echoes.cloned();
             let reader = tokio::spawn(read_echoes(
                 stream,
-                pending.clone(),
+                echoes.clone(),
                 sh.rec.clone(),
                 sh.run_tag,
                 publisher,
@@ -404,7 +462,7 @@ async fn publish_ws(
             *conn = Some(WsPub {
                 sink,
                 reader,
-                pending,
+                echoes,
             });
         }
         let Some(c) = conn.as_mut() else {
@@ -417,12 +475,12 @@ async fn publish_ws(
                 crate::record::snippet(text.as_bytes())
             )
         });
-        if let Some(p) = &c.pending {
-            let mut q = p.lock().unwrap_or_else(|p| p.into_inner());
-            if q.len() >= MAX_PENDING_ECHOES {
-                q.pop_front();
+        if let Some(e) = &c.echoes {
+            let mut log = e.lock().unwrap_or_else(|p| p.into_inner());
+            if log.pending.len() >= MAX_PENDING_ECHOES {
+                log.pending.pop_front();
             }
-            q.push_back((seq, Instant::now()));
+            log.pending.push_back((seq, Instant::now(), in_window));
         }
         c.sink
             .send(Message::text(text))

@@ -152,3 +152,54 @@ async fn publish_via_ws() {
     assert!(t.wire_bytes.publish_up_bytes > 0);
     server.kill().await;
 }
+
+/// A server that wants tokens: per-client tokens minted with its secret
+/// (`--token-secret`) pass on every transport, HTTP and WebSocket publishing.
+#[rstest::rstest]
+#[case::short_poll(Transport::ShortPoll, protocol::results::PublishVia::Http)]
+#[case::long_poll(Transport::LongPoll, protocol::results::PublishVia::Http)]
+#[case::sse(Transport::Sse, protocol::results::PublishVia::Http)]
+#[case::ws(Transport::Ws, protocol::results::PublishVia::Ws)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_minted_per_client(
+    #[case] transport: Transport,
+    #[case] via: protocol::results::PublishVia,
+) {
+    let server = common::start_server_with(server::Config {
+        auth_secret: Some("s3cret".into()),
+        ..server::Config::default()
+    })
+    .await;
+    let mut cfg = small_config(&server.url(), transport);
+    cfg.clients = 10;
+    cfg.duration = Duration::from_secs(1);
+    cfg.poll_interval = Duration::from_millis(200);
+    cfg.publish_via = via;
+    cfg.token = Some(loadgen::TokenSource::Secret("s3cret".into()));
+    let results = run_bounded(cfg.clone(), Duration::from_secs(30)).await;
+    let c = &results.file.transports[0].counts;
+    assert!(c.published > 0);
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{c:?}");
+    assert_eq!(
+        c.errors.values().sum::<u64>(),
+        0,
+        "{:?}",
+        results.file.warnings
+    );
+    // The wrong secret: every request is refused, and the run says so.
+    cfg.token = Some(loadgen::TokenSource::Secret("wrong".into()));
+    cfg.duration = Duration::from_millis(500);
+    let results = run_bounded(cfg, Duration::from_secs(30)).await;
+    let c = &results.file.transports[0].counts;
+    assert_eq!(c.published, 0, "{c:?}");
+    assert!(
+        results
+            .file
+            .warnings
+            .iter()
+            .any(|w| w.contains("signature")),
+        "{:?}",
+        results.file.warnings
+    );
+    server.kill().await;
+}

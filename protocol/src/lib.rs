@@ -19,6 +19,8 @@ pub mod message;
 pub mod paths;
 pub mod results;
 pub mod stats;
+#[cfg(feature = "token")]
+pub mod token;
 pub mod transport;
 pub mod units;
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub publish_rate_limit: Option<crate::limits::RateLimit>,
     /// Browser origins allowed besides the server's own; `None`: any.
     pub allowed_origins: Option<Vec<String>>,
+    /// HS256 secret: every room endpoint then wants a JWT whose `sub` is the user.
+    pub auth_secret: Option<String>,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             max_long_polls: 10_000,
             publish_rate_limit: None,
             allowed_origins: None,
+            auth_secret: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum ApiError {
     RateLimited { limit: String, retry_after_ms: u64 },
     #[error("{0}")]
     TooBusy(String),
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl ApiError {
@@ -57,6 +59,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::TooBusy(_) => "too_busy",
+            ApiError::Unauthorized(_) => "unauthorized",
         }
     }
 
@@ -70,6 +73,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -93,6 +97,12 @@ impl IntoResponse for ApiError {
             ApiError::TooBusy(_) | ApiError::BrokerUnavailable(_) => Some(1),
             _ => None,
         };
+        if matches!(self, ApiError::Unauthorized(_)) {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         if let Some(secs) = retry {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -16,6 +16,7 @@
 //! - [`error`]: the JSON error body and [`Error`].
 //! - [`sys`]: descriptor limit and process cost from /proc.
 
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod delay;
@@ -122,6 +123,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::check,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::origins,

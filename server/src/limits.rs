@@ -89,13 +89,20 @@ pub struct LimitMetrics {
     pub rejected_long_polls: AtomicU64,
     pub rate_limited: AtomicU64,
     pub rejected_origins: AtomicU64,
+    pub auth_failures: AtomicU64,
 }
 
 impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 6] = [
+        let rows: [(&str, &str, &str, i64); 7] = [
+            (
+                "rtbench_server_auth_failures_total",
+                "counter",
+                "Requests refused for a missing, invalid or expired token (401 / WebSocket close 1008).",
+                self.auth_failures.load(Relaxed) as i64,
+            ),
             (
                 "rtbench_server_open_connections",
                 "gauge",

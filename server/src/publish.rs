@@ -68,12 +68,14 @@ fn rate_limit(app: &AppState, conn: &Conn) -> Result<(), ApiError> {
 pub async fn publish(
     State(app): State<AppState>,
     conn: Conn,
+    auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     JsonBody(p): JsonBody<PublishRequest>,
 ) -> Result<Response, ApiError> {
     conn.label(Label::Publish);
     rate_limit(&app, &conn)?;
     validate_user(&p.user)?;
+    auth.check_user(&p.user)?;
     let room = app.hub.room(&room);
     let (id, ts_us) = room.publish_request(&p).await?;
     Ok((
@@ -90,12 +92,14 @@ pub async fn publish(
 pub async fn typing(
     State(app): State<AppState>,
     conn: Conn,
+    auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     JsonBody(t): JsonBody<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
     conn.label(Label::Publish);
     rate_limit(&app, &conn)?;
     validate_user(&t.user)?;
+    auth.check_user(&t.user)?;
     app.hub
         .room(&room)
         .publish_async(

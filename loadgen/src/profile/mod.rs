@@ -48,6 +48,8 @@ pub struct Profile {
     /// An rtbench-format `/api/stats` endpoint (server cost).
     pub stats: Option<String>,
     pub publish: Publish,
+    /// Where a client's token goes (`--token`, `--token-secret`).
+    pub token: Option<CursorTo>,
     subs: [Option<Sub>; 4],
 }
 
@@ -233,6 +235,7 @@ struct RawProfile {
     name: Option<String>,
     health: Option<Spanned<String>>,
     stats: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
     publish: Option<Spanned<RawPublish>>,
     #[serde(rename = "short-poll")]
     short_poll: Option<Spanned<RawSub>>,
@@ -516,12 +519,33 @@ impl Ctx<'_> {
                 "give url and body (HTTP), or frame (WebSocket)",
             ));
         }
+        let token = raw
+            .token
+            .as_ref()
+            .map(|t| {
+                let v = t.get_ref().as_str();
+                match v.split_once(':') {
+                    Some(("header", h)) => HeaderName::from_bytes(h.trim().as_bytes())
+                        .map(CursorTo::Header)
+                        .map_err(|_| self.err(Some(t.span()), "token", format!("'{h}' is not a valid header name"))),
+                    Some(("query", q)) if !q.is_empty() && !q.contains(['&', '=', '?', '#', ' ']) => {
+                        Ok(CursorTo::Query(q.to_string()))
+                    }
+                    _ => Err(self.err(
+                        Some(t.span()),
+                        "token",
+                        format!("\"{v}\": use \"header:authorization\" (sent as `Bearer <token>`) or \"query:NAME\""),
+                    )),
+                }
+            })
+            .transpose()?;
         Ok(Profile {
             name,
             source_name: self.source_name.to_string(),
             health,
             stats,
             publish: Publish { http, frame, line },
+            token,
             subs,
         })
     }

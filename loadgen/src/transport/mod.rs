@@ -192,6 +192,11 @@ impl Client {
                 push_query_escaped(url, v);
             }
         };
+        if let Some((CursorTo::Query(k), t)) =
+            self.shared.token_placement(&format!("c{}", self.index))
+        {
+            push(&mut url, &k, Some(&t));
+        }
         if self.has_cursor() {
             for (rule, value) in sub.cursors.iter().zip(self.cursors.iter()) {
                 if let (CursorTo::Query(k), Some(v)) = (&rule.to, value) {
@@ -473,6 +478,50 @@ fn push_query_escaped(url: &mut String, v: &str) {
 }
 
 impl Shared {
+    /// The token client `name` sends, if the run has tokens.
+    pub fn token_for(&self, name: &str) -> Option<String> {
+        match self.cfg.token.as_ref()? {
+            crate::config::TokenSource::Fixed(t) => Some(t.clone()),
+            crate::config::TokenSource::Secret(s) => {
+                let exp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+                    + 24 * 3600;
+                Some(protocol::token::mint(s.as_bytes(), name, Some(exp)))
+            }
+        }
+    }
+
+    /// Where the token goes, with its value: a header (`Bearer …`) or a
+    /// query parameter, per the profile.
+    pub fn token_placement(&self, name: &str) -> Option<(CursorTo, String)> {
+        let to = self.cfg.profile.token.clone()?;
+        let t = self.token_for(name)?;
+        Some(match to {
+            CursorTo::Header(h) => (CursorTo::Header(h), format!("Bearer {t}")),
+            q @ CursorTo::Query(_) => (q, t),
+        })
+    }
+
+    /// Append `name`'s token to a path when the profile sends it in the query.
+    pub fn with_token_query(&self, mut path: String, name: &str) -> String {
+        if let Some((CursorTo::Query(k), t)) = self.token_placement(name) {
+            path.push(if path.contains('?') { '&' } else { '?' });
+            path.push_str(&k);
+            path.push('=');
+            push_query_escaped(&mut path, &t);
+        }
+        path
+    }
+
+    /// `name`'s token header, when the profile sends it as one.
+    pub fn token_header(&self, name: &str) -> Option<(HeaderName, String)> {
+        match self.token_placement(name)? {
+            (CursorTo::Header(h), v) => Some((h, v)),
+            _ => None,
+        }
+    }
+
     /// Tie an error of the subscribe request to the profile's `url` field.
     pub fn url_error(&self, e: ClientError) -> ClientError {
         let field = format!("[{}] url", self.cfg.transport);

@@ -27,11 +27,12 @@ pub fn base(c: &Client) -> (String, Vec<(hyper::header::HeaderName, String)>) {
     let name = format!("c{}", c.index);
     let vars = c.vars(&name);
     let sub = c.sub();
-    let headers = sub
+    let mut headers: Vec<_> = sub
         .headers
         .iter()
         .map(|(k, t)| (k.clone(), t.render(&vars)))
         .collect();
+    headers.extend(c.shared.token_header(&name));
     (sub.url.render(&vars), headers)
 }
 
@@ -91,7 +92,10 @@ pub async fn once(
     if !status.is_success() && !empty_answer {
         return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
-            format!("GET {uri} answered {status}"),
+            format!(
+                "GET {uri} answered {status}: {}",
+                crate::record::snippet(&body)
+            ),
         )));
     }
     c.set_cursors(|from| match from {

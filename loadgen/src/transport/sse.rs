@@ -45,9 +45,22 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         return Ok(End::Cancelled);
     };
     if resp.status() != hyper::StatusCode::OK {
+        let status = resp.status();
+        // The server's reason, if it says one quickly (bounded).
+        let body = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            crate::http::read_body(resp.into_body()),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
         return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
-            format!("GET {uri} answered {}", resp.status()),
+            format!(
+                "GET {uri} answered {status}: {}",
+                crate::record::snippet(&body)
+            ),
         )));
     }
     let is_sse = resp

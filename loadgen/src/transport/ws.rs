@@ -83,13 +83,17 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             let stream = c.dial().await?;
             // Boxed: the handshake's state is large and lives only until
             // the socket is open; the session future stays small.
+            let token = shared.token_header(&name);
+            let extra = c
+                .cursor_headers()
+                .chain(token.as_ref().map(|(k, v)| (k, v.as_str())));
             Box::pin(open(
                 stream,
                 c.authority(),
                 &path,
                 sub,
                 &c.vars(&name),
-                c.cursor_headers(),
+                extra,
             ))
             .await
             .map_err(|e| match e.kind {
@@ -153,9 +157,13 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
                     c.lagged(cursor.as_deref());
                     return Ok(End::Lagged);
                 }
+                let reason = frame
+                    .as_ref()
+                    .map(|f| f.reason.as_str())
+                    .unwrap_or_default();
                 return Err(ClientError::new(
                     ErrorKind::UnexpectedClose,
-                    format!("server closed the WebSocket ({code:?})"),
+                    format!("server closed the WebSocket ({code:?}): {reason}"),
                 ));
             }
             // Pings are answered by tungstenite on the next read.

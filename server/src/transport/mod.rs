@@ -143,10 +143,14 @@ pub fn poll_body(b: &Backlog) -> Response {
 pub async fn poll(
     State(app): State<AppState>,
     conn: Conn,
+    auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    if let Some(u) = &params.user {
+        auth.check_user(u)?;
+    }
     let room = app.hub.room(&room);
     room.ready().await?;
     Ok(match params.wait {

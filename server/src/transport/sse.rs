@@ -120,11 +120,15 @@ impl Stream {
 pub async fn handler(
     State(app): State<AppState>,
     conn: Conn,
+    auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let mut params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    if let Some(u) = &params.user {
+        auth.check_user(u)?;
+    }
     // EventSource reconnects with the original URL plus Last-Event-ID: the
     // header is newer than any `since` in the URL, so it wins.
     if let Some(h) = headers.get("last-event-id") {

@@ -38,12 +38,24 @@ const CLOSE_TOO_BIG: u16 = 1009;
 pub async fn handler(
     State(app): State<AppState>,
     conn: Conn,
+    auth: crate::auth::Auth,
+    refused: Option<axum::Extension<crate::auth::Refused>>,
     RoomPath(room): RoomPath,
     uri: Uri,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
     let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
+    if let Some(axum::Extension(crate::auth::Refused(why))) = refused {
+        // A browser never shows a failed handshake's body: upgrade, then
+        // close with 1008 and the reason.
+        return Ok(upgrade.on_upgrade(move |mut socket| async move {
+            let _ = socket.send(close(CLOSE_POLICY, why)).await;
+        }));
+    }
+    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
+    if let Some(u) = &params.user {
+        auth.check_user(u)?;
+    }
     conn.label(Label::Transport(Transport::Ws));
     let room = app.hub.room(&room);
     room.ready().await?;
@@ -55,7 +67,7 @@ pub async fn handler(
         .write_buffer_size(0)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, socket))))
+        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket))))
 }
 
 fn error_frame(code: &str, error: String) -> Message {
@@ -136,6 +148,7 @@ async fn on_client_frame(
     user: Option<&str>,
     msg: Message,
     limiter: &mut Option<Limiter>,
+    auth: &crate::auth::Auth,
 ) -> Next {
     let text = match msg {
         Message::Text(t) => t,
@@ -167,7 +180,7 @@ async fn on_client_frame(
     }
     match frame {
         ClientFrame::Message(p) => {
-            if let Err(e) = validate_user(&p.user) {
+            if let Err(e) = validate_user(&p.user).and_then(|()| auth.check_user(&p.user)) {
                 return Next::Reply(error_frame(e.code(), e.to_string()));
             }
             app.metrics
@@ -181,6 +194,9 @@ async fn on_client_frame(
         }
         ClientFrame::Typing { user: u } => match u.as_deref().or(user) {
             Some(u) if validate_user(u).is_ok() => {
+                if let Err(e) = auth.check_user(u) {
+                    return Next::Reply(error_frame(e.code(), e.to_string()));
+                }
                 let typing = Draft {
                     user: Some(u),
                     ..Draft::default()
@@ -198,7 +214,13 @@ async fn on_client_frame(
     }
 }
 
-async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: WebSocket) {
+async fn session(
+    app: AppState,
+    room: Arc<Room>,
+    params: Params,
+    auth: crate::auth::Auth,
+    mut socket: WebSocket,
+) {
     let _presence = params.user.as_deref().map(|u| room.join(u));
     let mut sub = room.subscribe(params.start);
     room.backfill(&mut sub.backlog, params.start).await;
@@ -257,7 +279,7 @@ async fn session(app: AppState, room: Arc<Room>, params: Params, mut socket: Web
                 match m {
                     None => break None,
                     Some(Err(e)) => break close_for_error(e),
-                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg, &mut limiter).await {
+                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg, &mut limiter, &auth).await {
                         Next::Continue => {}
                         Next::Reply(r) => if socket.send(r).await.is_err() { break None },
                         Next::Close(c) => break Some(c),
