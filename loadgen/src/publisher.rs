@@ -213,6 +213,26 @@ pub async fn run_publisher(
         if sent_us >= end_us {
             break;
         }
+        // A stalled server made us fall more than a second behind the end
+        // of the window: what is left of the schedule can no longer be sent
+        // in time. Count it as failed and stop, so the run ends on schedule.
+        let now_us = rec.clock.now_us();
+        if now_us > end_us + 1_000_000 {
+            let mut left = u64::from(rec.in_window(sent_us));
+            loop {
+                let us = start_us + (schedule.next_offset() * 1e6).round() as u64;
+                if us >= end_us {
+                    break;
+                }
+                left += u64::from(rec.in_window(us));
+            }
+            out.errors += left;
+            rec.error(&ClientError::new(
+                ErrorKind::Timeout,
+                format!("{left} publishes could not be sent before the window ended (the server was too slow to answer)"),
+            ));
+            break;
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = sleep_precise(intended) => {}
