@@ -90,13 +90,21 @@ pub struct LimitMetrics {
     pub rate_limited: AtomicU64,
     pub rejected_origins: AtomicU64,
     pub auth_failures: AtomicU64,
+    /// Push subscribers dropped because they stopped reading.
+    pub stalled: AtomicU64,
 }
 
 impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 7] = [
+        let rows: [(&str, &str, &str, i64); 8] = [
+            (
+                "rtbench_server_stalled_subscribers_total",
+                "counter",
+                "Push subscribers dropped because a write did not complete within two heartbeats (they stopped reading).",
+                self.stalled.load(Relaxed) as i64,
+            ),
             (
                 "rtbench_server_auth_failures_total",
                 "counter",

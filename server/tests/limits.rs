@@ -244,3 +244,71 @@ async fn disallowed_origins_get_403_allowed_ones_cors() {
         2
     );
 }
+
+/// A subscriber that stops reading: its socket buffers fill, then the
+/// server gives up on it within two heartbeats (counted) instead of holding
+/// it forever, and everyone else keeps getting messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let srv = TestServer::with(server::Config {
+        heartbeat: Duration::from_millis(500),
+        ..server::Config::default()
+    })
+    .await;
+    let mut canary = ws_connect(srv.addr, "/api/rooms/slow/ws?history=0").await;
+    // The canary reads all along (a client that reads is never dropped).
+    let canary = tokio::spawn(async move {
+        while let Some(Ok(m)) = canary.next().await {
+            if m.to_text().is_ok_and(|t| t.contains("\"after\"")) {
+                return true;
+            }
+        }
+        false
+    });
+    // The stalled one: a raw handshake, then it never reads again.
+    let mut stalled = tokio::net::TcpStream::connect(srv.addr)
+        .await
+        .expect("connect");
+    stalled
+        .write_all(
+            b"GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .await
+        .expect("handshake");
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).await.expect("101");
+    assert_eq!(&head, b"HTTP/1.1 101");
+    // 16 MB of messages: far more than the socket buffers hold.
+    let text = "x".repeat(8 * 1024);
+    let http = reqwest::Client::new();
+    for _ in 0..2000 {
+        let r = http
+            .post(format!("{}/api/rooms/slow/messages", srv.url))
+            .json(&serde_json::json!({"user": "p", "text": text}))
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(r.status(), 201);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metric(&srv, "rtbench_server_stalled_subscribers_total").await
+        + metric(&srv, "rtbench_server_lagged_total").await
+        < 1
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled subscriber was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The canary still gets the newest message.
+    srv.publish("slow", "p", "after").await;
+    let got = tokio::time::timeout(Duration::from_secs(20), canary)
+        .await
+        .expect("canary in time")
+        .expect("task");
+    assert!(got, "the canary kept its connection and got every message");
+    drop(stalled);
+}
