@@ -44,6 +44,7 @@ pub async fn handler(
     uri: Uri,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
     let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
     if let Some(axum::Extension(crate::auth::Refused(why))) = refused {
         // A browser never shows a failed handshake's body: upgrade, then
@@ -52,7 +53,6 @@ pub async fn handler(
             let _ = socket.send(close(CLOSE_POLICY, why)).await;
         }));
     }
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
     if let Some(u) = &params.user {
         auth.check_user(u)?;
     }
