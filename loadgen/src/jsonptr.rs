@@ -105,7 +105,9 @@ impl<'de, 'p> Visitor<'de> for Walk<'p> {
             .unwrap_or_else(|| unreachable!("non-empty"));
         let mut found = None;
         while let Some(key) = map.next_key::<Str<'de>>()? {
-            if found.is_none() && *key == **want {
+            // A repeated key: the last one wins, as in JavaScript and
+            // serde_json (found by fuzzing).
+            if *key == **want {
                 found = map.next_value_seed(Walk(rest))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -119,7 +121,11 @@ impl<'de, 'p> Visitor<'de> for Walk<'p> {
             .0
             .split_first()
             .unwrap_or_else(|| unreachable!("non-empty"));
-        let index: Option<usize> = want.parse().ok();
+        // RFC 6901: "0" or digits without a leading zero (found by fuzzing).
+        let index: Option<usize> = (want == "0"
+            || (!want.starts_with('0') && want.bytes().all(|b| b.is_ascii_digit())))
+        .then(|| want.parse().ok())
+        .flatten();
         let mut found = None;
         let mut i = 0;
         loop {
@@ -177,7 +183,10 @@ mod tests {
         assert_eq!(s("/a/b~1c/1/id", doc), Some("x\"y".into()));
         assert_eq!(s("/a/b~1c/0", doc), Some("1".into()));
         assert_eq!(s("/a/b~1c/5", doc), None);
+        assert_eq!(s("/a/b~1c/00", doc), None, "no leading zeros in an index");
+        assert_eq!(s("/a/b~1c/+1", doc), None);
         assert_eq!(s("/z", doc), None);
+        assert_eq!(s("/k", r#"{"k":"first","k":"last"}"#), Some("last".into()));
         assert_eq!(s("/a", doc), None, "containers have no text");
         assert_eq!(s("/missing/deeper", doc), None);
         assert_eq!(s("/cursor/x", doc), None);

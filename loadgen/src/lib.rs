@@ -32,6 +32,8 @@ mod check;
 mod coherence;
 mod config;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 mod jsonptr;
 mod marker;
