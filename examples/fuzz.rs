@@ -60,7 +60,7 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
             }
             2 if !input.is_empty() => {
                 let i = rng.below(input.len());
-                let n = 1 + rng.below(8).min(input.len() - i - 0);
+                let n = 1 + rng.below(8).min(input.len() - i);
                 input.drain(i..(i + n).min(input.len()));
             }
             3 => {
