@@ -74,10 +74,11 @@ fn check_prerequisites(root: &Path) {
 
 /// Starts `rtbench server --addr 127.0.0.1:0` and returns it with its base URL,
 /// taken from the first stdout line `{"listening":"http://127.0.0.1:PORT"}`.
-fn start_server(log: &Path) -> (KillOnDrop, String) {
+fn start_server(log: &Path, extra: &[&str]) -> (KillOnDrop, String) {
     let log_file = File::create(log).expect("create the server log file");
     let child = Command::new(env!("CARGO_BIN_EXE_rtbench"))
         .args(["server", "--addr", "127.0.0.1:0"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log_file))
@@ -148,13 +149,59 @@ fn chat_page_in_headless_chromium() {
     fs::create_dir_all(&out_dir).expect("create target/browser");
     let server_log = out_dir.join("server.log");
 
-    let (mut server, url) = start_server(&server_log);
+    let (mut server, url) = start_server(&server_log, &[]);
+    run_node(
+        &root,
+        &out_dir,
+        &server_log,
+        &mut server,
+        &url,
+        &["tests/browser/chat.mjs", &url, "target/browser"],
+    );
+}
 
+/// The page against a server that wants tokens: names from the tokens, and
+/// an impersonation attempt refused in the UI.
+#[test]
+fn chat_page_with_tokens() {
+    let root = root();
+    check_prerequisites(&root);
+    let out_dir = root.join("target/browser");
+    fs::create_dir_all(&out_dir).expect("create target/browser");
+    let server_log = out_dir.join("server-auth.log");
+    let secret = "browser test secret";
+    let (mut server, url) = start_server(&server_log, &["--auth-token-secret", secret]);
+    let tok = |sub: &str| protocol::token::mint(secret.as_bytes(), sub, Some(4_000_000_000));
+    let (a, b, c) = (tok("alice"), tok("bob"), tok("carol"));
+    run_node(
+        &root,
+        &out_dir,
+        &server_log,
+        &mut server,
+        &url,
+        &[
+            "tests/browser/chat-auth.mjs",
+            &url,
+            &a,
+            &b,
+            &c,
+            "target/browser",
+        ],
+    );
+}
+
+/// Run a node browser script against the server and assert it passed.
+fn run_node(
+    root: &Path,
+    out_dir: &Path,
+    server_log: &Path,
+    server: &mut KillOnDrop,
+    url: &str,
+    args: &[&str],
+) {
     let child = Command::new("node")
-        .arg("tests/browser/chat.mjs")
-        .arg(&url)
-        .arg("target/browser")
-        .current_dir(&root)
+        .args(args)
+        .current_dir(root)
         .env("CHROMIUM", chromium())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The chat page against a server that wants tokens (--auth-token-secret):
+//   node tests/browser/chat-auth.mjs BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN [SCREENSHOT_DIR]
+// alice (WebSocket) and bob (SSE) join with only a token (their names come
+// from it), see each other and exchange a message; carol types the name
+// "mallory" with her own token and is refused when she tries to send.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const [base, aliceTok, bobTok, carolTok, shotArg] = process.argv.slice(2);
+if (!carolTok) { console.error('usage: BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN [DIR]'); process.exit(2); }
+const SHOTS = shotArg || path.join('target', 'browser');
+const timer = setTimeout(() => { console.error('FAIL: global timeout'); process.exit(1); }, 60_000);
+const { chromium } = await import('playwright-core');
+const browser = await chromium.launch({
+  executablePath: CHROMIUM, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const room = `auth-${Date.now().toString(36)}`;
+async function join(name, token, transport, user = '') {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${base}/#token=${token}`);
+  await page.fill('#user', user);
+  await page.fill('#room', room);
+  await page.selectOption('#transport', transport);
+  await page.click('#join');
+  return { name, page };
+}
+async function waitFor(p, what, fn, arg) {
+  try { await p.page.waitForFunction(fn, arg, { timeout: 15_000 }); }
+  catch (e) {
+    await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
+    console.error(`FAIL: ${p.name}: ${what}`); process.exit(1);
+  }
+}
+fs.mkdirSync(SHOTS, { recursive: true });
+const users = (names) => {
+  const have = [...document.querySelectorAll('#users li')].map((li) => li.textContent);
+  return names.every((n) => have.some((h) => h.includes(n)));
+};
+const alice = await join('alice', aliceTok, 'ws');
+const bob = await join('bob', bobTok, 'sse');
+await waitFor(alice, 'sees alice and bob (names from the tokens)', users, ['alice', 'bob']);
+await waitFor(bob, 'sees alice and bob', users, ['alice', 'bob']);
+await alice.page.fill('#text', 'hello from a token');
+await alice.page.click('#send');
+await waitFor(bob, 'gets alice\'s message', (t) =>
+  [...document.querySelectorAll('#messages .msg')].some((m) => m.textContent.includes(t)), 'hello from a token');
+const carol = await join('carol', carolTok, 'long-poll', 'mallory');
+await carol.page.waitForTimeout(500);
+await carol.page.fill('#text', 'I am mallory');
+await carol.page.click('#send');
+await waitFor(carol, 'is told her message was not sent (forbidden)', () =>
+  [...document.querySelectorAll('#messages .notice')].some((n) => /Not sent: .*forbidden/.test(n.textContent)));
+for (const p of [alice, bob, carol]) await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
+console.log('ok: tokens on WebSocket, SSE and long polling; impersonation refused');
+clearTimeout(timer);
+await browser.close();
