@@ -242,7 +242,7 @@ fn run_node(
             None => "still running".to_string(),
         },
         server_log.display(),
-        read_lossy(&server_log),
+        read_lossy(server_log),
         out_dir.display(),
     );
     assert!(
