@@ -248,6 +248,6 @@ fn run_node(
     assert!(
         server_exit.is_none(),
         "the server exited during the browser test: {server_exit:?}; log:\n{}",
-        read_lossy(&server_log)
+        read_lossy(server_log)
     );
 }
