@@ -360,28 +360,20 @@ impl Client {
                 if n == 0 {
                     self.record_stamps(now_us, [None]);
                 }
-                let mut broken = None;
-                self.set_cursors(|from| match from {
-                    CursorFrom::Message(p) => p.find_str(unit).unwrap_or_else(|e| {
-                        broken = Some(e);
-                        None
-                    }),
+                self.cursors_from_json(unit, |from| match from {
+                    CursorFrom::Message(p) => Some(p),
                     _ => None,
-                });
-                if let Some(e) = broken {
-                    return Err(bad(e));
-                }
+                })
+                .map_err(bad)?;
                 n.max(1)
             }
         };
-        let mut broken = None;
-        self.set_cursors(|from| match from {
-            CursorFrom::Body(p) => p.find_str(unit).unwrap_or_else(|e| {
-                broken = Some(e);
-                None
-            }),
-            _ => None,
-        });
+        let broken = self
+            .cursors_from_json(unit, |from| match from {
+                CursorFrom::Body(p) => Some(p),
+                _ => None,
+            })
+            .err();
         self.shared.rec.trace(|| {
             let ours = marker::find_all(unit)
                 .filter(|m| m.run == self.shared.run_tag)
@@ -395,6 +387,23 @@ impl Client {
             Some(e) => Err(bad(e)),
             None => Ok(count),
         }
+    }
+
+    /// Set the cursors whose rule `pick`s a JSON pointer, from `json`; an
+    /// answer that is not the JSON the profile promised is an error.
+    fn cursors_from_json(
+        &mut self,
+        json: &[u8],
+        pick: impl Fn(&CursorFrom) -> Option<&crate::jsonptr::Pointer>,
+    ) -> Result<(), serde_json::Error> {
+        let mut broken = None;
+        self.set_cursors(|from| {
+            pick(from)?.find_str(json).unwrap_or_else(|e| {
+                broken = Some(e);
+                None
+            })
+        });
+        broken.map_or(Ok(()), Err)
     }
 
     /// Record messages by their markers (`None`: a message without one).

@@ -58,23 +58,11 @@ pub struct Draft<'a> {
 struct Wire<'a> {
     id: &'a str,
     room: &'a str,
-    kind: Kind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    ts_us: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sent_us: Option<u64>,
-    #[serde(rename = "pub", skip_serializing_if = "Option::is_none")]
-    publisher: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    users: Option<&'a [&'a str]>,
+    #[serde(flatten)]
+    body: StoredBody<'a>,
 }
 
-/// What the broker stores: the message without `id` and `room` (each
+/// The message without `id` and `room`: what the Redis broker stores (each
 /// instance adds them when it commits the entry, serializing once).
 #[derive(Serialize)]
 struct StoredBody<'a> {
@@ -92,6 +80,21 @@ struct StoredBody<'a> {
     seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     users: Option<&'a [&'a str]>,
+}
+
+impl<'a> StoredBody<'a> {
+    fn new(kind: Kind, d: &'a Draft<'a>, ts_us: u64) -> Self {
+        StoredBody {
+            kind,
+            user: d.user,
+            text: d.text,
+            ts_us,
+            sent_us: d.sent_us,
+            publisher: d.publisher,
+            seq: d.seq,
+            users: d.users.as_deref(),
+        }
+    }
 }
 
 /// How long a request waits for a room's history to load from the broker.
@@ -218,17 +221,7 @@ impl Room {
             return Ok(self.publish(kind, draft));
         };
         let ts_us = now_us();
-        let body = StoredBody {
-            kind,
-            user: draft.user,
-            text: draft.text,
-            ts_us,
-            sent_us: draft.sent_us,
-            publisher: draft.publisher,
-            seq: draft.seq,
-            users: draft.users.as_deref(),
-        };
-        let body = serde_json::to_string(&body).unwrap_or_default();
+        let body = serde_json::to_string(&StoredBody::new(kind, &draft, ts_us)).unwrap_or_default();
         let floor = self.lock().next_id - 1;
         let id = broker
             .publish(&self.name, floor, kind, &body)
@@ -377,14 +370,7 @@ impl Room {
         let wire = Wire {
             id: idbuf.as_str(),
             room: &self.name,
-            kind,
-            user: draft.user,
-            text: draft.text,
-            ts_us,
-            sent_us: draft.sent_us,
-            publisher: draft.publisher,
-            seq: draft.seq,
-            users: draft.users.as_deref(),
+            body: StoredBody::new(kind, &draft, ts_us),
         };
         // Serializing plain strings and integers cannot fail.
         let json = serde_json::to_vec(&wire).unwrap_or_default();
