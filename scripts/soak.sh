@@ -4,13 +4,13 @@
 # Fails if any message is lost, or if an RSS grows more than 5% between the
 # end of warm-up and the end of the run.
 #
-#   scripts/soak.sh                                   # 5,000 WS + 5,000 SSE, 10 minutes
+#   scripts/soak.sh                                   # 5,000 WS + 5,000 SSE, 2 msg/s each, 10 minutes
 #   SOAK_CLIENTS=1000 SOAK_DURATION=2m scripts/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${SOAK_CLIENTS:-5000}
 duration=${SOAK_DURATION:-10m}
-rate=${SOAK_RATE:-20}
+rate=${SOAK_RATE:-2}
 warmup=${SOAK_WARMUP:-60s}
 out=target/soak
 rm -rf "$out"
