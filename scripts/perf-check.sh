@@ -12,15 +12,15 @@
 #   PERF_SERVER_ARGS="--inject-latency 2ms" scripts/perf-check.sh   # prove the gate catches a regression
 #   PERF_GATES="latency.p50=+15% latency.p99=+25%" scripts/perf-check.sh  # compare's tighter defaults
 #
-# Latency gates are much wider here than compare's defaults: the baseline was
-# measured on another machine or day, and on these shared 2-core VMs the same
-# code's p50 (~1.4-2 ms) drifts between sessions: +12% to +21% one day, +38%
-# to +60% another (2026-11-29, while an interleaved A/B of the two builds in
-# one session showed no difference). So the committed baseline can only
-# catch gross slowdowns (2x and more: --inject-latency 2ms, +73% to +97% on
-# p50, still passes); byte, rate and loss gates stay strict. For a 25%
-# latency change, compare two runs made back to back (A/B in one session),
-# where compare's default gates apply.
+# Latency gates are very wide here: the baseline was measured on another
+# machine or day, and on these shared 2-core VMs the same code's p50 moves
+# by 2x between sessions and hours (2026-11-29: WebSocket p50 1.3 ms in the
+# morning, 2.1 ms at noon, 3-4 ms an hour later; interleaved A/B runs of the
+# old and new builds at each of those times showed no difference). So this
+# gate catches only gross slowdowns (4x) and any change in bytes, rates or
+# loss, which stay strict. To judge a latency change, run
+# scripts/perf-ab.sh BASE_REV: both builds, interleaved, in one session,
+# with compare's default gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 update=0
@@ -58,7 +58,7 @@ if [ "$update" = 1 ]; then
 fi
 
 gates=()
-for g in ${PERF_GATES:-latency.p50=+100% latency.p99=+150%}; do gates+=(--max-regression "$g"); done
+for g in ${PERF_GATES:-latency.p50=+300% latency.p99=+300%}; do gates+=(--max-regression "$g"); done
 set +e
 "$bin" compare baselines/ci "$out/results" "${gates[@]}" \
   --markdown target/perf/compare.md --junit target/perf/junit.xml
