@@ -192,8 +192,10 @@ impl Client {
                 push_query_escaped(url, v);
             }
         };
-        if let Some((CursorTo::Query(k), t)) =
-            self.shared.token_placement(&format!("c{}", self.index))
+        // Only a run with tokens pays for the client's name (and the HMAC).
+        if self.shared.cfg.token.is_some()
+            && let Some((CursorTo::Query(k), t)) =
+                self.shared.token_placement(&format!("c{}", self.index))
         {
             push(&mut url, &k, Some(&t));
         }

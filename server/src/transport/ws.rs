@@ -327,7 +327,14 @@ async fn send_bounded(
     socket: &mut WebSocket,
     m: Message,
 ) -> Result<(), axum::Error> {
-    match tokio::time::timeout(app.config.heartbeat * 2, socket.send(m)).await {
+    // Nearly every send completes at once: poll it once before arming a
+    // timer, so a delivery does not pay a timer-wheel insert and removal.
+    let mut send = std::pin::pin!(socket.send(m));
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(send.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(r) = first {
+        return r;
+    }
+    match tokio::time::timeout(app.config.heartbeat * 2, send).await {
         Ok(r) => r,
         Err(_) => {
             app.limit_metrics.stalled.fetch_add(1, Relaxed);
