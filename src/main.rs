@@ -279,6 +279,18 @@ struct ServerArgs {
         hide_env_values = true
     )]
     auth_token_secret: Option<String>,
+    /// Serve https and wss with this PEM certificate chain (with --tls-key);
+    /// HTTP/2 is offered by ALPN for SSE and polling
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// A client must send its request headers (and finish a TLS handshake)
+    /// within this; also how long an HTTP keep-alive connection may sit idle
+    /// between requests (slowloris guard)
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    header_read_timeout: Duration,
     /// Where messages go: `memory` (this process only) or
     /// `redis://HOST:PORT[/DB]` to serve one feed from several instances
     /// (Redis Streams; any instance resumes any client's cursor)
@@ -324,6 +336,13 @@ fn parse_size_usize(s: &str) -> Result<usize, String> {
 }
 
 impl ServerArgs {
+    fn tls_files(&self) -> Option<server::tls::TlsFiles> {
+        Some(server::tls::TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
+
     fn config(&self) -> server::Config {
         server::Config {
             history: self.history,
@@ -341,6 +360,8 @@ impl ServerArgs {
             publish_rate_limit: self.publish_rate_limit,
             allowed_origins: self.allowed_origins.clone(),
             auth_secret: self.auth_token_secret.clone(),
+            header_read_timeout: self.header_read_timeout,
+            tls: self.tls_files(),
             ..server::Config::default()
         }
     }
@@ -400,12 +421,20 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    let scheme = match args.tls_files() {
+        Some(files) => {
+            // Checked before anything is announced: a bad path is the first error.
+            server::tls::server_config(&files).context("cannot set up TLS")?;
+            "https"
+        }
+        None => "http",
+    };
     // One machine-readable line first, for scripts and `rtbench bench`.
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{{\"listening\":\"http://{addr}\"}}")?;
+    writeln!(out, "{{\"listening\":\"{scheme}://{addr}\"}}")?;
     out.flush()?;
     drop(out);
-    eprintln!("rtbench server: chat page at http://{addr}/ (Ctrl-C stops)");
+    eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
     if !(args.inject_latency.is_zero() && args.inject_latency_jitter.is_zero()) {
         eprintln!(
             "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \

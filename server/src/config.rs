@@ -26,7 +26,9 @@ pub struct Config {
     pub presence_timeout: Duration,
     /// Hard deadline for draining connections on shutdown.
     pub shutdown_timeout: Duration,
-    /// Slow clients that trickle request headers are cut off after this.
+    /// Slow clients that trickle request headers are cut off after this;
+    /// it also bounds how long a keep-alive connection may sit idle between
+    /// requests (hyper starts it when a response is done).
     pub header_read_timeout: Duration,
     /// Fault knob: every message becomes visible this much later (testing
     /// clients and regression gates; never a benchmark setting).
@@ -45,6 +47,8 @@ pub struct Config {
     pub allowed_origins: Option<Vec<String>>,
     /// HS256 secret: every room endpoint then wants a JWT whose `sub` is the user.
     pub auth_secret: Option<String>,
+    /// `--tls-cert`/`--tls-key`: serve https and wss (HTTP/2 by ALPN).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for Config {
@@ -70,6 +74,7 @@ impl Default for Config {
             publish_rate_limit: None,
             allowed_origins: None,
             auth_secret: None,
+            tls: None,
         }
     }
 }

@@ -122,6 +122,8 @@ pub enum Error {
     Broker(#[from] crate::broker::BrokerError),
     #[error("{0}")]
     Config(String),
+    #[error("{0} (make a certificate with scripts/gen-test-cert.sh, or see README \"TLS\")")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl Error {
@@ -131,6 +133,7 @@ impl Error {
             Error::Thread(_) => "thread",
             Error::Broker(_) => "broker",
             Error::Config(_) => "config",
+            Error::Tls(_) => "tls",
         }
     }
 }

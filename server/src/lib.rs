@@ -28,6 +28,7 @@ pub mod net;
 pub mod page;
 pub mod publish;
 pub mod sys;
+pub mod tls;
 pub mod transport;
 
 pub use config::Config;
@@ -38,8 +39,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use hub::Hub;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use metrics::Metrics;
 use net::{ConnMeter, Counted};
 use std::ops::Deref;
@@ -142,6 +143,11 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     listener.local_addr().map_err(Error::Listener)?;
+    // Certificates first: a typo in a path fails before Redis is dialled.
+    let tls = match &config.tls {
+        Some(files) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(files)?)),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::default());
     let broker = match &config.broker {
         Some(url) => Some(broker::RedisBroker::connect(url, &config, metrics.clone()).await?),
@@ -157,6 +163,7 @@ pub async fn run(
         ));
     }
     let router = app(state.clone());
+    let busy = busy_router();
     let reaper = tokio::spawn({
         let state = state.clone();
         async move {
@@ -178,11 +185,14 @@ pub async fn run(
                     // The place is given back when the socket closes, also
                     // after a WebSocket upgrade (the meter lives as long).
                     let slot = limits::OpenConnection(state.limit_metrics.clone());
+                    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
                     if open >= state.config.max_connections as i64 {
                         state.limit_metrics.rejected_connections.fetch_add(1, Ordering::Relaxed);
-                        state.tracker.spawn(reject(stream, slot));
+                        // Bounded: a rejected peer gets its answer or is cut off.
+                        let c = connection(stream, busy.clone(), state.clone(), meter, tls.clone());
+                        state.tracker.spawn(tokio::time::timeout(Duration::from_secs(10), c));
                     } else {
-                        state.tracker.spawn(connection(stream, router.clone(), state.clone(), slot));
+                        state.tracker.spawn(connection(stream, router.clone(), state.clone(), meter, tls.clone()));
                     }
                 }
                 Err(e) => {
@@ -211,11 +221,11 @@ pub async fn run(
     Ok(())
 }
 
-/// A connection past `--max-connections`: every request answered 503 with
-/// a JSON error and `Retry-After`, a WebSocket upgrade closed with 1013
-/// ("try again later"), then the connection is closed.
-async fn reject(stream: TcpStream, _slot: limits::OpenConnection) {
-    let app = Router::new().fallback(
+/// What a connection past `--max-connections` is served: every request
+/// answered 503 with a JSON error and `Retry-After`, a WebSocket upgrade
+/// closed with 1013 ("try again later"), then the connection is closed.
+fn busy_router() -> Router {
+    Router::new().fallback(
         |upgrade: Result<
             axum::extract::ws::WebSocketUpgrade,
             axum::extract::ws::rejection::WebSocketUpgradeRejection,
@@ -241,42 +251,78 @@ async fn reject(stream: TcpStream, _slot: limits::OpenConnection) {
                 }
             }
         },
-    );
-    let service = hyper::service::service_fn(move |req| app.clone().oneshot(req));
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(5))
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
+    )
 }
 
+/// One accepted socket: bytes counted at the TCP level (TLS records and
+/// all), then TLS if configured, then HTTP/2 if ALPN chose it, else
+/// HTTP/1.1 with upgrades.
 async fn connection(
     stream: TcpStream,
     router: Router,
     state: AppState,
-    slot: limits::OpenConnection,
+    meter: Arc<ConnMeter>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     // Latency is the product: never let Nagle hold a small frame back.
     let _ = stream.set_nodelay(true);
-    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
-    let io = TokioIo::new(Counted::new(stream, meter.clone()));
+    let counted = Counted::new(stream, meter.clone());
+    let Some(acceptor) = tls else {
+        return serve(TokioIo::new(counted), false, router, meter, &state).await;
+    };
+    // A peer that never finishes its handshake is cut off like a slowloris.
+    match tokio::time::timeout(state.config.header_read_timeout, acceptor.accept(counted)).await {
+        Ok(Ok(s)) => {
+            let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
+            serve(TokioIo::new(s), h2, router, meter, &state).await
+        }
+        _ => {
+            state
+                .limit_metrics
+                .tls_failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// HTTP on an open connection until it ends or the server shuts down (then
+/// gracefully: requests in flight finish, within the shutdown deadline).
+async fn serve<I>(io: I, h2: bool, router: Router, meter: Arc<ConnMeter>, state: &AppState)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(meter.clone());
             router.clone().oneshot(req)
         });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(state.config.header_read_timeout);
-    let conn = builder.serve_connection(io, service).with_upgrades();
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = state.shutdown.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
+    macro_rules! drive {
+        ($conn:expr) => {{
+            let conn = $conn;
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = state.shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        }};
+    }
+    if h2 {
+        drive!(
+            http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .max_frame_size(16 * 1024)
+                .serve_connection(io, service)
+        );
+    } else {
+        drive!(
+            http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(state.config.header_read_timeout)
+                .serve_connection(io, service)
+                .with_upgrades()
+        );
     }
 }

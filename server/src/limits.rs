@@ -92,18 +92,26 @@ pub struct LimitMetrics {
     pub auth_failures: AtomicU64,
     /// Push subscribers dropped because they stopped reading.
     pub stalled: AtomicU64,
+    /// TLS handshakes that failed or did not finish within the header-read timeout.
+    pub tls_failures: AtomicU64,
 }
 
 impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 8] = [
+        let rows: [(&str, &str, &str, i64); 9] = [
             (
                 "rtbench_server_stalled_subscribers_total",
                 "counter",
                 "Push subscribers dropped because a write did not complete within two heartbeats (they stopped reading).",
                 self.stalled.load(Relaxed) as i64,
+            ),
+            (
+                "rtbench_server_tls_handshake_failures_total",
+                "counter",
+                "TLS handshakes that failed or did not finish within --header-read-timeout.",
+                self.tls_failures.load(Relaxed) as i64,
             ),
             (
                 "rtbench_server_auth_failures_total",
