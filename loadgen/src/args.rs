@@ -78,6 +78,17 @@ pub struct LoadArgs {
     /// (each gives ~28k more ports)
     #[arg(long = "source-ips", value_name = "RANGE")]
     pub source_ips: Option<String>,
+    /// With https:// targets: trust any certificate (self-signed test servers)
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
+    /// With https:// targets: trust the CA certificates in this PEM file
+    /// [default: the system's, or SSL_CERT_FILE]
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// With https:// targets: speak HTTP/2 (ALPN h2) for SSE, polls and
+    /// publishes, one connection per client; WebSockets stay on HTTP/1.1
+    #[arg(long)]
+    pub http2: bool,
     /// A token every client sends (where the profile says; rtbench's:
     /// `Authorization: Bearer`)
     #[arg(long, value_name = "TOKEN", conflicts_with = "token_secret")]
@@ -294,6 +305,11 @@ impl LoadArgs {
             (Some(t), _) => Some(crate::config::TokenSource::Fixed(t)),
             (None, Some(s)) => Some(crate::config::TokenSource::Secret(s)),
             (None, None) => None,
+        };
+        c.tls = crate::tls::TlsOptions {
+            insecure: self.insecure,
+            ca_cert: self.ca_cert.clone(),
+            http2: self.http2,
         };
         c.scenario_file = self.scenario.clone();
         c.progress = !self.quiet;

@@ -65,6 +65,10 @@ pub struct Target {
     pub addr: SocketAddr,
     /// `host:port` for the `Host` header.
     pub authority: String,
+    /// The host as written (the name a TLS certificate must carry).
+    pub host: String,
+    /// `https://`: every connection speaks TLS.
+    pub tls: bool,
 }
 
 impl Target {
@@ -75,11 +79,15 @@ impl Target {
             flag: "--target",
             why,
         };
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            invalid(format!(
-                "'{url}' must start with http:// (TLS is not supported)"
-            ))
-        })?;
+        let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else {
+            return Err(invalid(format!(
+                "'{url}' must start with http:// or https://"
+            )));
+        };
         let authority = rest.split('/').next().unwrap_or_default();
         if rest.len() > authority.len() + 1
             || (rest.len() == authority.len() + 1 && !rest.ends_with('/'))
@@ -95,7 +103,7 @@ impl Target {
                     .map_err(|_| invalid(format!("bad port in '{url}'")))?;
                 (h, port)
             }
-            _ => (authority, 80),
+            _ => (authority, if tls { 443 } else { 80 }),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
@@ -114,9 +122,11 @@ impl Target {
         }
         let addr = SocketAddr::new(ip, port);
         Ok(Target {
-            url: format!("http://{authority}"),
+            url: format!("{}://{authority}", if tls { "https" } else { "http" }),
             addr,
             authority: authority.to_string(),
+            host: host.to_string(),
+            tls,
         })
     }
 }
@@ -177,6 +187,8 @@ pub struct Config {
     pub start_at: Option<f64>,
     /// Tokens for a server that wants them (see [`TokenSource`]).
     pub token: Option<TokenSource>,
+    /// Certificates to trust and ALPN for `https://` targets.
+    pub tls: crate::tls::TlsOptions,
 }
 
 /// Where clients' tokens come from.
@@ -236,6 +248,7 @@ impl Config {
             worker_id: 0,
             start_at: None,
             token: None,
+            tls: crate::tls::TlsOptions::default(),
         })
     }
 
@@ -256,6 +269,21 @@ impl Config {
                     self.profile.name
                 ),
             });
+        }
+        if self.tls.http2 && self.targets.iter().any(|t| !t.tls) {
+            return invalid(
+                "--http2",
+                "needs https:// targets: HTTP/2 is chosen by TLS ALPN, as browsers do",
+            );
+        }
+        if (self.tls.insecure || self.tls.ca_cert.is_some()) && !self.targets.iter().any(|t| t.tls)
+        {
+            let flag = if self.tls.insecure {
+                "--insecure"
+            } else {
+                "--ca-cert"
+            };
+            return invalid(flag, "only applies to https:// targets");
         }
         if self.workers == 0 || self.worker_id >= self.workers {
             return invalid("--worker-id", "must be below --workers (0 … N−1)");
@@ -398,8 +426,15 @@ mod tests {
             Target::parse("http://127.0.0.2").map(|t| t.addr.port()),
             Ok(80)
         );
+        let tls = Target::parse("https://localhost").expect("https");
+        assert_eq!(
+            (tls.tls, tls.addr.port(), tls.host.as_str()),
+            (true, 443, "localhost")
+        );
+        assert_eq!(tls.url, "https://localhost");
         for bad in [
-            "https://127.0.0.1:3000",
+            "ftp://127.0.0.1:3000",
+            "https://10.0.0.1:3000",
             "http://10.0.0.1:3000",
             "http://example.com",
             "http://127.0.0.1:3000/api",

@@ -1,20 +1,20 @@
-//! HTTP/1.1 keep-alive connections over the counting stream, with hyper's
-//! low-level client (`hyper::client::conn::http1`): one connection per
-//! client, as a browser keeps one for polling. reqwest is not used because
+//! HTTP keep-alive connections over the counting stream, with hyper's
+//! low-level clients (`hyper::client::conn::http1`, and `http2` when TLS
+//! ALPN chose it under `--http2`): one connection per client, as a browser
+//! keeps one for polling. reqwest is not used because
 //! it cannot count wire bytes (its connector type is sealed), and a pooled
 //! client would hide which connection carried what.
 
 use crate::error::{ClientError, ErrorKind};
-use crate::net::{CountingStream, Dialer, WireCounter};
+use crate::net::{Dialer, Purpose, Stream, WireCounter};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::{http1, http2};
 use hyper::{Request, Response, header};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// Largest poll or publish answer read (a poll returns at most the room's
@@ -35,10 +35,17 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One HTTP/1.1 connection (keep-alive).
+#[derive(Debug)]
+enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    /// With the base URL: HTTP/2 requests carry scheme and authority.
+    H2(http2::SendRequest<Full<Bytes>>, Arc<str>),
+}
+
+/// One HTTP connection (keep-alive).
 #[derive(Debug)]
 pub struct HttpConn {
-    sender: SendRequest<Full<Bytes>>,
+    sender: Sender,
     authority: Arc<str>,
     _task: AbortOnDrop,
 }
@@ -51,17 +58,29 @@ impl HttpConn {
         counter: &Arc<WireCounter>,
         authority: &Arc<str>,
     ) -> Result<HttpConn, ClientError> {
-        let stream = dialer.dial(slot, counter).await?;
+        let stream = dialer.dial(slot, counter, Purpose::Http).await?;
         HttpConn::handshake(stream, authority).await
     }
 
-    /// Start HTTP/1.1 on an open stream; the connection is driven by its own
-    /// small task (hyper's design) that ends with the connection.
-    pub async fn handshake(
-        stream: CountingStream<TcpStream>,
-        authority: &Arc<str>,
-    ) -> Result<HttpConn, ClientError> {
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+    /// Start HTTP on an open stream (HTTP/2 if ALPN chose it); the
+    /// connection is driven by its own small task (hyper's design) that
+    /// ends with the connection.
+    pub async fn handshake(stream: Stream, authority: &Arc<str>) -> Result<HttpConn, ClientError> {
+        if stream.is_h2() {
+            let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+                .handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| ClientError::from_hyper(&e))?;
+            let task = tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return Ok(HttpConn {
+                sender: Sender::H2(sender, format!("https://{authority}").into()),
+                authority: authority.clone(),
+                _task: AbortOnDrop(task),
+            });
+        }
+        let (sender, conn) = http1::Builder::new()
             // A fixed 4 KiB read size instead of hyper's adaptive 8 KiB–400 KiB
             // buffer: memory per client, not throughput per connection, is
             // what limits a load generator (response heads are ~200 bytes).
@@ -74,7 +93,7 @@ impl HttpConn {
             let _ = conn.await;
         });
         Ok(HttpConn {
-            sender,
+            sender: Sender::H1(sender),
             authority: authority.clone(),
             _task: AbortOnDrop(task),
         })
@@ -82,12 +101,15 @@ impl HttpConn {
 
     /// The server closed the connection (or it broke).
     pub fn is_closed(&self) -> bool {
-        self.sender.is_closed()
+        match &self.sender {
+            Sender::H1(s) => s.is_closed(),
+            Sender::H2(s, _) => s.is_closed(),
+        }
     }
 
     /// A GET request with `Host`.
     pub fn get(&self, path_and_query: &str) -> hyper::http::request::Builder {
-        Request::get(path_and_query).header(header::HOST, &*self.authority)
+        self.request(hyper::Method::GET, path_and_query)
     }
 
     /// A request with `Host`.
@@ -96,10 +118,17 @@ impl HttpConn {
         method: hyper::Method,
         path_and_query: &str,
     ) -> hyper::http::request::Builder {
-        Request::builder()
-            .method(method)
-            .uri(path_and_query)
-            .header(header::HOST, &*self.authority)
+        match &self.sender {
+            Sender::H1(_) => Request::builder()
+                .method(method)
+                .uri(path_and_query)
+                .header(header::HOST, &*self.authority),
+            // HTTP/2 has :authority instead of Host (hyper fills it in).
+            Sender::H2(_, base) => Request::builder()
+                .method(method)
+                .version(hyper::Version::HTTP_2)
+                .uri(format!("{base}{path_and_query}")),
+        }
     }
 
     /// Send one request and wait for the response head.
@@ -107,14 +136,17 @@ impl HttpConn {
         &mut self,
         req: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, ClientError> {
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| ClientError::from_hyper(&e))?;
-        self.sender
-            .send_request(req)
-            .await
-            .map_err(|e| ClientError::from_hyper(&e))
+        let sent = match &mut self.sender {
+            Sender::H1(s) => {
+                s.ready().await.map_err(|e| ClientError::from_hyper(&e))?;
+                s.send_request(req).await
+            }
+            Sender::H2(s, _) => {
+                s.ready().await.map_err(|e| ClientError::from_hyper(&e))?;
+                s.send_request(req).await
+            }
+        };
+        sent.map_err(|e| ClientError::from_hyper(&e))
     }
 }
 

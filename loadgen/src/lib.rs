@@ -49,6 +49,7 @@ mod runner;
 mod sampler;
 mod summary;
 mod sys;
+mod tls;
 mod transport;
 mod wire;
 
@@ -62,3 +63,4 @@ pub use protocol::results;
 pub use report::{decode_histogram, encode_histogram};
 pub use runner::{RunResults, run};
 pub use summary::{fmt_bytes, fmt_us, print_summary};
+pub use tls::TlsOptions;

@@ -100,10 +100,97 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
     }
 }
 
-/// Opens TCP connections to the target.
+/// A client connection: plain TCP, or TLS over it. Bytes are counted
+/// under TLS, at the socket, so TLS records and handshakes are wire bytes.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(CountingStream<TcpStream>),
+    Tls(Box<tokio_rustls::client::TlsStream<CountingStream<TcpStream>>>),
+}
+
+impl Stream {
+    /// ALPN chose HTTP/2.
+    pub fn is_h2(&self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => s.get_ref().1.alpn_protocol() == Some(b"h2"),
+        }
+    }
+}
+
+macro_rules! both {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self.get_mut() {
+            Stream::Plain($s) => $e,
+            Stream::Tls($s) => $e,
+        }
+    };
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        both!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        both!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        both!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        both!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        both!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+}
+
+/// What a connection is for: it decides the ALPN offered over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Polls, SSE, publishes, health checks.
+    Http,
+    /// A WebSocket upgrade (HTTP/1.1 only).
+    Ws,
+}
+
+/// TLS settings of one target.
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    pub client: crate::tls::TlsClient,
+    pub name: rustls::pki_types::ServerName<'static>,
+}
+
+/// Opens TCP (and TLS) connections to the target.
 #[derive(Debug)]
 pub struct Dialer {
     pub target: SocketAddr,
+    tls: Option<TlsTarget>,
     source_ips: Vec<IpAddr>,
     /// Caps handshakes in flight so a ramp-up or a reconnect storm does not
     /// overflow the server's accept queue (somaxconn is 4096 here).
@@ -118,10 +205,17 @@ impl Dialer {
     pub fn new(target: SocketAddr, source_ips: Vec<IpAddr>, connect_timeout: Duration) -> Self {
         Dialer {
             target,
+            tls: None,
             source_ips,
             handshakes: Semaphore::new(MAX_HANDSHAKES),
             connect_timeout,
         }
+    }
+
+    /// Speak TLS on every connection.
+    pub fn with_tls(mut self, tls: Option<TlsTarget>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Wait for a handshake slot; hold the permit until the handshake is done.
@@ -130,8 +224,41 @@ impl Dialer {
     }
 
     /// Connect, from source address number `slot` (round-robin over
-    /// `--source-ips`), within the connect timeout.
+    /// `--source-ips`), and do the TLS handshake if the target is https,
+    /// all within the connect timeout.
     pub async fn dial(
+        &self,
+        slot: usize,
+        counter: &Arc<WireCounter>,
+        purpose: Purpose,
+    ) -> Result<Stream, ClientError> {
+        let Some(tls) = &self.tls else {
+            return self.tcp(slot, counter).await.map(Stream::Plain);
+        };
+        let connector = match purpose {
+            Purpose::Http => &tls.client.http,
+            Purpose::Ws => &tls.client.ws,
+        };
+        let handshake = async {
+            let tcp = self.tcp(slot, counter).await?;
+            connector
+                .connect(tls.name.clone(), tcp)
+                .await
+                .map_err(|e| ClientError::new(ErrorKind::Protocol, crate::tls::handshake_hint(&e)))
+        };
+        match tokio::time::timeout(self.connect_timeout, handshake).await {
+            Ok(r) => r.map(|s| Stream::Tls(Box::new(s))),
+            Err(_) => Err(ClientError::new(
+                ErrorKind::ConnectTimeout,
+                format!(
+                    "TCP connect and TLS handshake to {} took over {:?}",
+                    self.target, self.connect_timeout
+                ),
+            )),
+        }
+    }
+
+    async fn tcp(
         &self,
         slot: usize,
         counter: &Arc<WireCounter>,
@@ -194,7 +321,7 @@ mod tests {
             Duration::from_secs(2),
         );
         let counter = Arc::new(WireCounter::default());
-        let mut s = dialer.dial(0, &counter).await.expect("dial");
+        let mut s = dialer.tcp(0, &counter).await.expect("dial");
         s.write_all(b"hello").await.expect("write");
         let mut got = Vec::new();
         s.read_to_end(&mut got).await.expect("read");
@@ -216,7 +343,7 @@ mod tests {
         drop(listener);
         let dialer = Dialer::new(addr, vec![], Duration::from_secs(2));
         let e = dialer
-            .dial(0, &Arc::new(WireCounter::default()))
+            .dial(0, &Arc::new(WireCounter::default()), Purpose::Http)
             .await
             .expect_err("refused");
         assert_eq!(e.kind, ErrorKind::ConnectRefused);

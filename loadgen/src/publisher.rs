@@ -26,7 +26,6 @@ use protocol::results::{Arrival, PublishVia};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -91,7 +90,7 @@ impl Schedule {
 /// published (as only a `201` does over HTTP), and the time to the echo is
 /// its publish latency.
 struct WsPub {
-    sink: SplitSink<WebSocketStream<crate::net::CountingStream<TcpStream>>, Message>,
+    sink: SplitSink<WebSocketStream<crate::net::Stream>, Message>,
     reader: JoinHandle<()>,
     echoes: Option<Echoes>,
 }
@@ -118,9 +117,7 @@ const MAX_PENDING_ECHOES: usize = 4096;
 /// Read a publisher's socket until it closes; time echoes of `publisher`'s
 /// frames against `pending`.
 async fn read_echoes(
-    mut stream: futures_util::stream::SplitStream<
-        WebSocketStream<crate::net::CountingStream<TcpStream>>,
-    >,
+    mut stream: futures_util::stream::SplitStream<WebSocketStream<crate::net::Stream>>,
     echoes: Option<Echoes>,
     rec: Arc<crate::record::Recorder>,
     run: u32,
@@ -460,7 +457,10 @@ async fn publish_ws(
     let fut = async {
         if conn.as_ref().is_none_or(|c| c.reader.is_finished()) {
             *conn = None;
-            let stream = ep.dialer.dial(slot, counter).await?;
+            let stream = ep
+                .dialer
+                .dial(slot, counter, crate::net::Purpose::Ws)
+                .await?;
             let mut path = sub.url.render(vars);
             if let Some(q) = &sub.first_query {
                 path.push(if path.contains('?') { '&' } else { '?' });

@@ -74,11 +74,7 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let created = sys::rfc3339(SystemTime::now());
     let mut warnings = Vec::new();
     check_limits(&cfg, &mut warnings)?;
-    let targets: Vec<Endpoint> = cfg
-        .targets
-        .iter()
-        .map(|t| Endpoint::new(t, cfg.source_ips.clone(), CONNECT_TIMEOUT))
-        .collect();
+    let targets = Endpoint::all(&cfg, CONNECT_TIMEOUT)?;
     for ep in &targets {
         preflight(&cfg, ep).await?;
     }
@@ -350,11 +346,27 @@ pub(crate) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> 
         target: ep.url.clone(),
         reason,
     };
+    // It answered, but TLS did not agree: a settings problem, not a dead server.
+    let failed = |e: crate::error::ClientError| {
+        if e.detail.starts_with(crate::tls::HANDSHAKE_FAILED) {
+            Error::BadTarget {
+                target: ep.url.clone(),
+                reason: e.detail.to_string(),
+            }
+        } else {
+            unreachable(e.detail.to_string())
+        }
+    };
     let Some(path) = &cfg.profile.health else {
         let counter = Arc::new(crate::net::WireCounter::default());
-        return match tokio::time::timeout(PREFLIGHT_LIMIT, dialer.dial(0, &counter)).await {
+        return match tokio::time::timeout(
+            PREFLIGHT_LIMIT,
+            dialer.dial(0, &counter, crate::net::Purpose::Http),
+        )
+        .await
+        {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(unreachable(e.detail.to_string())),
+            Ok(Err(e)) => Err(failed(e)),
             Err(_) => Err(unreachable(format!(
                 "no connection within {PREFLIGHT_LIMIT:?}"
             ))),
@@ -362,11 +374,26 @@ pub(crate) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> 
     };
     match get_once(dialer, authority, path, PREFLIGHT_LIMIT).await {
         Ok((status, _)) if (200..300).contains(&status) => Ok(()),
-        Ok((status, _)) => Err(Error::BadTarget {
+        Ok((status, body)) => Err(Error::BadTarget {
             target: ep.url.clone(),
-            reason: format!("GET {path} (the profile's health) answered {status}"),
+            reason: format!(
+                "GET {path} (the profile's health) answered {status}{}",
+                server_reason(&body)
+            ),
         }),
-        Err(e) => Err(unreachable(e.detail.to_string())),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// `: why` from a JSON error body's `error` field, if it has one.
+fn server_reason(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Why {
+        error: String,
+    }
+    match serde_json::from_slice::<Why>(body) {
+        Ok(w) => format!(": {}", w.error.chars().take(200).collect::<String>()),
+        Err(_) => String::new(),
     }
 }
 

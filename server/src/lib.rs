@@ -266,14 +266,30 @@ async fn connection(
 ) {
     // Latency is the product: never let Nagle hold a small frame back.
     let _ = stream.set_nodelay(true);
-    let counted = Counted::new(stream, meter.clone());
+    // Two heartbeats without write progress: the peer stopped reading.
+    let counted = Counted::new(stream, meter.clone(), state.config.heartbeat * 2);
     let Some(acceptor) = tls else {
         return serve(TokioIo::new(counted), false, router, meter, &state).await;
     };
     // A peer that never finishes its handshake is cut off like a slowloris.
-    match tokio::time::timeout(state.config.header_read_timeout, acceptor.accept(counted)).await {
-        Ok(Ok(s)) => {
+    let handshake = async {
+        let mut first = [0u8; 1];
+        counted.get_ref().peek(&mut first).await.ok()?;
+        if first[0] != TLS_HANDSHAKE_RECORD {
+            plain_http_on_tls_port(counted).await;
+            return None;
+        }
+        acceptor.accept(counted).await.ok()
+    };
+    match tokio::time::timeout(state.config.header_read_timeout, handshake).await {
+        Ok(Some(s)) => {
             let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
+            if h2 {
+                state
+                    .limit_metrics
+                    .http2_connections
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             serve(TokioIo::new(s), h2, router, meter, &state).await
         }
         _ => {
@@ -283,6 +299,26 @@ async fn connection(
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// The first byte of every TLS connection (a handshake record).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Plain HTTP sent to the TLS port: one 400 that says so (as nginx does),
+/// instead of a TLS alert that clients report as garbage.
+async fn plain_http_on_tls_port<S: tokio::io::AsyncWrite + Unpin>(mut stream: S) {
+    use tokio::io::AsyncWriteExt;
+    let body = serde_json::to_string(&protocol::ErrorBody {
+        error: "this port speaks TLS: use https:// (or wss://)".into(),
+        code: "tls_required".into(),
+    })
+    .unwrap_or_default();
+    let resp = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(resp.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// HTTP on an open connection until it ends or the server shuts down (then

@@ -90,21 +90,23 @@ pub struct LimitMetrics {
     pub rate_limited: AtomicU64,
     pub rejected_origins: AtomicU64,
     pub auth_failures: AtomicU64,
-    /// Push subscribers dropped because they stopped reading.
+    /// Connections dropped because the client stopped reading.
     pub stalled: AtomicU64,
     /// TLS handshakes that failed or did not finish within the header-read timeout.
     pub tls_failures: AtomicU64,
+    /// TLS connections on which ALPN chose HTTP/2.
+    pub http2_connections: AtomicU64,
 }
 
 impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 9] = [
+        let rows: [(&str, &str, &str, i64); 10] = [
             (
                 "rtbench_server_stalled_subscribers_total",
                 "counter",
-                "Push subscribers dropped because a write did not complete within two heartbeats (they stopped reading).",
+                "Connections dropped because a write made no progress for two heartbeats (the client stopped reading: an SSE or WebSocket subscriber, usually).",
                 self.stalled.load(Relaxed) as i64,
             ),
             (
@@ -112,6 +114,12 @@ impl LimitMetrics {
                 "counter",
                 "TLS handshakes that failed or did not finish within --header-read-timeout.",
                 self.tls_failures.load(Relaxed) as i64,
+            ),
+            (
+                "rtbench_server_http2_connections_total",
+                "counter",
+                "TLS connections that chose HTTP/2 by ALPN.",
+                self.http2_connections.load(Relaxed) as i64,
             ),
             (
                 "rtbench_server_auth_failures_total",

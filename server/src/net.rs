@@ -106,16 +106,64 @@ impl Drop for ConnMeter {
     }
 }
 
-/// A stream that reports every byte read and written to its [`ConnMeter`].
+/// A stream that reports every byte read and written to its [`ConnMeter`],
+/// and fails a write that makes no progress for `stall_limit`: a peer that
+/// stops reading (an SSE or WebSocket subscriber, an HTTP/2 connection)
+/// would otherwise hold its socket, buffers and task forever. The timer
+/// exists only while a write is blocked, so the fast path pays nothing.
 #[derive(Debug)]
 pub struct Counted<S> {
     inner: S,
     meter: Arc<ConnMeter>,
+    stall_limit: std::time::Duration,
+    stalled_since: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<S> Counted<S> {
-    pub fn new(inner: S, meter: Arc<ConnMeter>) -> Self {
-        Counted { inner, meter }
+    pub fn new(inner: S, meter: Arc<ConnMeter>, stall_limit: std::time::Duration) -> Self {
+        Counted {
+            inner,
+            meter,
+            stall_limit,
+            stalled_since: None,
+        }
+    }
+
+    /// After a write: clear the stall timer on progress; on `Pending`, arm
+    /// it (once) and turn its expiry into an error, which ends the connection.
+    fn watch(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        match r {
+            Poll::Ready(Ok(n)) => {
+                self.stalled_since = None;
+                self.meter.add(n as u64, true);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Pending if !self.stall_limit.is_zero() => {
+                let limit = self.stall_limit;
+                let timer = self
+                    .stalled_since
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    if let Some(open) = &self.meter._open {
+                        open.0.stalled.fetch_add(1, Relaxed);
+                    }
+                    return Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    )));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
     }
 }
 
@@ -142,10 +190,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            self.meter.add(n as u64, true);
-        }
-        r
+        self.watch(cx, r)
     }
 
     fn poll_write_vectored(
@@ -154,10 +199,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = r {
-            self.meter.add(n as u64, true);
-        }
-        r
+        self.watch(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

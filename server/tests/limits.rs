@@ -248,8 +248,21 @@ async fn disallowed_origins_get_403_allowed_ones_cors() {
 /// A subscriber that stops reading: its socket buffers fill, then the
 /// server gives up on it within two heartbeats (counted) instead of holding
 /// it forever, and everyone else keeps getting messages.
+#[rstest::rstest]
+#[case::ws(
+    "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
+     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    b"HTTP/1.1 101"
+)]
+#[case::sse(
+    "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
+    b"HTTP/1.1 200"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subscriber_that_stops_reading_is_dropped() {
+async fn a_subscriber_that_stops_reading_is_disconnected(
+    #[case] request: &str,
+    #[case] status: &[u8; 12],
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let srv = TestServer::with(server::Config {
         heartbeat: Duration::from_millis(500),
@@ -266,20 +279,17 @@ async fn a_subscriber_that_stops_reading_is_dropped() {
         }
         false
     });
-    // The stalled one: a raw handshake, then it never reads again.
+    // The stalled one: a raw request, then it never reads again.
     let mut stalled = tokio::net::TcpStream::connect(srv.addr)
         .await
         .expect("connect");
     stalled
-        .write_all(
-            b"GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
-              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-        )
+        .write_all(request.as_bytes())
         .await
-        .expect("handshake");
+        .expect("request");
     let mut head = [0u8; 12];
-    stalled.read_exact(&mut head).await.expect("101");
-    assert_eq!(&head, b"HTTP/1.1 101");
+    stalled.read_exact(&mut head).await.expect("status line");
+    assert_eq!(&head, status);
     // 16 MB of messages: far more than the socket buffers hold.
     let text = "x".repeat(8 * 1024);
     let http = reqwest::Client::new();
@@ -292,17 +302,31 @@ async fn a_subscriber_that_stops_reading_is_dropped() {
             .expect("publish");
         assert_eq!(r.status(), 201);
     }
+    // Cut off at the socket after two heartbeats without write progress.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while metric(&srv, "rtbench_server_stalled_subscribers_total").await
-        + metric(&srv, "rtbench_server_lagged_total").await
-        < 1
-    {
+    while metric(&srv, "rtbench_server_stalled_subscribers_total").await < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the stalled subscriber was not dropped"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Its connection is gone: the socket ends (EOF or reset) once what the
+    // kernel buffered is read.
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match stalled.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "the server kept the stalled connection open"
+    );
     // The canary still gets the newest message.
     srv.publish("slow", "p", "after").await;
     let got = tokio::time::timeout(Duration::from_secs(20), canary)
@@ -310,5 +334,32 @@ async fn a_subscriber_that_stops_reading_is_dropped() {
         .expect("canary in time")
         .expect("task");
     assert!(got, "the canary kept its connection and got every message");
-    drop(stalled);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let srv = TestServer::with(server::Config {
+        header_read_timeout: Duration::from_millis(500),
+        ..server::Config::default()
+    })
+    .await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr)
+        .await
+        .expect("connect");
+    // One request on a keep-alive connection, answered.
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.expect("read");
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // Then nothing: the server lets go of the idle connection (the
+    // descriptor is what a flood of idle keep-alives would exhaust).
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("closed within 5 s");
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400));
 }

@@ -21,7 +21,7 @@ use crate::coherence::Tracker;
 use crate::config::Config;
 use crate::error::{ClientError, ErrorKind};
 use crate::marker::{self, Stamp};
-use crate::net::{CountingStream, Dialer, WireCounter};
+use crate::net::{Dialer, Purpose, Stream, WireCounter};
 use crate::profile::{CursorFrom, CursorTo, Sub, Vars};
 use crate::record::{Recorder, record};
 use crate::rng::SplitMix64;
@@ -30,7 +30,6 @@ use protocol::Transport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -68,17 +67,42 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// `tls`: the run's connectors, used when `t` is `https://`.
     pub fn new(
         t: &crate::config::Target,
         source_ips: Vec<std::net::IpAddr>,
         timeout: Duration,
-    ) -> Self {
-        Endpoint {
+        tls: Option<&crate::tls::TlsClient>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let tls = match tls {
+            Some(client) if t.tls => Some(crate::net::TlsTarget {
+                client: client.clone(),
+                name: crate::tls::server_name(&t.host)?,
+            }),
+            _ => None,
+        };
+        Ok(Endpoint {
             url: t.url.clone(),
-            dialer: Dialer::new(t.addr, source_ips, timeout),
+            dialer: Dialer::new(t.addr, source_ips, timeout).with_tls(tls),
             authority: t.authority.as_str().into(),
             connected: AtomicI64::new(0),
-        }
+        })
+    }
+
+    /// Every target of `cfg`, TLS set up once for all of them.
+    pub fn all(
+        cfg: &Config,
+        timeout: Duration,
+    ) -> Result<Vec<Endpoint>, crate::config::ConfigError> {
+        let tls = if cfg.targets.iter().any(|t| t.tls) {
+            Some(crate::tls::TlsClient::new(&cfg.tls)?)
+        } else {
+            None
+        };
+        cfg.targets
+            .iter()
+            .map(|t| Endpoint::new(t, cfg.source_ips.clone(), timeout, tls.as_ref()))
+            .collect()
     }
 }
 
@@ -254,11 +278,11 @@ impl Client {
         &self.shared.targets[self.target as usize]
     }
 
-    /// Open a TCP connection (waiting for a handshake slot first).
-    pub async fn dial(&self) -> Result<CountingStream<TcpStream>, ClientError> {
+    /// Open a connection for `purpose` (TLS if the target is https).
+    pub async fn dial(&self, purpose: Purpose) -> Result<Stream, ClientError> {
         self.endpoint()
             .dialer
-            .dial(self.index as usize, &self.counter)
+            .dial(self.index as usize, &self.counter, purpose)
             .await
     }
 
@@ -631,7 +655,7 @@ mod tests {
         }
         let cfg = Config::new("http://127.0.0.1:1", Transport::Ws).expect("cfg");
         let shared = Arc::new(Shared {
-            targets: vec![Endpoint::new(&cfg.target, vec![], Duration::from_secs(1))],
+            targets: Endpoint::all(&cfg, Duration::from_secs(1)).expect("endpoints"),
             cfg,
             rec: Arc::new(Recorder::new(crate::record::Clock::new())),
             rooms: vec!["r".into()],

@@ -15,7 +15,7 @@ pub async fn connect(c: &mut Client) -> Result<Option<HttpConn>, ClientError> {
     let cancel = c.cancel().clone();
     bounded(&cancel, REQUEST_TIMEOUT, "connect timed out", async {
         let _permit = c.dialer().permit().await;
-        let stream = c.dial().await?;
+        let stream = c.dial(crate::net::Purpose::Http).await?;
         HttpConn::handshake(stream, c.authority()).await
     })
     .await

@@ -25,7 +25,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let uri = c.url(&base.0);
     let Some((_conn, resp)) = bounded(&cancel, REQUEST_TIMEOUT, "SSE connect timed out", async {
         let _permit = c.dialer().permit().await;
-        let stream = c.dial().await?;
+        let stream = c.dial(crate::net::Purpose::Http).await?;
         let mut conn = HttpConn::handshake(stream, c.authority()).await?;
         let mut req = conn.get(&uri);
         if !base.1.iter().any(|(k, _)| k == header::ACCEPT) {

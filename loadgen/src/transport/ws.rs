@@ -4,12 +4,10 @@
 
 use super::{Client, End, IDLE_TIMEOUT, REQUEST_TIMEOUT, bounded};
 use crate::error::{ClientError, ErrorKind};
-use crate::net::CountingStream;
 use crate::profile::{Sub, Vars};
 use futures_util::{SinkExt, StreamExt};
 use hyper::header::{self, HeaderName, HeaderValue};
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -28,13 +26,13 @@ pub fn config() -> WebSocketConfig {
 /// subprotocols, then send its `on_open` frames. Shared by subscribers and
 /// WebSocket publishers.
 pub async fn open(
-    stream: CountingStream<TcpStream>,
+    stream: crate::net::Stream,
     authority: &str,
     path_and_query: &str,
     sub: &Sub,
     vars: &Vars<'_>,
     extra_headers: impl Iterator<Item = (&HeaderName, &str)>,
-) -> Result<WebSocketStream<CountingStream<TcpStream>>, ClientError> {
+) -> Result<WebSocketStream<crate::net::Stream>, ClientError> {
     let url = format!("ws://{authority}{path_and_query}");
     let mut req = url
         .as_str()
@@ -80,7 +78,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         "WebSocket connect timed out",
         async {
             let _permit = c.dialer().permit().await;
-            let stream = c.dial().await?;
+            let stream = c.dial(crate::net::Purpose::Ws).await?;
             // Boxed: the handshake's state is large and lives only until
             // the socket is open; the session future stays small.
             let token = shared.token_header(&name);

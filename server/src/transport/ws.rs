@@ -240,10 +240,7 @@ async fn session(
     let backlog = std::mem::take(&mut sub.backlog.messages);
     let n = backlog.len() as u64;
     for d in backlog {
-        if send_bounded(&app, &mut socket, Message::Text(d.ws.clone()))
-            .await
-            .is_err()
-        {
+        if socket.send(Message::Text(d.ws.clone())).await.is_err() {
             return;
         }
     }
@@ -284,7 +281,7 @@ async fn session(
                     Some(Err(e)) => break close_for_error(e),
                     Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg, &mut limiter, &auth).await {
                         Next::Continue => {}
-                        Next::Reply(r) => if send_bounded(&app, &mut socket, r).await.is_err() { break None },
+                        Next::Reply(r) => if socket.send(r).await.is_err() { break None },
                         Next::Close(c) => break Some(c),
                         Next::Closing => {
                             // Reading on drives tungstenite to send the
@@ -300,7 +297,7 @@ async fn session(
                     break None;
                 }
                 heard = false;
-                if send_bounded(&app, &mut socket, Message::Ping(Default::default())).await.is_err() {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
                     break None;
                 }
             }
@@ -308,39 +305,14 @@ async fn session(
     };
     if let Some(c) = bye {
         // Best effort: the peer may already be gone.
-        let _ = send_bounded(&app, &mut socket, c).await;
+        let _ = socket.send(c).await;
     }
 }
 
 async fn send(app: &AppState, socket: &mut WebSocket, d: &Delivery) -> Result<(), axum::Error> {
-    send_bounded(app, socket, Message::Text(d.ws.clone())).await?;
+    socket.send(Message::Text(d.ws.clone())).await?;
     app.metrics.delivered(Transport::Ws, 1);
     Ok(())
-}
-
-/// A client that stops reading fills its socket buffer, and then a write
-/// never completes: give up after two heartbeats, counting it, and drop
-/// the connection (its memory is one socket buffer until then; it resumes
-/// with its cursor when it reconnects).
-async fn send_bounded(
-    app: &AppState,
-    socket: &mut WebSocket,
-    m: Message,
-) -> Result<(), axum::Error> {
-    // Nearly every send completes at once: poll it once before arming a
-    // timer, so a delivery does not pay a timer-wheel insert and removal.
-    let mut send = std::pin::pin!(socket.send(m));
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(send.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(r) = first {
-        return r;
-    }
-    match tokio::time::timeout(app.config.heartbeat * 2, send).await {
-        Ok(r) => r,
-        Err(_) => {
-            app.limit_metrics.stalled.fetch_add(1, Relaxed);
-            Err(axum::Error::new("the client stopped reading"))
-        }
-    }
 }
 
 /// Frames over the size limit close with 1009; other read errors mean the
