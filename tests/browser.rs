@@ -160,6 +160,38 @@ fn chat_page_in_headless_chromium() {
     );
 }
 
+/// The same page and checks over TLS: wss, and SSE and polling on HTTP/2.
+#[test]
+fn chat_page_over_tls_and_http2() {
+    let root = root();
+    check_prerequisites(&root);
+    let out_dir = root.join("target/browser/tls");
+    fs::create_dir_all(&out_dir).expect("create target/browser/tls");
+    let server_log = out_dir.join("server.log");
+    let (cert, key) = (
+        root.join("testdata/tls/server.pem"),
+        root.join("testdata/tls/server.key"),
+    );
+    let (mut server, url) = start_server(
+        &server_log,
+        &[
+            "--tls-cert",
+            &cert.to_string_lossy(),
+            "--tls-key",
+            &key.to_string_lossy(),
+        ],
+    );
+    assert!(url.starts_with("https://"), "{url}");
+    run_node(
+        &root,
+        &out_dir,
+        &server_log,
+        &mut server,
+        &url,
+        &["tests/browser/chat.mjs", &url, "target/browser/tls"],
+    );
+}
+
 /// The page against a server that wants tokens: names from the tokens, and
 /// an impersonation attempt refused in the UI.
 #[test]
@@ -203,6 +235,7 @@ fn run_node(
         .args(args)
         .current_dir(root)
         .env("CHROMIUM", chromium())
+        .env("NODE_EXTRA_CA_CERTS", root.join("testdata/tls/ca.pem"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

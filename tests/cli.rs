@@ -235,3 +235,30 @@ fn server_without_its_redis_exits_with_a_clear_error() {
     let o = rtbench(&["server", "--broker", "kafka://x"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn server_with_bad_tls_files_exits_naming_the_file() {
+    let o = rtbench(&[
+        "server",
+        "--addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "testdata/tls/server.key",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--tls-cert /nonexistent/cert.pem") && e.contains("cannot read"),
+        "{e}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).is_empty(),
+        "nothing announced"
+    );
+    // One without the other is a usage error.
+    let o = rtbench(&["server", "--tls-cert", "testdata/tls/server.pem"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--tls-key"), "{}", stderr(&o));
+}

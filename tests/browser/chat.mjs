@@ -16,6 +16,9 @@
 // whole run is bounded by a global timeout. Screenshots of every page go to
 // SCREENSHOT_DIR (default target/browser).
 //
+// With an https:// BASE_URL the same checks run over TLS (wss, SSE and
+// polling on HTTP/2); node trusts the test CA through NODE_EXTRA_CA_CERTS.
+//
 // Chromium: /usr/bin/chromium (Debian package `chromium`), or $CHROMIUM.
 // Never `npx playwright install`: no browser download is needed or possible.
 
@@ -84,7 +87,7 @@ async function startProxy(target) {
   });
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: `${target.protocol}//127.0.0.1:${server.address().port}`,
     cut() {
       down = true;
       for (const s of open) s.resetAndDestroy ? s.resetAndDestroy() : s.destroy();
@@ -100,7 +103,11 @@ const problems = [];      // console errors, page errors, dialogs: {who, kind, t
 let outage = null;        // {from, to}: network errors inside it are expected
 
 async function openPage(browser, who, url) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  // https: the test server's certificate is for a private CA (testdata/tls).
+  const context = await browser.newContext({
+    viewport: { width: 1100, height: 720 },
+    ignoreHTTPSErrors: BASE.protocol === 'https:',
+  });
   const page = await context.newPage();
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push({ who, kind: 'console', text: msg.text(), at: Date.now() });
@@ -392,6 +399,14 @@ async function main() {
   check(unexpected.length === 0,
     `unexpected console errors / page errors / dialogs:\n${unexpected.map((x) => `  [${x.who}] ${x.kind}: ${x.text}`).join('\n')}`);
   log(`ok - no console errors, page errors or dialogs (${problems.length} expected network errors during the outage)`);
+
+  if (BASE.protocol === 'https:') {
+    begin('TLS: the browser chose HTTP/2 for SSE and polling');
+    const metrics = await (await fetch(new URL('/metrics', BASE))).text();
+    const h2 = Number((metrics.match(/^rtbench_server_http2_connections_total (\d+)/m) || [])[1] || 0);
+    check(h2 > 0, `no HTTP/2 connection in /metrics (rtbench_server_http2_connections_total ${h2})`);
+    log(`ok - ${h2} HTTP/2 connections; WebSockets (wss) on HTTP/1.1`);
+  }
 
   await screenshots();
 }
