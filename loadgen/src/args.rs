@@ -62,7 +62,8 @@ pub struct LoadArgs {
     /// Longest wait for in-flight messages after the last publish [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub drain: Option<Duration>,
-    /// Short poll only: time between polls [default: 1s]
+    /// Short poll only: time between polls; 0 polls back to back (a
+    /// request-rate test, as wrk does) [default: 1s]
     #[arg(long = "poll-interval", value_name = "DURATION", value_parser = parse::duration)]
     pub poll_interval: Option<Duration>,
     /// Long poll only: how long the server may hold a poll [default: 25s]

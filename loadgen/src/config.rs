@@ -318,8 +318,11 @@ impl Config {
         if self.ramp_up_per_sec.is_nan() || self.ramp_up_per_sec <= 0.0 {
             return invalid("--ramp-up", "must be above 0 clients per second");
         }
-        if self.poll_interval < Duration::from_millis(10) {
-            return invalid("--poll-interval", "must be at least 10ms");
+        if !self.poll_interval.is_zero() && self.poll_interval < Duration::from_millis(10) {
+            return invalid(
+                "--poll-interval",
+                "must be 0 (back to back, like wrk) or at least 10ms",
+            );
         }
         if self.long_poll_wait < Duration::from_millis(100) {
             return invalid("--long-poll-wait", "must be at least 100ms");

@@ -156,13 +156,13 @@ pub struct Match {
     pointer: Pointer,
     equals: Option<String>,
     /// A byte string every matching unit contains: most units are rejected
-    /// by one `memmem` without parsing.
-    needle: Vec<u8>,
+    /// by one `memmem` without parsing (the searcher is built once).
+    needle: Option<memmem::Finder<'static>>,
 }
 
 impl Match {
     pub fn matches(&self, unit: &[u8]) -> bool {
-        if !self.needle.is_empty() && memmem::find(unit, &self.needle).is_none() {
+        if self.needle.as_ref().is_some_and(|n| n.find(unit).is_none()) {
             return false;
         }
         match self.pointer.find(unit) {
@@ -639,7 +639,7 @@ impl Ctx<'_> {
             Ok(Some(Match {
                 pointer,
                 equals: raw.equals.clone(),
-                needle,
+                needle: (!needle.is_empty()).then(|| memmem::Finder::new(&needle).into_owned()),
             }))
         };
         Ok(Sub {

@@ -18,7 +18,9 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let base = poll::base(c);
     let mut first = true;
     loop {
-        if let Some(due) = c.next_poll {
+        // Interval 0: closed loop, each poll as soon as the last answered
+        // (a request-rate measurement, as wrk does; no timer at all).
+        if let Some(due) = c.next_poll.filter(|_| !interval.is_zero()) {
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(End::Cancelled),
                 _ = tokio::time::sleep_until(due.into()) => {}

@@ -8,7 +8,7 @@
 //! crate plus a counting connector for wire bytes, and holds more state per
 //! client than this parser's two small buffers.
 
-use super::{Client, End, IDLE_TIMEOUT, REQUEST_TIMEOUT, bounded, poll};
+use super::{Client, End, REQUEST_TIMEOUT, Silence, bounded, poll};
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, empty};
 use crate::profile::CursorFrom;
@@ -87,13 +87,19 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let sub = shared.sub();
     let mut body = resp.into_body();
     let mut parser = SseParser::default();
+    // Once, not per chunk (see ws.rs).
+    let cancelled = cancel.cancelled();
+    tokio::pin!(cancelled);
+    let mut silence = Silence::new();
     loop {
         let frame = tokio::select! {
-            _ = cancel.cancelled() => return Ok(End::Cancelled),
-            f = tokio::time::timeout(IDLE_TIMEOUT, body.frame()) => f,
+            _ = &mut cancelled => return Ok(End::Cancelled),
+            _ = silence.expired() => Err(()),
+            f = body.frame() => Ok(f),
         };
+        silence.heard();
         let data = match frame {
-            Err(_) => {
+            Err(()) => {
                 return Err(ClientError::new(
                     ErrorKind::Timeout,
                     "SSE stream went silent",

@@ -30,6 +30,11 @@ use tokio_tungstenite::tungstenite;
 /// buffer grows while reading one), this only sets the idle footprint.
 const READ_BUFFER: usize = 4096;
 
+/// Frames fed in one batch are held up to this before being written (a
+/// flush always writes everything): one write per ~25 small messages. The
+/// buffer is allocated on first use, so an idle connection has none.
+const WRITE_BUFFER: usize = 4096;
+
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -63,8 +68,7 @@ pub async fn handler(
     let tracker = app.tracker.clone();
     Ok(upgrade
         .read_buffer_size(READ_BUFFER)
-        // 0: every frame goes straight to the socket, no per-socket write buffer.
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket))))
@@ -261,12 +265,15 @@ async fn session(
             biased;
             _ = app.shutdown.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down".into())),
             r = sub.rx.recv() => match r {
-                Ok(d) => {
-                    if d.id > last_id && send(&app, &mut socket, &d).await.is_err() {
-                        break None;
+                Ok(d) => match send_batch(&app, &mut socket, &mut sub.rx, d, &mut last_id).await {
+                    Ok(Batch::Sent) => {}
+                    Ok(Batch::Lagged) => {
+                        app.metrics.lagged.fetch_add(1, Relaxed);
+                        let notice = LagNotice { cursor: last_id.to_string() };
+                        break Some(close(protocol::message::WS_CLOSE_LAGGED, serde_json::to_string(&notice).unwrap_or_default()));
                     }
-                    last_id = last_id.max(d.id);
-                }
+                    Err(_) => break None,
+                },
                 Err(RecvError::Lagged(_)) => {
                     app.metrics.lagged.fetch_add(1, Relaxed);
                     let notice = LagNotice { cursor: last_id.to_string() };
@@ -309,10 +316,48 @@ async fn session(
     }
 }
 
-async fn send(app: &AppState, socket: &mut WebSocket, d: &Delivery) -> Result<(), axum::Error> {
-    socket.send(Message::Text(d.ws.clone())).await?;
-    app.metrics.delivered(Transport::Ws, 1);
-    Ok(())
+/// Most queued messages sent in one flush.
+const MAX_BATCH: usize = 64;
+
+enum Batch {
+    Sent,
+    /// The queue overflowed while draining it: close with the cursor.
+    Lagged,
+}
+
+/// `d` and whatever else is already queued, as frames in one flush: a
+/// subscriber that fell a little behind (or a busy room) costs one write
+/// for several messages instead of one each. A lone message is one write
+/// as before (`feed` only buffers below `WRITE_BUFFER`).
+async fn send_batch(
+    app: &AppState,
+    socket: &mut WebSocket,
+    rx: &mut tokio::sync::broadcast::Receiver<Arc<Delivery>>,
+    d: Arc<Delivery>,
+    last_id: &mut u64,
+) -> Result<Batch, axum::Error> {
+    use futures_util::SinkExt;
+    use tokio::sync::broadcast::error::TryRecvError;
+    let mut n: u64 = 0;
+    let mut next = Some(d);
+    let mut outcome = Batch::Sent;
+    while let Some(d) = next.take() {
+        if d.id > *last_id {
+            socket.feed(Message::Text(d.ws.clone())).await?;
+            *last_id = d.id;
+            n += 1;
+        }
+        if n < MAX_BATCH as u64 {
+            match rx.try_recv() {
+                Ok(more) => next = Some(more),
+                Err(TryRecvError::Lagged(_)) => outcome = Batch::Lagged,
+                Err(_) => {}
+            }
+        }
+    }
+    socket.flush().await?;
+    app.metrics.delivered(Transport::Ws, n);
+    Ok(outcome)
 }
 
 /// Frames over the size limit close with 1009; other read errors mean the

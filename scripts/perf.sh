@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Measures the rows of the performance table (README "Performance") on this
+# machine, release build, server and load generator sharing its cores, and
+# writes one JSON record per row under bench/runs/<date>-<host>/ (commit it:
+# progress stays visible over time). Prints each figure beside its target
+# and anchor, then the whole table.
+#
+#   scripts/perf.sh                 # every row (~12 min)
+#   scripts/perf.sh fanout-ws wrk   # some rows
+#
+# Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk
+# (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery).
+# Not in CI: figures on a shared VM are for people, not for gates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=("$@")
+[ ${#rows[@]} -eq 0 ] && rows=(fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk)
+host=$(hostname -s 2>/dev/null || echo host)
+dir=bench/runs/$(date -u +%Y-%m-%d)-$host
+work=target/perf
+mkdir -p "$dir" "$work"
+export PERF_COMMAND="scripts/perf.sh ${*:-}"
+rec="python3 scripts/perf/record.py"
+
+# Kernel limits for many loopback connections (root only; harmless if not).
+if [ "$(id -u)" = 0 ]; then
+  sysctl -qw net.ipv4.ip_local_port_range="1024 65000" 2>/dev/null || true
+  sysctl -qw net.core.somaxconn=4096 2>/dev/null || true
+  sysctl -qw net.ipv4.tcp_max_syn_backlog=8192 2>/dev/null || true
+  sysctl -qw net.ipv4.tcp_tw_reuse=1 2>/dev/null || true
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+cargo build --release --quiet -p rtbench
+bin=target/release/rtbench
+
+server_pid=""
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
+trap stop_server EXIT
+# start_server [flags…]: a fresh server on a free port; sets $url, $server_pid.
+start_server() {
+  stop_server
+  coproc SRV { exec "$bin" server --addr 127.0.0.1:0 "$@" 2>"$work/server.log"; }
+  server_pid=$SRV_PID
+  read -r line <&"${SRV[0]}"
+  url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
+}
+rss() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+fanout() { # ROW TRANSPORT
+  local files=()
+  for rate in 100 200 400 800; do
+    local out="$work/$1-$rate"
+    "$bin" bench --transports "$2" --clients 1000 --rate "$rate" --size 100 --duration 10s \
+      --quiet --out "$out" >"$out.txt" 2>&1 || true
+    files+=("$out/results/$2.json")
+  done
+  echo "$1: 1,000 $2 subscribers in one room, 100 B messages, rate stepped 100 → 800 msg/s"
+  $rec fanout "$dir" "$1" "$2" "${files[@]}"
+}
+
+long_poll() {
+  local files=()
+  for rate in 20 50 100 200; do
+    local out="$work/long-poll-$rate"
+    "$bin" bench --transports long-poll --clients 1000 --rate "$rate" --size 100 --duration 10s \
+      --quiet --out "$out" >"$out.txt" 2>&1 || true
+    files+=("$out/results/long-poll.json")
+  done
+  echo "long-poll: 1,000 clients in one room, rate stepped 20 → 200 msg/s"
+  $rec longpoll "$dir" "${files[@]}"
+}
+
+idle() { # ROW TRANSPORT
+  start_server
+  sleep 1
+  local before peak=0 out="$work/$1.json"
+  before=$(rss "$server_pid")
+  ( while kill -0 "$server_pid" 2>/dev/null; do rss "$server_pid"; sleep 1; done ) >"$work/$1.rss" &
+  local sampler=$!
+  "$bin" load --target "$url" --transport "$2" --clients 19000 --rate 1 --ramp-up 2000 \
+    --duration 20s --quiet --output "$out" >"$work/$1.txt" 2>&1 || true
+  kill "$sampler" 2>/dev/null || true
+  peak=$(sort -n "$work/$1.rss" | tail -1)
+  stop_server
+  echo "$1: 19,000 $2 clients held, one message per second to all of them"
+  $rec idle "$dir" "$1" "$out" "$before" "$peak"
+}
+
+latency_10k() {
+  start_server
+  local out="$work/latency-10k.json"
+  "$bin" load --target "$url" --transport ws --clients 10000 --rooms 10 --publishers 10 --rate 100 \
+    --ramp-up 2000 --duration 20s --quiet --output "$out" >"$work/latency-10k.txt" 2>&1 || true
+  stop_server
+  echo "latency-10k: 10,000 WebSocket subscribers, 10 rooms, 10 msg/s per room"
+  $rec latency "$dir" "$out"
+}
+
+wrk_ratio() {
+  command -v wrk >/dev/null || {
+    echo "perf: installing wrk (Debian)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  }
+  start_server
+  local conns=100 out="$work/wrk-rtbench.json" wrk_rps
+  # Same endpoint shape (an empty room's messages after a cursor), same
+  # connections, both back to back, both tools on the same 2 cores as the server.
+  wrk_rps=$(wrk -t2 -c$conns -d10s "$url/api/rooms/wrk/messages?since=0" | awk '/Requests\/sec/ { print $2 }')
+  "$bin" load --target "$url" --transport short-poll --clients $conns --rate 0 --poll-interval 0 \
+    --duration 10s --warmup 0s --quiet --output "$out" >"$work/wrk-rtbench.txt" 2>&1 || true
+  stop_server
+  echo "wrk: $conns connections, GET of an empty room's messages, 10 s each"
+  $rec wrk "$dir" "$wrk_rps" "$out" "$conns"
+}
+
+for row in "${rows[@]}"; do
+  case $row in
+    fanout-ws) fanout fanout-ws ws ;;
+    fanout-sse) fanout fanout-sse sse ;;
+    long-poll) long_poll ;;
+    idle-ws) idle idle-ws ws ;;
+    idle-sse) idle idle-sse sse ;;
+    latency-10k) latency_10k ;;
+    wrk) wrk_ratio ;;
+    *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
+  esac
+done
+echo
+echo "records in $dir:"
+$rec table "$dir"
