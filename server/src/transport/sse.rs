@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
-use tokio_util::sync::CancellationToken;
 
 /// Most queued messages folded into one chunk.
 const MAX_BATCH: usize = 64;
@@ -33,7 +32,8 @@ struct Stream {
     first: Option<Bytes>,
     rx: broadcast::Receiver<Arc<Delivery>>,
     heartbeat: Interval,
-    shutdown: CancellationToken,
+    /// Made once per stream, not per chunk.
+    shutdown: std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
     last_id: u64,
     done: bool,
     lag_pending: bool,
@@ -63,7 +63,7 @@ impl Stream {
         loop {
             tokio::select! {
                 biased;
-                _ = self.shutdown.cancelled() => return None,
+                _ = self.shutdown.as_mut() => return None,
                 r = self.rx.recv() => match r {
                     Ok(d) if d.id <= self.last_id => continue,
                     Ok(d) => return Some(self.batch(d)),
@@ -169,7 +169,7 @@ pub async fn handler(
         first: Some(first.freeze()),
         rx: sub.rx,
         heartbeat,
-        shutdown: app.shutdown.clone(),
+        shutdown: Box::pin(app.shutdown.clone().cancelled_owned()),
         last_id: sub.backlog.cursor,
         done: false,
         lag_pending: false,

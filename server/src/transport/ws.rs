@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite;
 
 /// Read buffer per connection; messages larger than this still work (the
 /// buffer grows while reading one), this only sets the idle footprint.
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 2048;
 
 /// Frames fed in one batch are held up to this before being written (a
 /// flush always writes everything): one write per ~25 small messages. The
@@ -260,10 +260,15 @@ async fn session(
         bucket: Bucket::new(&limit),
         strikes: 0,
     });
+    // Once, not per delivery: a fresh waiter each turn costs a Notify
+    // registration and removal per message.
+    let shutdown = app.shutdown.clone();
+    let shutting_down = shutdown.cancelled();
+    tokio::pin!(shutting_down);
     let bye = loop {
         tokio::select! {
             biased;
-            _ = app.shutdown.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down".into())),
+            _ = &mut shutting_down => break Some(close(CLOSE_GOING_AWAY, "server shutting down".into())),
             r = sub.rx.recv() => match r {
                 Ok(d) => match send_batch(&app, &mut socket, &mut sub.rx, d, &mut last_id).await {
                     Ok(Batch::Sent) => {}
