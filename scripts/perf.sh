@@ -8,8 +8,9 @@
 #   scripts/perf.sh                 # every row (~12 min)
 #   scripts/perf.sh fanout-ws wrk   # some rows
 #
-# Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk
-# (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery).
+# Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k
+# (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery;
+# 100k needs redis-server and ~3 GiB of memory, and is not in the default set).
 # Not in CI: figures on a shared VM are for people, not for gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +115,39 @@ wrk_ratio() {
   $rec wrk "$dir" "$wrk_rps" "$out" "$conns"
 }
 
+scale_100k() {
+  command -v redis-server >/dev/null || {
+    echo "perf: installing redis-server (Debian)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  }
+  local instances=6 port pids=() urls=() out="$work/100k.json"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  for i in $(seq "$instances"); do
+    "$bin" server --addr 127.0.0.1:0 --broker "redis://127.0.0.1:$port" \
+      >"$work/srv-$i.out" 2>"$work/srv-$i.log" &
+    pids+=($!)
+  done
+  for i in $(seq "$instances"); do
+    for _ in $(seq 100); do [ -s "$work/srv-$i.out" ] && break; sleep 0.1; done
+    urls+=("$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["listening"])' "$work/srv-$i.out")")
+  done
+  local targets
+  targets=$(IFS=,; echo "${urls[*]}")
+  # 100,000 WebSockets: 6 load processes × 16,667 clients (each under its
+  # 20,000 descriptors), spread over 6 instances × ~16,667 and 8 source
+  # addresses; 100 rooms of 1,000, 10 msg/s in all (10,000 deliveries/s).
+  "$bin" load --target "$targets" --transport ws --clients 100000 --rooms 100 --publishers 6 \
+    --rate 10 --processes 6 --ramp-up 1000 --duration 30s --source-ips 127.0.0.1-127.0.0.8 \
+    --output "$out" >"$work/100k.txt" 2>&1 || true
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  echo "100k: 100,000 WebSocket clients, $instances server instances on Redis, 6 load processes"
+  $rec scale "$dir" "$out" "$out.workers"
+}
+
 for row in "${rows[@]}"; do
   case $row in
     fanout-ws) fanout fanout-ws ws ;;
@@ -123,6 +157,7 @@ for row in "${rows[@]}"; do
     idle-sse) idle idle-sse sse ;;
     latency-10k) latency_10k ;;
     wrk) wrk_ratio ;;
+    100k) scale_100k ;;
     *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
   esac
 done

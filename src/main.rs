@@ -4,6 +4,7 @@
 
 mod bench;
 mod child;
+mod processes;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -493,6 +494,15 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
     };
     let thresholds = parse_thresholds(&exprs)?;
+    let processes = args.processes.unwrap_or(1);
+    if !(1..=64).contains(&processes) {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ValueValidation,
+                "--processes: between 1 and 64",
+            )
+            .exit();
+    }
     let cfg = match args.into_config() {
         Ok(c) => c,
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
@@ -510,6 +520,24 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
     }
     if let Some(p) = &output {
         loadgen::check_output_writable(p).map_err(|e| Usage(e.to_string()))?;
+    }
+    if processes > 1 {
+        // Ctrl-C at a terminal reaches the workers too (one process group):
+        // each ends early with partial results, merged as usual.
+        let file = processes::run(processes, &cfg, &processes::work_dir(output.as_ref())).await?;
+        loadgen::print_summary(&file, std::io::stdout().lock())?;
+        if let Some(p) = &output {
+            loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
+            eprintln!("results: {}", p.display());
+        }
+        let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
+        return Ok(if !passed {
+            Done::Gate
+        } else if file.partial {
+            Done::Problems
+        } else {
+            Done::Ok
+        });
     }
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());

@@ -178,8 +178,8 @@ fn transports_a_profile_lacks_are_refused() {
     );
 }
 
-#[test]
-fn profile_check_of_the_builtin_against_a_real_server() {
+/// `rtbench server` on a free port: the child and its URL.
+fn server() -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rtbench"))
         .args(["server", "--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
         .stdin(std::process::Stdio::piped())
@@ -194,6 +194,67 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         .find(|s| s.starts_with("http://"))
         .expect("listening url")
         .to_string();
+    (child, url)
+}
+
+#[test]
+fn load_in_several_processes_merges_into_one_exact_result() {
+    let (mut child, url) = server();
+    let dir = std::env::temp_dir().join(format!("rtbench-processes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = dir.join("merged.json");
+    let o = rtbench(&[
+        "load",
+        "--target",
+        &url,
+        "--transport",
+        "ws",
+        "--clients",
+        "30",
+        "--publishers",
+        "2",
+        "--rate",
+        "20",
+        "--duration",
+        "2s",
+        "--processes",
+        "3",
+        "--threshold",
+        "ws.loss==0",
+        "--output",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3 × 1 publishers"), "{}", stderr(&o));
+    let f: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("merged file")).expect("json");
+    let t = &f["transports"][0];
+    let c = &t["counts"];
+    // Three workers' clients as one run: every subscriber of any worker got
+    // every acknowledged message of every worker's publishers.
+    assert_eq!(t["clients"], 30, "{t}");
+    assert_eq!(f["scenario"]["clients"], 30);
+    assert_eq!(f["scenario"]["publishers"], 3);
+    let published = c["published"].as_u64().expect("published");
+    assert!(published > 0);
+    assert_eq!(c["expected"].as_u64(), Some(published * 30), "{c}");
+    assert_eq!(c["delivered"], c["expected"], "{c}");
+    assert_eq!(c["lost"], 0);
+    assert!(t["worker"].is_null(), "merged, not a shard");
+    for k in 0..3 {
+        assert!(
+            dir.join(format!("merged.json.workers/worker-{k}.json"))
+                .exists()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn profile_check_of_the_builtin_against_a_real_server() {
+    let (mut child, url) = server();
     let o = rtbench(&[
         "profile",
         "check",

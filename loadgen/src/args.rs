@@ -103,6 +103,12 @@ pub struct LoadArgs {
         hide_env_values = true
     )]
     pub token_secret: Option<String>,
+    /// Run the clients and publishers in N processes on this machine (each
+    /// has its own 20,000 descriptors), results merged exactly into one:
+    /// clients and publishers are split evenly (rounded up to multiples of
+    /// N), the rate is divided [default: 1]
+    #[arg(long, value_name = "N", conflicts_with_all = ["workers", "worker_id", "start_at"])]
+    pub processes: Option<u32>,
     /// Load workers of one distributed run (processes or machines); each
     /// runs these flags' clients and publishers, and `rtbench report`
     /// merges their files exactly [default: 1]

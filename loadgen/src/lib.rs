@@ -36,7 +36,7 @@ mod error;
 pub mod fuzz;
 mod http;
 mod jsonptr;
-mod marker;
+pub mod marker;
 mod net;
 mod output;
 pub mod parse;

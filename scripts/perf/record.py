@@ -9,6 +9,7 @@ run directory as the README's Performance table (markdown).
     record.py idle    DIR ROW RESULT.json SERVER_RSS_BEFORE SERVER_RSS_PEAK
     record.py latency DIR RESULT.json
     record.py wrk     DIR WRK_RPS LOADGEN_RESULT.json CONNECTIONS
+    record.py scale   DIR MERGED.json WORKERS_DIR
     record.py table   DIR
 """
 import json
@@ -31,6 +32,8 @@ ROWS = {
                     "-", 10.0, "min"),
     "wrk-ratio": ("loadgen short-poll requests/s / wrk's (same endpoint, same connections)", ">= 1.0",
                   "wrk", 1.0, "max"),
+    "100k": ("concurrent WS clients in one run on this box (6 instances on Redis, 6 load processes)", ">= 100,000",
+             "-", 100_000, "max"),
     "loadgen-cost": ("loadgen CPU per delivery / server CPU per delivery (WS)", "<= 1.0",
                      "a loadgen that saturates first measures itself", 1.0, "min"),
 }
@@ -152,6 +155,19 @@ def wrk(d, wrk_rps, path, conns):
     write(d, "wrk-ratio", ratio, x, "ratio")
 
 
+def scale(d, path, workers_dir):
+    x = run_summary(path)
+    connected = 0
+    for name in sorted(os.listdir(workers_dir)):
+        if name.endswith(".json"):
+            for t in load(os.path.join(workers_dir, name))["transports"]:
+                connected += sum(s["connected"] for s in t.get("targets", []))
+    x["connected_at_end"] = connected
+    print(f"  {connected:,} clients connected at the end of the window; delivered {x['delivered']:,}, "
+          f"lost {x['lost']}, p50 {x['p50_ms']:.2f} ms, p99 {x['p99_ms']:.2f} ms")
+    write(d, "100k", connected, x, "connections", met=connected >= 100_000 and x["lost"] == 0)
+
+
 def table(d):
     recs = []
     for name in sorted(os.listdir(d)):
@@ -180,6 +196,8 @@ def main():
         latency(d, rest[0])
     elif cmd == "wrk":
         wrk(d, rest[0], rest[1], rest[2])
+    elif cmd == "scale":
+        scale(d, rest[0], rest[1])
     elif cmd == "table":
         table(d)
     else:
