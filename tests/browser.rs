@@ -141,39 +141,40 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
     })
 }
 
-#[test]
-fn chat_page_in_headless_chromium() {
+/// `tests/browser/chat.mjs` against a server started with `server_args`;
+/// screenshots and the server log in `target/<dir>`.
+fn chat_page(dir: &str, server_args: &[&str]) -> String {
     let root = root();
     check_prerequisites(&root);
-    let out_dir = root.join("target/browser");
-    fs::create_dir_all(&out_dir).expect("create target/browser");
+    let out_dir = root.join("target").join(dir);
+    fs::create_dir_all(&out_dir).expect("create the output directory");
     let server_log = out_dir.join("server.log");
-
-    let (mut server, url) = start_server(&server_log, &[]);
+    let (mut server, url) = start_server(&server_log, server_args);
+    let shots = format!("target/{dir}");
     run_node(
         &root,
         &out_dir,
         &server_log,
         &mut server,
         &url,
-        &["tests/browser/chat.mjs", &url, "target/browser"],
+        &["tests/browser/chat.mjs", &url, &shots],
     );
+    url
+}
+
+#[test]
+fn chat_page_in_headless_chromium() {
+    chat_page("browser", &[]);
 }
 
 /// The same page and checks over TLS: wss, and SSE and polling on HTTP/2.
 #[test]
 fn chat_page_over_tls_and_http2() {
     let root = root();
-    check_prerequisites(&root);
-    let out_dir = root.join("target/browser/tls");
-    fs::create_dir_all(&out_dir).expect("create target/browser/tls");
-    let server_log = out_dir.join("server.log");
-    let (cert, key) = (
-        root.join("testdata/tls/server.pem"),
-        root.join("testdata/tls/server.key"),
-    );
-    let (mut server, url) = start_server(
-        &server_log,
+    let cert = root.join("testdata/tls/server.pem");
+    let key = root.join("testdata/tls/server.key");
+    let url = chat_page(
+        "browser/tls",
         &[
             "--tls-cert",
             &cert.to_string_lossy(),
@@ -182,14 +183,6 @@ fn chat_page_over_tls_and_http2() {
         ],
     );
     assert!(url.starts_with("https://"), "{url}");
-    run_node(
-        &root,
-        &out_dir,
-        &server_log,
-        &mut server,
-        &url,
-        &["tests/browser/chat.mjs", &url, "target/browser/tls"],
-    );
 }
 
 /// The page against a server that wants tokens: names from the tokens, and

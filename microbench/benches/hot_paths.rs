@@ -29,6 +29,15 @@ fn payload() -> String {
     .payload(100)
 }
 
+/// One chat message from publisher p3.
+fn draft(text: &str) -> Draft<'_> {
+    Draft {
+        user: Some("p3"),
+        text: Some(text),
+        ..Draft::default()
+    }
+}
+
 fn publish(c: &mut Criterion) {
     let text = payload();
     let mut g = c.benchmark_group("hub");
@@ -37,16 +46,7 @@ fn publish(c: &mut Criterion) {
     let room = h.room("encode");
     g.throughput(Throughput::Elements(1));
     g.bench_function("publish_and_encode", |b| {
-        b.iter(|| {
-            room.publish(
-                Kind::Message,
-                Draft {
-                    user: Some("p3"),
-                    text: Some(black_box(&text)),
-                    ..Draft::default()
-                },
-            )
-        })
+        b.iter(|| room.publish(Kind::Message, draft(black_box(&text))))
     });
     // Fan-out: one publish and every subscriber taking it off its queue.
     for subscribers in [1usize, 100, 1000] {
@@ -61,14 +61,7 @@ fn publish(c: &mut Criterion) {
             &subscribers,
             |b, _| {
                 b.iter(|| {
-                    room.publish(
-                        Kind::Message,
-                        Draft {
-                            user: Some("p3"),
-                            text: Some(&text),
-                            ..Draft::default()
-                        },
-                    );
+                    room.publish(Kind::Message, draft(&text));
                     for rx in &mut subs {
                         black_box(rx.try_recv().ok());
                     }
@@ -83,14 +76,7 @@ fn marker(c: &mut Criterion) {
     let h = hub();
     let room = h.room("m");
     let text = payload();
-    room.publish(
-        Kind::Message,
-        Draft {
-            user: Some("p3"),
-            text: Some(&text),
-            ..Draft::default()
-        },
-    );
+    room.publish(Kind::Message, draft(&text));
     // The WebSocket frame a subscriber receives.
     let frame = room.read(Start::Since(0)).messages[0].json.clone();
     let mut g = c.benchmark_group("loadgen");
