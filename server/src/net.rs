@@ -63,7 +63,7 @@ impl ConnMeter {
         } else {
             let m = self.metrics.label(Label::from_index(l as usize));
             let c = if out { &m.bytes_out } else { &m.bytes_in };
-            c.fetch_add(n, Relaxed);
+            c.add(n);
         }
     }
 
@@ -72,7 +72,7 @@ impl ConnMeter {
     pub fn label(&self, label: Label) {
         let new = label.index() as u8;
         let m = self.metrics.label(label);
-        m.requests.fetch_add(1, Relaxed);
+        m.requests.add(1);
         let old = self.label.swap(new, Relaxed);
         if old != new {
             m.connections.fetch_add(1, Relaxed);
@@ -86,10 +86,8 @@ impl ConnMeter {
 
     fn flush_pending(&self, label: Label) {
         let m = self.metrics.label(label);
-        m.bytes_in
-            .fetch_add(self.pending_in.swap(0, Relaxed), Relaxed);
-        m.bytes_out
-            .fetch_add(self.pending_out.swap(0, Relaxed), Relaxed);
+        m.bytes_in.add(self.pending_in.swap(0, Relaxed));
+        m.bytes_out.add(self.pending_out.swap(0, Relaxed));
     }
 }
 

@@ -187,10 +187,7 @@ async fn on_client_frame(
             if let Err(e) = validate_user(&p.user).and_then(|()| auth.check_user(&p.user)) {
                 return Next::Reply(error_frame(e.code(), e.to_string()));
             }
-            app.metrics
-                .label(Label::Publish)
-                .requests
-                .fetch_add(1, Relaxed);
+            app.metrics.label(Label::Publish).requests.add(1);
             match room.publish_request(&p).await {
                 Ok(_) => Next::Continue,
                 Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
