@@ -304,8 +304,12 @@ impl Client {
         &mut self,
         mut get: impl FnMut(&CursorFrom) -> Option<std::borrow::Cow<'v, str>>,
     ) {
-        let shared = self.shared.clone();
-        for (rule, slot) in shared.sub().cursors.iter().zip(self.cursors.iter_mut()) {
+        // Disjoint borrows, no Arc clone: a refcount shared by every client
+        // is a cache line bounced between cores on each message.
+        let Client {
+            shared, cursors, ..
+        } = self;
+        for (rule, slot) in shared.sub().cursors.iter().zip(cursors.iter_mut()) {
             if let Some(v) = get(&rule.from) {
                 set_cursor(slot, &v);
             }
@@ -386,8 +390,14 @@ impl Client {
     /// frame) at `now_us`: split it into messages as the profile says, find
     /// each one's marker, record them, and move the cursors that come from
     /// the body or the last message. Returns how many messages it held.
-    pub fn take_unit(&mut self, now_us: u64, unit: &[u8]) -> Result<usize, ClientError> {
-        let shared = self.shared.clone();
+    /// `shared` is the caller's handle on `self.shared` (taken once per
+    /// session): cloning the `Arc` here, per unit, was contended.
+    pub fn take_unit(
+        &mut self,
+        shared: &Shared,
+        now_us: u64,
+        unit: &[u8],
+    ) -> Result<usize, ClientError> {
         let sub = shared.sub();
         let bad = |e: serde_json::Error| {
             ClientError::new(
@@ -473,7 +483,7 @@ impl Client {
 
     /// Record messages by their markers (`None`: a message without one).
     fn record_stamps(&mut self, now_us: u64, stamps: impl IntoIterator<Item = Option<Stamp>>) {
-        let rec = self.shared.rec.clone();
+        let rec = &self.shared.rec;
         let recv_in_window = rec.in_window(now_us);
         let cfg = &self.shared.cfg;
         let all = cfg.publishers * u64::from(cfg.workers);

@@ -66,8 +66,8 @@ pub async fn once(
         return Ok(None);
     };
     let now_us = c.shared.rec.clock.now_us();
-    let sub = c.shared.clone();
-    let sub = sub.sub();
+    let shared = c.shared.clone();
+    let sub = shared.sub();
     c.shared.rec.trace(|| {
         let sent: String = c
             .cursor_headers()
@@ -111,7 +111,7 @@ pub async fn once(
         if sub.gap.as_ref().is_some_and(|g| g.matches(&body)) {
             c.gap();
         }
-        c.take_unit(now_us, &body)?
+        c.take_unit(&shared, now_us, &body)?
     };
     c.request(messages == 0);
     if conn.is_closed() {

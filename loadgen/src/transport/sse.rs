@@ -143,7 +143,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             if sub.gap_event.as_deref() == Some(ev.event) {
                 c.gap();
             } else if sub.measures_event(ev.event)
-                && let Err(e) = c.take_unit(now_us, ev.data)
+                && let Err(e) = c.take_unit(&shared, now_us, ev.data)
             {
                 c.shared.rec.error(&e);
             }

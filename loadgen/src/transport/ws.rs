@@ -185,7 +185,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             ));
         } else if sub.gap.as_ref().is_some_and(|m| m.matches(unit)) {
             c.gap();
-        } else if let Err(e) = c.take_unit(now_us, unit) {
+        } else if let Err(e) = c.take_unit(&shared, now_us, unit) {
             c.shared.rec.error(&e);
         }
     }
