@@ -88,7 +88,8 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let mut body = resp.into_body();
     let mut parser = SseParser::default();
     // Once, not per chunk (see ws.rs).
-    let cancelled = cancel.cancelled();
+    let own = cancel.child_token();
+    let cancelled = own.cancelled();
     tokio::pin!(cancelled);
     let mut silence = Silence::new();
     loop {

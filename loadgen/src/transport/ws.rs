@@ -115,7 +115,10 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     c.request(false);
     // Made once, not per message: registering a cancellation waiter and a
     // timer per frame was a tenth of the load generator's CPU.
-    let cancelled = cancel.cancelled();
+    // A token of this session's own: polling a waiter locks its token's
+    // node, and one node shared by every client is a contended lock.
+    let own = cancel.child_token();
+    let cancelled = own.cancelled();
     tokio::pin!(cancelled);
     let mut silence = Silence::new();
     loop {

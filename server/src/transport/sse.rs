@@ -169,7 +169,8 @@ pub async fn handler(
         first: Some(first.freeze()),
         rx: sub.rx,
         heartbeat,
-        shutdown: Box::pin(app.shutdown.clone().cancelled_owned()),
+        // A child token of its own (see ws.rs: a shared node is a contended lock).
+        shutdown: Box::pin(app.shutdown.child_token().cancelled_owned()),
         last_id: sub.backlog.cursor,
         done: false,
         lag_pending: false,

@@ -259,7 +259,9 @@ async fn session(
     });
     // Once, not per delivery: a fresh waiter each turn costs a Notify
     // registration and removal per message.
-    let shutdown = app.shutdown.clone();
+    // A child token: polling a waiter locks its token's node, and the
+    // server-wide node shared by every session is a contended lock.
+    let shutdown = app.shutdown.child_token();
     let shutting_down = shutdown.cancelled();
     tokio::pin!(shutting_down);
     let bye = loop {
