@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 #[command(
     mut_arg("transport", |a| a.hide(true)),
     mut_arg("output", |a| a.hide(true)),
+    mut_arg("processes", |a| a.hide(true)),
     mut_arg("target", |a| a.help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")),
     mut_arg("clients", |a| a.help("Subscribing clients, one connection each (e.g. 1000, 10k) [default: 1000]")),
     mut_arg("duration", |a| a.help("Length of the measured window of each run (e.g. 30s, 2m) [default: 20s]")),

@@ -569,6 +569,14 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
 }
 
 async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
+    if args.load.processes.is_some_and(|n| n > 1) {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--processes is a flag of `rtbench load` (one transport); bench runs its transports one after another",
+            )
+            .exit();
+    }
     let exprs = match args.load.threshold_exprs() {
         Ok(x) => x,
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),

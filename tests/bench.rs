@@ -179,6 +179,7 @@ fn bench_refuses_bad_flags_with_exit_2() {
         vec!["--matrix", "colour=red"],
         vec!["--transport", "ws"],
         vec!["--target", "http://10.1.2.3:80"],
+        vec!["--processes", "2"],
     ] {
         let o = rtbench()
             .arg("bench")
