@@ -11,18 +11,16 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-struct Rng(u64);
+use loadgen::rng::SplitMix64 as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+/// A uniform index below `n` (the fuzzer's only use of randomness).
+trait Below {
+    fn below(&mut self, n: usize) -> usize;
+}
+
+impl Below for Rng {
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -56,7 +54,7 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
             }
             1 => {
                 let i = rng.below(input.len() + 1);
-                input.insert(i, rng.next() as u8);
+                input.insert(i, rng.next_u64() as u8);
             }
             2 if !input.is_empty() => {
                 let i = rng.below(input.len());
@@ -84,7 +82,7 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
             }
             _ => {
                 let i = rng.below(input.len() + 1);
-                input.splice(i..i, (0..rng.below(16)).map(|_| rng.next() as u8));
+                input.splice(i..i, (0..rng.below(16)).map(|_| rng.next_u64() as u8));
             }
         }
     }
@@ -185,7 +183,7 @@ fn main() {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        let mut rng = Rng(0x5eed ^ name.len() as u64);
+        let mut rng = Rng::new(0x5eed ^ name.len() as u64);
         let deadline = Instant::now() + Duration::from_secs(secs);
         let mut runs = 0u64;
         let mut corpus = seeds.clone();

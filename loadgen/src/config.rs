@@ -134,9 +134,7 @@ impl Target {
 /// Everything one run needs, validated by [`Config::validate`].
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The first target (the only one, usually).
-    pub target: Target,
-    /// Every target: clients and publishers spread over them round-robin,
+    /// Every target (one, usually; never none): clients and publishers spread over them round-robin,
     /// as behind a load balancer with sticky sessions; a client whose
     /// connection fails moves on to the next one.
     pub targets: Vec<Target>,
@@ -214,14 +212,13 @@ impl Config {
             .filter(|t| !t.is_empty())
             .map(Target::parse)
             .collect::<Result<Vec<_>, _>>()?;
-        let Some(first) = targets.first().cloned() else {
+        if targets.is_empty() {
             return Err(ConfigError::Invalid {
                 flag: "--target",
                 why: "give at least one base URL".into(),
             });
-        };
+        }
         Ok(Config {
-            target: first,
             targets,
             transport,
             clients: 100,

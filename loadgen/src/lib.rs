@@ -44,7 +44,7 @@ pub mod profile;
 mod publisher;
 mod record;
 mod report;
-mod rng;
+pub mod rng;
 mod runner;
 mod sampler;
 mod summary;
