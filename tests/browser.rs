@@ -141,9 +141,10 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<String> {
     })
 }
 
-/// `tests/browser/chat.mjs` against a server started with `server_args`;
-/// screenshots and the server log in `target/<dir>`.
-fn chat_page(dir: &str, server_args: &[&str]) -> String {
+/// `script` (a node file under tests/browser/) against a server started
+/// with `server_args`; its arguments are the server's URL, `extra`, then the
+/// screenshot directory. Screenshots and the server log go to `target/<dir>`.
+fn page_test(dir: &str, server_args: &[&str], script: &str, extra: &[&str]) -> String {
     let root = root();
     check_prerequisites(&root);
     let out_dir = root.join("target").join(dir);
@@ -151,20 +152,16 @@ fn chat_page(dir: &str, server_args: &[&str]) -> String {
     let server_log = out_dir.join("server.log");
     let (mut server, url) = start_server(&server_log, server_args);
     let shots = format!("target/{dir}");
-    run_node(
-        &root,
-        &out_dir,
-        &server_log,
-        &mut server,
-        &url,
-        &["tests/browser/chat.mjs", &url, &shots],
-    );
+    let mut args = vec![script, url.as_str()];
+    args.extend_from_slice(extra);
+    args.push(&shots);
+    run_node(&root, &out_dir, &server_log, &mut server, &url, &args);
     url
 }
 
 #[test]
 fn chat_page_in_headless_chromium() {
-    chat_page("browser", &[]);
+    page_test("browser", &[], "tests/browser/chat.mjs", &[]);
 }
 
 /// The same page and checks over TLS: wss, and SSE and polling on HTTP/2.
@@ -173,7 +170,7 @@ fn chat_page_over_tls_and_http2() {
     let root = root();
     let cert = root.join("testdata/tls/server.pem");
     let key = root.join("testdata/tls/server.key");
-    let url = chat_page(
+    let url = page_test(
         "browser/tls",
         &[
             "--tls-cert",
@@ -181,6 +178,8 @@ fn chat_page_over_tls_and_http2() {
             "--tls-key",
             &key.to_string_lossy(),
         ],
+        "tests/browser/chat.mjs",
+        &[],
     );
     assert!(url.starts_with("https://"), "{url}");
 }
@@ -189,29 +188,14 @@ fn chat_page_over_tls_and_http2() {
 /// an impersonation attempt refused in the UI.
 #[test]
 fn chat_page_with_tokens() {
-    let root = root();
-    check_prerequisites(&root);
-    let out_dir = root.join("target/browser");
-    fs::create_dir_all(&out_dir).expect("create target/browser");
-    let server_log = out_dir.join("server-auth.log");
     let secret = "browser test secret";
-    let (mut server, url) = start_server(&server_log, &["--auth-token-secret", secret]);
     let tok = |sub: &str| protocol::token::mint(secret.as_bytes(), sub, Some(4_000_000_000));
     let (a, b, c) = (tok("alice"), tok("bob"), tok("carol"));
-    run_node(
-        &root,
-        &out_dir,
-        &server_log,
-        &mut server,
-        &url,
-        &[
-            "tests/browser/chat-auth.mjs",
-            &url,
-            &a,
-            &b,
-            &c,
-            "target/browser",
-        ],
+    page_test(
+        "browser/auth",
+        &["--auth-token-secret", secret],
+        "tests/browser/chat-auth.mjs",
+        &[&a, &b, &c],
     );
 }
 

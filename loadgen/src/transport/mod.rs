@@ -14,8 +14,11 @@
 pub mod long_poll;
 mod poll;
 pub mod short_poll;
+mod silence;
 pub mod sse;
 pub mod ws;
+
+pub use silence::Silence;
 
 use crate::coherence::Tracker;
 use crate::config::Config;
@@ -45,45 +48,6 @@ pub enum End {
 /// Longest silence on a push stream before it counts as dead (the server
 /// sends heartbeats far more often).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Silence detection on a push stream without a timer operation per
-/// message: one timer, re-armed only when it fires and something was heard
-/// since it was armed. A dead stream is noticed after 1–2 × [`IDLE_TIMEOUT`].
-#[derive(Debug)]
-pub struct Silence {
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-    heard: u64,
-    seen: u64,
-}
-
-impl Silence {
-    pub fn new() -> Self {
-        Silence {
-            timer: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
-            heard: 0,
-            seen: 0,
-        }
-    }
-
-    /// Something arrived (the cost: one increment).
-    pub fn heard(&mut self) {
-        self.heard = self.heard.wrapping_add(1);
-    }
-
-    /// Completes once a whole timer period passed with nothing heard.
-    pub async fn expired(&mut self) {
-        loop {
-            self.timer.as_mut().await;
-            if self.heard == self.seen {
-                return;
-            }
-            self.seen = self.heard;
-            self.timer
-                .as_mut()
-                .reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
-        }
-    }
-}
 
 /// Longest wait for a poll or publish answer beyond what was asked for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

@@ -159,6 +159,37 @@ pub async fn poll(
     })
 }
 
+/// Most queued messages a push subscriber takes in one batch (one SSE
+/// chunk, or WebSocket frames under one flush).
+pub const MAX_BATCH: usize = 64;
+
+/// One step of draining a subscriber's queue without waiting.
+pub enum Queued {
+    /// The next message newer than the subscriber's cursor.
+    Message(std::sync::Arc<crate::hub::Delivery>),
+    /// The queue overflowed: report the lag after what was already taken.
+    Lagged,
+    /// Nothing more right now.
+    Empty,
+}
+
+/// The next queued message after `last_id` (older ones, already sent from
+/// the backlog, are skipped).
+pub fn next_queued(
+    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<crate::hub::Delivery>>,
+    last_id: u64,
+) -> Queued {
+    use tokio::sync::broadcast::error::TryRecvError;
+    loop {
+        return match rx.try_recv() {
+            Ok(d) if d.id <= last_id => continue,
+            Ok(d) => Queued::Message(d),
+            Err(TryRecvError::Lagged(_)) => Queued::Lagged,
+            Err(_) => Queued::Empty,
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

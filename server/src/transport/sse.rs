@@ -7,7 +7,7 @@
 //! and the stream ends: it resumes with `Last-Event-ID` and loses nothing
 //! that is still in history.
 
-use super::{Params, RoomPath, parse_cursor};
+use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, parse_cursor};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{Delivery, PresenceGuard, Start};
@@ -22,11 +22,8 @@ use protocol::Transport;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at};
-
-/// Most queued messages folded into one chunk.
-const MAX_BATCH: usize = 64;
 
 struct Stream {
     first: Option<Bytes>,
@@ -81,9 +78,8 @@ impl Stream {
         let mut n = 1;
         let mut more: Option<BytesMut> = None;
         while n < MAX_BATCH {
-            match self.rx.try_recv() {
-                Ok(next) if next.id <= self.last_id => continue,
-                Ok(next) => {
+            match next_queued(&mut self.rx, self.last_id) {
+                Queued::Message(next) => {
                     let buf = more.get_or_insert_with(|| {
                         let mut b = BytesMut::with_capacity(d.sse.len() * 4);
                         b.extend_from_slice(&d.sse);
@@ -93,13 +89,13 @@ impl Stream {
                     self.last_id = next.id;
                     n += 1;
                 }
-                Err(TryRecvError::Lagged(_)) => {
+                Queued::Lagged => {
                     // Deliver what was read; the lag is reported next
                     // (broadcast reports a lag once, then moves on).
                     self.lag_pending = true;
                     break;
                 }
-                Err(_) => break,
+                Queued::Empty => break,
             }
         }
         self.metrics.delivered(Transport::Sse, n as u64);

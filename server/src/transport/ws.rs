@@ -7,7 +7,7 @@
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
-use super::{Params, RoomPath, validate_user};
+use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, validate_user};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::{Delivery, Draft, Room, Start};
@@ -320,9 +320,6 @@ async fn session(
     }
 }
 
-/// Most queued messages sent in one flush.
-const MAX_BATCH: usize = 64;
-
 enum Batch {
     Sent,
     /// The queue overflowed while draining it: close with the cursor.
@@ -341,7 +338,6 @@ async fn send_batch(
     last_id: &mut u64,
 ) -> Result<Batch, axum::Error> {
     use futures_util::SinkExt;
-    use tokio::sync::broadcast::error::TryRecvError;
     let mut n: u64 = 0;
     let mut next = Some(d);
     let mut outcome = Batch::Sent;
@@ -352,10 +348,10 @@ async fn send_batch(
             n += 1;
         }
         if n < MAX_BATCH as u64 {
-            match rx.try_recv() {
-                Ok(more) => next = Some(more),
-                Err(TryRecvError::Lagged(_)) => outcome = Batch::Lagged,
-                Err(_) => {}
+            match next_queued(rx, *last_id) {
+                Queued::Message(more) => next = Some(more),
+                Queued::Lagged => outcome = Batch::Lagged,
+                Queued::Empty => {}
             }
         }
     }
