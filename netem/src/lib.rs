@@ -1,0 +1,31 @@
+//! A user-space network link emulator between two network namespaces (the approach of
+//! Mahimahi, Netravali et al., USENIX ATC 2015), and a phone-radio energy model.
+//!
+//! [`Link::start`] creates two anonymous network namespaces joined by TUN devices and
+//! forwarding threads that apply a [`NetworkSpec`] per direction: one-way delay and
+//! jitter, random or bursty loss, a rate limit with a drop-tail queue, and an
+//! idle-timeout middlebox. Sockets created inside [`Link::client`] reach sockets
+//! created inside [`Link::server`] only through the link. docs/network.md describes
+//! the design, the spec syntax, the presets and their sources.
+
+mod error;
+mod link;
+mod middlebox;
+pub mod presets;
+pub mod radio;
+mod rng;
+mod shaper;
+mod spec;
+mod sys;
+mod units;
+
+pub use error::NetemError;
+pub use link::{DirectionStats, Link, LinkStats, Netns};
+pub use spec::{DirectionSpec, NetworkSpec, QueueLimit, Rate, SpecError, gilbert_elliott};
+
+/// A direction of the link: `Up` carries client → server, `Down` server → client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Up,
+    Down,
+}
