@@ -191,6 +191,7 @@ impl Link {
             peer: CLIENT_ADDR,
         };
         let server = setup::create_side(&ip, server_config, &sysctls)?;
+        setup::check_round_trip(&client.ns)?;
         let middlebox = spec.idle_timeout.map(|timeout| {
             let timeout = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
             Mutex::new(FlowTable::new(timeout, MAX_FLOWS))

@@ -21,18 +21,9 @@ pub struct Netns {
     addr: Ipv4Addr,
 }
 
-/// Switches the thread back to where it was, also when the closure panics.
+/// Switches the thread back to where it was when dropped, also when the closure panics.
 struct Return {
     home: Option<File>,
-}
-
-impl Return {
-    fn now(mut self) -> io::Result<()> {
-        match self.home.take() {
-            Some(home) => setns(&home, CloneFlags::CLONE_NEWNET).map_err(io::Error::from),
-            None => Ok(()),
-        }
-    }
 }
 
 impl Drop for Return {
@@ -75,12 +66,16 @@ impl Netns {
     /// Runs `f` on the current thread inside this namespace, then switches back.
     /// Sockets (std or tokio) created by `f` live in this namespace for good.
     /// Keep `f` synchronous: on an async runtime, do not `.await` inside it.
+    ///
+    /// Errors if the thread cannot enter. [`crate::Link::start`] checked that threads
+    /// can come back; if that ever fails here the process aborts rather than let the
+    /// thread go on in the emulated network.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> io::Result<T> {
         let home = File::open("/proc/thread-self/ns/net")?;
         setns(&*self.fd, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
         let back = Return { home: Some(home) };
         let value = f();
-        back.now()?;
+        drop(back);
         Ok(value)
     }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, unshare};
+use nix::sched::{CloneFlags, setns, unshare};
 
 use crate::NetemError;
 use crate::sys::attach_tun;
@@ -163,4 +163,33 @@ fn run_ip(ip: &Path, side: &'static str, commands: &str) -> Result<(), NetemErro
         return Err(NetemError::IpFailed { side, stderr });
     }
     Ok(())
+}
+
+/// Callers enter the sides with `setns` and must be able to come back: that needs
+/// CAP_SYS_ADMIN over the caller's own namespace too, which a user namespace
+/// without its own network namespace (`unshare -r` rather than `unshare -rn`) lacks.
+/// Tried on a throwaway thread, so a failure strands no thread that matters.
+pub(crate) fn check_round_trip(side: &File) -> Result<(), NetemError> {
+    let side = side
+        .try_clone()
+        .map_err(NetemError::io("duplicating a namespace descriptor"))?;
+    std::thread::spawn(move || -> Result<(), NetemError> {
+        let home = File::open("/proc/thread-self/ns/net")
+            .map_err(NetemError::io("opening the current namespace"))?;
+        setns(&side, CloneFlags::CLONE_NEWNET)
+            .map_err(|e| refused("entering the link's namespace (setns)", e.into()))?;
+        setns(&home, CloneFlags::CLONE_NEWNET).map_err(|e| {
+            refused(
+                "returning from the link's namespace to the caller's (setns)",
+                e.into(),
+            )
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| {
+        Err(NetemError::Io {
+            what: "checking namespace switches",
+            source: io::Error::other("the check thread panicked"),
+        })
+    })
 }
