@@ -1,5 +1,6 @@
-//! The one system call neither std nor nix wraps safely: the TUNSETIFF ioctl that
-//! turns an open `/dev/net/tun` descriptor into a named TUN device.
+//! The system calls neither std nor nix wraps safely: the TUNSETIFF ioctl that
+//! turns an open `/dev/net/tun` descriptor into a named TUN device, and
+//! `sched_setscheduler` for the forwarding threads.
 #![allow(unsafe_code)]
 
 use std::fs::File;
@@ -36,6 +37,21 @@ pub(crate) fn attach_tun(tun: &File, name: &str) -> io::Result<()> {
     // NUL-terminated value of at least that size with the same layout for the
     // fields the kernel uses, and nothing else aliases it during the call.
     let rc = unsafe { libc::ioctl(tun.as_raw_fd(), libc::TUNSETIFF, &raw mut request) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Puts the calling thread in the lowest real-time class (SCHED_FIFO, priority 1),
+/// so that it runs before ordinary threads when it wakes. Needs CAP_SYS_NICE (or an
+/// RLIMIT_RTPRIO allowance); the kernel's real-time throttling still leaves other
+/// threads a share of every core.
+pub(crate) fn make_realtime() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param that
+    // lives until the call returns and is only read by it.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &raw const param) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }

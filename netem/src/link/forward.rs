@@ -32,6 +32,8 @@ const BATCH: usize = 64;
 /// Bound on packets held per direction (64 K × 2 KiB = 128 MiB at most, allocated
 /// only if that many are ever in flight); beyond it packets count as queue drops.
 const MAX_HELD: usize = 1 << 16;
+/// Cap on one write's cost in the running average used to pace reading.
+const MAX_WRITE_COST_NS: u64 = 100_000;
 /// How stale the published CPU time may get while the thread is busy or idle.
 const CPU_REFRESH_NS: u64 = 10_000_000;
 
@@ -56,6 +58,11 @@ pub(crate) struct Forwarder {
     free: Vec<u32>,
     held: BinaryHeap<Reverse<Held>>,
     seq: u64,
+    /// Running average of the wall time one write takes (the receiving side's
+    /// network stack runs in this thread), preemptions included.
+    write_cost_ns: u64,
+    /// The latest due time among the held packets.
+    latest_due: u64,
 }
 
 impl Forwarder {
@@ -77,16 +84,25 @@ impl Forwarder {
             free: Vec::new(),
             held: BinaryHeap::new(),
             seq: 0,
+            write_cost_ns: 5_000,
+            latest_due: 0,
         }
     }
 
     pub(crate) fn run(mut self) {
         // Without this, every timed wake-up may come up to 50 µs late.
         let _ = nix::sys::prctl::set_timerslack(1);
+        // Best effort: a network element should not wait behind the applications
+        // it serves. Without the privilege the thread stays an ordinary one.
+        let _ = crate::sys::make_realtime();
         let mut cpu_published = 0;
         while !self.shared.stop.load(Relaxed) {
             self.release(self.shared.now());
-            let read = self.read_batch();
+            let read = if self.saturated() {
+                0
+            } else {
+                self.read_batch()
+            };
             let now = self.shared.now();
             if now.saturating_sub(cpu_published) >= CPU_REFRESH_NS {
                 self.publish_cpu();
@@ -112,7 +128,17 @@ impl Forwarder {
         }
     }
 
-    /// Sleeps until a packet arrives, the next held one is due, or the link stops.
+    /// True when writing the packets already held would take longer than the time
+    /// until the last of them falls due: reading more would only make them late.
+    /// Reading resumes as writes catch up; meanwhile arrivals wait in the device's
+    /// queue, as at a real interface.
+    fn saturated(&self) -> bool {
+        let backlog = (self.held.len() as u64).saturating_mul(self.write_cost_ns);
+        !self.held.is_empty() && backlog > self.latest_due.saturating_sub(self.shared.now())
+    }
+
+    /// Sleeps until a packet arrives (unless saturated), the next held one is due,
+    /// or the link stops.
     fn wait(&self) {
         let until_due = self
             .held
@@ -122,8 +148,13 @@ impl Forwarder {
             return;
         }
         let timeout = until_due.unwrap_or(CPU_REFRESH_NS).min(CPU_REFRESH_NS);
+        let input = if self.saturated() {
+            PollFlags::empty()
+        } else {
+            PollFlags::POLLIN
+        };
         let mut fds = [
-            PollFd::new(self.input.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.input.as_fd(), input),
             PollFd::new(self.wake.as_fd(), PollFlags::POLLIN),
         ];
         let _ = ppoll(
@@ -152,11 +183,12 @@ impl Forwarder {
     fn read_batch(&mut self) -> usize {
         let mut scratch = [0u8; BUFFER];
         for count in 0..BATCH {
-            if self
+            let now = self.shared.now();
+            let due = self
                 .held
                 .peek()
-                .is_some_and(|Reverse(head)| head.due <= self.shared.now())
-            {
+                .is_some_and(|Reverse(head)| head.due <= now);
+            if due || self.saturated() {
                 return count.max(1);
             }
             let slot = self.take_slot();
@@ -209,6 +241,7 @@ impl Forwarder {
                         len,
                     };
                     self.held.push(Reverse(held));
+                    self.latest_due = self.latest_due.max(due);
                     return;
                 }
             }
@@ -233,8 +266,8 @@ impl Forwarder {
         }
     }
 
-    fn write(&self, slot: u32, len: usize, due: u64, arrived: u64) {
-        let counters = self.counters();
+    fn write(&mut self, slot: u32, len: usize, due: u64, arrived: u64) {
+        let counters = self.shared.counters(self.direction);
         // Lateness and holding time end when the packet is handed over, not when the
         // receiving side's network stack is done with it.
         let now = self.shared.now();
@@ -254,5 +287,9 @@ impl Forwarder {
                 counters.write_errors.fetch_add(1, Relaxed);
             }
         }
+        // A write that took longer was preempted: count it as a slow write, not as
+        // a stall that would stop reading for many packets' time.
+        let cost = self.shared.now().saturating_sub(now).min(MAX_WRITE_COST_NS);
+        self.write_cost_ns = (self.write_cost_ns * 7 + cost) / 8;
     }
 }
