@@ -187,7 +187,7 @@ fn udp_pair(link: &netem::Link) -> (UdpSocket, UdpSocket) {
         .expect("connect");
     for socket in [&server, &client] {
         socket
-            .set_read_timeout(Some(Duration::from_millis(300)))
+            .set_read_timeout(Some(Duration::from_millis(400)))
             .expect("timeout");
     }
     (server, client)
@@ -205,17 +205,22 @@ fn ping(server: &UdpSocket, client: &UdpSocket) -> bool {
 
 #[test]
 fn partition_drops_everything_until_lifted() {
-    let link = start("rtt=2ms");
+    let link = start("rtt=100ms");
     let (server, client) = udp_pair(&link);
     assert!(ping(&server, &client));
+    // A datagram already on its way (held for its 50 ms) is lost with the partition.
+    client.send(b"in flight").expect("send");
+    std::thread::sleep(Duration::from_millis(10));
     link.set_partition(true);
     assert!(!ping(&server, &client), "a datagram crossed the partition");
-    let during = link.stats();
-    assert!(during.up.dropped_partition >= 1, "{during:?}");
-    link.set_partition(false);
-    // The partitioned ping may still sit in the server's buffer: drain it first.
     let mut buf = [0u8; 16];
-    while server.recv_from(&mut buf).is_ok() {}
+    assert!(
+        server.recv_from(&mut buf).is_err(),
+        "the in-flight datagram arrived"
+    );
+    let during = link.stats();
+    assert!(during.up.dropped_partition >= 2, "{during:?}");
+    link.set_partition(false);
     assert!(
         ping(&server, &client),
         "no traffic after the partition was lifted"

@@ -261,7 +261,13 @@ impl Forwarder {
             let (slot, len, due, arrived) =
                 (head.slot, usize::from(head.len), head.due, head.arrived);
             self.held.pop();
-            self.write(slot, len, due, arrived);
+            if self.shared.partition.load(Relaxed) {
+                // In flight when the partition began: lost with it.
+                let counters = self.shared.counters(self.direction);
+                counters.dropped_partition.fetch_add(1, Relaxed);
+            } else {
+                self.write(slot, len, due, arrived);
+            }
             self.free.push(slot);
         }
     }

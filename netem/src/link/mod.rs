@@ -70,16 +70,17 @@ impl DirectionStats {
     }
 
     pub fn mean_held(&self) -> Duration {
-        self.held
-            .checked_div(self.packets.max(1) as u32)
-            .unwrap_or_default()
+        per_packet(self.held, self.packets)
     }
 
     pub fn mean_lateness(&self) -> Duration {
-        self.lateness
-            .checked_div(self.packets.max(1) as u32)
-            .unwrap_or_default()
+        per_packet(self.lateness, self.packets)
     }
+}
+
+fn per_packet(total: Duration, packets: u64) -> Duration {
+    let nanos = total.as_nanos() / u128::from(packets.max(1));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -274,7 +275,8 @@ impl Link {
         SERVER_ADDR
     }
 
-    /// While on, every packet in both directions is dropped (and counted).
+    /// While on, every packet in both directions is dropped (and counted), those
+    /// already in flight included.
     pub fn set_partition(&self, on: bool) {
         self.shared.partition.store(on, Relaxed);
     }
@@ -304,5 +306,30 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_can_be_shared_across_threads_and_tasks() {
+        shareable::<Link>();
+        shareable::<Netns>();
+        shareable::<LinkStats>();
+    }
+
+    #[test]
+    fn per_packet_means_do_not_truncate_the_count() {
+        let stats = DirectionStats {
+            packets: 5_000_000_000,
+            held: Duration::from_secs(5_000_000),
+            ..DirectionStats::default()
+        };
+        assert_eq!(stats.mean_held(), Duration::from_millis(1));
+        assert_eq!(DirectionStats::default().mean_lateness(), Duration::ZERO);
     }
 }
