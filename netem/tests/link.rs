@@ -212,12 +212,12 @@ fn partition_drops_everything_until_lifted() {
     client.send(b"in flight").expect("send");
     std::thread::sleep(Duration::from_millis(10));
     link.set_partition(true);
-    assert!(!ping(&server, &client), "a datagram crossed the partition");
     let mut buf = [0u8; 16];
     assert!(
         server.recv_from(&mut buf).is_err(),
         "the in-flight datagram arrived"
     );
+    assert!(!ping(&server, &client), "a datagram crossed the partition");
     let during = link.stats();
     assert!(during.up.dropped_partition >= 2, "{during:?}");
     link.set_partition(false);
