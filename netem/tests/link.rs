@@ -31,6 +31,7 @@ fn rtt_100ms_gives_a_100ms_tcp_connect() {
     }
     acceptor.join().expect("acceptor");
     let connect = median(times.clone());
+    eprintln!("rtt=100ms: median TCP connect {connect:?} of {times:?}");
     assert!(
         connect >= Duration::from_millis(98) && connect <= Duration::from_millis(102),
         "median connect {connect:?} of {times:?}"
@@ -40,6 +41,11 @@ fn rtt_100ms_gives_a_100ms_tcp_connect() {
     let stats = link.stop();
     for direction in [stats.up, stats.down] {
         let held = direction.mean_held();
+        eprintln!(
+            "rtt=100ms: mean held {held:?}, mean lateness {:?}, max {:?}",
+            direction.mean_lateness(),
+            direction.lateness_max
+        );
         assert!(
             held >= Duration::from_millis(50) && held < Duration::from_millis(51),
             "{direction:?}"
@@ -86,6 +92,7 @@ fn down_10mbit_carries_10mbit_per_second() {
     sender.join().expect("sender");
     let goodput = reader.join().expect("reader");
     let bits_per_sec = (b1 - b0) as f64 * 8.0 / (t1 - t0).as_secs_f64();
+    eprintln!("down=10mbit: {bits_per_sec:.0} bit/s of IP packets, {goodput} bytes delivered");
     assert!(
         (bits_per_sec / 10e6 - 1.0).abs() < 0.05,
         "{bits_per_sec} bit/s"
@@ -107,6 +114,11 @@ fn loss_1_percent_drops_1_percent_of_100k_datagrams() {
     let offered = up.packets + up.dropped_loss;
     assert!(offered >= 100_000, "{up:?}");
     let rate = up.dropped_loss as f64 / offered as f64;
+    eprintln!(
+        "loss=1%: {} of {offered} dropped ({:.3}%)",
+        up.dropped_loss,
+        rate * 100.0
+    );
     assert!((rate - 0.01).abs() < 0.002, "loss rate {rate}: {up:?}");
     assert_eq!(
         received.len() as u64,
@@ -143,6 +155,7 @@ fn bursty_loss_has_the_configured_mean_burst_length() {
     // ~5000 losses in ~1250 bursts; lengths are geometric (sd 3.5), so the mean
     // has sd ≈ 0.1: ±0.5 is five of them.
     let mean = lost as f64 / bursts as f64;
+    eprintln!("loss=5%,burst=4: {lost} lost in {bursts} bursts, mean {mean:.2}");
     assert!(
         (mean - 4.0).abs() < 0.5,
         "mean burst {mean} ({lost} lost in {bursts} bursts)"
