@@ -6,27 +6,29 @@
 use crate::child::ChildServer;
 use anyhow::{Context, bail};
 use clap::Args;
-use loadgen::LoadArgs;
+use loadgen::{Resolved, Scenario, ScenarioArgs};
 use protocol::Transport;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-/// Flags of `rtbench bench`: every `rtbench load` scenario flag, plus these.
-/// The load flags that name one run (`--transport`, `--output`) are hidden:
-/// bench runs several and names the files itself.
+/// Flags of `rtbench bench`: the scenario flags `rtbench load` has too, and
+/// these. Bench's own defaults (below, and in `--help`) finish in about two
+/// minutes on a 2-core machine and still show the differences; a
+/// `--scenario` file starts from load's defaults instead.
 #[derive(Debug, Clone, Args)]
 #[command(
-    mut_arg("transport", |a| a.hide(true)),
-    mut_arg("output", |a| a.hide(true)),
-    mut_arg("processes", |a| a.hide(true)),
-    mut_arg("target", |a| a.help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")),
-    mut_arg("clients", |a| a.help("Subscribing clients, one connection each (e.g. 1000, 10k) [default: 1000]")),
-    mut_arg("duration", |a| a.help("Length of the measured window of each run (e.g. 30s, 2m) [default: 20s]")),
-    mut_arg("warmup", |a| a.help("Publishing before the window, not recorded [default: 2s]")),
+    mut_arg("target", |a| a
+        .help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")
+        .hide_default_value(true)),
+    mut_arg("clients", |a| a.default_value("1000")),
+    mut_arg("duration", |a| a.default_value("20s")),
+    mut_arg("warmup", |a| a.default_value("2s")),
+    after_help = "Defaults shown for --clients, --duration and --warmup are bench's; with \
+--scenario FILE, settings start from `rtbench load`'s defaults and the file instead."
 )]
 pub struct BenchArgs {
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub shared: ScenarioArgs,
     /// Transports to compare, comma-separated, or `all` [default: all, or
     /// those the --profile defines]
     #[arg(long, value_name = "LIST", value_parser = parse_transports)]
@@ -39,7 +41,7 @@ pub struct BenchArgs {
         default_value = "rtbench-report"
     )]
     pub out: PathBuf,
-    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100` or `size=100,1000`;
+    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100` or `size=100,1k`;
     /// repeat the flag for a grid. Each cell is one run per transport.
     #[arg(long, value_name = "KEY=V1,V2,…", value_parser = parse_axis)]
     pub matrix: Vec<Axis>,
@@ -57,8 +59,8 @@ pub struct BenchArgs {
 
 /// The transports to run: as asked, refusing any the profile does not
 /// define; by default every one it defines.
-fn transports(args: &BenchArgs) -> anyhow::Result<Vec<Transport>> {
-    let profile = match &args.load.profile {
+fn transports(args: &BenchArgs, scenario: &Scenario) -> anyhow::Result<Vec<Transport>> {
+    let profile = match &scenario.profile {
         Some(p) => loadgen::Profile::load(p).map_err(|e| crate::Usage(format!("--profile {e}")))?,
         None => loadgen::Profile::builtin(),
     };
@@ -151,14 +153,11 @@ fn parse_axis(s: &str) -> Result<Axis, String> {
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .collect();
+    // The flag's parser, through the same layering as a cell's run.
     for v in &values {
-        let ok = match key {
-            AxisKey::Clients | AxisKey::Size => loadgen::parse::count(v).is_ok(),
-            AxisKey::Rate => loadgen::parse::amount(v).is_ok(),
-        };
-        if !ok {
-            return Err(format!("{}={v:?} is not a number", key.name()));
-        }
+        Scenario::defaults()
+            .with(key.name(), v)
+            .map_err(|e| format!("{}={v}: {}", key.name(), e.why))?;
     }
     if values.is_empty() {
         return Err(format!("{}= needs at least one value", key.name()));
@@ -179,21 +178,15 @@ impl Cell {
             .join("-")
     }
 
-    fn apply(&self, args: &mut LoadArgs) -> anyhow::Result<()> {
+    /// The cell's settings over `base`, as if given as flags.
+    fn apply(&self, base: &Scenario) -> anyhow::Result<Scenario> {
+        let mut s = base.clone();
         for (k, v) in &self.0 {
-            match k {
-                AxisKey::Clients => {
-                    args.clients = Some(loadgen::parse::count(v).map_err(anyhow::Error::msg)?)
-                }
-                AxisKey::Rate => {
-                    args.rate = Some(loadgen::parse::amount(v).map_err(anyhow::Error::msg)?)
-                }
-                AxisKey::Size => {
-                    args.size = Some(loadgen::parse::count(v).map_err(anyhow::Error::msg)?)
-                }
-            }
+            s = s
+                .with(k.name(), v)
+                .map_err(|e| crate::Usage(format!("--matrix {}={v}: {}", k.name(), e.why)))?;
         }
-        Ok(())
+        Ok(s)
     }
 }
 
@@ -214,20 +207,6 @@ fn cells(axes: &[Axis]) -> Vec<Cell> {
     out
 }
 
-/// Defaults that finish in about two minutes on a 2-core box and still show
-/// the differences: 1,000 clients, 10 msg/s, 1 s polls, 20 s measured.
-/// A scenario file brings its own settings instead.
-fn apply_bench_defaults(args: &mut LoadArgs) {
-    if args.scenario.is_some() {
-        return;
-    }
-    args.clients.get_or_insert(1000);
-    args.rate.get_or_insert(10.0);
-    args.duration
-        .get_or_insert(std::time::Duration::from_secs(20));
-    args.warmup.get_or_insert(std::time::Duration::from_secs(2));
-}
-
 /// What the bench did.
 #[derive(Debug)]
 pub struct Outcome {
@@ -240,29 +219,25 @@ pub struct Outcome {
 }
 
 /// Runs every cell × repeat × transport, writing `out/results/*.json`.
-pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Result<Outcome> {
-    if args.load.transport.is_some() {
-        bail!(crate::Usage(
-            "bench runs every transport of --transports; use --transports instead of --transport"
-                .into()
-        ));
-    }
-    if args.load.output.is_some() {
-        bail!(crate::Usage(
-            "bench writes its result files into --out DIR; --output is for `rtbench load`".into()
-        ));
-    }
-    if args.load.target.is_some() && !args.server_args.is_empty() {
+pub async fn run(
+    args: BenchArgs,
+    resolved: Resolved,
+    cancel: CancellationToken,
+) -> anyhow::Result<Outcome> {
+    // A target from the file or a flag; else bench starts its own servers.
+    let target = resolved
+        .is_set("target")
+        .then(|| resolved.scenario.target.clone());
+    if target.is_some() && !args.server_args.is_empty() {
         bail!(crate::Usage(
             "--server-arg configures the servers bench starts itself; with --target, configure that server instead".into()
         ));
     }
-    if args.load.target.is_none() && args.load.server_pid.is_some() {
+    if target.is_none() && resolved.scenario.server_pid.is_some() {
         bail!(crate::Usage(
             "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats".into()
         ));
     }
-    apply_bench_defaults(&mut args.load);
     let results_dir = args.out.join("results");
     std::fs::create_dir_all(&results_dir).with_context(|| {
         format!(
@@ -275,7 +250,7 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
         .map_err(|e| crate::Usage(e.to_string()))?;
 
     let cells = cells(&args.matrix);
-    let transports = transports(&args)?;
+    let transports = transports(&args, &resolved.scenario)?;
     let total = cells.len() * args.repeat as usize * transports.len();
     let mut outcome = Outcome {
         files: Vec::new(),
@@ -292,11 +267,10 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
                     outcome.cancelled = true;
                     break 'all;
                 }
-                let mut load = args.load.clone();
-                cell.apply(&mut load)?;
+                let mut scenario = cell.apply(&resolved.scenario)?;
                 let name = file_name(cell, rep, args.repeat, t);
                 let path = results_dir.join(&name);
-                let server = match &args.load.target {
+                let server = match &target {
                     Some(_) => None,
                     None => Some(
                         ChildServer::start(&args.server_args)
@@ -304,13 +278,11 @@ pub async fn run(mut args: BenchArgs, cancel: CancellationToken) -> anyhow::Resu
                             .context("starting the server for this run")?,
                     ),
                 };
-                let target = server
-                    .as_ref()
-                    .map(|s| s.url.clone())
-                    .or_else(|| args.load.target.clone())
-                    .unwrap_or_default();
-                let cfg = load
-                    .config_for(t, &target)
+                scenario.transport = Some(t);
+                if let Some(s) = &server {
+                    scenario.target = s.url.clone();
+                }
+                let cfg = loadgen::Config::from_scenario(scenario, args.shared.run_options())
                     .map_err(|e| crate::Usage(e.to_string()))?;
                 eprintln!(
                     "[{n}/{total}] {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",

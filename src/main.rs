@@ -489,24 +489,13 @@ fn command_line() -> String {
 
 async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
     let output = args.output.clone();
-    let exprs = match args.threshold_exprs() {
-        Ok(x) => x,
+    let processes = args.processes;
+    let plan = match args.plan() {
+        Ok(p) => p,
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
     };
-    let thresholds = parse_thresholds(&exprs)?;
-    let processes = args.processes.unwrap_or(1);
-    if !(1..=64).contains(&processes) {
-        Cli::command()
-            .error(
-                clap::error::ErrorKind::ValueValidation,
-                "--processes: between 1 and 64",
-            )
-            .exit();
-    }
-    let cfg = match args.into_config() {
-        Ok(c) => c,
-        Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
-    };
+    let thresholds = parse_thresholds(&plan.thresholds)?;
+    let cfg = plan.config;
     // A scenario file shared with `bench` may hold thresholds for the other
     // transports: this run cannot measure them, which is no failure.
     let (thresholds, skipped): (Vec<_>, Vec<_>) = thresholds
@@ -569,24 +558,16 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
 }
 
 async fn bench(args: bench::BenchArgs) -> anyhow::Result<Done> {
-    if args.load.processes.is_some_and(|n| n > 1) {
-        Cli::command()
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--processes is a flag of `rtbench load` (one transport); bench runs its transports one after another",
-            )
-            .exit();
-    }
-    let exprs = match args.load.threshold_exprs() {
-        Ok(x) => x,
+    let resolved = match args.shared.resolve() {
+        Ok(r) => r,
         Err(e) => Cli::command().error(e.clap_kind(), e.to_string()).exit(),
     };
-    let thresholds = parse_thresholds(&exprs)?;
+    let thresholds = parse_thresholds(&resolved.thresholds)?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
     let out = args.out.clone();
     let format = args.format;
-    let outcome = bench::run(args, cancel).await?;
+    let outcome = bench::run(args, resolved, cancel).await?;
     if outcome.files.is_empty() {
         anyhow::bail!("no run finished, so there is nothing to report");
     }
