@@ -511,9 +511,11 @@ async fn load(args: loadgen::LoadArgs) -> anyhow::Result<Done> {
         loadgen::check_output_writable(p).map_err(|e| Usage(e.to_string()))?;
     }
     if processes > 1 {
-        // Ctrl-C at a terminal reaches the workers too (one process group):
-        // each ends early with partial results, merged as usual.
-        let file = processes::run(processes, &cfg, &processes::work_dir(output.as_ref())).await?;
+        // Ctrl-C ends every worker early with partial results, merged as usual.
+        let cancel = CancellationToken::new();
+        cancel_on_signal(cancel.clone());
+        let dir = processes::WorkDir::new(output.as_ref());
+        let file = processes::run(processes, &plan.scenario, &cfg, &dir.path, cancel).await?;
         loadgen::print_summary(&file, std::io::stdout().lock())?;
         if let Some(p) = &output {
             loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;

@@ -1,47 +1,19 @@
 //! `rtbench load --processes N`: one run in N processes on this machine, to
 //! pass the per-process descriptor limit. Each child is a distributed load
-//! worker (`--workers N --worker-id K --start-at T`) with an even share of
-//! the clients, publishers and rate; their result files are merged exactly
-//! (as `rtbench report` merges workers: loss judged across all of them).
+//! worker (`--workers N --worker-id K --start-at T`) that reads its
+//! scenario — the parent's, with an even share of the clients, publishers
+//! and rate — as JSON on standard input; their result files are merged
+//! exactly (as `rtbench report` merges workers: loss judged across all of
+//! them). Thresholds are the parent's to check, once, on the merged file.
 
 use anyhow::{Context, bail};
+use loadgen::Scenario;
 use loadgen::results::ResultFile;
+use protocol::units::{Count, Rate};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Flags the parent sets per child (with or without a value); the child
-/// gets them from the parent, never from the user's command line.
-const OWN_FLAGS: [(&str, bool); 10] = [
-    ("--processes", true),
-    ("--clients", true),
-    ("--publishers", true),
-    ("--rate", true),
-    ("--output", true),
-    ("--threshold", true),
-    ("--workers", true),
-    ("--worker-id", true),
-    ("--start-at", true),
-    ("--quiet", false),
-];
-
-/// The user's `load` arguments without the flags the parent sets.
-fn passed_through(args: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut skip_value = false;
-    for a in args {
-        if std::mem::take(&mut skip_value) {
-            continue;
-        }
-        match OWN_FLAGS
-            .iter()
-            .find(|(f, _)| a == f || a.starts_with(&format!("{f}=")))
-        {
-            Some((f, takes_value)) => skip_value = *takes_value && a == f,
-            None => out.push(a.clone()),
-        }
-    }
-    out
-}
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
 
 /// What each of `n` processes runs.
 #[derive(Debug, PartialEq)]
@@ -64,9 +36,32 @@ pub fn share(n: u32, clients: u64, publishers: u64, rate: f64) -> Share {
     }
 }
 
-/// Run `cfg` (already validated) in `n` child processes; returns the merged
-/// result file.
-pub async fn run(n: u32, cfg: &loadgen::Config, dir: &Path) -> anyhow::Result<ResultFile> {
+/// What each of `n` workers runs: `scenario` with an even share.
+pub fn worker_scenario(n: u32, scenario: &Scenario) -> Scenario {
+    let s = share(
+        n,
+        scenario.clients.0,
+        scenario.publishers.0,
+        scenario.rate.0,
+    );
+    Scenario {
+        clients: Count(s.clients),
+        publishers: Count(s.publishers),
+        rate: Rate(s.rate),
+        ..scenario.clone()
+    }
+}
+
+/// Run `scenario` (its `cfg` already validated) in `n` child processes;
+/// returns the merged result file. `cancel` (Ctrl-C, SIGTERM) is passed on
+/// to the workers, which end early with partial results.
+pub async fn run(
+    n: u32,
+    scenario: &Scenario,
+    cfg: &loadgen::Config,
+    dir: &Path,
+    cancel: CancellationToken,
+) -> anyhow::Result<ResultFile> {
     let s = share(n, cfg.clients, cfg.publishers, cfg.rate_per_sec);
     if s.clients * u64::from(n) != cfg.clients || s.publishers * u64::from(n) != cfg.publishers {
         eprintln!(
@@ -84,30 +79,38 @@ pub async fn run(n: u32, cfg: &loadgen::Config, dir: &Path) -> anyhow::Result<Re
         .as_secs_f64();
     let start_at = (now + ramp + 3.0).ceil();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let user: Vec<String> = std::env::args().skip(2).collect();
-    let common = passed_through(&user);
+    let input = serde_json::to_vec(&worker_scenario(n, scenario))?;
     let exe = std::env::current_exe().context("finding this program to start its workers")?;
     let mut children = Vec::new();
     for k in 0..n {
         let out = dir.join(format!("worker-{k}.json"));
         let _ = std::fs::remove_file(&out);
-        let child = tokio::process::Command::new(&exe)
-            .arg("load")
-            .args(&common)
+        let mut child = tokio::process::Command::new(&exe)
+            .args(["load", "--scenario-stdin", "--quiet"])
             .args(["--workers", &n.to_string(), "--worker-id", &k.to_string()])
             .args(["--start-at", &format!("{start_at}")])
-            .args(["--clients", &s.clients.to_string()])
-            .args(["--publishers", &s.publishers.to_string()])
-            .args(["--rate", &format!("{}", s.rate)])
             .arg("--output")
             .arg(&out)
-            .arg("--quiet")
-            .stdin(std::process::Stdio::null())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting load worker {k}"))?;
+        let mut stdin = child.stdin.take().context("a worker's standard input")?;
+        stdin
+            .write_all(&input)
+            .await
+            .with_context(|| format!("handing load worker {k} its scenario"))?;
+        drop(stdin);
         children.push((k, out, child));
     }
+    let pids: Vec<u32> = children.iter().filter_map(|(_, _, c)| c.id()).collect();
+    let forward = tokio::spawn(async move {
+        cancel.cancelled().await;
+        for pid in pids {
+            server::sys::terminate(pid);
+        }
+    });
     eprintln!(
         "rtbench load: {n} processes, each {} clients and {} publishers at {} msg/s; publishing at {start_at}",
         s.clients, s.publishers, s.rate
@@ -126,6 +129,7 @@ pub async fn run(n: u32, cfg: &loadgen::Config, dir: &Path) -> anyhow::Result<Re
             Err(_) => failed.push(format!("worker {k} ({status}) wrote no results")),
         }
     }
+    forward.abort();
     if !failed.is_empty() {
         bail!("{}; its errors are above", failed.join(", "));
     }
@@ -154,19 +158,44 @@ fn merge(files: Vec<ResultFile>, n: u32, cfg: &loadgen::Config) -> anyhow::Resul
     out.scenario.clients *= u64::from(n);
     out.scenario.publishers *= u64::from(n);
     out.scenario.rate_per_sec = cfg.rate_per_sec;
+    // The workers read no file; the run's settings came from this one.
+    out.scenario.scenario_file = cfg.scenario_file.as_ref().map(|p| p.display().to_string());
     out.transports = vec![entry.merged.clone()];
     Ok(out)
 }
 
-/// Where the workers' files go: beside `--output`, else in a temp directory.
-pub fn work_dir(output: Option<&PathBuf>) -> PathBuf {
-    match output {
-        Some(p) => {
-            let mut name = p.file_name().unwrap_or_default().to_os_string();
-            name.push(".workers");
-            p.with_file_name(name)
+/// Where the workers' files go: kept beside `--output`, else in a temp
+/// directory removed when this is dropped (however the run ends).
+#[derive(Debug)]
+pub struct WorkDir {
+    pub path: PathBuf,
+    keep: bool,
+}
+
+impl WorkDir {
+    pub fn new(output: Option<&PathBuf>) -> WorkDir {
+        match output {
+            Some(p) => {
+                let mut name = p.file_name().unwrap_or_default().to_os_string();
+                name.push(".workers");
+                WorkDir {
+                    path: p.with_file_name(name),
+                    keep: true,
+                }
+            }
+            None => WorkDir {
+                path: std::env::temp_dir().join(format!("rtbench-workers-{}", std::process::id())),
+                keep: false,
+            },
         }
-        None => std::env::temp_dir().join(format!("rtbench-workers-{}", std::process::id())),
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
@@ -190,28 +219,40 @@ mod tests {
     }
 
     #[test]
-    fn own_flags_are_not_passed_through() {
-        let args: Vec<String> = [
-            "--target",
-            "http://127.0.0.1:1",
-            "--processes",
-            "4",
-            "--clients=100",
-            "--rate",
-            "5",
-            "--quiet",
-            "--transport",
-            "ws",
-            "--threshold",
-            "*.loss==0",
-            "--output=x.json",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    fn workers_get_an_even_share_of_the_scenario() {
+        let mut s = Scenario::defaults().clone();
+        s.clients = Count(10);
+        s.publishers = Count(4);
+        s.rate = Rate(30.0);
+        let w = worker_scenario(3, &s);
         assert_eq!(
-            passed_through(&args),
-            ["--target", "http://127.0.0.1:1", "--transport", "ws"]
+            (w.clients, w.publishers, w.rate),
+            (Count(4), Count(2), Rate(10.0))
         );
+        assert_eq!(
+            Scenario {
+                clients: s.clients,
+                publishers: s.publishers,
+                rate: s.rate,
+                ..w
+            },
+            s
+        );
+    }
+
+    #[test]
+    fn a_temporary_work_dir_is_removed_and_one_beside_the_output_kept() {
+        let tmp = WorkDir::new(None);
+        std::fs::create_dir_all(&tmp.path).expect("dir");
+        let path = tmp.path.clone();
+        drop(tmp);
+        assert!(!path.exists());
+        let out = std::env::temp_dir().join(format!("rtbench-keep-{}/r.json", std::process::id()));
+        let kept = WorkDir::new(Some(&out));
+        assert_eq!(kept.path, out.with_file_name("r.json.workers"));
+        std::fs::create_dir_all(&kept.path).expect("dir");
+        drop(kept);
+        assert!(out.with_file_name("r.json.workers").exists());
+        let _ = std::fs::remove_dir_all(out.parent().expect("parent"));
     }
 }
