@@ -8,12 +8,11 @@ mod processes;
 
 use anyhow::Context;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use protocol::units::{parse_duration, parse_size};
+use protocol::units::{ByteSize, Count, Dur};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
@@ -219,46 +218,48 @@ fn compare(args: CompareArgs) -> anyhow::Result<Done> {
     })
 }
 
+/// `rtbench server`'s flags. Defaults come from `server::Config::default()`,
+/// their one source, so `--help` shows what the server really uses.
 #[derive(Args, Debug)]
 struct ServerArgs {
     /// Address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
     /// Messages kept per room for pollers and reconnecting clients.
-    #[arg(long, default_value = "1024", value_parser = parse_count_usize)]
+    #[arg(long, default_value_t = defaults().history, value_parser = parse_count_usize)]
     history: usize,
     /// Messages a push subscriber may fall behind before it is dropped with its cursor.
-    #[arg(long, default_value = "1024", value_parser = parse_count_usize)]
+    #[arg(long, default_value_t = defaults().subscriber_queue, value_parser = parse_count_usize)]
     subscriber_queue: usize,
     /// SSE `: ping` and WebSocket ping interval.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    heartbeat: Duration,
+    #[arg(long, default_value_t = Dur(defaults().heartbeat))]
+    heartbeat: Dur,
     /// Longest a long poll is held (a client's `wait` is capped to this).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    long_poll_max_wait: Duration,
-    /// Largest publish body or WebSocket message (e.g. 64k, 1M).
-    #[arg(long, default_value = "64KiB", value_parser = parse_size_usize)]
-    max_message_bytes: usize,
+    #[arg(long, default_value_t = Dur(defaults().long_poll_max_wait))]
+    long_poll_max_wait: Dur,
+    /// Largest publish body or WebSocket message (e.g. 64k, 1M; sizes are binary).
+    #[arg(long, default_value_t = size(defaults().max_message_bytes), value_parser = parse_message_size)]
+    max_message_bytes: ByteSize,
     /// How long a user stays listed after their last connection or poll.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    presence_timeout: Duration,
+    #[arg(long, default_value_t = Dur(defaults().presence_timeout))]
+    presence_timeout: Dur,
     /// Hard deadline for draining connections on SIGINT/SIGTERM.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    shutdown_timeout: Duration,
+    #[arg(long, default_value_t = Dur(defaults().shutdown_timeout))]
+    shutdown_timeout: Dur,
     /// Fault knob for testing clients and regression gates, not a benchmark
     /// setting: every message becomes visible this much later on every
     /// transport (e.g. 5ms).
-    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
-    inject_latency: Duration,
+    #[arg(long, default_value_t = Dur(defaults().inject_latency), value_name = "DURATION")]
+    inject_latency: Dur,
     /// With --inject-latency: extra random delay per message, up to this much.
-    #[arg(long, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
-    inject_latency_jitter: Duration,
+    #[arg(long, default_value_t = Dur(defaults().inject_jitter), value_name = "DURATION")]
+    inject_latency_jitter: Dur,
     /// Open connections beyond this are answered 503 (a WebSocket: close
-    /// 1013); this machine allows 20,000 descriptors per process
-    #[arg(long, default_value = "19500", value_parser = parse_count_usize)]
+    /// 1013); keep it below the process's descriptor limit (checked at start)
+    #[arg(long, default_value_t = defaults().max_connections, value_parser = parse_count_usize)]
     max_connections: usize,
     /// Long polls held at once beyond this are answered 503
-    #[arg(long, default_value = "10k", value_parser = parse_count_usize)]
+    #[arg(long, default_value_t = defaults().max_long_polls, value_parser = parse_count_usize)]
     max_long_polls: usize,
     /// Publishes per connection, e.g. 50/s or 50/s:100 (burst 100): past it
     /// HTTP answers 429 with Retry-After, a WebSocket gets an error frame and,
@@ -290,12 +291,12 @@ struct ServerArgs {
     /// A client must send its request headers (and finish a TLS handshake)
     /// within this; also how long an HTTP keep-alive connection may sit idle
     /// between requests (slowloris guard)
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
-    header_read_timeout: Duration,
+    #[arg(long, default_value_t = Dur(defaults().header_read_timeout), value_name = "DURATION")]
+    header_read_timeout: Dur,
     /// Where messages go: `memory` (this process only) or
     /// `redis://HOST:PORT[/DB]` to serve one feed from several instances
     /// (Redis Streams; any instance resumes any client's cursor)
-    #[arg(long, default_value = "memory", value_name = "BROKER", value_parser = parse_broker)]
+    #[arg(long, default_value_t = Broker(defaults().broker), value_name = "BROKER", value_parser = parse_broker)]
     broker: Broker,
     /// Shut down when standard input closes: `rtbench bench` starts its
     /// server this way so that the server never outlives it, even when the
@@ -304,9 +305,23 @@ struct ServerArgs {
     exit_on_stdin_eof: bool,
 }
 
+fn defaults() -> server::Config {
+    server::Config::default()
+}
+
+fn size(bytes: usize) -> ByteSize {
+    ByteSize(bytes as u64)
+}
+
 /// `--broker`: in memory, or a Redis URL.
 #[derive(Debug, Clone)]
 struct Broker(Option<String>);
+
+impl std::fmt::Display for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.as_deref().unwrap_or("memory"))
+    }
+}
 
 fn parse_broker(s: &str) -> Result<Broker, String> {
     if s == "memory" {
@@ -321,19 +336,20 @@ fn parse_broker(s: &str) -> Result<Broker, String> {
 }
 
 fn parse_count_usize(s: &str) -> Result<usize, String> {
-    let n = protocol::units::parse_count(s).map_err(|e| e.to_string())?;
+    let n = s.parse::<Count>().map_err(|e| e.to_string())?.0;
     if n == 0 {
         return Err("must be at least 1".into());
     }
     usize::try_from(n).map_err(|e| e.to_string())
 }
 
-fn parse_size_usize(s: &str) -> Result<usize, String> {
-    let n = parse_size(s).map_err(|e| e.to_string())?;
-    if n < 64 {
+fn parse_message_size(s: &str) -> Result<ByteSize, String> {
+    let n = s.parse::<ByteSize>().map_err(|e| e.to_string())?;
+    if n.0 < 64 {
         return Err("must be at least 64 bytes".into());
     }
-    usize::try_from(n).map_err(|e| e.to_string())
+    usize::try_from(n.0).map_err(|e| e.to_string())?;
+    Ok(n)
 }
 
 impl ServerArgs {
@@ -348,20 +364,21 @@ impl ServerArgs {
         server::Config {
             history: self.history,
             subscriber_queue: self.subscriber_queue,
-            heartbeat: self.heartbeat,
-            long_poll_max_wait: self.long_poll_max_wait,
-            max_message_bytes: self.max_message_bytes,
-            presence_timeout: self.presence_timeout,
-            shutdown_timeout: self.shutdown_timeout,
-            inject_latency: self.inject_latency,
-            inject_jitter: self.inject_latency_jitter,
+            heartbeat: self.heartbeat.0,
+            long_poll_max_wait: self.long_poll_max_wait.0,
+            // Checked to fit by `parse_message_size`.
+            max_message_bytes: usize::try_from(self.max_message_bytes.0).unwrap_or(usize::MAX),
+            presence_timeout: self.presence_timeout.0,
+            shutdown_timeout: self.shutdown_timeout.0,
+            inject_latency: self.inject_latency.0,
+            inject_jitter: self.inject_latency_jitter.0,
             broker: self.broker.0.clone(),
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
             publish_rate_limit: self.publish_rate_limit,
             allowed_origins: self.allowed_origins.clone(),
             auth_secret: self.auth_token_secret.clone(),
-            header_read_timeout: self.header_read_timeout,
+            header_read_timeout: self.header_read_timeout.0,
             tls: self.tls_files(),
             ..server::Config::default()
         }
@@ -410,6 +427,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         Ok(n) if n < 4096 => eprintln!(
             "rtbench server: only {n} file descriptors allowed; expect failures past ~{n} connections"
         ),
+        Ok(n) if n <= args.max_connections as u64 => eprintln!(
+            "rtbench server: --max-connections {} is not below this process's descriptor limit ({n}); \
+             past ~{n} connections, accepts fail instead of answering 503",
+            args.max_connections
+        ),
         Ok(_) => {}
         Err(e) => eprintln!("rtbench server: cannot raise the descriptor limit: {e}"),
     }
@@ -431,16 +453,19 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         None => "http",
     };
     // One machine-readable line first, for scripts and `rtbench bench`.
+    let line = serde_json::to_string(&protocol::Listening {
+        listening: format!("{scheme}://{addr}"),
+    })?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{{\"listening\":\"{scheme}://{addr}\"}}")?;
+    writeln!(out, "{line}")?;
     out.flush()?;
     drop(out);
     eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
-    if !(args.inject_latency.is_zero() && args.inject_latency_jitter.is_zero()) {
+    if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
         eprintln!(
             "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
              for testing clients and gates, not a benchmark",
-            args.inject_latency, args.inject_latency_jitter
+            args.inject_latency.0, args.inject_latency_jitter.0
         );
     }
     let token = CancellationToken::new();
