@@ -236,22 +236,17 @@ impl Bench<'_> {
         progress: &str,
         outcome: &mut Outcome,
     ) -> Result<(), CliError> {
-        let args = self.args;
-        let mut scenario = cell.apply(&self.resolved.scenario)?;
         let path = self.results_dir.join(&name);
         let server = match &self.target {
             Some(_) => None,
             None => Some(
-                ChildServer::start(&args.server_args)
+                ChildServer::start(&self.args.server_args)
                     .await
                     .context("starting the server for this run")?,
             ),
         };
-        scenario.transport = Some(t);
-        if let Some(s) = &server {
-            scenario.target = s.url.clone();
-        }
-        let cfg = loadgen::Config::from_scenario(scenario, args.shared.run_options())?;
+        let url = server.as_ref().map(|s| s.url.as_str());
+        let cfg = run_config(self.args, self.resolved, cell, t, url)?;
         eprintln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,
@@ -283,6 +278,26 @@ impl Bench<'_> {
         outcome.cancelled |= r.cancelled;
         Ok(())
     }
+}
+
+/// The settings of one run: the cell over the layered settings (as one
+/// more layer), this transport, and the server bench started, if any.
+pub fn run_config(
+    args: &BenchArgs,
+    resolved: &Resolved,
+    cell: &Cell,
+    t: Transport,
+    server_url: Option<&str>,
+) -> Result<loadgen::Config, CliError> {
+    let mut scenario = cell.apply(&resolved.scenario)?;
+    scenario.transport = Some(t);
+    if let Some(url) = server_url {
+        scenario.target = url.to_string();
+    }
+    Ok(loadgen::Config::from_scenario(
+        scenario,
+        args.shared.run_options(),
+    )?)
 }
 
 #[cfg(test)]

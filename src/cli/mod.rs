@@ -11,6 +11,8 @@ mod matrix;
 mod processes;
 pub mod profile;
 pub mod report;
+#[cfg(test)]
+mod same_config;
 pub mod server;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -52,6 +52,11 @@ pub fn worker_scenario(n: u32, scenario: &Scenario) -> Scenario {
     }
 }
 
+/// What a worker reads on standard input: its share of `scenario` as JSON.
+pub fn worker_input(n: u32, scenario: &Scenario) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&worker_scenario(n, scenario))
+}
+
 /// Run `scenario` (its `cfg` already validated) in `n` child processes;
 /// returns the merged result file. `cancel` (Ctrl-C, SIGTERM) is passed on
 /// to the workers, which end early with partial results.
@@ -79,7 +84,7 @@ pub async fn run(
         .as_secs_f64();
     let start_at = (now + ramp + 3.0).ceil();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let input = serde_json::to_vec(&worker_scenario(n, scenario))?;
+    let input = worker_input(n, scenario)?;
     let exe = std::env::current_exe().context("finding this program to start its workers")?;
     let mut children = Vec::new();
     for k in 0..n {
