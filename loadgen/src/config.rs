@@ -45,8 +45,8 @@ impl ConfigError {
         }
     }
 
-    /// The clap error kind to render this with (`Command::error(kind, msg).exit()`
-    /// prints the usage line and exits 2).
+    /// The clap error kind to render this with: the CLI shows it as clap
+    /// shows a bad flag, with the subcommand's usage line, and exits 2.
     pub fn clap_kind(&self) -> clap::error::ErrorKind {
         match self {
             ConfigError::Conflict { .. } => clap::error::ErrorKind::ArgumentConflict,
@@ -201,7 +201,8 @@ pub enum TokenSource {
     Secret(String),
 }
 
-/// Ports one source address can use (32768–60999 here) minus a margin.
+/// Ports one source address can use (Linux's default ephemeral range,
+/// 32768–60999) minus a margin.
 pub const PORTS_PER_SOURCE_IP: u64 = 28_000;
 
 /// Inputs of a run that are not scenario settings: how it is shown, which

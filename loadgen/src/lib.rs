@@ -1,6 +1,6 @@
 //! The rtbench load generator: thousands of simulated clients on one
 //! transport, open-loop publishers, and exact measurement of delivery
-//! latency, request rate, wire bytes and loss (DESIGN.md, "Measurement").
+//! latency, request rate, wire bytes and loss (docs/architecture.md, "Measurement").
 //!
 //! Entry point: [`run`]`(config, cancel)`; the CLI builds the [`Config`]
 //! from [`LoadArgs`] (or bench from [`ScenarioArgs`]), prints

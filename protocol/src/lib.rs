@@ -34,5 +34,5 @@ pub use message::{
 pub use paths::{RoomNameError, validate_room};
 pub use transport::{ParseTransportError, Transport};
 
-/// Version of the wire protocol described in DESIGN.md.
+/// Version of the wire protocol described in docs/architecture.md.
 pub const PROTOCOL_VERSION: u32 = 1;

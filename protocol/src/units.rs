@@ -345,21 +345,6 @@ impl fmt::Display for Rate {
     }
 }
 
-/// [`Dur`] as a [`Duration`].
-pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
-    s.parse::<Dur>().map(|d| d.0)
-}
-
-/// [`Count`] as a number.
-pub fn parse_count(s: &str) -> Result<u64, UnitError> {
-    s.parse::<Count>().map(|c| c.0)
-}
-
-/// [`ByteSize`] as a number of bytes.
-pub fn parse_size(s: &str) -> Result<u64, UnitError> {
-    s.parse::<ByteSize>().map(|b| b.0)
-}
-
 /// Serde for the unit types: written as their text, read from text or from
 /// a number (a bare number means what it means on the command line).
 macro_rules! text_serde {

@@ -90,23 +90,7 @@ pub async fn run(
     for k in 0..n {
         let out = dir.join(format!("worker-{k}.json"));
         let _ = std::fs::remove_file(&out);
-        let mut child = tokio::process::Command::new(&exe)
-            .args(["load", "--scenario-stdin", "--quiet"])
-            .args(["--workers", &n.to_string(), "--worker-id", &k.to_string()])
-            .args(["--start-at", &format!("{start_at}")])
-            .arg("--output")
-            .arg(&out)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting load worker {k}"))?;
-        let mut stdin = child.stdin.take().context("a worker's standard input")?;
-        stdin
-            .write_all(&input)
-            .await
-            .with_context(|| format!("handing load worker {k} its scenario"))?;
-        drop(stdin);
+        let child = spawn_worker(&exe, (n, k), start_at, &out, &input).await?;
         children.push((k, out, child));
     }
     let pids: Vec<u32> = children.iter().filter_map(|(_, _, c)| c.id()).collect();
@@ -139,6 +123,33 @@ pub async fn run(
         bail!("{}; its errors are above", failed.join(", "));
     }
     merge(files, n, cfg)
+}
+
+/// Starts worker `k` of `n` writing `out`, and hands it its scenario.
+async fn spawn_worker(
+    exe: &Path,
+    (n, k): (u32, u32),
+    start_at: f64,
+    out: &Path,
+    input: &[u8],
+) -> anyhow::Result<tokio::process::Child> {
+    let mut child = tokio::process::Command::new(exe)
+        .args(["load", "--scenario-stdin", "--quiet"])
+        .args(["--workers", &n.to_string(), "--worker-id", &k.to_string()])
+        .args(["--start-at", &format!("{start_at}")])
+        .arg("--output")
+        .arg(out)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting load worker {k}"))?;
+    let mut stdin = child.stdin.take().context("a worker's standard input")?;
+    stdin
+        .write_all(input)
+        .await
+        .with_context(|| format!("handing load worker {k} its scenario"))?;
+    Ok(child)
 }
 
 /// The workers' files as one: exact cross-worker counts, summed rates and
