@@ -282,7 +282,7 @@ impl LoadArgs {
         })?;
         // Naming the flag beats silently ignoring it.
         for (key, flag, only) in TRANSPORT_ONLY {
-            if transport != only && r.flags.iter().any(|k| k == key) {
+            if transport != only && r.flag_given(key) {
                 return Err(ConfigError::Conflict {
                     flag,
                     why: format!("with --transport {transport} (it applies to {only} only)"),
