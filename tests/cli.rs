@@ -37,6 +37,94 @@ fn load_flag_for_another_transport_is_a_usage_error() {
 }
 
 #[test]
+fn settings_errors_show_the_subcommands_usage() {
+    let bad = temp_file("bad-scenario.toml", "clients = \"many\"\n");
+    let bad = bad.display().to_string();
+    for args in [
+        vec!["load", "--transport", "ws", "--poll-interval", "1s"],
+        vec!["load", "--transport", "ws", "--workers", "2"],
+        vec!["load", "--transport", "ws", "--scenario", &bad],
+    ] {
+        let o = rtbench(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains("Usage: rtbench load [OPTIONS]"), "{args:?}: {e}");
+        assert!(!e.contains("rtbench <COMMAND>"), "{args:?}: {e}");
+    }
+    let o = rtbench(&["bench", "--scenario", &bad]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("clients: invalid count"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("Usage: rtbench bench [OPTIONS]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn help_shows_each_commands_defaults() {
+    let help = |cmd: &str| {
+        let o = rtbench(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd} --help");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // The flag's entry: its line and, in long help, the lines under it.
+    let flag = |help: &str, flag: &str| -> String {
+        let mut lines = help
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(flag));
+        let first = lines.next().unwrap_or_else(|| panic!("{flag} in\n{help}"));
+        let rest = lines.take_while(|l| !l.trim_start().starts_with('-'));
+        std::iter::once(first)
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let bench = help("bench");
+    assert!(
+        flag(&bench, "--clients").contains("[default: 1000]"),
+        "{bench}"
+    );
+    assert!(
+        flag(&bench, "--duration").contains("[default: 20s]"),
+        "{bench}"
+    );
+    assert!(
+        flag(&bench, "--warmup").contains("[default: 2s]"),
+        "{bench}"
+    );
+    assert!(flag(&bench, "--rate").contains("[default: 10]"), "{bench}");
+    assert!(
+        !bench.contains("--transport "),
+        "bench has no load-only flags"
+    );
+    assert!(!bench.contains("--output"), "bench has no load-only flags");
+    let load = help("load");
+    assert!(
+        flag(&load, "--clients").contains("[default: 100]"),
+        "{load}"
+    );
+    assert!(
+        flag(&load, "--duration").contains("[default: 10s]"),
+        "{load}"
+    );
+    assert!(flag(&load, "--warmup").contains("[default: 1s]"), "{load}");
+    let server = help("server");
+    assert!(
+        flag(&server, "--max-message-bytes").contains("[default: 64KiB]"),
+        "{server}"
+    );
+    assert!(
+        flag(&server, "--heartbeat").contains("[default: 15s]"),
+        "{server}"
+    );
+}
+
+#[test]
 fn load_refuses_non_loopback_targets() {
     let o = rtbench(&[
         "load",
@@ -189,11 +277,9 @@ fn server() -> (std::process::Child, String) {
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout");
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("line");
-    let url = line
-        .split('"')
-        .find(|s| s.starts_with("http://"))
-        .expect("listening url")
-        .to_string();
+    let url = serde_json::from_str::<protocol::Listening>(&line)
+        .expect("the listening line")
+        .listening;
     (child, url)
 }
 
@@ -250,6 +336,39 @@ fn load_in_several_processes_merges_into_one_exact_result() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn load_in_several_processes_without_output_leaves_no_files() {
+    let (mut child, url) = server();
+    let tmp = std::env::temp_dir().join(format!("rtbench-tmpdir-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("dir");
+    let o = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+        .args([
+            "load",
+            "--target",
+            &url,
+            "--transport",
+            "sse",
+            "--clients",
+            "6",
+        ])
+        .args(["--rate", "10", "--duration", "1s", "--warmup", "200ms"])
+        .args(["--processes", "2", "--quiet"])
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("run rtbench");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 processes"), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 #[test]

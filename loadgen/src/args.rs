@@ -1,129 +1,27 @@
-//! `rtbench load` flags ([`LoadArgs`]) and the TOML scenario file they can
-//! start from: low-level arguments in, one validated [`Config`] out.
+//! The flags of `rtbench load` ([`LoadArgs`]) and the part it shares with
+//! `rtbench bench` ([`ScenarioArgs`]): a scenario file, the [`Scenario`]
+//! flags and thresholds. Settings are layered generically, key by key:
+//! built-in defaults ← `--scenario FILE.toml` ← flags given on the command
+//! line (a flag not given never overrides the file).
 
-use crate::config::{Config, ConfigError};
-use crate::parse;
+use crate::config::{Config, ConfigError, RunOptions};
+use crate::scenario::{Given, LayerError, Scenario, TRANSPORT_ONLY};
 use protocol::Transport;
-use protocol::results::{Arrival, PublishVia};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-/// Flags of `rtbench load`. Every scenario flag may also come from
-/// `--scenario FILE.toml` (same names, `_` or `-`); flags override the file.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct LoadArgs {
-    /// Base URL of the server under test (loopback only) [default: http://127.0.0.1:3000]
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// How clients subscribe: ws, sse, long-poll or short-poll
-    #[arg(long, value_name = "TRANSPORT", value_parser = parse_transport)]
-    pub transport: Option<Transport>,
-    /// How to speak to the target: a profile TOML file for another server
-    /// (docs/profiles.md), or `rtbench` for rtbench's own [default: rtbench]
-    #[arg(long, value_name = "FILE")]
-    pub profile: Option<String>,
-    /// PID of the server process on this machine: its CPU and RSS are
-    /// sampled from /proc as the server's cost (for servers without
-    /// rtbench's /api/stats)
-    #[arg(long = "server-pid", value_name = "PID")]
-    pub server_pid: Option<u32>,
-    /// TOML scenario file with any of these settings (flags override it)
+/// What `load` and `bench` share: where settings come from, and how the
+/// results are judged and shown.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScenarioArgs {
+    /// TOML scenario file with any of the settings below (same names, `_`
+    /// or `-`, and a [thresholds] table); flags given override it
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
-    /// Subscribing clients, one connection each (e.g. 1000, 10k) [default: 100]
-    #[arg(long, value_name = "N", value_parser = parse::count)]
-    pub clients: Option<u64>,
-    /// Rooms; clients are spread over them evenly [default: 1]
-    #[arg(long, value_name = "R", value_parser = parse::count)]
-    pub rooms: Option<u64>,
-    /// Open-loop publishers [default: 1]
-    #[arg(long, value_name = "P", value_parser = parse::count)]
-    pub publishers: Option<u64>,
-    /// Messages per second, total across publishers [default: 10]
-    #[arg(long, value_name = "MSGS_PER_SEC", value_parser = parse::amount)]
-    pub rate: Option<f64>,
-    /// Spacing of publish times: constant or poisson [default: constant]
-    #[arg(long, value_name = "ARRIVAL", value_parser = parse_arrival)]
-    pub arrival: Option<Arrival>,
-    /// Bytes of text per message (e.g. 100, 1k = 1024) [default: 100]
-    #[arg(long, value_name = "BYTES", value_parser = parse::size)]
-    pub size: Option<u64>,
-    /// Length of the measured window (e.g. 30s, 2m) [default: 10s]
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
-    pub duration: Option<Duration>,
-    /// Connect rate during ramp-up, clients per second [default: 1000]
-    #[arg(long = "ramp-up", value_name = "CLIENTS_PER_SEC", value_parser = parse::amount)]
-    pub ramp_up: Option<f64>,
-    /// Publishing before the window, not recorded [default: 1s]
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
-    pub warmup: Option<Duration>,
-    /// Longest wait for in-flight messages after the last publish [default: 5s]
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
-    pub drain: Option<Duration>,
-    /// Short poll only: time between polls; 0 polls back to back (a
-    /// request-rate test, as wrk does) [default: 1s]
-    #[arg(long = "poll-interval", value_name = "DURATION", value_parser = parse::duration)]
-    pub poll_interval: Option<Duration>,
-    /// Long poll only: how long the server may hold a poll [default: 25s]
-    #[arg(long = "long-poll-wait", value_name = "DURATION", value_parser = parse::duration)]
-    pub long_poll_wait: Option<Duration>,
-    /// How publishers send: http (POST) or ws (a frame) [default: http]
-    #[arg(long = "publish-via", value_name = "VIA", value_parser = parse_publish_via)]
-    pub publish_via: Option<PublishVia>,
-    /// Seed for publish schedules, poll phases and jitter [default: random]
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Loopback source addresses for client sockets, e.g. 127.0.0.1-127.0.0.8
-    /// (each gives ~28k more ports)
-    #[arg(long = "source-ips", value_name = "RANGE")]
-    pub source_ips: Option<String>,
-    /// With https:// targets: trust any certificate (self-signed test servers)
-    #[arg(long, conflicts_with = "ca_cert")]
-    pub insecure: bool,
-    /// With https:// targets: trust the CA certificates in this PEM file
-    /// [default: the system's, or SSL_CERT_FILE]
-    #[arg(long = "ca-cert", value_name = "PEM")]
-    pub ca_cert: Option<std::path::PathBuf>,
-    /// With https:// targets: speak HTTP/2 (ALPN h2) for SSE, polls and
-    /// publishes, one connection per client; WebSockets stay on HTTP/1.1
-    #[arg(long)]
-    pub http2: bool,
-    /// A token every client sends (where the profile says; rtbench's:
-    /// `Authorization: Bearer`)
-    #[arg(long, value_name = "TOKEN", conflicts_with = "token_secret")]
-    pub token: Option<String>,
-    /// Mint an HS256 JWT per client with this secret, `sub` = the client's
-    /// name (c17, p3), valid 24 h (for `rtbench server --auth-token-secret`)
-    #[arg(
-        long = "token-secret",
-        value_name = "SECRET",
-        env = "RTBENCH_TOKEN_SECRET",
-        hide_env_values = true
-    )]
-    pub token_secret: Option<String>,
-    /// Run the clients and publishers in N processes on this machine (each
-    /// has its own 20,000 descriptors), results merged exactly into one:
-    /// clients and publishers are split evenly (rounded up to multiples of
-    /// N), the rate is divided [default: 1]
-    #[arg(long, value_name = "N", conflicts_with_all = ["workers", "worker_id", "start_at"])]
-    pub processes: Option<u32>,
-    /// Load workers of one distributed run (processes or machines); each
-    /// runs these flags' clients and publishers, and `rtbench report`
-    /// merges their files exactly [default: 1]
-    #[arg(long, value_name = "N")]
-    pub workers: Option<u32>,
-    /// This worker's number, 0 … N−1 (with --workers)
-    #[arg(long = "worker-id", value_name = "K")]
-    pub worker_id: Option<u32>,
-    /// When publishing starts, in UNIX seconds: the same on every worker so
-    /// their measured windows line up (ramp-up happens before it)
-    #[arg(long = "start-at", value_name = "UNIX_TIME")]
-    pub start_at: Option<f64>,
-    /// Write the result file (JSON) here
-    #[arg(long, value_name = "FILE.json")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Given<Scenario>,
     /// Pass/fail limit on the results, e.g. ws.latency.p99<25ms, *.loss==0,
     /// sse.bytes_per_delivery<900 (repeatable; adds to the scenario file's
     /// [thresholds]); a failed threshold exits 99 after the results are written
@@ -134,34 +32,79 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
-fn parse_transport(s: &str) -> Result<Transport, String> {
-    s.parse()
-        .map_err(|e: protocol::ParseTransportError| e.to_string())
+/// The settings of a run after layering, and what judges its results.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub scenario: Scenario,
+    /// The scenario file's `[thresholds]` (in key order, each key's
+    /// conditions in their order), then `--threshold` flags.
+    pub thresholds: Vec<String>,
+    /// Keys set by the file or by a flag rather than by a default.
+    set: Vec<String>,
+    /// Keys set by a flag.
+    flags: Vec<String>,
 }
 
-fn parse_arrival(s: &str) -> Result<Arrival, String> {
-    s.parse()
+impl Resolved {
+    /// Whether the file or a flag set this key (e.g. `target`).
+    pub fn is_set(&self, key: &str) -> bool {
+        self.set.iter().any(|k| k == key)
+    }
+
+    /// Whether a flag set this key.
+    pub fn flag_given(&self, key: &str) -> bool {
+        self.flags.iter().any(|k| k == key)
+    }
 }
 
-fn parse_publish_via(s: &str) -> Result<PublishVia, String> {
-    s.parse()
-}
+impl ScenarioArgs {
+    /// Built-in defaults ← scenario file ← flags given. Without a file the
+    /// base is the command's own defaults (bench has some of its own).
+    pub fn resolve(&self) -> Result<Resolved, ConfigError> {
+        self.resolve_on(None)
+    }
 
-/// A number or a string like `10k` / `30s` in a scenario file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Val {
-    Int(u64),
-    Float(f64),
-    Str(String),
-}
+    /// As [`Self::resolve`], with `base` (a complete scenario, e.g. a
+    /// `--processes` worker's) in place of defaults and file.
+    fn resolve_on(&self, base: Option<Scenario>) -> Result<Resolved, ConfigError> {
+        let flags = self.settings.ids().to_vec();
+        let mut set = flags.clone();
+        let (base, mut thresholds) = match (base, &self.scenario) {
+            (Some(base), _) => (base, Vec::new()),
+            (None, Some(path)) => {
+                let file = ScenarioFile::read(path)?;
+                set.extend(file.settings.keys().cloned());
+                let s = Scenario::defaults()
+                    .layered(&file.settings)
+                    .map_err(|e| file.error(e))?;
+                (s, file.thresholds)
+            }
+            (None, None) => (self.settings.values.clone(), Vec::new()),
+        };
+        let given = self.settings.values.to_map();
+        let layer: Map<String, Value> = given
+            .into_iter()
+            .filter(|(k, _)| flags.contains(k))
+            .collect();
+        let scenario = base.layered(&layer).map_err(|e| ConfigError::Invalid {
+            flag: "--scenario",
+            why: format!("{}: {}", e.key, e.why),
+        })?;
+        thresholds.extend(self.thresholds.iter().cloned());
+        Ok(Resolved {
+            scenario,
+            thresholds,
+            set,
+            flags,
+        })
+    }
 
-impl Val {
-    fn text(&self) -> String {
-        match self {
-            Val::Int(n) => n.to_string(),
-            Val::Float(f) => f.to_string(),
-            Val::Str(s) => s.clone(),
+    /// How the run is shown and which file its settings came from.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            progress: !self.quiet,
+            scenario_file: self.scenario.clone(),
+            ..RunOptions::default()
         }
     }
 }
@@ -174,313 +117,209 @@ enum Conditions {
     Many(Vec<String>),
 }
 
-/// The scenario file: the same settings as the flags, all optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A scenario file: settings keyed as [`Scenario`]'s fields, `[thresholds]`
+/// and a free-text `description`.
 struct ScenarioFile {
-    target: Option<String>,
-    transport: Option<String>,
-    clients: Option<Val>,
-    rooms: Option<Val>,
-    publishers: Option<Val>,
-    rate: Option<Val>,
-    arrival: Option<String>,
-    size: Option<Val>,
-    duration: Option<Val>,
-    #[serde(alias = "ramp-up")]
-    ramp_up: Option<Val>,
-    warmup: Option<Val>,
-    drain: Option<Val>,
-    #[serde(alias = "poll-interval")]
-    poll_interval: Option<Val>,
-    #[serde(alias = "long-poll-wait")]
-    long_poll_wait: Option<Val>,
-    #[serde(alias = "publish-via")]
-    publish_via: Option<String>,
-    seed: Option<u64>,
-    #[serde(alias = "source-ips")]
-    source_ips: Option<String>,
-    /// `[thresholds]`: metric → condition(s), k6-style
-    /// (`"ws.latency.p99" = "<25ms"`, `"*.loss" = ["==0"]`).
-    #[serde(default)]
-    thresholds: BTreeMap<String, Conditions>,
-    /// Free text for humans; ignored.
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
+    path: PathBuf,
+    settings: Map<String, Value>,
+    /// The key as written for each setting (`ramp-up` for `ramp_up`).
+    written: BTreeMap<String, String>,
+    thresholds: Vec<String>,
 }
 
-fn scenario_value<T>(
-    flag: &'static str,
-    v: Option<Val>,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, ConfigError> {
-    v.map(|v| parse(&v.text()).map_err(|why| ConfigError::Invalid { flag, why }))
-        .transpose()
+impl ScenarioFile {
+    fn read(path: &Path) -> Result<ScenarioFile, ConfigError> {
+        let err = |why: String| ConfigError::Scenario {
+            path: path.display().to_string(),
+            why,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let raw: Map<String, Value> = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let mut file = ScenarioFile {
+            path: path.to_path_buf(),
+            settings: Map::new(),
+            written: BTreeMap::new(),
+            thresholds: Vec::new(),
+        };
+        for (key, value) in raw {
+            match key.as_str() {
+                "description" if value.is_string() => {}
+                "description" => return Err(err("description: free text in quotes".into())),
+                "thresholds" => file.thresholds = thresholds(value).map_err(err)?,
+                _ => {
+                    let k = key.replace('-', "_");
+                    if let Some(first) = file.written.insert(k.clone(), key.clone()) {
+                        return Err(err(format!("{key}: given twice (also as {first})")));
+                    }
+                    file.settings.insert(k, value);
+                }
+            }
+        }
+        Ok(file)
+    }
+
+    /// A value that does not fit, named by its key as written.
+    fn error(&self, e: LayerError) -> ConfigError {
+        let key = self.written.get(&e.key).unwrap_or(&e.key);
+        ConfigError::Scenario {
+            path: self.path.display().to_string(),
+            why: if key.is_empty() {
+                e.why
+            } else {
+                format!("{key}: {}", e.why)
+            },
+        }
+    }
 }
 
-fn scenario_str<T>(
-    flag: &'static str,
-    v: Option<String>,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, ConfigError> {
-    scenario_value(flag, v.map(Val::Str), parse)
+/// `[thresholds]` as expressions (`ws.latency.p99<25ms`), in key order.
+/// The expressions are checked by the caller (`reports::Threshold`); here
+/// only that each condition starts with an operator.
+fn thresholds(table: Value) -> Result<Vec<String>, String> {
+    let table: BTreeMap<String, Conditions> =
+        serde_json::from_value(table).map_err(|e| format!("[thresholds]: {e}"))?;
+    let mut out = Vec::new();
+    for (metric, conditions) in table {
+        let list = match conditions {
+            Conditions::One(c) => vec![c],
+            Conditions::Many(list) => list,
+        };
+        if list.is_empty() {
+            return Err(format!("[thresholds] \"{metric}\" has no condition"));
+        }
+        for c in list {
+            let c = c.trim();
+            if !c.starts_with(['<', '>', '=', '!']) {
+                return Err(format!(
+                    "[thresholds] \"{metric}\" = \"{c}\": a condition starts with \
+                     an operator (<, <=, >, >=, ==, !=), e.g. \"<25ms\""
+                ));
+            }
+            out.push(format!("{}{c}", metric.trim()));
+        }
+    }
+    Ok(out)
+}
+
+/// Flags of `rtbench load`: the shared ones, and those of one run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// How clients subscribe: ws, sse, long-poll or short-poll (or
+    /// `transport` in the scenario file)
+    #[arg(long, value_name = "TRANSPORT")]
+    pub transport: Option<Transport>,
+    #[command(flatten)]
+    pub shared: ScenarioArgs,
+    /// Run the clients and publishers in N processes on this machine (each
+    /// has its own descriptor limit), results merged exactly into one:
+    /// clients and publishers are split evenly (rounded up to multiples of
+    /// N), the rate is divided
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=64),
+        conflicts_with_all = ["workers", "worker_id", "start_at"]
+    )]
+    pub processes: u32,
+    /// Load workers of one distributed run (processes or machines); each
+    /// runs these flags' clients and publishers, and `rtbench report`
+    /// merges their files exactly
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub workers: u32,
+    /// This worker's number, 0 … N−1 (with --workers)
+    #[arg(long = "worker-id", value_name = "K", default_value_t = 0)]
+    pub worker_id: u32,
+    /// When publishing starts, in UNIX seconds: the same on every worker so
+    /// their measured windows line up (ramp-up happens before it)
+    #[arg(long = "start-at", value_name = "UNIX_TIME")]
+    pub start_at: Option<f64>,
+    /// Write the result file (JSON) here
+    #[arg(long, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+    /// Read the complete scenario as JSON from standard input instead of
+    /// defaults and a file: how `--processes` hands it to its workers
+    #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]
+    pub scenario_stdin: bool,
+}
+
+/// What one `rtbench load` runs.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    /// The validated settings of this process's run.
+    pub config: Config,
+    /// The layered settings (with the transport): what `--processes`
+    /// divides among its workers.
+    pub scenario: Scenario,
+    pub thresholds: Vec<String>,
 }
 
 impl LoadArgs {
-    /// Merge defaults ← scenario file ← flags, then validate once.
-    pub fn into_config(self) -> Result<Config, ConfigError> {
-        self.build(true)
-    }
-
-    /// The config of one run of a comparison (`rtbench bench`): this
-    /// transport against this target. Settings that belong to another
-    /// transport (`--poll-interval` on a WebSocket run) are the comparison's,
-    /// not a mistake, so they are skipped instead of refused.
-    pub fn config_for(&self, transport: Transport, target: &str) -> Result<Config, ConfigError> {
-        let mut args = self.clone();
-        args.transport = Some(transport);
-        args.target = Some(target.to_string());
-        args.build(false)
-    }
-
-    /// The thresholds to check after the run, as expression strings
-    /// (`ws.latency.p99<25ms`): the scenario file's `[thresholds]` first (in
-    /// key order, each key's conditions in their order), then `--threshold`
-    /// flags. The expressions are checked by the caller (`reports::Threshold`);
-    /// here only that each file condition starts with an operator.
-    pub fn threshold_exprs(&self) -> Result<Vec<String>, ConfigError> {
-        let mut out = Vec::new();
-        if let Some(path) = &self.scenario {
-            let file = read_scenario(path)?;
-            for (metric, conditions) in file.thresholds {
-                let list = match conditions {
-                    Conditions::One(c) => vec![c],
-                    Conditions::Many(list) => list,
-                };
-                if list.is_empty() {
-                    return Err(ConfigError::Scenario {
-                        path: path.display().to_string(),
-                        why: format!("[thresholds] \"{metric}\" has no condition"),
-                    });
-                }
-                for c in list {
-                    let c = c.trim();
-                    if !c.starts_with(['<', '>', '=', '!']) {
-                        return Err(ConfigError::Scenario {
-                            path: path.display().to_string(),
-                            why: format!(
-                                "[thresholds] \"{metric}\" = \"{c}\": a condition starts with \
-                                 an operator (<, <=, >, >=, ==, !=), e.g. \"<25ms\""
-                            ),
-                        });
-                    }
-                    out.push(format!("{}{c}", metric.trim()));
-                }
-            }
-        }
-        out.extend(self.thresholds.iter().cloned());
-        Ok(out)
-    }
-
-    fn build(self, strict: bool) -> Result<Config, ConfigError> {
-        let file = match &self.scenario {
-            Some(path) => read_scenario(path)?,
-            None => ScenarioFile::default(),
-        };
-        let target = self
-            .target
-            .or(file.target)
-            .unwrap_or_else(|| "http://127.0.0.1:3000".to_string());
-        let transport = match self.transport {
-            Some(t) => t,
-            None => scenario_str("--transport", file.transport, parse_transport)?.ok_or(
-                ConfigError::Missing {
-                    flag: "--transport",
-                },
-            )?,
-        };
-        let mut c = Config::new(&target, transport)?;
-        if let Some(p) = &self.profile {
-            c.profile = std::sync::Arc::new(crate::profile::Profile::load(p)?);
-        }
-        c.server_pid = self.server_pid;
-        c.workers = self.workers.unwrap_or(1);
-        c.worker_id = self.worker_id.unwrap_or(0);
-        c.start_at = self.start_at;
-        c.token = match (self.token, self.token_secret) {
-            (Some(t), _) => Some(crate::config::TokenSource::Fixed(t)),
-            (None, Some(s)) => Some(crate::config::TokenSource::Secret(s)),
-            (None, None) => None,
-        };
-        c.tls = crate::tls::TlsOptions {
-            insecure: self.insecure,
-            ca_cert: self.ca_cert.clone(),
-            http2: self.http2,
-        };
-        c.scenario_file = self.scenario.clone();
-        c.progress = !self.quiet;
-
-        macro_rules! merge {
-            ($field:ident, $flag:literal, $arg:expr, $file:expr, $parse:expr, $conv:expr) => {
-                let from_file = scenario_value($flag, $file, $parse)?;
-                if let Some(v) = $arg.or(from_file) {
-                    c.$field = $conv(v);
-                }
-            };
-        }
-        let same = |v| v;
-        merge!(
-            clients,
-            "--clients",
-            self.clients,
-            file.clients,
-            parse::count,
-            same
-        );
-        merge!(rooms, "--rooms", self.rooms, file.rooms, parse::count, same);
-        merge!(
-            publishers,
-            "--publishers",
-            self.publishers,
-            file.publishers,
-            parse::count,
-            same
-        );
-        merge!(
-            rate_per_sec,
-            "--rate",
-            self.rate,
-            file.rate,
-            parse::amount,
-            |v| v
-        );
-        merge!(
-            size_bytes,
-            "--size",
-            self.size,
-            file.size,
-            parse::count,
-            |v: u64| v as usize
-        );
-        merge!(
-            duration,
-            "--duration",
-            self.duration,
-            file.duration,
-            parse::duration,
-            |v| v
-        );
-        merge!(
-            ramp_up_per_sec,
-            "--ramp-up",
-            self.ramp_up,
-            file.ramp_up,
-            parse::amount,
-            |v| v
-        );
-        merge!(
-            warmup,
-            "--warmup",
-            self.warmup,
-            file.warmup,
-            parse::duration,
-            |v| v
-        );
-        merge!(
-            drain,
-            "--drain",
-            self.drain,
-            file.drain,
-            parse::duration,
-            |v| v
-        );
-        let arrival = scenario_str("--arrival", file.arrival, parse_arrival)?;
-        if let Some(a) = self.arrival.or(arrival) {
-            c.arrival = a;
-        }
-        let via = scenario_str("--publish-via", file.publish_via, parse_publish_via)?;
-        match self.publish_via.or(via) {
-            Some(v) => c.publish_via = v,
-            // A profile that publishes only over the WebSocket.
-            None if c.profile.publish.http.is_none() => c.publish_via = PublishVia::Ws,
-            None => {}
-        }
-        let ips = self.source_ips.or(file.source_ips);
-        if let Some(ips) = ips {
-            c.source_ips = parse::source_ips(&ips).map_err(|why| ConfigError::Invalid {
-                flag: "--source-ips",
+    /// Layer, check and validate the settings once.
+    pub fn plan(&self) -> Result<LoadPlan, ConfigError> {
+        let base = if self.scenario_stdin {
+            let bad = |why: String| ConfigError::Scenario {
+                path: "standard input".into(),
                 why,
-            })?;
-        }
-        c.seed = self.seed.or(file.seed).unwrap_or_else(random_seed);
-
-        // Transport-specific flags: naming the flag beats silently ignoring
-        // it. A scenario file describes a workload for every transport (bench
-        // shares it), so its polling keys simply do not apply to push runs.
-        let poll_flag = self.poll_interval.is_some();
-        let wait_flag = self.long_poll_wait.is_some();
-        let poll_interval = self.poll_interval.or(scenario_value(
-            "--poll-interval",
-            file.poll_interval,
-            parse::duration,
-        )?);
-        if let Some(v) = poll_interval {
-            if transport != Transport::ShortPoll && strict && poll_flag {
-                return Err(ConfigError::Conflict {
-                    flag: "--poll-interval",
-                    why: format!("with --transport {transport} (it applies to short-poll only)"),
-                });
-            }
-            c.poll_interval = v;
-        }
-        let wait = self.long_poll_wait.or(scenario_value(
-            "--long-poll-wait",
-            file.long_poll_wait,
-            parse::duration,
-        )?);
-        if let Some(v) = wait {
-            if transport != Transport::LongPoll && strict && wait_flag {
-                return Err(ConfigError::Conflict {
-                    flag: "--long-poll-wait",
-                    why: format!("with --transport {transport} (it applies to long-poll only)"),
-                });
-            }
-            c.long_poll_wait = v;
-        }
-        if c.rate_per_sec > 0.0 && c.publishers == 0 {
-            return Err(ConfigError::Conflict {
-                flag: "--publishers",
-                why: "set to 0 with a --rate above 0".to_string(),
-            });
-        }
-        c.validate()?;
-        Ok(c)
+            };
+            let text = std::io::read_to_string(std::io::stdin()).map_err(|e| bad(e.to_string()))?;
+            Some(serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?)
+        } else {
+            None
+        };
+        self.plan_on(base)
     }
-}
 
-fn read_scenario(path: &Path) -> Result<ScenarioFile, ConfigError> {
-    let err = |why: String| ConfigError::Scenario {
-        path: path.display().to_string(),
-        why,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    toml::from_str::<ScenarioFile>(&text).map_err(|e| err(e.to_string()))
-}
+    /// As [`Self::plan`], on a complete scenario (a worker's) when given.
+    pub fn plan_on(&self, base: Option<Scenario>) -> Result<LoadPlan, ConfigError> {
+        let r = self.shared.resolve_on(base)?;
+        let mut scenario = r.scenario;
+        if let Some(t) = self.transport {
+            scenario.transport = Some(t);
+        }
+        let transport = scenario.transport.ok_or(ConfigError::Missing {
+            flag: "--transport",
+        })?;
+        // Naming the flag beats silently ignoring it.
+        for (key, flag, only) in TRANSPORT_ONLY {
+            if transport != only && r.flag_given(key) {
+                return Err(ConfigError::Conflict {
+                    flag,
+                    why: format!("with --transport {transport} (it applies to {only} only)"),
+                });
+            }
+        }
+        let run = RunOptions {
+            workers: self.workers,
+            worker_id: self.worker_id,
+            start_at: self.start_at,
+            ..self.shared.run_options()
+        };
+        let config = Config::from_scenario(scenario.clone(), run)?;
+        Ok(LoadPlan {
+            config,
+            scenario,
+            thresholds: r.thresholds,
+        })
+    }
 
-/// A seed below 2^53 so it survives a round trip through JavaScript.
-fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    crate::rng::SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() >> 11
+    /// The validated settings of this run.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        self.plan().map(|p| p.config)
+    }
+
+    /// The thresholds to check after the run, as expression strings.
+    pub fn threshold_exprs(&self) -> Result<Vec<String>, ConfigError> {
+        self.shared.resolve().map(|r| r.thresholds)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use protocol::results::{Arrival, PublishVia};
+    use std::time::Duration;
 
     #[derive(Parser, Debug)]
     struct Cli {
@@ -636,6 +475,34 @@ mod tests {
         // The same setting as a flag is a mistake worth naming.
         let e = args(&["--transport", "ws", "--poll-interval", "1s"]).expect_err("conflict");
         assert!(e.contains("--poll-interval"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn file_values_use_the_flags_parsers_and_errors_name_the_key() {
+        let dir = std::env::temp_dir().join(format!("rtbench-args-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("k.toml");
+        let p = path.to_string_lossy().to_string();
+        std::fs::write(
+            &path,
+            "transport = \"WS\"\nsize = \"1k\"\nrate = \"600/m\"\nduration = \"1m30s\"\n",
+        )
+        .expect("write");
+        let c = args(&["--scenario", &p]).expect("valid");
+        assert_eq!(c.transport, Transport::Ws);
+        assert_eq!(c.size_bytes, 1024, "sizes are binary in files too");
+        assert_eq!(c.rate_per_sec, 10.0);
+        assert_eq!(c.duration, Duration::from_secs(90));
+        let f = args(&["--transport", "ws", "--size", "1k", "--rate", "10/s"]).expect("flags");
+        assert_eq!((f.size_bytes, f.rate_per_sec), (1024, 10.0));
+
+        std::fs::write(&path, "ramp-up = \"fast\"\n").expect("write");
+        let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("bad value");
+        assert!(e.contains("ramp-up: invalid rate"), "{e}");
+        std::fs::write(&path, "ramp-up = 5\nramp_up = 6\n").expect("write");
+        let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("twice");
+        assert!(e.contains("given twice"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

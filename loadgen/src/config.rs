@@ -1,7 +1,9 @@
-//! The typed, validated settings of one run ([`Config`]), built from
-//! [`crate::LoadArgs`] or directly by tests and `rtbench bench`.
+//! The typed, validated settings of one run ([`Config`]), built from a
+//! layered [`Scenario`] (flags, file, matrix cell or a worker's JSON) or,
+//! by tests, from [`Config::new`] and then adjusted.
 
 use crate::profile::Profile;
+use crate::scenario::Scenario;
 use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,8 +45,8 @@ impl ConfigError {
         }
     }
 
-    /// The clap error kind to render this with (`Command::error(kind, msg).exit()`
-    /// prints the usage line and exits 2).
+    /// The clap error kind to render this with: the CLI shows it as clap
+    /// shows a bad flag, with the subcommand's usage line, and exits 2.
     pub fn clap_kind(&self) -> clap::error::ErrorKind {
         match self {
             ConfigError::Conflict { .. } => clap::error::ErrorKind::ArgumentConflict,
@@ -199,14 +201,74 @@ pub enum TokenSource {
     Secret(String),
 }
 
-/// Ports one source address can use (32768–60999 here) minus a margin.
+/// Ports one source address can use (Linux's default ephemeral range,
+/// 32768–60999) minus a margin.
 pub const PORTS_PER_SOURCE_IP: u64 = 28_000;
 
+/// Inputs of a run that are not scenario settings: how it is shown, which
+/// worker of a distributed run this is, and where its settings came from.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub progress: bool,
+    pub workers: u32,
+    pub worker_id: u32,
+    pub start_at: Option<f64>,
+    pub scenario_file: Option<PathBuf>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            progress: false,
+            workers: 1,
+            worker_id: 0,
+            start_at: None,
+            scenario_file: None,
+        }
+    }
+}
+
+impl TryFrom<Scenario> for Config {
+    type Error = ConfigError;
+
+    fn try_from(s: Scenario) -> Result<Config, ConfigError> {
+        Config::from_scenario(s, RunOptions::default())
+    }
+}
+
 impl Config {
-    /// Defaults for everything but target and transport: 100 clients in one
-    /// room, one publisher at 10 msg/s, 100-byte messages, 10 s window.
+    /// The built-in defaults ([`Scenario::defaults`]) for everything but
+    /// target and transport, with seed 1 so that tests are reproducible;
+    /// not validated, so tests can adjust fields first.
     pub fn new(target: &str, transport: Transport) -> Result<Config, ConfigError> {
-        let targets = target
+        let s = Scenario {
+            target: target.to_string(),
+            transport: Some(transport),
+            seed: Some(1),
+            ..Scenario::defaults().clone()
+        };
+        Config::unchecked(s, RunOptions::default())
+    }
+
+    /// The validated settings of a run.
+    pub fn from_scenario(s: Scenario, run: RunOptions) -> Result<Config, ConfigError> {
+        let c = Config::unchecked(s, run)?;
+        if c.rate_per_sec > 0.0 && c.publishers == 0 {
+            return Err(ConfigError::Conflict {
+                flag: "--publishers",
+                why: "set to 0 with a --rate above 0".to_string(),
+            });
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn unchecked(s: Scenario, run: RunOptions) -> Result<Config, ConfigError> {
+        let transport = s.transport.ok_or(ConfigError::Missing {
+            flag: "--transport",
+        })?;
+        let targets = s
+            .target
             .split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -218,34 +280,55 @@ impl Config {
                 why: "give at least one base URL".into(),
             });
         }
+        let profile = match &s.profile {
+            Some(p) => Profile::load(p)?,
+            None => Profile::builtin(),
+        };
+        // A profile that publishes only over the WebSocket.
+        let publish_via = s.publish_via.unwrap_or(match profile.publish.http {
+            None => PublishVia::Ws,
+            Some(_) => PublishVia::Http,
+        });
+        let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
+            flag: "--size",
+            why: "at most 1 MiB".into(),
+        })?;
         Ok(Config {
             targets,
             transport,
-            clients: 100,
-            rooms: 1,
-            publishers: 1,
-            rate_per_sec: 10.0,
-            arrival: Arrival::Constant,
-            size_bytes: 100,
-            duration: Duration::from_secs(10),
-            ramp_up_per_sec: 1000.0,
-            warmup: Duration::from_secs(1),
-            drain: Duration::from_secs(5),
-            poll_interval: Duration::from_secs(1),
-            long_poll_wait: Duration::from_secs(25),
-            publish_via: PublishVia::Http,
-            seed: 1,
-            source_ips: Vec::new(),
-            progress: false,
-            scenario_file: None,
-            profile: Arc::new(Profile::builtin()),
-            server_pid: None,
+            clients: s.clients.0,
+            rooms: s.rooms.0,
+            publishers: s.publishers.0,
+            rate_per_sec: s.rate.0,
+            arrival: s.arrival,
+            size_bytes,
+            duration: s.duration.0,
+            ramp_up_per_sec: s.ramp_up.0,
+            warmup: s.warmup.0,
+            drain: s.drain.0,
+            poll_interval: s.poll_interval.0,
+            long_poll_wait: s.long_poll_wait.0,
+            publish_via,
+            seed: s.seed.unwrap_or_else(random_seed),
+            source_ips: s.source_ips.map(|ips| ips.0).unwrap_or_default(),
+            progress: run.progress,
+            scenario_file: run.scenario_file,
+            profile: Arc::new(profile),
+            server_pid: s.server_pid,
             trace: false,
-            workers: 1,
-            worker_id: 0,
-            start_at: None,
-            token: None,
-            tls: crate::tls::TlsOptions::default(),
+            workers: run.workers,
+            worker_id: run.worker_id,
+            start_at: run.start_at,
+            token: match (s.token, s.token_secret) {
+                (Some(t), _) => Some(TokenSource::Fixed(t)),
+                (None, Some(secret)) => Some(TokenSource::Secret(secret)),
+                (None, None) => None,
+            },
+            tls: crate::tls::TlsOptions {
+                insecure: s.insecure,
+                ca_cert: s.ca_cert,
+                http2: s.http2,
+            },
         })
     }
 
@@ -403,6 +486,15 @@ impl Config {
             _ => self.drain,
         }
     }
+}
+
+/// A seed below 2^53 so it survives a round trip through JavaScript.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    crate::rng::SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() >> 11
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
 //! The rtbench load generator: thousands of simulated clients on one
 //! transport, open-loop publishers, and exact measurement of delivery
-//! latency, request rate, wire bytes and loss (DESIGN.md, "Measurement").
+//! latency, request rate, wire bytes and loss (docs/architecture.md, "Measurement").
 //!
 //! Entry point: [`run`]`(config, cancel)`; the CLI builds the [`Config`]
-//! from [`LoadArgs`], prints [`print_summary`] and writes the result file
-//! with [`write_results`].
+//! from [`LoadArgs`] (or bench from [`ScenarioArgs`]), prints
+//! [`print_summary`] and writes the result file with [`write_results`].
 //!
 //! # Layout
-//! - `args`: `rtbench load` flags and the TOML scenario file → [`Config`].
+//! - `scenario`: [`Scenario`], every setting of a run defined once (flag,
+//!   help, default, type, file key).
+//! - `args`: `rtbench load` flags, the TOML scenario file and the layering
+//!   defaults ← file ← flags → [`Config`].
 //! - `config`: the validated settings and [`ConfigError`].
-//! - `parse`: durations (`30s`), counts (`10k`), source-address ranges.
+//! - `parse`: loopback source-address ranges.
 //! - `runner`: the phases of a run and assembling [`RunResults`].
 //! - `transport`: one simulated client per task; one module per transport
 //!   (`short_poll`, `long_poll`, `sse`, `ws`) behind the `Client` interface.
@@ -47,20 +50,22 @@ mod report;
 pub mod rng;
 mod runner;
 mod sampler;
+pub mod scenario;
 mod summary;
 mod sys;
 mod tls;
 mod transport;
 mod wire;
 
-pub use args::LoadArgs;
+pub use args::{LoadArgs, LoadPlan, Resolved, ScenarioArgs};
 pub use check::{CheckOutcome, check};
-pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, Target, TokenSource};
+pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, RunOptions, Target, TokenSource};
 pub use error::{Error, ErrorKind};
 pub use output::{OutputError, check_output_writable, write_results};
 pub use profile::{Profile, ProfileError};
 pub use protocol::results;
 pub use report::{decode_histogram, encode_histogram};
 pub use runner::{RunResults, run};
+pub use scenario::Scenario;
 pub use summary::{fmt_bytes, fmt_us, print_summary};
 pub use tls::TlsOptions;

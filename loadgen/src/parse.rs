@@ -1,44 +1,10 @@
-//! Human-friendly values for flags and scenario files: durations, counts and
-//! sizes (delegated to `protocol::units`, the workspace's one parser), rates
-//! that may be fractional (`0.5`, `2.5k`), and loopback source-address ranges
-//! like `127.0.0.1-127.0.0.8`.
+//! Loopback source-address ranges like `127.0.0.1-127.0.0.8` ([`SourceIps`]).
+//! Durations, counts, sizes and rates are `protocol::units` types, the
+//! workspace's one parser for them.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
-
-/// `500ms`, `30s`, `2m`, `1h`; a bare number is seconds (the workspace's one parser).
-pub fn duration(s: &str) -> Result<Duration, String> {
-    protocol::units::parse_duration(s).map_err(|e| e.to_string())
-}
-
-/// `1000`, `10k`, `1.5k`, `2M`: a whole number.
-pub fn count(s: &str) -> Result<u64, String> {
-    protocol::units::parse_count(s).map_err(|e| e.to_string())
-}
-
-/// `100`, `1k` (1024), `64KiB`: bytes.
-pub fn size(s: &str) -> Result<u64, String> {
-    protocol::units::parse_size(s).map_err(|e| e.to_string())
-}
-
-/// Parse a non-negative number with an optional `k` (×1,000) or `M`
-/// (×1,000,000) suffix: `250`, `10k`, `1.5k`, `0.5`.
-pub fn amount(s: &str) -> Result<f64, String> {
-    let t = s.trim().replace('_', "");
-    let (num, factor) = match t.as_bytes().last() {
-        Some(b'k' | b'K') => (&t[..t.len() - 1], 1e3),
-        Some(b'M' | b'm') => (&t[..t.len() - 1], 1e6),
-        _ => (t.as_str(), 1.0),
-    };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid number '{s}' (examples: 250, 10k, 1.5k)"))?;
-    let v = value * factor;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("invalid number '{s}': must be zero or more"));
-    }
-    Ok(v)
-}
+use std::str::FromStr;
 
 /// Parse `127.0.0.1-127.0.0.8` (an inclusive IPv4 range) or a comma list
 /// (`127.0.0.1,127.0.0.2`, `::1`); every address must be loopback, because
@@ -75,21 +41,33 @@ fn bad_ip(part: &str) -> String {
     format!("invalid source address '{part}' (examples: 127.0.0.1-127.0.0.8, 127.0.0.1,127.0.0.2)")
 }
 
+/// `--source-ips`: checked loopback addresses, written back as a comma list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceIps(pub Vec<IpAddr>);
+
+impl FromStr for SourceIps {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SourceIps, String> {
+        source_ips(s).map(SourceIps)
+    }
+}
+
+impl fmt::Display for SourceIps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, ip) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{ip}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts() {
-        assert_eq!(amount("0.5"), Ok(0.5));
-        assert_eq!(amount("2.5k"), Ok(2500.0));
-        assert_eq!(amount("1_000"), Ok(1000.0));
-        assert!(amount("-3").is_err());
-        assert!(amount("ten").is_err());
-        assert_eq!(count("10k"), Ok(10_000));
-        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(size("1k"), Ok(1024));
-    }
 
     #[test]
     fn source_ip_ranges() {
@@ -100,5 +78,8 @@ mod tests {
         assert!(source_ips("10.0.0.1").is_err());
         assert!(source_ips("127.0.0.9-127.0.0.1").is_err());
         assert!(source_ips("").is_err());
+        let s: SourceIps = "127.0.0.1-127.0.0.3,::1".parse().expect("list");
+        assert_eq!(s.to_string(), "127.0.0.1,127.0.0.2,127.0.0.3,::1");
+        assert_eq!(s.to_string().parse::<SourceIps>(), Ok(s));
     }
 }

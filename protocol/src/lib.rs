@@ -11,10 +11,12 @@
 //! - [`paths`]: endpoint paths and room-name validation.
 //! - [`stats`]: the `/api/stats` document.
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
-//! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
+//! - [`units`]: typed `30s`, `10k`, `64KiB`, `600/m` for flags and scenario files.
+//! - [`listening`]: the server's first stdout line, its address.
 
 #[cfg(feature = "hist")]
 pub mod hist;
+pub mod listening;
 pub mod message;
 pub mod paths;
 pub mod results;
@@ -24,6 +26,7 @@ pub mod token;
 pub mod transport;
 pub mod units;
 
+pub use listening::Listening;
 pub use message::{
     ClientFrame, ErrorBody, Kind, LagNotice, Message, PollResponse, PublishRequest,
     PublishResponse, TypingRequest,
@@ -31,5 +34,5 @@ pub use message::{
 pub use paths::{RoomNameError, validate_room};
 pub use transport::{ParseTransportError, Transport};
 
-/// Version of the wire protocol described in DESIGN.md.
+/// Version of the wire protocol described in docs/architecture.md.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-/// Everything `rtbench server` can be told; `Default` is what the CLI uses.
+/// Everything `rtbench server` can be told. `Default` is the one source of
+/// the defaults: the CLI's flags take theirs from it (and show them).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Messages kept per room so pollers and reconnecting clients lose nothing.
@@ -67,8 +68,8 @@ impl Default for Config {
             inject_latency: Duration::ZERO,
             inject_jitter: Duration::ZERO,
             broker: None,
-            // One below this machine's hard descriptor limit, minus room for
-            // listeners, Redis and logs.
+            // Fits a 20,000-descriptor limit with room for listeners, Redis
+            // and logs; the CLI warns when the process's limit is lower.
             max_connections: 19_500,
             max_long_polls: 10_000,
             publish_rate_limit: None,

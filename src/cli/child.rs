@@ -62,12 +62,9 @@ impl ChildServer {
             let status = child.wait().await.ok();
             bail!("the child server exited before listening ({status:?})");
         };
-        let v: serde_json::Value = serde_json::from_str(&first)
-            .with_context(|| format!("unexpected first line from the server: {first:?}"))?;
-        let url = v["listening"]
-            .as_str()
-            .with_context(|| format!("no \"listening\" in the server's first line: {first}"))?
-            .to_string();
+        let url = serde_json::from_str::<protocol::Listening>(&first)
+            .with_context(|| format!("unexpected first line from the server: {first:?}"))?
+            .listening;
         let stdin = child.stdin.take();
         Ok(ChildServer {
             child,

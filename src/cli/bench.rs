@@ -1,0 +1,317 @@
+//! `rtbench bench`: the whole comparison in one command. For each matrix
+//! cell, repeat and transport it starts a fresh child server (unless
+//! `--target` names one), runs the load generator, writes the result file,
+//! and at the end renders the report over every file it wrote.
+
+use super::child::ChildServer;
+use super::matrix::{Axis, Cell, cells, file_name, parse_axis};
+use super::report::Format;
+use super::{CliError, Done, cancel_on_signal, check_thresholds, command_line};
+use anyhow::Context;
+use clap::Args;
+use loadgen::{Resolved, Scenario, ScenarioArgs};
+use protocol::Transport;
+use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
+
+/// Flags of `rtbench bench`: the scenario flags `rtbench load` has too, and
+/// these. Bench's own defaults (below, and in `--help`) finish in about two
+/// minutes on a 2-core machine and still show the differences; a
+/// `--scenario` file starts from load's defaults instead.
+#[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("target", |a| a
+        .help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")
+        .hide_default_value(true)),
+    mut_arg("clients", |a| a.default_value("1000")),
+    mut_arg("duration", |a| a.default_value("20s")),
+    mut_arg("warmup", |a| a.default_value("2s")),
+    after_help = "Defaults shown for --clients, --duration and --warmup are bench's; with \
+--scenario FILE, settings start from `rtbench load`'s defaults and the file instead."
+)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub shared: ScenarioArgs,
+    /// Transports to compare, comma-separated, or `all` [default: all, or
+    /// those the --profile defines]
+    #[arg(long, value_name = "LIST", value_parser = parse_transports)]
+    pub transports: Option<TransportList>,
+    /// Directory for the result files and the report
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        default_value = "rtbench-report"
+    )]
+    pub out: PathBuf,
+    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100` or `size=100,1k`;
+    /// repeat the flag for a grid. Each cell is one run per transport.
+    #[arg(long, value_name = "KEY=V1,V2,…", value_parser = parse_axis)]
+    pub matrix: Vec<Axis>,
+    /// Runs per cell and transport; the report shows the median and the spread
+    #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Summary on stdout: a table, or JSON for scripts
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Extra flag for each child server, e.g. `--server-arg=--inject-latency=2ms`
+    /// (repeatable; not with --target)
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
+}
+
+/// Runs the comparison, renders the report and checks the thresholds.
+pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
+    let resolved = args.shared.resolve()?;
+    let thresholds = reports::Threshold::parse_all(&resolved.thresholds)?;
+    let cancel = CancellationToken::new();
+    cancel_on_signal(cancel.clone());
+    let outcome = run_all(&args, &resolved, cancel).await?;
+    if outcome.files.is_empty() {
+        return Err(anyhow::anyhow!("no run finished, so there is nothing to report").into());
+    }
+    super::report::render(&outcome.files, &args.out, args.format, command_line())?;
+    for p in &outcome.problems {
+        eprintln!("rtbench bench: {p}");
+    }
+    if outcome.cancelled {
+        eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
+    }
+    let files = reports::load_results(&outcome.files)?;
+    let passed = check_thresholds(&thresholds, &files)?;
+    Ok(if !passed {
+        Done::Gate
+    } else if outcome.failed || outcome.cancelled {
+        Done::Problems
+    } else {
+        Done::Ok
+    })
+}
+
+/// The transports to run: as asked, refusing any the profile does not
+/// define; by default every one it defines.
+fn transports(args: &BenchArgs, scenario: &Scenario) -> Result<Vec<Transport>, CliError> {
+    let profile = match &scenario.profile {
+        Some(p) => loadgen::Profile::load(p).map_err(loadgen::ConfigError::Profile)?,
+        None => loadgen::Profile::builtin(),
+    };
+    let Some(asked) = &args.transports else {
+        return Ok(profile.transports());
+    };
+    let missing: Vec<&str> = asked
+        .0
+        .iter()
+        .filter(|t| profile.sub(**t).is_none())
+        .map(|t| t.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let defined: Vec<&str> = profile.transports().iter().map(|t| t.as_str()).collect();
+        return Err(CliError::usage(format!(
+            "--transports names {} but profile '{}' ({}) defines only {}: add a section for it to the profile or leave it out",
+            missing.join(", "),
+            profile.name,
+            profile.source_name,
+            defined.join(", ")
+        )));
+    }
+    Ok(asked.0.clone())
+}
+
+/// Transports in report order.
+#[derive(Debug, Clone)]
+pub struct TransportList(pub Vec<Transport>);
+
+pub fn parse_transports(s: &str) -> Result<TransportList, String> {
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Ok(TransportList(Transport::ALL.to_vec()));
+    }
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let t: Transport = part
+            .parse()
+            .map_err(|e: protocol::ParseTransportError| e.to_string())?;
+        if !v.contains(&t) {
+            v.push(t);
+        }
+    }
+    if v.is_empty() {
+        return Err("name at least one transport (short-poll, long-poll, sse, ws) or `all`".into());
+    }
+    v.sort();
+    Ok(TransportList(v))
+}
+
+/// What the bench did.
+#[derive(Debug, Default)]
+struct Outcome {
+    files: Vec<PathBuf>,
+    /// What a reader should know: loss, errors, failed publishes, partial runs.
+    problems: Vec<String>,
+    /// A run was partial or its server did not stop cleanly.
+    failed: bool,
+    cancelled: bool,
+}
+
+/// Runs every cell × repeat × transport, writing `out/results/*.json`.
+async fn run_all(
+    args: &BenchArgs,
+    resolved: &Resolved,
+    cancel: CancellationToken,
+) -> Result<Outcome, CliError> {
+    // A target from the file or a flag; else bench starts its own servers.
+    let target = resolved
+        .is_set("target")
+        .then(|| resolved.scenario.target.clone());
+    if target.is_some() && !args.server_args.is_empty() {
+        return Err(CliError::usage(
+            "--server-arg configures the servers bench starts itself; with --target, configure that server instead",
+        ));
+    }
+    if target.is_none() && resolved.scenario.server_pid.is_some() {
+        return Err(CliError::usage(
+            "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats",
+        ));
+    }
+    let results_dir = args.out.join("results");
+    std::fs::create_dir_all(&results_dir).with_context(|| {
+        format!(
+            "cannot create {}: choose a writable --out directory",
+            results_dir.display()
+        )
+    })?;
+    // Refuse early (before minutes of load) if the directory cannot take files.
+    loadgen::check_output_writable(&results_dir.join(".probe.json"))?;
+
+    let cells = cells(&args.matrix);
+    let transports = transports(args, &resolved.scenario)?;
+    let total = cells.len() * args.repeat as usize * transports.len();
+    let bench = Bench {
+        args,
+        resolved,
+        target,
+        results_dir,
+        cancel,
+    };
+    let mut outcome = Outcome::default();
+    let mut n = 0;
+    'all: for cell in &cells {
+        for rep in 1..=args.repeat {
+            for &t in &transports {
+                n += 1;
+                if bench.cancel.is_cancelled() {
+                    outcome.cancelled = true;
+                    break 'all;
+                }
+                let name = file_name(cell, rep, args.repeat, t);
+                bench
+                    .run_one(cell, t, name, &format!("[{n}/{total}]"), &mut outcome)
+                    .await?;
+                if outcome.cancelled {
+                    break 'all;
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// What every run of one bench shares.
+struct Bench<'a> {
+    args: &'a BenchArgs,
+    resolved: &'a Resolved,
+    /// The server to measure; `None`: a fresh child server per run.
+    target: Option<String>,
+    results_dir: PathBuf,
+    cancel: CancellationToken,
+}
+
+impl Bench<'_> {
+    /// One cell × repeat × transport: starts its server (unless there is a
+    /// target), runs the load, writes `name` and notes what went wrong.
+    async fn run_one(
+        &self,
+        cell: &Cell,
+        t: Transport,
+        name: String,
+        progress: &str,
+        outcome: &mut Outcome,
+    ) -> Result<(), CliError> {
+        let path = self.results_dir.join(&name);
+        let server = match &self.target {
+            Some(_) => None,
+            None => Some(
+                ChildServer::start(&self.args.server_args)
+                    .await
+                    .context("starting the server for this run")?,
+            ),
+        };
+        let url = server.as_ref().map(|s| s.url.as_str());
+        let cfg = run_config(self.args, self.resolved, cell, t, url)?;
+        eprintln!(
+            "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
+            cfg.clients,
+            cfg.rate_per_sec,
+            cfg.size_bytes,
+            cfg.duration,
+            if cell.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", cell.label())
+            },
+            path.display()
+        );
+        let r = loadgen::run(cfg, self.cancel.child_token()).await;
+        if let Some(s) = server
+            && let Err(e) = s.stop().await
+        {
+            outcome.problems.push(format!("{name}: {e:#}"));
+            outcome.failed = true;
+        }
+        let r = r?;
+        loadgen::write_results(&path, &r.file)
+            .with_context(|| format!("writing {}", path.display()))?;
+        outcome.files.push(path);
+        outcome.failed |= r.partial;
+        outcome
+            .problems
+            .extend(r.problems.iter().map(|p| format!("{name}: {p}")));
+        outcome.cancelled |= r.cancelled;
+        Ok(())
+    }
+}
+
+/// The settings of one run: the cell over the layered settings (as one
+/// more layer), this transport, and the server bench started, if any.
+pub fn run_config(
+    args: &BenchArgs,
+    resolved: &Resolved,
+    cell: &Cell,
+    t: Transport,
+    server_url: Option<&str>,
+) -> Result<loadgen::Config, CliError> {
+    let mut scenario = cell.apply(&resolved.scenario)?;
+    scenario.transport = Some(t);
+    if let Some(url) = server_url {
+        scenario.target = url.to_string();
+    }
+    Ok(loadgen::Config::from_scenario(
+        scenario,
+        args.shared.run_options(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_lists() {
+        assert_eq!(parse_transports("all").map(|l| l.0.len()).ok(), Some(4));
+        assert_eq!(
+            parse_transports("ws, short-poll,ws").map(|l| l.0).ok(),
+            Some(vec![Transport::ShortPoll, Transport::Ws])
+        );
+        assert!(parse_transports("pigeon").is_err());
+        assert!(parse_transports(",").is_err());
+    }
+}

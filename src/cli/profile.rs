@@ -1,0 +1,64 @@
+//! `rtbench profile check`: a dry run of a target profile, one subscriber
+//! and one publisher per transport, with the wire trace.
+
+use super::{CliError, Done, cancel_on_signal};
+use clap::{Args, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    /// A dry run: on each transport the profile defines, one subscriber and
+    /// one publisher exchange a few messages through the same code as a load
+    /// run; prints what went over the wire and what to fix. Exit 0 when
+    /// every transport delivered every message.
+    Check(ProfileCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileCheckArgs {
+    /// The profile TOML file (or `rtbench` for the built-in one)
+    #[arg(value_name = "FILE")]
+    profile: String,
+    /// Base URL of the server (loopback only)
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000")]
+    target: String,
+    /// Transports to check, comma-separated [default: every one the profile defines]
+    #[arg(long, value_name = "LIST", value_parser = super::bench::parse_transports)]
+    transports: Option<super::bench::TransportList>,
+    /// Print only the verdicts, not the wire trace
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
+    let profile = loadgen::Profile::load(&args.profile)?;
+    let transports = args.transports.map(|l| l.0).unwrap_or_default();
+    if let Some(t) = transports.iter().find(|t| profile.sub(**t).is_none()) {
+        return Err(CliError::usage(format!(
+            "profile '{}' ({}) has no [{t}] section",
+            profile.name, profile.source_name
+        )));
+    }
+    println!(
+        "profile '{}' ({}) against {}",
+        profile.name, profile.source_name, args.target
+    );
+    let cancel = CancellationToken::new();
+    cancel_on_signal(cancel.clone());
+    let outcomes = loadgen::check(profile.into(), &args.target, &transports, cancel).await?;
+    let mut all_ok = true;
+    for o in &outcomes {
+        println!("\n== {} ==", o.transport);
+        if !args.quiet {
+            for line in &o.trace {
+                println!("  {line}");
+            }
+        }
+        println!("{}: {}", o.transport, o.verdict);
+        for h in &o.hints {
+            println!("  hint: {h}");
+        }
+        all_ok &= o.ok;
+    }
+    Ok(if all_ok { Done::Ok } else { Done::Problems })
+}

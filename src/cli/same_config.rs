@@ -1,0 +1,156 @@
+//! One scenario, four ways in — flags, a scenario file, a `bench --matrix`
+//! cell, and the `--processes` worker path (serialized, then read back) —
+//! must give the identical `Config`.
+
+use super::bench::{BenchArgs, run_config};
+use super::matrix::cells;
+use super::processes::worker_input;
+use clap::Parser;
+use loadgen::{Config, LoadArgs, Scenario};
+use protocol::Transport;
+
+#[derive(Parser)]
+struct Load {
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Parser)]
+struct Bench {
+    #[command(flatten)]
+    bench: BenchArgs,
+}
+
+/// Every setting but clients, rate and size (the matrix keys).
+const COMMON: [&str; 18] = [
+    "--target",
+    "http://127.0.0.1:9",
+    "--rooms",
+    "3",
+    "--duration",
+    "1m30s",
+    "--warmup",
+    "1.5s",
+    "--ramp-up",
+    "2k",
+    "--poll-interval",
+    "500ms",
+    "--seed",
+    "7",
+    "--publish-via",
+    "ws",
+    "--source-ips",
+    "127.0.0.1-127.0.0.2",
+];
+
+const FILE: &str = r#"
+description = "the same scenario as COMMON plus clients, rate and size"
+target = "http://127.0.0.1:9"
+transport = "short-poll"
+clients = "1.5k"
+rooms = 3
+rate = "10/s"
+size = "1k"
+duration = "1m30s"
+warmup = 1.5
+ramp-up = "2k"
+poll_interval = "500ms"
+seed = 7
+publish-via = "ws"
+source-ips = "127.0.0.1-127.0.0.2"
+
+[thresholds]
+"short-poll.loss" = "==0"
+"#;
+
+fn load(args: &[&str]) -> Load {
+    let argv = ["load"].iter().chain(args).copied();
+    Load::try_parse_from(argv).expect("load flags")
+}
+
+fn debug(c: &Config) -> String {
+    format!("{c:?}")
+}
+
+#[test]
+fn flags_file_matrix_cell_and_worker_give_the_same_config() {
+    // (a) Flags.
+    let mut flags = COMMON.to_vec();
+    flags.extend(["--transport", "short-poll", "--clients", "1.5k"]);
+    flags.extend(["--rate", "10/s", "--size", "1k"]);
+    let a = load(&flags).load.plan().expect("flags");
+    assert_eq!(a.config.size_bytes, 1024, "sizes are binary");
+    assert_eq!(a.config.rate_per_sec, 10.0);
+    assert_eq!(a.config.clients, 1500);
+    assert_eq!(a.config.duration, std::time::Duration::from_secs(90));
+    assert!(a.thresholds.is_empty());
+
+    // (b) The same as a scenario file; its [thresholds] reach the parent.
+    let dir = std::env::temp_dir().join(format!("rtbench-same-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("same.toml");
+    std::fs::write(&path, FILE).expect("write");
+    let p = path.to_str().expect("utf-8 path");
+    let b = load(&["--scenario", p]).load.plan().expect("file");
+    assert_eq!(b.thresholds, ["short-poll.loss==0"]);
+    assert_eq!(b.config.scenario_file.as_deref(), Some(path.as_path()));
+    let mut from_file = b.config.clone();
+    from_file.scenario_file = None;
+    assert_eq!(debug(&from_file), debug(&a.config), "file = flags");
+
+    // (c) Clients, rate and size as bench --matrix cells (bench's own
+    // defaults for clients, duration and warmup are overridden).
+    let mut bench_flags = vec!["bench"];
+    bench_flags.extend(COMMON);
+    bench_flags.extend(["--matrix", "clients=1.5k", "--matrix", "rate=10/s"]);
+    bench_flags.extend(["--matrix", "size=1k"]);
+    let bench = Bench::try_parse_from(bench_flags)
+        .expect("bench flags")
+        .bench;
+    let resolved = bench.shared.resolve().expect("bench settings");
+    let cells = cells(&bench.matrix);
+    let [cell] = cells.as_slice() else {
+        panic!("one cell, got {}", cells.len());
+    };
+    let c = run_config(&bench, &resolved, cell, Transport::ShortPoll, None).expect("cell");
+    assert_eq!(debug(&c), debug(&a.config), "matrix cell = flags");
+
+    // (d) A --processes worker (one of one): the parent's layered scenario
+    // serialized, read back by `load --scenario-stdin`; no thresholds.
+    for parent in [&a, &b] {
+        let bytes = worker_input(1, &parent.scenario).expect("json");
+        let base: Scenario = serde_json::from_slice(&bytes).expect("read back");
+        let w = load(&["--scenario-stdin"])
+            .load
+            .plan_on(Some(base))
+            .expect("worker");
+        assert!(w.thresholds.is_empty(), "thresholds stay with the parent");
+        assert_eq!(debug(&w.config), debug(&a.config), "worker = flags");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_flag_not_given_never_overrides_the_file() {
+    let dir = std::env::temp_dir().join(format!("rtbench-layers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("layers.toml");
+    std::fs::write(&path, "clients = 20\nduration = \"3s\"\nwarmup = \"0s\"\n").expect("write");
+    let p = path.to_str().expect("utf-8 path");
+    // Bench's own defaults (1,000 clients, 20 s, 2 s) give way to the file,
+    // and a flag given beats both.
+    let bench = Bench::try_parse_from(["bench", "--scenario", p, "--warmup", "1s"])
+        .expect("bench flags")
+        .bench;
+    let s = bench.shared.resolve().expect("layers").scenario;
+    assert_eq!((s.clients.0, s.duration.0.as_secs()), (20, 3));
+    assert_eq!(s.warmup.0.as_secs(), 1);
+    // Without a file, bench's defaults apply.
+    let bench = Bench::try_parse_from(["bench"]).expect("bench").bench;
+    let s = bench.shared.resolve().expect("defaults").scenario;
+    assert_eq!(
+        (s.clients.0, s.duration.0.as_secs(), s.warmup.0.as_secs()),
+        (1000, 20, 2)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
