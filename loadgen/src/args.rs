@@ -273,7 +273,7 @@ impl LoadArgs {
     /// As [`Self::plan`], on a complete scenario (a worker's) when given.
     pub fn plan_on(&self, base: Option<Scenario>) -> Result<LoadPlan, ConfigError> {
         let r = self.shared.resolve_on(base)?;
-        let mut scenario = r.scenario;
+        let mut scenario = r.scenario.clone();
         if let Some(t) = self.transport {
             scenario.transport = Some(t);
         }
