@@ -12,12 +12,14 @@
 //! - [`stats`]: the `/api/stats` document.
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
 //! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
+//! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
 
 #[cfg(feature = "hist")]
 pub mod hist;
 pub mod message;
 pub mod paths;
 pub mod results;
+pub mod rng;
 pub mod stats;
 #[cfg(feature = "token")]
 pub mod token;

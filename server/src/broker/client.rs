@@ -45,7 +45,7 @@ impl RedisBroker {
             conn: tokio::sync::Mutex::new(None),
             script: redis::Script::new(PUBLISH_LUA),
             history: config.history.max(1),
-            instance: format!("{:016x}", rand_u64()),
+            instance: format!("{:016x}", instance_id()),
             rooms: Mutex::new(HashMap::new()),
             fanin_id: AtomicI64::new(0),
             metrics,
@@ -180,14 +180,12 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn rand_u64() -> u64 {
+/// Tells instances apart: the clock and the process id, scattered.
+fn instance_id() -> u64 {
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let mut z = t ^ u64::from(std::process::id()).rotate_left(32);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    protocol::rng::mix64(t ^ u64::from(std::process::id()).rotate_left(32))
 }
 
 #[cfg(test)]
