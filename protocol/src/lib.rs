@@ -13,6 +13,7 @@
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
 //! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
+//! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
 
 #[cfg(feature = "hist")]
 pub mod hist;
@@ -21,6 +22,8 @@ pub mod paths;
 pub mod results;
 pub mod rng;
 pub mod stats;
+#[cfg(feature = "sys")]
+pub mod sys;
 #[cfg(feature = "token")]
 pub mod token;
 pub mod transport;
