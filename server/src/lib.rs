@@ -5,36 +5,49 @@
 //! comparison between transports measures the transports and nothing else.
 //!
 //! # Layout
-//! - [`config`]: [`Config`], the server's settings.
-//! - [`hub`]: rooms, history, live fan-out; `hub::presence`: user lists.
-//! - [`delay`]: `--inject-latency`, a fault knob for testing clients and gates.
-//! - [`transport`]: one module per transport plus shared query parsing.
-//! - [`publish`]: HTTP publish and typing.
-//! - [`page`]: the browser chat page, `/metrics`, `/api/stats`, `/healthz`.
-//! - [`metrics`]: counters per transport.
-//! - [`net`]: byte counting at the socket.
-//! - [`error`]: the JSON error body and [`Error`].
-//! - [`sys`]: descriptor limit and process cost from /proc.
+//! Public (other crates use them):
+//! - [`hub`]: rooms, history, live fan-out, the serialize-once [`hub::Delivery`]; presence.
+//! - [`metrics`]: counters per transport, rendered for `/metrics` and `/api/stats`.
+//! - [`limits`]: connection, long-poll and publish-rate limits, allowed origins.
+//! - [`tls`]: certificate loading and the rustls settings (ALPN `h2`, `http/1.1`).
+//! - [`transport`]: one module per transport plus shared query and cursor parsing.
+//! - [`sys`]: descriptor limit and process cost (shared code in `protocol::sys`).
+//!
+//! Internal:
+//! - `app`: [`AppState`] and [`app`], the router of every endpoint.
+//! - `listen`: [`run`]: the accept loop, `--max-connections`, shutdown.
+//! - `connection`: one socket: TLS (or a 400 to plain HTTP), then HTTP/2 or HTTP/1.1.
+//! - `config`: [`Config`], the server's settings.
+//! - `auth`: `--auth-token-secret`, JWT checks on room endpoints.
+//! - `broker`: scale-out on Redis: publish, fan-in, shared presence.
+//! - `delay`: `--inject-latency`, a fault knob for testing clients and gates.
+//! - `publish`: HTTP publish and typing.
+//! - `page`: the browser chat page, `/metrics`, `/api/stats`, `/healthz`.
+//! - `net`: byte counting and stall detection at the socket.
+//! - `error`: [`ApiError`] (the JSON error body) and [`Error`].
+//!
+//! The protocol and the design are described in `docs/architecture.md`.
 
 mod app;
-pub mod auth;
-pub mod broker;
-pub mod config;
+mod auth;
+mod broker;
+mod config;
 mod connection;
-pub mod delay;
-pub mod error;
+mod delay;
+mod error;
 pub mod hub;
 pub mod limits;
 mod listen;
 pub mod metrics;
-pub mod net;
-pub mod page;
-pub mod publish;
+mod net;
+mod page;
+mod publish;
 pub mod sys;
 pub mod tls;
 pub mod transport;
 
 pub use app::{AppState, Shared, app};
+pub use broker::BrokerError;
 pub use config::Config;
 pub use error::{ApiError, Error};
 pub use listen::run;

@@ -58,10 +58,6 @@ impl RedisBroker {
         Ok(broker)
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     pub(super) fn error(&self, why: impl std::fmt::Display) -> BrokerError {
         self.metrics.broker_errors.fetch_add(1, Relaxed);
         BrokerError {

@@ -339,20 +339,12 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(config: &crate::Config, metrics: Arc<Metrics>) -> Self {
-        Self::with_delay(config, metrics, None)
+        Self::with_parts(config, metrics, None, None)
     }
 
-    /// A hub whose messages pass through `delay` (`--inject-latency`).
-    pub fn with_delay(
-        config: &crate::Config,
-        metrics: Arc<Metrics>,
-        delay: Option<Arc<DelayLine>>,
-    ) -> Self {
-        Self::with_parts(config, metrics, delay, None)
-    }
-
-    /// A hub whose rooms publish through `broker` (Redis) when given.
-    pub fn with_parts(
+    /// A hub whose messages pass through `delay` (`--inject-latency`) and
+    /// whose rooms publish through `broker` (Redis) when given.
+    pub(crate) fn with_parts(
         config: &crate::Config,
         metrics: Arc<Metrics>,
         delay: Option<Arc<DelayLine>>,
