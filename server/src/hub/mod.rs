@@ -9,7 +9,7 @@
 //! exactly once.
 //!
 //! The hub is the same with either broker: with Redis (`crate::broker`),
-//! messages enter a room through [`Room::commit_external`] instead of being
+//! messages enter a room through `Room::commit_external` instead of being
 //! numbered here, and the broker side does the Redis bookkeeping.
 
 mod encode;
