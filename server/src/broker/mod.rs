@@ -19,6 +19,14 @@
 //!   so nothing Redis acknowledged is lost.
 //! - **Presence:** a hash per room, field `user\u{1f}instance` → expiry (ms),
 //!   refreshed every second for local members; the user list is the union.
+//!
+//! The hub does not know Redis: a room with a broker calls into `room`
+//! (publish, backfill, history wait), and the fan-in commits into the room.
+//! - `client`: the connection, commands, and waking the fan-in for a new room.
+//! - `fanin`: the `XREAD` loop and loading a new room's history.
+//! - `room`: a room's side: publish and wait, backfill, entries → deliveries.
+//! - `presence`: the per-room hash, announcements, the refresh task.
+//! - `reply`: parsing stream replies.
 
 mod client;
 mod fanin;

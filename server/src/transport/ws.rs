@@ -2,8 +2,8 @@
 //! JSON, text frames in publish or signal typing.
 //!
 //! Buffers are kept small (see `READ_BUFFER`): tungstenite's defaults cost
-//! ~134 KiB per idle connection, which caps a 24 GiB box long before the
-//! descriptor limit does. A peer that stays silent for two heartbeats is
+//! ~134 KiB per idle connection, so memory, not the descriptor limit, would
+//! cap the number of idle connections. A peer that stays silent for two heartbeats is
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
