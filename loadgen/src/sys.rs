@@ -1,33 +1,15 @@
 //! What the process and the machine say about themselves: the open-files
 //! limit (raised to what the scenario needs), own CPU time and RSS from
-//! `/proc/self`, and the machine description for the result file.
+//! `/proc/self` (both read by `protocol::sys`, shared with the server), and
+//! the machine description for the result file.
 
 use protocol::results::Machine;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Raise the soft `RLIMIT_NOFILE` towards `want` (never above the hard
-/// limit, which an unprivileged process cannot raise). Returns the soft
-/// limit now in force.
-#[allow(unsafe_code, clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-pub fn raise_nofile_limit(want: u64) -> std::io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass and nothing else.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let target = want.min(lim.rlim_max as u64);
-    if (lim.rlim_cur as u64) < target {
-        lim.rlim_cur = target as libc::rlim_t;
-        // SAFETY: setrlimit only reads the struct we pass.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(lim.rlim_cur as u64)
-}
+/// limit). Returns the soft limit now in force.
+pub use protocol::sys::raise_nofile_limit;
+use protocol::sys::{cpu_seconds_of, rss_bytes_of};
 
 /// Hands freed heap pages back to the OS (glibc keeps them otherwise), so
 /// an RSS baseline taken after an earlier run in the same process (`rtbench
@@ -66,37 +48,6 @@ pub fn process_stats(pid: u32) -> Option<protocol::stats::ServerStats> {
         rss_bytes,
         ..Default::default()
     })
-}
-
-/// User + system CPU seconds of `/proc/<proc>` (`self` or a pid).
-fn cpu_seconds_of(proc: &str) -> Option<f64> {
-    // Fields 14 and 15 of /proc/PID/stat, in clock ticks: USER_HZ is 100 on
-    // every Linux ABI (it is fixed for /proc, independent of the kernel's HZ).
-    let stat = std::fs::read_to_string(format!("/proc/{proc}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields restart after ')'.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // `rest` starts at field 3 (state), so field 14 is index 11.
-    Some((tick(11) + tick(12)) as f64 / 100.0)
-}
-
-/// (current RSS, peak RSS) of `/proc/<proc>` in bytes.
-fn rss_bytes_of(proc: &str) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{proc}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
-    };
-    Some((field("VmRSS:"), field("VmHWM:")))
 }
 
 fn read_trim(path: &str) -> Option<String> {

@@ -13,6 +13,8 @@
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
 //! - [`units`]: typed `30s`, `10k`, `64KiB`, `600/m` for flags and scenario files.
 //! - [`listening`]: the server's first stdout line, its address.
+//! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
+//! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
 
 #[cfg(feature = "hist")]
 pub mod hist;
@@ -20,7 +22,10 @@ pub mod listening;
 pub mod message;
 pub mod paths;
 pub mod results;
+pub mod rng;
 pub mod stats;
+#[cfg(feature = "sys")]
+pub mod sys;
 #[cfg(feature = "token")]
 pub mod token;
 pub mod transport;

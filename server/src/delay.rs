@@ -9,6 +9,7 @@
 //! fractions of a millisecond, so the delay itself must be that precise.
 
 use crate::hub::{Delivery, Room};
+use protocol::rng::SplitMix64;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -74,7 +75,7 @@ impl DelayLine {
         let j = if jitter_us == 0 {
             0
         } else {
-            splitmix64(id) % (jitter_us + 1)
+            SplitMix64::new(id).next_u64() % (jitter_us + 1)
         };
         let due = Instant::now() + self.latency + Duration::from_micros(j);
         not_before.map_or(due, |n| due.max(n))
@@ -91,13 +92,6 @@ impl DelayLine {
         // The thread only stops once every sender is gone.
         let _ = self.tx.send(item);
     }
-}
-
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 fn run(rx: mpsc::Receiver<Item>) {

@@ -21,7 +21,7 @@ pub enum ApiError {
     BadUser(String),
     #[error("body is larger than the limit of {limit} bytes; send a shorter message")]
     TooLarge { limit: usize },
-    #[error("no such endpoint; see GET / for the chat page and DESIGN.md for the API")]
+    #[error("no such endpoint; see GET / for the chat page")]
     NotFound,
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,

@@ -180,50 +180,25 @@ impl Metrics {
     pub fn prometheus(&self) -> String {
         let s = self.stats();
         let mut out = String::with_capacity(4096);
-        let per_label: [Family; 3] = [
-            (
-                "rtbench_server_connections",
-                "gauge",
-                "Open connections by transport.",
-                |c| c.connections,
-            ),
-            (
-                "rtbench_server_requests_total",
-                "counter",
-                "HTTP requests (a stream counts once) by transport.",
-                |c| c.requests_total,
-            ),
-            (
-                "rtbench_server_deliveries_total",
-                "counter",
-                "Messages written to subscribers by transport.",
-                |c| c.deliveries_total,
-            ),
-        ];
-        for (name, kind, help, get) in per_label {
+        for (name, kind, help, get) in PER_LABEL {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (label, c) in &s.labels {
                 let _ = writeln!(out, "{name}{{transport=\"{label}\"}} {}", get(c));
             }
         }
-        let name = "rtbench_server_wire_bytes_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Bytes on the wire at the socket, headers and framing included.\n# TYPE {name} counter"
-        );
-        for (label, c) in &s.labels {
+        wire_bytes(&mut out, &s);
+        for (name, kind, help, value) in self.scalars(&s) {
             let _ = writeln!(
                 out,
-                "{name}{{transport=\"{label}\",direction=\"in\"}} {}",
-                c.wire_bytes_in_total
-            );
-            let _ = writeln!(
-                out,
-                "{name}{{transport=\"{label}\",direction=\"out\"}} {}",
-                c.wire_bytes_out_total
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
-        let scalars: [(&str, &str, &str, String); 8] = [
+        out
+    }
+
+    /// The metrics without a label: name, type, help, value.
+    fn scalars(&self, s: &ServerStats) -> [(&'static str, &'static str, &'static str, String); 8] {
+        [
             (
                 "rtbench_broker_roundtrip_seconds_sum",
                 "counter",
@@ -272,13 +247,76 @@ impl Metrics {
                 "Resident set size of the server process.",
                 s.rss_bytes.to_string(),
             ),
-        ];
-        for (name, kind, help, value) in scalars {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+        ]
+    }
+}
+
+/// The per-label metrics, one line per label each.
+const PER_LABEL: [Family; 3] = [
+    (
+        "rtbench_server_connections",
+        "gauge",
+        "Open connections by transport.",
+        |c| c.connections,
+    ),
+    (
+        "rtbench_server_requests_total",
+        "counter",
+        "HTTP requests (a stream counts once) by transport.",
+        |c| c.requests_total,
+    ),
+    (
+        "rtbench_server_deliveries_total",
+        "counter",
+        "Messages written to subscribers by transport.",
+        |c| c.deliveries_total,
+    ),
+];
+
+/// Bytes at the socket, per label and direction.
+fn wire_bytes(out: &mut String, s: &ServerStats) {
+    let name = "rtbench_server_wire_bytes_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Bytes on the wire at the socket, headers and framing included.\n# TYPE {name} counter"
+    );
+    for (label, c) in &s.labels {
+        let _ = writeln!(
+            out,
+            "{name}{{transport=\"{label}\",direction=\"in\"}} {}",
+            c.wire_bytes_in_total
+        );
+        let _ = writeln!(
+            out,
+            "{name}{{transport=\"{label}\",direction=\"out\"}} {}",
+            c.wire_bytes_out_total
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_declares_every_sample() {
+        let m = Metrics::default();
+        m.delivered(Transport::Ws, 3);
+        let text = m.prometheus();
+        let mut declared = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                declared.insert(rest.split(' ').next().unwrap_or_default().to_string());
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap_or_default();
+                assert!(declared.contains(name), "undeclared sample: {line}");
+            }
         }
-        out
+        assert!(text.contains("rtbench_server_deliveries_total{transport=\"ws\"} 3\n"));
+        assert!(
+            text.contains(
+                "rtbench_server_wire_bytes_total{transport=\"sse\",direction=\"out\"} 0\n"
+            )
+        );
     }
 }

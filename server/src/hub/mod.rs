@@ -7,106 +7,30 @@
 //! and sending on the live channel happen under one lock, so a subscriber
 //! that reads its backlog and subscribes under that lock sees every message
 //! exactly once.
+//!
+//! The hub is the same with either broker: with Redis (`crate::broker`),
+//! messages enter a room through `Room::commit_external` instead of being
+//! numbered here, and the broker side does the Redis bookkeeping.
 
+mod encode;
 mod presence;
 
+pub use encode::{Delivery, Draft, now_us};
+pub(crate) use encode::{body_json, itoa_buf};
 use presence::Member;
 pub use presence::PresenceGuard;
 
-use crate::broker::{Entry, RedisBroker};
+use crate::broker::RedisBroker;
 use crate::delay::DelayLine;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use axum::extract::ws::Utf8Bytes;
-use bytes::Bytes;
 use protocol::Kind;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, broadcast};
-
-/// One message, pre-encoded for every transport.
-#[derive(Debug)]
-pub struct Delivery {
-    pub id: u64,
-    pub kind: Kind,
-    /// The message object (polling bodies, WebSocket text).
-    pub json: Bytes,
-    /// `id: N\ndata: {json}\n\n`.
-    pub sse: Bytes,
-    /// The same bytes as `json`, already checked as UTF-8 for WebSocket text.
-    pub ws: Utf8Bytes,
-}
-
-/// The fields of a new message; the room adds id, room and time.
-#[derive(Debug, Default)]
-pub struct Draft<'a> {
-    pub user: Option<&'a str>,
-    pub text: Option<&'a str>,
-    pub sent_us: Option<u64>,
-    pub publisher: Option<&'a str>,
-    pub seq: Option<u64>,
-    pub users: Option<Vec<&'a str>>,
-}
-
-/// Borrowed twin of `protocol::Message`: same fields, same order, so the
-/// bytes are what a client deserializes into it, without owned copies.
-#[derive(Serialize)]
-struct Wire<'a> {
-    id: &'a str,
-    room: &'a str,
-    #[serde(flatten)]
-    body: StoredBody<'a>,
-}
-
-/// The message without `id` and `room`: what the Redis broker stores (each
-/// instance adds them when it commits the entry, serializing once).
-#[derive(Serialize)]
-struct StoredBody<'a> {
-    kind: Kind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    ts_us: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sent_us: Option<u64>,
-    #[serde(rename = "pub", skip_serializing_if = "Option::is_none")]
-    publisher: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    users: Option<&'a [&'a str]>,
-}
-
-impl<'a> StoredBody<'a> {
-    fn new(kind: Kind, d: &'a Draft<'a>, ts_us: u64) -> Self {
-        StoredBody {
-            kind,
-            user: d.user,
-            text: d.text,
-            ts_us,
-            sent_us: d.sent_us,
-            publisher: d.publisher,
-            seq: d.seq,
-            users: d.users.as_deref(),
-        }
-    }
-}
-
-/// How long a request waits for a room's history to load from the broker.
-const LOAD_WAIT: Duration = Duration::from_secs(3);
-
-/// Microseconds since the UNIX epoch.
-pub fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
 
 /// Where a reader starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,88 +141,81 @@ impl Room {
         kind: Kind,
         draft: Draft<'_>,
     ) -> Result<(u64, u64), ApiError> {
-        let Some(broker) = &self.remote else {
-            return Ok(self.publish(kind, draft));
-        };
-        let ts_us = now_us();
-        let body = serde_json::to_string(&StoredBody::new(kind, &draft, ts_us)).unwrap_or_default();
-        let floor = self.lock().next_id - 1;
-        let id = broker
-            .publish(&self.name, floor, kind, &body)
-            .await
-            .map_err(|e| ApiError::BrokerUnavailable(e.to_string()))?;
-        self.metrics.publishes.fetch_add(1, Relaxed);
-        // Read your writes: answer once this instance's fan-in has made the
-        // message visible here too (bounded; Redis already has it).
-        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
-        loop {
-            let notified = self.notify.notified();
-            if self.lock().next_id > id {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break;
-            }
+        match &self.remote {
+            Some(broker) => broker.publish_to(self, kind, draft).await,
+            None => Ok(self.publish(kind, draft)),
         }
-        Ok((id, ts_us))
     }
 
-    /// A resume cursor older than the local history: fetch what Redis still
-    /// keeps (`XRANGE`) in front of the backlog; a gap remains only for what
-    /// Redis trimmed too.
+    /// A resume cursor older than the local history: the broker may still
+    /// keep what this instance no longer does (the memory broker does not).
     pub async fn backfill(&self, b: &mut Backlog, start: Start) {
-        let (Some(broker), Start::Since(since)) = (&self.remote, start) else {
-            return;
-        };
-        if !b.gap || since > b.cursor {
-            return;
+        if let (Some(broker), Start::Since(since)) = (&self.remote, start) {
+            broker.backfill(self, b, since).await;
         }
-        let first = b.messages.first().map_or(b.cursor + 1, |d| d.id);
-        if first <= since + 1 {
-            return;
-        }
-        let Ok(entries) = broker.range(&self.name, since + 1, first - 1).await else {
-            return;
-        };
-        let older: Vec<Arc<Delivery>> = entries
-            .into_iter()
-            .filter_map(|(id, kind, body)| self.remote_delivery(id, kind, &body))
-            .collect();
-        b.gap = older.first().is_none_or(|d| d.id > since + 1);
-        b.messages.splice(0..0, older);
     }
 
     /// Waits until the room's history is loaded from the broker (at once
     /// with the memory broker).
     pub async fn ready(&self) -> Result<(), ApiError> {
-        let deadline = tokio::time::Instant::now() + LOAD_WAIT;
+        match &self.remote {
+            Some(broker) if !self.loaded.load(Relaxed) => broker.wait_loaded(self).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the history is loaded, waiting for it until `deadline`.
+    pub(crate) async fn loaded_by(&self, deadline: tokio::time::Instant) -> bool {
         loop {
             let notified = self.loaded_notify.notified();
             if self.loaded.load(Relaxed) {
-                return Ok(());
+                return true;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                let url = self.remote.as_ref().map_or("", |b| b.url());
-                return Err(ApiError::BrokerUnavailable(format!(
-                    "the message broker (Redis at {url}) did not deliver room {}'s history within {LOAD_WAIT:?}",
-                    self.name
-                )));
+                return false;
             }
         }
     }
 
-    /// Entries read from the broker, in id order: committed unless already seen.
-    pub(crate) fn commit_remote(&self, entries: Vec<Entry>) {
+    /// The broker delivered the room's recent history: readers may start.
+    pub(crate) fn mark_loaded(&self) {
+        self.loaded.store(true, Relaxed);
+        self.loaded_notify.notify_waiters();
+    }
+
+    /// Id of the newest visible message (0: none yet).
+    pub(crate) fn last_id(&self) -> u64 {
+        self.lock().next_id - 1
+    }
+
+    /// Waits until message `id` is visible here, or `deadline` passes.
+    pub(crate) async fn visible_by(&self, id: u64, deadline: tokio::time::Instant) {
+        loop {
+            let notified = self.notify.notified();
+            if self.lock().next_id > id {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The server's counters: a publish through the broker counts here too.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Messages numbered elsewhere (a broker), in id order: made visible
+    /// unless already seen.
+    pub(crate) fn commit_external(&self, deliveries: Vec<Arc<Delivery>>) {
         let mut st = self.lock();
         let mut any = false;
-        for (id, kind, body) in entries {
-            if id < st.next_id {
+        for d in deliveries {
+            if d.id < st.next_id {
                 continue;
             }
-            let Some(d) = self.remote_delivery(id, kind, &body) else {
-                continue;
-            };
-            st.reserved = id + 1;
+            st.reserved = d.id + 1;
             Self::commit(&mut st, d);
             any = true;
         }
@@ -308,73 +225,11 @@ impl Room {
         }
     }
 
-    /// A broker entry as a delivery: `{"id":"N","room":"R",` + the stored
-    /// body without its `{` (no re-serialization).
-    fn remote_delivery(&self, id: u64, kind: Kind, body: &[u8]) -> Option<Arc<Delivery>> {
-        if body.first() != Some(&b'{') {
-            return None;
-        }
-        let idbuf = itoa_buf(id);
-        let mut json = Vec::with_capacity(body.len() + self.name.len() + 40);
-        json.extend_from_slice(b"{\"id\":");
-        json.extend_from_slice(
-            serde_json::to_string(idbuf.as_str())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        json.extend_from_slice(b",\"room\":");
-        json.extend_from_slice(
-            serde_json::to_string(&*self.name)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        if body.len() > 2 {
-            json.push(b',');
-        }
-        json.extend_from_slice(&body[1..]);
-        Some(Self::delivery(id, kind, &idbuf, json))
-    }
-
-    /// The room's recent history from the broker: committed, then the room
-    /// is ready for readers.
-    pub(crate) fn load_remote(&self, entries: Vec<Entry>) {
-        self.commit_remote(entries);
-        self.loaded.store(true, Relaxed);
-        self.loaded_notify.notify_waiters();
-    }
-
-    /// Serializes a message's wire formats once.
-    fn delivery(id: u64, kind: Kind, idbuf: &IdBuf, json: Vec<u8>) -> Arc<Delivery> {
-        let mut sse = Vec::with_capacity(json.len() + 32);
-        sse.extend_from_slice(b"id: ");
-        sse.extend_from_slice(idbuf.as_str().as_bytes());
-        sse.extend_from_slice(b"\ndata: ");
-        sse.extend_from_slice(&json);
-        sse.extend_from_slice(b"\n\n");
-        let json = Bytes::from(json);
-        let ws = Utf8Bytes::try_from(json.clone()).unwrap_or_default();
-        Arc::new(Delivery {
-            id,
-            kind,
-            json,
-            sse: Bytes::from(sse),
-            ws,
-        })
-    }
-
     fn append(&self, st: &mut RoomState, kind: Kind, draft: Draft<'_>) -> (u64, u64) {
         let id = st.reserved;
         st.reserved += 1;
         let ts_us = now_us();
-        let idbuf = itoa_buf(id);
-        let wire = Wire {
-            id: idbuf.as_str(),
-            room: &self.name,
-            body: StoredBody::new(kind, &draft, ts_us),
-        };
-        // Serializing plain strings and integers cannot fail.
-        let json = serde_json::to_vec(&wire).unwrap_or_default();
-        let d = Self::delivery(id, kind, &idbuf, json);
+        let d = Delivery::message(id, &self.name, kind, &draft, ts_us);
         match (&self.delay, self.me.upgrade()) {
             (Some(line), Some(me)) => {
                 let due = line.due(id, st.last_due);
@@ -470,33 +325,6 @@ impl Room {
     }
 }
 
-/// Stack buffer for a decimal id, to avoid a heap string per message.
-struct IdBuf {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl IdBuf {
-    fn as_str(&self) -> &str {
-        // Only ASCII digits are written.
-        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
-    }
-}
-
-fn itoa_buf(mut n: u64) -> IdBuf {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    IdBuf { buf, start: i }
-}
-
 /// Rooms by name, created on first use.
 #[derive(Debug)]
 pub struct Hub {
@@ -511,20 +339,12 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(config: &crate::Config, metrics: Arc<Metrics>) -> Self {
-        Self::with_delay(config, metrics, None)
+        Self::with_parts(config, metrics, None, None)
     }
 
-    /// A hub whose messages pass through `delay` (`--inject-latency`).
-    pub fn with_delay(
-        config: &crate::Config,
-        metrics: Arc<Metrics>,
-        delay: Option<Arc<DelayLine>>,
-    ) -> Self {
-        Self::with_parts(config, metrics, delay, None)
-    }
-
-    /// A hub whose rooms publish through `broker` (Redis) when given.
-    pub fn with_parts(
+    /// A hub whose messages pass through `delay` (`--inject-latency`) and
+    /// whose rooms publish through `broker` (Redis) when given.
+    pub(crate) fn with_parts(
         config: &crate::Config,
         metrics: Arc<Metrics>,
         delay: Option<Arc<DelayLine>>,
@@ -694,6 +514,30 @@ mod tests {
         let live = sub.rx.try_recv().expect("live message");
         assert_eq!(live.id, 2);
         assert!(sub.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn external_messages_commit_once_in_id_order() {
+        let h = hub(16);
+        let r = h.room("x");
+        let d = |id: u64| {
+            let json = format!("{{\"id\":\"{id}\"}}").into_bytes();
+            Delivery::encode(id, Kind::Message, &itoa_buf(id), json)
+        };
+        let mut sub = r.subscribe(Start::Since(0));
+        r.commit_external(vec![d(5), d(6)]);
+        r.commit_external(vec![d(6), d(7)]);
+        let ids: Vec<u64> = r
+            .read(Start::Since(0))
+            .messages
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids, [5, 6, 7], "6 is not committed twice");
+        assert_eq!(r.last_id(), 7);
+        assert_eq!(sub.rx.try_recv().map(|d| d.id).ok(), Some(5));
+        // A local publish continues after the broker's numbering.
+        assert_eq!(text(&r, "next"), 8);
     }
 
     #[test]

@@ -18,12 +18,11 @@ pub(super) struct Member {
 
 impl Room {
     fn publish_presence(&self, st: &mut RoomState, user: &str, joined: bool) {
-        if self.remote.is_some() {
+        if let Some(broker) = &self.remote {
             // Shared presence: announced through the broker, after Redis says
             // whether the user is new (or gone) across every instance.
-            if let (Some(me), Ok(rt)) = (self.me.upgrade(), tokio::runtime::Handle::try_current()) {
-                let user = user.to_string();
-                rt.spawn(async move { me.announce_remote(user, joined).await });
+            if let Some(me) = self.me.upgrade() {
+                broker.announce(me, user, joined);
             }
             return;
         }
@@ -47,47 +46,6 @@ impl Room {
                 ..Draft::default()
             },
         );
-    }
-
-    /// Presence through the broker: update this instance's field, then
-    /// announce a join or leave only when the user's presence across all
-    /// instances changed, and publish the union user list.
-    async fn announce_remote(self: Arc<Self>, user: String, joined: bool) {
-        let Some(b) = self.remote.clone() else { return };
-        let before = b.presence(&self.name, &[], &[]).await;
-        let (here, gone) = if joined {
-            (vec![user.clone()], vec![])
-        } else {
-            (vec![], vec![user.clone()])
-        };
-        let Ok(now) = b.presence(&self.name, &here, &gone).await else {
-            return;
-        };
-        let was = before.is_ok_and(|u| u.contains(&user));
-        let is = now.contains(&user);
-        if was != is {
-            let text = format!("{user} {}", if is { "joined" } else { "left" });
-            let _ = self
-                .publish_async(
-                    Kind::System,
-                    Draft {
-                        user: Some(&user),
-                        text: Some(&text),
-                        ..Draft::default()
-                    },
-                )
-                .await;
-        }
-        let users: Vec<&str> = now.iter().map(String::as_str).collect();
-        let _ = self
-            .publish_async(
-                Kind::Presence,
-                Draft {
-                    users: Some(users),
-                    ..Draft::default()
-                },
-            )
-            .await;
     }
 
     /// A push connection of `user` opened; announces the user if new.

@@ -1,10 +1,10 @@
 //! One module per transport, plus what they share: the room path, the
 //! subscribe query (`since`, `history`, `wait`, `user`) and the poll body.
 
-pub mod long_poll;
-pub mod short_poll;
-pub mod sse;
-pub mod ws;
+mod long_poll;
+mod short_poll;
+pub(crate) mod sse;
+pub(crate) mod ws;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// A validated room name from the path.
 #[derive(Debug)]
-pub struct RoomPath(pub String);
+pub(crate) struct RoomPath(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
     type Rejection = ApiError;
@@ -43,7 +43,7 @@ struct RawQuery {
 
 /// Where a subscriber starts and who it is.
 #[derive(Debug, Clone)]
-pub struct Params {
+pub(crate) struct Params {
     pub start: Start,
     /// Present on long polls.
     pub wait: Option<Duration>,
@@ -61,7 +61,7 @@ pub fn parse_cursor(s: &str) -> Result<u64, ApiError> {
 
 /// User names: 1–64 characters, no control characters (they end up in
 /// every client's user list).
-pub fn validate_user(user: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_user(user: &str) -> Result<(), ApiError> {
     let n = user.chars().count();
     if n == 0 || n > 64 {
         return Err(ApiError::BadUser(format!(
@@ -75,7 +75,11 @@ pub fn validate_user(user: &str) -> Result<(), ApiError> {
 }
 
 impl Params {
-    pub fn from_uri(uri: &Uri, join_history: usize, history_cap: usize) -> Result<Self, ApiError> {
+    pub(crate) fn from_uri(
+        uri: &Uri,
+        join_history: usize,
+        history_cap: usize,
+    ) -> Result<Self, ApiError> {
         let Query(q) =
             Query::<RawQuery>::try_from_uri(uri).map_err(|e| ApiError::BadQuery(e.body_text()))?;
         let start = match (&q.since, &q.history) {
@@ -113,7 +117,7 @@ impl Params {
 }
 
 /// `{"messages":[…],"cursor":"N"}` built from the pre-encoded messages.
-pub fn poll_body(b: &Backlog) -> Response {
+pub(crate) fn poll_body(b: &Backlog) -> Response {
     let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
     let mut body = Vec::with_capacity(len + 64);
     body.extend_from_slice(b"{\"messages\":[");
@@ -140,7 +144,7 @@ pub fn poll_body(b: &Backlog) -> Response {
 }
 
 /// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
-pub async fn poll(
+pub(crate) async fn poll(
     State(app): State<AppState>,
     conn: Conn,
     auth: crate::auth::Auth,
@@ -161,10 +165,10 @@ pub async fn poll(
 
 /// Most queued messages a push subscriber takes in one batch (one SSE
 /// chunk, or WebSocket frames under one flush).
-pub const MAX_BATCH: usize = 64;
+pub(crate) const MAX_BATCH: usize = 64;
 
 /// One step of draining a subscriber's queue without waiting.
-pub enum Queued {
+pub(crate) enum Queued {
     /// The next message newer than the subscriber's cursor.
     Message(std::sync::Arc<crate::hub::Delivery>),
     /// The queue overflowed: report the lag after what was already taken.
@@ -175,7 +179,7 @@ pub enum Queued {
 
 /// The next queued message after `last_id` (older ones, already sent from
 /// the backlog, are skipped).
-pub fn next_queued(
+pub(crate) fn next_queued(
     rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<crate::hub::Delivery>>,
     last_id: u64,
 ) -> Queued {

@@ -2,15 +2,16 @@
 //! JSON, text frames in publish or signal typing.
 //!
 //! Buffers are kept small (see `READ_BUFFER`): tungstenite's defaults cost
-//! ~134 KiB per idle connection, which caps a 24 GiB box long before the
-//! descriptor limit does. A peer that stays silent for two heartbeats is
+//! ~134 KiB per idle connection, so memory, not the descriptor limit, would
+//! cap the number of idle connections. A peer that stays silent for two heartbeats is
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
 use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, validate_user};
 use crate::AppState;
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hub::{Delivery, Draft, Room, Start};
+use crate::hub::{Backlog, Delivery, Draft, Room, Start};
 use crate::limits::{Bucket, RateLimit};
 use crate::metrics::Label;
 use crate::net::Conn;
@@ -19,9 +20,11 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
-use protocol::{ClientFrame, ErrorBody, Kind, LagNotice, Transport};
+use protocol::{ClientFrame, ErrorBody, Kind, LagNotice, PublishRequest, Transport};
+use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_tungstenite::tungstenite;
@@ -43,7 +46,7 @@ const CLOSE_TOO_BIG: u16 = 1009;
 pub async fn handler(
     State(app): State<AppState>,
     conn: Conn,
-    auth: crate::auth::Auth,
+    auth: Auth,
     refused: Option<axum::Extension<crate::auth::Refused>>,
     RoomPath(room): RoomPath,
     uri: Uri,
@@ -111,6 +114,14 @@ struct Limiter {
 }
 
 impl Limiter {
+    fn new(limit: RateLimit) -> Self {
+        Limiter {
+            limit,
+            bucket: Bucket::new(&limit),
+            strikes: 0,
+        }
+    }
+
     /// `None` to go on; a reply (error frame) or, after the client kept
     /// flooding past twice its burst of refusals, a 1008 close.
     fn check(app: &AppState, l: &mut Option<Limiter>) -> Option<Next> {
@@ -146,72 +157,110 @@ const CLOSE_INVALID_DATA: u16 = 1007;
 /// Policy violation (RFC 6455): repeated abuse.
 const CLOSE_POLICY: u16 = 1008;
 
-async fn on_client_frame(
-    app: &AppState,
-    room: &Room,
-    user: Option<&str>,
-    msg: Message,
-    limiter: &mut Option<Limiter>,
-    auth: &crate::auth::Auth,
-) -> Next {
-    let text = match msg {
-        Message::Text(t) => t,
-        Message::Binary(_) => {
-            return Next::Close(close(
-                CLOSE_UNSUPPORTED,
-                "binary frames are not supported; send JSON text".into(),
-            ));
+/// The connection's side of a session: who may publish what in which room.
+struct Client<'a> {
+    app: &'a AppState,
+    room: &'a Room,
+    /// `?user=` of the connection: typing without a user names this one.
+    user: Option<&'a str>,
+    auth: &'a Auth,
+    limiter: Option<Limiter>,
+}
+
+impl Client<'_> {
+    /// A frame (or the end) read from the socket: go on, or stop with the
+    /// close frame to send, if any.
+    async fn on_read(
+        &mut self,
+        socket: &mut WebSocket,
+        m: Option<Result<Message, axum::Error>>,
+    ) -> ControlFlow<Option<Message>> {
+        let msg = match m {
+            None => return Break(None),
+            Some(Err(e)) => return Break(close_for_error(e)),
+            Some(Ok(msg)) => msg,
+        };
+        match self.on_frame(msg).await {
+            Next::Continue => Continue(()),
+            Next::Reply(r) => match socket.send(r).await {
+                Ok(()) => Continue(()),
+                Err(_) => Break(None),
+            },
+            Next::Close(c) => Break(Some(c)),
+            Next::Closing => {
+                // Reading on drives tungstenite to send the queued close
+                // reply; bounded.
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), socket.recv()).await;
+                Break(None)
+            }
         }
-        // tungstenite answers pings itself; pongs only prove liveness.
-        Message::Ping(_) | Message::Pong(_) => return Next::Continue,
-        // tungstenite has queued the echo of the peer's close; `Closing`
-        // lets it go out (a close of our own would be refused now).
-        Message::Close(_) => return Next::Closing,
-    };
-    let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
-        Ok(f) => f,
-        Err(e) => {
-            return Next::Reply(error_frame(
-                "bad_json",
-                format!(
-                    "invalid frame: {e}; expected {{\"type\":\"message\",\"user\":…,\"text\":…}} or {{\"type\":\"typing\"}}"
-                ),
-            ));
-        }
-    };
-    if let Some(next) = Limiter::check(app, limiter) {
-        return next;
     }
-    match frame {
-        ClientFrame::Message(p) => {
-            if let Err(e) = validate_user(&p.user).and_then(|()| auth.check_user(&p.user)) {
-                return Next::Reply(error_frame(e.code(), e.to_string()));
+
+    async fn on_frame(&mut self, msg: Message) -> Next {
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                return Next::Close(close(
+                    CLOSE_UNSUPPORTED,
+                    "binary frames are not supported; send JSON text".into(),
+                ));
             }
-            app.metrics.label(Label::Publish).requests.add(1);
-            match room.publish_request(&p).await {
-                Ok(_) => Next::Continue,
-                Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            // tungstenite answers pings itself; pongs only prove liveness.
+            Message::Ping(_) | Message::Pong(_) => return Next::Continue,
+            // tungstenite has queued the echo of the peer's close; `Closing`
+            // lets it go out (a close of our own would be refused now).
+            Message::Close(_) => return Next::Closing,
+        };
+        let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                return Next::Reply(error_frame(
+                    "bad_json",
+                    format!(
+                        "invalid frame: {e}; expected {{\"type\":\"message\",\"user\":…,\"text\":…}} or {{\"type\":\"typing\"}}"
+                    ),
+                ));
             }
+        };
+        if let Some(next) = Limiter::check(self.app, &mut self.limiter) {
+            return next;
         }
-        ClientFrame::Typing { user: u } => match u.as_deref().or(user) {
-            Some(u) if validate_user(u).is_ok() => {
-                if let Err(e) = auth.check_user(u) {
-                    return Next::Reply(error_frame(e.code(), e.to_string()));
-                }
-                let typing = Draft {
-                    user: Some(u),
-                    ..Draft::default()
-                };
-                match room.publish_async(Kind::Typing, typing).await {
-                    Ok(_) => Next::Continue,
-                    Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
-                }
-            }
-            _ => Next::Reply(error_frame(
+        match frame {
+            ClientFrame::Message(p) => self.publish(&p).await,
+            ClientFrame::Typing { user: u } => self.typing(u.as_deref().or(self.user)).await,
+        }
+    }
+
+    async fn publish(&self, p: &PublishRequest) -> Next {
+        if let Err(e) = validate_user(&p.user).and_then(|()| self.auth.check_user(&p.user)) {
+            return Next::Reply(error_frame(e.code(), e.to_string()));
+        }
+        self.app.metrics.label(Label::Publish).requests.add(1);
+        match self.room.publish_request(p).await {
+            Ok(_) => Next::Continue,
+            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+        }
+    }
+
+    async fn typing(&self, user: Option<&str>) -> Next {
+        let Some(u) = user.filter(|u| validate_user(u).is_ok()) else {
+            return Next::Reply(error_frame(
                 "bad_user",
                 "typing needs a user: connect with ?user=NAME or send {\"type\":\"typing\",\"user\":NAME}".into(),
-            )),
-        },
+            ));
+        };
+        if let Err(e) = self.auth.check_user(u) {
+            return Next::Reply(error_frame(e.code(), e.to_string()));
+        }
+        let typing = Draft {
+            user: Some(u),
+            ..Draft::default()
+        };
+        match self.room.publish_async(Kind::Typing, typing).await {
+            Ok(_) => Next::Continue,
+            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+        }
     }
 }
 
@@ -219,44 +268,67 @@ async fn session(
     app: AppState,
     room: Arc<Room>,
     params: Params,
-    auth: crate::auth::Auth,
+    auth: Auth,
     mut socket: WebSocket,
 ) {
     let _presence = params.user.as_deref().map(|u| room.join(u));
     let mut sub = room.subscribe(params.start);
     room.backfill(&mut sub.backlog, params.start).await;
-    let mut last_id = sub.backlog.cursor;
-    if sub.backlog.gap
-        && let Start::Since(since) = params.start
+    if send_backlog(&app, &mut socket, &mut sub.backlog, params.start)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut client = Client {
+        app: &app,
+        room: &room,
+        user: params.user.as_deref(),
+        auth: &auth,
+        limiter: app.config.publish_rate_limit.map(Limiter::new),
+    };
+    let last_id = sub.backlog.cursor;
+    if let Some(bye) = live(&mut client, &mut socket, &mut sub.rx, last_id).await {
+        // Best effort: the peer may already be gone.
+        let _ = socket.send(bye).await;
+    }
+}
+
+/// The gap notice (a cursor older than the history) and the backlog.
+async fn send_backlog(
+    app: &AppState,
+    socket: &mut WebSocket,
+    backlog: &mut Backlog,
+    start: Start,
+) -> Result<(), axum::Error> {
+    if backlog.gap
+        && let Start::Since(since) = start
     {
         let gap = format!("{{\"type\":\"gap\",\"cursor\":\"{since}\"}}");
-        if socket
-            .send(Message::Text(Utf8Bytes::from(gap)))
-            .await
-            .is_err()
-        {
-            return;
-        }
+        socket.send(Message::Text(Utf8Bytes::from(gap))).await?;
     }
-    let backlog = std::mem::take(&mut sub.backlog.messages);
-    let n = backlog.len() as u64;
-    for d in backlog {
-        if socket.send(Message::Text(d.ws.clone())).await.is_err() {
-            return;
-        }
+    let messages = std::mem::take(&mut backlog.messages);
+    let n = messages.len() as u64;
+    for d in messages {
+        socket.send(Message::Text(d.ws.clone())).await?;
     }
     app.metrics.delivered(Transport::Ws, n);
+    Ok(())
+}
 
+/// Live messages out, client frames in, pings, until either side ends or
+/// the server shuts down; returns the close frame to send, if any.
+async fn live(
+    client: &mut Client<'_>,
+    socket: &mut WebSocket,
+    rx: &mut Receiver<Arc<Delivery>>,
+    mut last_id: u64,
+) -> Option<Message> {
+    let app = client.app;
     let hb = app.config.heartbeat;
     let mut ping = interval_at(Instant::now() + hb, hb);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard = true;
-    let user = params.user.as_deref();
-    let mut limiter = app.config.publish_rate_limit.map(|limit| Limiter {
-        limit,
-        bucket: Bucket::new(&limit),
-        strikes: 0,
-    });
     // Once, not per delivery: a fresh waiter each turn costs a Notify
     // registration and removal per message.
     // A child token: polling a waiter locks its token's node, and the
@@ -264,60 +336,64 @@ async fn session(
     let shutdown = app.shutdown.child_token();
     let shutting_down = shutdown.cancelled();
     tokio::pin!(shutting_down);
-    let bye = loop {
-        tokio::select! {
+    loop {
+        let step = tokio::select! {
             biased;
-            _ = &mut shutting_down => break Some(close(CLOSE_GOING_AWAY, "server shutting down".into())),
-            r = sub.rx.recv() => match r {
-                Ok(d) => match send_batch(&app, &mut socket, &mut sub.rx, d, &mut last_id).await {
-                    Ok(Batch::Sent) => {}
-                    Ok(Batch::Lagged) => {
-                        app.metrics.lagged.fetch_add(1, Relaxed);
-                        let notice = LagNotice { cursor: last_id.to_string() };
-                        break Some(close(protocol::message::WS_CLOSE_LAGGED, serde_json::to_string(&notice).unwrap_or_default()));
-                    }
-                    Err(_) => break None,
-                },
-                Err(RecvError::Lagged(_)) => {
-                    app.metrics.lagged.fetch_add(1, Relaxed);
-                    let notice = LagNotice { cursor: last_id.to_string() };
-                    break Some(close(protocol::message::WS_CLOSE_LAGGED, serde_json::to_string(&notice).unwrap_or_default()));
-                }
-                Err(RecvError::Closed) => break Some(close(CLOSE_GOING_AWAY, "room closed".into())),
-            },
+            _ = &mut shutting_down => Break(Some(close(CLOSE_GOING_AWAY, "server shutting down".into()))),
+            r = rx.recv() => on_delivery(app, socket, rx, r, &mut last_id).await,
             m = socket.recv() => {
                 heard = true;
-                match m {
-                    None => break None,
-                    Some(Err(e)) => break close_for_error(e),
-                    Some(Ok(msg)) => match on_client_frame(&app, &room, user, msg, &mut limiter, &auth).await {
-                        Next::Continue => {}
-                        Next::Reply(r) => if socket.send(r).await.is_err() { break None },
-                        Next::Close(c) => break Some(c),
-                        Next::Closing => {
-                            // Reading on drives tungstenite to send the
-                            // queued close reply; bounded.
-                            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.recv()).await;
-                            break None;
-                        }
-                    },
-                }
+                client.on_read(socket, m).await
             }
             _ = ping.tick() => {
+                // Silent for a whole heartbeat: the peer is gone.
                 if !heard {
-                    break None;
+                    return None;
                 }
                 heard = false;
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                match socket.send(Message::Ping(Default::default())).await {
+                    Ok(()) => Continue(()),
+                    Err(_) => Break(None),
                 }
             }
+        };
+        if let Break(bye) = step {
+            return bye;
         }
-    };
-    if let Some(c) = bye {
-        // Best effort: the peer may already be gone.
-        let _ = socket.send(c).await;
     }
+}
+
+/// A message from the room's feed: it and whatever else is queued go out,
+/// or the subscriber is closed as lagging.
+async fn on_delivery(
+    app: &AppState,
+    socket: &mut WebSocket,
+    rx: &mut Receiver<Arc<Delivery>>,
+    r: Result<Arc<Delivery>, RecvError>,
+    last_id: &mut u64,
+) -> ControlFlow<Option<Message>> {
+    match r {
+        Ok(d) => match send_batch(app, socket, rx, d, last_id).await {
+            Ok(Batch::Sent) => Continue(()),
+            Ok(Batch::Lagged) => Break(Some(lagged(app, *last_id))),
+            Err(_) => Break(None),
+        },
+        Err(RecvError::Lagged(_)) => Break(Some(lagged(app, *last_id))),
+        Err(RecvError::Closed) => Break(Some(close(CLOSE_GOING_AWAY, "room closed".into()))),
+    }
+}
+
+/// The close of a subscriber that fell behind its queue: code 4000 with
+/// its cursor, so it resumes with `since` and loses nothing.
+fn lagged(app: &AppState, last_id: u64) -> Message {
+    app.metrics.lagged.fetch_add(1, Relaxed);
+    let notice = LagNotice {
+        cursor: last_id.to_string(),
+    };
+    close(
+        protocol::message::WS_CLOSE_LAGGED,
+        serde_json::to_string(&notice).unwrap_or_default(),
+    )
 }
 
 enum Batch {
@@ -333,7 +409,7 @@ enum Batch {
 async fn send_batch(
     app: &AppState,
     socket: &mut WebSocket,
-    rx: &mut tokio::sync::broadcast::Receiver<Arc<Delivery>>,
+    rx: &mut Receiver<Arc<Delivery>>,
     d: Arc<Delivery>,
     last_id: &mut u64,
 ) -> Result<Batch, axum::Error> {

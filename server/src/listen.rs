@@ -1,0 +1,183 @@
+//! The listener: the accept loop, `--max-connections`, and shutdown (stop
+//! accepting, then drain open connections within the deadline).
+
+use crate::app::{AppState, app};
+use crate::connection::connection;
+use crate::error::{ApiError, Error};
+use crate::metrics::Metrics;
+use crate::net::ConnMeter;
+use crate::{Config, broker, limits, tls};
+use axum::Router;
+use axum::response::IntoResponse;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+/// How long a connection refused past `--max-connections` may take to read
+/// its 503 (or 1013 close) before it is cut off.
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Serves `listener` until `shutdown` is cancelled, then drains connections
+/// for at most `config.shutdown_timeout`.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
+    listener.local_addr().map_err(Error::Listener)?;
+    // Certificates first: a typo in a path fails before Redis is dialled.
+    let tls = match &config.tls {
+        Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
+        None => None,
+    };
+    let state = start(config, &shutdown).await?;
+    let reaper = spawn_reaper(state.clone());
+    let routers = Routers {
+        app: app(state.clone()),
+        busy: busy_router(),
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok((stream, _)) => admit(&state, &routers, stream, &tls),
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning; the
+                    // listener stays usable once descriptors free up.
+                    eprintln!("rtbench server: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    drop(listener);
+    drain(&state).await;
+    reaper.abort();
+    Ok(())
+}
+
+/// The shared state, with the Redis broker (when configured) connected and
+/// its fan-in and presence refresh running.
+async fn start(config: Config, shutdown: &CancellationToken) -> Result<AppState, Error> {
+    let metrics = Arc::new(Metrics::default());
+    let broker = match &config.broker {
+        Some(url) => Some(broker::RedisBroker::connect(url, &config, metrics.clone()).await?),
+        None => None,
+    };
+    let state = AppState::with_broker(config, shutdown.child_token(), metrics, broker.clone())?;
+    if let Some(b) = broker {
+        tokio::spawn(b.clone().run_fanin(state.shutdown.clone()));
+        tokio::spawn(broker::run_presence_refresh(
+            b,
+            state.clone(),
+            state.shutdown.clone(),
+        ));
+    }
+    Ok(state)
+}
+
+/// Presence expiry, once a second until shutdown.
+fn spawn_reaper(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => break,
+                _ = tick.tick() => state.hub.reap(),
+            }
+        }
+    })
+}
+
+/// The router of every endpoint, and the one for connections over the limit.
+struct Routers {
+    app: Router,
+    busy: Router,
+}
+
+/// One accepted socket: served by the app, or past `--max-connections`
+/// answered by the busy router within a bounded time.
+fn admit(state: &AppState, routers: &Routers, stream: TcpStream, tls: &Option<TlsAcceptor>) {
+    let limits = &state.limit_metrics;
+    let open = limits.open_connections.fetch_add(1, Ordering::Relaxed);
+    // The place is given back when the socket closes, also after a
+    // WebSocket upgrade (the meter lives as long).
+    let slot = limits::OpenConnection(limits.clone());
+    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
+    if open >= state.config.max_connections as i64 {
+        limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let c = connection(
+            stream,
+            routers.busy.clone(),
+            state.clone(),
+            meter,
+            tls.clone(),
+        );
+        state
+            .tracker
+            .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
+    } else {
+        let c = connection(
+            stream,
+            routers.app.clone(),
+            state.clone(),
+            meter,
+            tls.clone(),
+        );
+        state.tracker.spawn(c);
+    }
+}
+
+/// After the listener closed: end every session, then wait for the
+/// connections to finish, at most `--shutdown-timeout`.
+async fn drain(state: &AppState) {
+    state.shutdown.cancel();
+    state.tracker.close();
+    if tokio::time::timeout(state.config.shutdown_timeout, state.tracker.wait())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "rtbench server: {} connections still open after {:?}; closing them",
+            state.tracker.len(),
+            state.config.shutdown_timeout
+        );
+    }
+}
+
+/// What a connection past `--max-connections` is served: every request
+/// answered 503 with a JSON error and `Retry-After`, a WebSocket upgrade
+/// closed with 1013 ("try again later"), then the connection is closed.
+fn busy_router() -> Router {
+    Router::new().fallback(
+        |upgrade: Result<
+            axum::extract::ws::WebSocketUpgrade,
+            axum::extract::ws::rejection::WebSocketUpgradeRejection,
+        >| async move {
+            let why = "the server is at its connection limit (--max-connections); retry later";
+            match upgrade {
+                Ok(u) => u.on_upgrade(move |mut ws| async move {
+                    use axum::extract::ws::{CloseFrame, Message};
+                    let _ = ws
+                        .send(Message::Close(Some(CloseFrame {
+                            code: 1013,
+                            reason: why.into(),
+                        })))
+                        .await;
+                }),
+                Err(_) => {
+                    let mut r = ApiError::TooBusy(why.into()).into_response();
+                    r.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                    r
+                }
+            }
+        },
+    )
+}
