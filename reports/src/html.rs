@@ -10,8 +10,8 @@
 use crate::charts::{Chart, color_hex};
 use crate::findings::{Finding, Tone};
 use crate::format;
+use crate::headline::{self, HEADLINE};
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics::{self, HEADLINE};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use protocol::results::{Arrival, Machine, PublishVia};
@@ -303,7 +303,11 @@ fn table(h: &mut String, g: &Group) {
     h.push_str("</tr></thead>\n<tbody>\n");
     let mut section = "";
     for m in HEADLINE {
-        let stats: Vec<_> = g.entries.iter().map(|e: &Entry| e.stat(m.value)).collect();
+        let stats: Vec<_> = g
+            .entries
+            .iter()
+            .map(|e: &Entry| e.stat(|r| m.value(r)))
+            .collect();
         if stats.iter().all(Option::is_none) {
             continue;
         }
@@ -316,8 +320,8 @@ fn table(h: &mut String, g: &Group) {
                 section
             );
         }
-        let best = metrics::best(
-            m.better,
+        let best = headline::best(
+            m.better(),
             &stats.iter().map(|s| s.map(|s| s.value)).collect::<Vec<_>>(),
         );
         let _ = write!(
@@ -333,8 +337,8 @@ fn table(h: &mut String, g: &Group) {
                     let spread = if s.has_spread() {
                         format!(
                             "<span class=\"spread\">{}–{}</span>",
-                            escape_html(&(m.show)(s.min)),
-                            escape_html(&(m.show)(s.max))
+                            escape_html(&m.show(s.min)),
+                            escape_html(&m.show(s.max))
                         )
                     } else {
                         String::new()
@@ -342,7 +346,7 @@ fn table(h: &mut String, g: &Group) {
                     let _ = write!(
                         h,
                         "<td{class}>{}{spread}</td>",
-                        escape_html(&(m.show)(s.value))
+                        escape_html(&m.show(s.value))
                     );
                 }
                 None => h.push_str("<td class=\"na\">–</td>"),

@@ -21,8 +21,8 @@
 //! - [`load`]: reading files and directories; schema-version and histogram checks per file.
 //! - [`mod@merge`]: grouping into scenarios and transports; repeats vs concurrent workers.
 //! - `combine`: adding results up (histograms exactly, counts, bytes, rates, costs).
-//! - [`metrics`]: the headline rows: what each number is, its format, which way is better.
-//! - [`metric`]: the names thresholds and gates use (`latency.p99`, `loss`, …): value, unit, worse direction.
+//! - [`metric`]: the one table of metrics (`latency.p99`, `loss`, …): value, unit, worse direction.
+//! - [`headline`]: which metrics the report's tables show, in what order, under which label.
 //! - [`thresholds`]: absolute limits (`ws.latency.p99<25ms`) checked on merged results.
 //! - [`mod@compare`]: baseline vs current with relative gates and the noise rule; table, Markdown, JUnit, JSON.
 //! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
@@ -42,13 +42,13 @@ pub mod compare;
 mod error;
 mod findings;
 pub mod format;
+pub mod headline;
 mod hist;
 mod html;
 pub mod load;
 mod matrix;
 pub mod merge;
 pub mod metric;
-pub mod metrics;
 mod render;
 mod stats;
 mod table;

@@ -1,9 +1,9 @@
 //! The summary for terminals and scripts: a plain aligned ASCII table (CI
 //! logs, `report` without `-o`) and the same numbers as JSON
-//! (`--format json`). Both come from [`crate::metrics::HEADLINE`].
+//! (`--format json`). Both come from [`crate::headline::HEADLINE`].
 
+use crate::headline::{HEADLINE, Row};
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics::{HEADLINE, Metric};
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
 
@@ -43,7 +43,7 @@ pub fn summary_json(c: &Comparison) -> Value {
 fn entry_json(e: &Entry) -> Value {
     let mut metrics = Map::new();
     for m in HEADLINE {
-        let v = match e.stat(m.value) {
+        let v = match e.stat(|r| m.json_value(r)) {
             Some(s) => {
                 json!({"value": round6(s.value), "min": round6(s.min), "max": round6(s.max)})
             }
@@ -75,7 +75,7 @@ fn round6(v: f64) -> f64 {
 /// A plain aligned table per scenario: one line per transport, the headline
 /// columns most useful in a log. With repeats, values are medians.
 pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()> {
-    let columns: Vec<&Metric> = HEADLINE.iter().filter(|m| m.terminal).collect();
+    let columns: Vec<&Row> = HEADLINE.iter().filter(|m| m.terminal).collect();
     for (i, g) in c.groups.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -92,8 +92,8 @@ pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()
             }];
             for m in &columns {
                 row.push(
-                    e.stat(m.value)
-                        .map_or_else(|| "-".to_string(), |s| (m.show)(s.value)),
+                    e.stat(|r| m.value(r))
+                        .map_or_else(|| "-".to_string(), |s| m.show(s.value)),
                 );
             }
             rows.push(row);

@@ -10,7 +10,7 @@ use super::{
 use crate::Error;
 use crate::format;
 use crate::merge::Group;
-use crate::metrics;
+use crate::metric::{self, Metric};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -110,12 +110,6 @@ fn bar_panel(
 pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let file = format!("{prefix}bytes-per-message.png");
     let title = "Bytes on the wire per delivered message";
-    let Some(per) = metrics::by_key("bytes_per_delivery") else {
-        return Err(Error::Chart {
-            name: file,
-            why: "no bytes_per_delivery metric".into(),
-        });
-    };
     let bars: Vec<Bar> = g
         .entries
         .iter()
@@ -126,7 +120,7 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
             } else {
                 0.0
             };
-            match e.stat(per.value) {
+            match e.stat(metric::BYTES_PER_DELIVERY.value) {
                 Some(total) => Bar {
                     label: e.label.clone(),
                     parts: vec![
@@ -177,29 +171,27 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
 pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let file = format!("{prefix}server-cost.png");
     let title = "Server cost per transport";
-    let bars = |key: &str, scale: f64, show: fn(f64) -> String| -> Vec<Bar> {
+    let bars = |m: &Metric, scale: f64, show: fn(f64) -> String| -> Vec<Bar> {
         g.entries
             .iter()
-            .map(
-                |e| match metrics::by_key(key).and_then(|m| e.stat(m.value)) {
-                    Some(s) => Bar {
-                        label: e.label.clone(),
-                        parts: vec![(s.value * scale, color(e, g))],
-                        note: show(s.value * scale),
-                    },
-                    None => Bar {
-                        label: e.label.clone(),
-                        parts: Vec::new(),
-                        note: "not measured".into(),
-                    },
+            .map(|e| match e.stat(m.value) {
+                Some(s) => Bar {
+                    label: e.label.clone(),
+                    parts: vec![(s.value * scale, color(e, g))],
+                    note: show(s.value * scale),
                 },
-            )
+                None => Bar {
+                    label: e.label.clone(),
+                    parts: Vec::new(),
+                    note: "not measured".into(),
+                },
+            })
             .collect()
     };
-    let cpu = bars("server_cpu_seconds_per_1k_deliveries", 1e3, |v| {
+    let cpu = bars(&metric::SERVER_CPU_PER_1K, 1e3, |v| {
         format!("{} ms", format::sig3(v))
     });
-    let rss = bars("server_rss_per_connection_bytes", 1.0 / 1024.0, |v| {
+    let rss = bars(&metric::SERVER_RSS_PER_CONNECTION, 1.0 / 1024.0, |v| {
         format!("{} KiB", format::sig3(v))
     });
     let subtitle = "From the server's /api/stats during the measured window; shorter is cheaper";

@@ -10,13 +10,11 @@ use crate::Error;
 use crate::format;
 use crate::matrix::{Axis as MatrixAxis, Line};
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics;
+use crate::metric::{self, Metric};
 
-/// One line per transport (as labeled in the first group of the line).
-fn series(c: &Comparison, line: &Line, key: &str, scale: f64) -> Vec<(String, PlotLine)> {
-    let Some(metric) = metrics::by_key(key) else {
-        return Vec::new();
-    };
+/// One line per transport (as labeled in the first group of the line), in
+/// the metric's stored unit divided by `per` (1,000: µs to ms).
+fn series(c: &Comparison, line: &Line, metric: &Metric, per: f64) -> Vec<(String, PlotLine)> {
     let Some(&first) = line.groups.first() else {
         return Vec::new();
     };
@@ -35,7 +33,7 @@ fn series(c: &Comparison, line: &Line, key: &str, scale: f64) -> Vec<(String, Pl
                         })?;
                         Some((
                             line.axis.value(&g.scenario),
-                            other.stat(metric.value)?.value * scale,
+                            other.stat(metric.value)?.value / per,
                         ))
                     })
                     .collect();
@@ -93,7 +91,7 @@ pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, E
         .to_lowercase();
     let mut out = Vec::new();
 
-    let p99 = series(c, line, "latency_p99_ms", 1.0);
+    let p99 = series(c, line, &metric::LATENCY_P99, 1e3);
     let values = || {
         p99.iter()
             .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
@@ -135,7 +133,7 @@ pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, E
         plot::panel(&area, None, &x_axis(c, line), &y, &lines, None)
     })?);
 
-    let bytes = series(c, line, "bytes_per_delivery", 1.0);
+    let bytes = series(c, line, &metric::BYTES_PER_DELIVERY, 1.0);
     let (hi, ticks) = linear_ticks(
         bytes
             .iter()
