@@ -13,6 +13,7 @@
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
 //! - [`units`]: parsing `30s`, `10k`, `64KiB` for flags and scenario files.
 
+pub mod format;
 #[cfg(feature = "hist")]
 pub mod hist;
 pub mod message;

@@ -2,7 +2,7 @@
 //! a matrix): what a reader would otherwise work out from the table. Every
 //! sentence is built from data; a finding whose data is missing is left out.
 
-use crate::format::{self, latency_us};
+use crate::format::{self, duration_us};
 use crate::matrix::Line;
 use crate::merge::{Comparison, Entry, Group};
 use crate::metric::{self, Metric};
@@ -103,7 +103,7 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
             let mut text = format!(
                 "{}: mean latency {}, {} of its {} requests/s returned nothing",
                 capitalize(&name(e)),
-                latency_us(mean_us),
+                duration_us(mean_us),
                 format::percent(empty),
                 format::sig3(req)
             );
@@ -118,7 +118,7 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 .max(((req - theory_req) / theory_req).abs());
             text += &format!(
                 " (theory: interval ÷ 2 = {}, clients ÷ interval = {}/s)",
-                latency_us(theory_us),
+                duration_us(theory_us),
                 format::sig3(theory_req)
             );
             let own_server = g.scenario.profile.as_deref().is_none_or(|p| p == "rtbench");
@@ -144,7 +144,7 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 info(format!(
                     "{}: mean latency {}, {} HTTP requests per message delivered ({} requests/s for {} deliveries/s), {} returned nothing.",
                     capitalize(&name(e)),
-                    latency_us(mean_us),
+                    duration_us(mean_us),
                     format::sig3(req / deliveries),
                     format::sig3(req),
                     format::sig3(deliveries),
@@ -177,7 +177,7 @@ fn extremes(g: &Group, m: &Metric, what: &str) -> Option<Finding> {
         )));
     }
     let times = if lo.1 > 0.0 {
-        format!(" ({}× the lowest)", format::sig3(hi.1 / lo.1))
+        format!(" ({} the lowest)", format::factor(hi.1 / lo.1))
     } else {
         String::new()
     };
@@ -208,14 +208,14 @@ fn bytes(g: &Group) -> Option<Finding> {
     let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
     let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
     Some(info(format!(
-        "Fewest bytes on the wire per delivered message: {}, {} ({}× the {} payload); most: {}, {} ({}×).",
+        "Fewest bytes on the wire per delivered message: {}, {} ({} the {} payload); most: {}, {} ({}).",
         name(lo.0),
         format::bytes(lo.1),
-        format::sig3(lo.2),
+        format::factor(lo.2),
         format::bytes(g.scenario.size_bytes as f64),
         name(hi.0),
         format::bytes(hi.1),
-        format::sig3(hi.2),
+        format::factor(hi.2),
     )))
 }
 
@@ -308,10 +308,10 @@ fn loadgen_bound(g: &Group) -> Vec<Finding> {
             let server = value(e, &metric::SERVER_CPU_PERCENT).unwrap_or(0.0);
             (lg >= 50.0 && lg > server).then(|| {
                 warn(format!(
-                    "{}: the load generator used {}% CPU, more than the server ({}%): the results may show the load generator's limit, not the server's.",
+                    "{}: the load generator used {} CPU, more than the server ({}): the results may show the load generator's limit, not the server's.",
                     capitalize(&name(e)),
-                    format::sig3(lg),
-                    format::sig3(server)
+                    format::cpu_percent(lg),
+                    format::cpu_percent(server)
                 ))
             })
         })
@@ -328,9 +328,9 @@ fn repeats(g: &Group) -> Vec<Finding> {
                 "{}: {} runs; p99 latency median {}, range {}–{}.",
                 capitalize(&name(e)),
                 e.runs.len(),
-                latency_us(s.value),
-                latency_us(s.min),
-                latency_us(s.max)
+                duration_us(s.value),
+                duration_us(s.min),
+                duration_us(s.max)
             )))
         })
         .collect()
@@ -363,7 +363,7 @@ pub(crate) fn matrix_findings(c: &Comparison, lines: &[Line]) -> Vec<Finding> {
                     continue;
                 };
                 let change = if x.value > 0.0 {
-                    format!(" ({}×)", format::sig3(y.value / x.value))
+                    format!(" ({})", format::factor(y.value / x.value))
                 } else {
                     String::new()
                 };

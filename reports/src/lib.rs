@@ -31,7 +31,8 @@
 //! - `charts`: PNG charts with plotters (bundled DejaVu Sans, no system font libraries).
 //! - `html`: the single-file HTML page, with [`escape_html`] for every file-borne string.
 //! - `render`: writing the report directory.
-//! - [`mod@format`]: number formatting shared by all of the above.
+//! - [`mod@format`]: `protocol::format`, the number formatting the load
+//!   generator's summary uses too, so a value reads the same in both.
 //! - `stats`: medians, spreads, RFC 3339 stamps.
 //! - `hist`: the percentile curve; codec and summaries from `protocol::hist`.
 //! - [`Error`]: one error enum; every variant born of a file names the file.
@@ -41,7 +42,6 @@ mod combine;
 pub mod compare;
 mod error;
 mod findings;
-pub mod format;
 pub mod headline;
 mod hist;
 mod html;
@@ -60,6 +60,7 @@ pub use findings::{Finding, Tone, findings};
 pub use html::escape_html;
 pub use load::load_results;
 pub use merge::{Comparison, Entry, Group, merge};
+pub use protocol::format;
 pub use render::{RenderOptions, RenderSummary, render};
 pub use stats::Stat;
 pub use table::{print_summary_table, summary_json};

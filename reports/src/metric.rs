@@ -88,15 +88,15 @@ impl Kind {
             return "–".into();
         }
         match self {
-            Kind::Latency => format::latency_us(v),
-            Kind::Seconds => format::latency_us(v * 1e6),
+            Kind::Latency => format::duration_us(v),
+            Kind::Seconds => format::duration_us(v * 1e6),
             Kind::Ratio => format::percent(v),
-            Kind::Percent => format!("{}%", format::sig3(v)),
+            Kind::Percent => format::cpu_percent(v),
             Kind::Bytes => format::bytes(v),
             Kind::Count if v.fract() == 0.0 && v >= 0.0 => format::thousands(v as u64),
             Kind::Count => format::sig3(v),
             Kind::Rate => format::rate(v),
-            Kind::Factor => format!("{}×", format::sig3(v)),
+            Kind::Factor => format::factor(v),
         }
     }
 

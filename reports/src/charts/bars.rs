@@ -128,9 +128,9 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
                         ((total.value - payload).max(0.0), color(e, g)),
                     ],
                     note: format!(
-                        "{} ({}× payload)",
+                        "{} ({} payload)",
                         format::bytes(total.value),
-                        format::sig3(if payload > 0.0 {
+                        format::factor(if payload > 0.0 {
                             total.value / payload
                         } else {
                             0.0
@@ -161,9 +161,13 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
     png(&file, title, caption, |root| {
         let area = header(root, title, &subtitle)?;
         let area = legend(&area, &items)?;
-        bar_panel(&area, None, "Bytes per delivered message", &bars, |v| {
-            format!("{} B", format::thousands(v.round() as u64))
-        })
+        bar_panel(
+            &area,
+            None,
+            "Bytes per delivered message",
+            &bars,
+            super::bytes_label,
+        )
     })
 }
 
@@ -171,14 +175,15 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
 pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let file = format!("{prefix}server-cost.png");
     let title = "Server cost per transport";
-    let bars = |m: &Metric, scale: f64, show: fn(f64) -> String| -> Vec<Bar> {
+    // Bars in the axis unit (ms, KiB), notes as the metric reads everywhere else.
+    let bars = |m: &Metric, scale: f64| -> Vec<Bar> {
         g.entries
             .iter()
             .map(|e| match e.stat(m.value) {
                 Some(s) => Bar {
                     label: e.label.clone(),
                     parts: vec![(s.value * scale, color(e, g))],
-                    note: show(s.value * scale),
+                    note: m.kind.show(s.value),
                 },
                 None => Bar {
                     label: e.label.clone(),
@@ -188,12 +193,8 @@ pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
             })
             .collect()
     };
-    let cpu = bars(&metric::SERVER_CPU_PER_1K, 1e3, |v| {
-        format!("{} ms", format::sig3(v))
-    });
-    let rss = bars(&metric::SERVER_RSS_PER_CONNECTION, 1.0 / 1024.0, |v| {
-        format!("{} KiB", format::sig3(v))
-    });
+    let cpu = bars(&metric::SERVER_CPU_PER_1K, 1e3);
+    let rss = bars(&metric::SERVER_RSS_PER_CONNECTION, 1.0 / 1024.0);
     let subtitle = "From the server's /api/stats during the measured window; shorter is cheaper";
     let caption = "CPU time the server spent per 1,000 messages delivered, and the growth of its resident memory \
                    per open connection. Polling pays per request, push transports per open connection.";

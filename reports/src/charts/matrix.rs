@@ -4,7 +4,8 @@
 
 use super::plot::{self, Axis, Line as PlotLine};
 use super::{
-    Chart, Swatch, color, header, legend, linear_ticks, log_bounds, log_ticks, ms_label, png,
+    Chart, Swatch, bytes_label, color, header, legend, linear_ticks, log_bounds, log_ticks,
+    ms_label, png,
 };
 use crate::Error;
 use crate::format;
@@ -159,7 +160,7 @@ pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, E
             hi,
             log: false,
             ticks: ticks.clone(),
-            label: Box::new(|v| format!("{} B", format::thousands(v.round() as u64))),
+            label: Box::new(bytes_label),
             desc: "Bytes per delivered message".into(),
         };
         let lines: Vec<PlotLine> = bytes

@@ -282,11 +282,12 @@ pub(crate) fn linear_ticks(hi: f64, target: usize) -> (f64, Vec<f64>) {
 
 /// Milliseconds as an axis label: `0.1 ms`, `20 ms`, `1 s`.
 pub(crate) fn ms_label(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{} s", crate::format::trimmed(ms / 1000.0))
-    } else {
-        format!("{} ms", crate::format::trimmed(ms))
-    }
+    crate::format::secs(ms / 1e3)
+}
+
+/// Whole bytes as an axis label: `750 B`, `1,250 B` (one unit along the axis).
+pub(crate) fn bytes_label(b: f64) -> String {
+    format!("{} B", crate::format::thousands(b.round() as u64))
 }
 
 /// The measured window of an entry's series, in seconds since the run started.
