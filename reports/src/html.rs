@@ -7,10 +7,11 @@
 //! files travel between machines and people, and a report must not run what
 //! one of them contains.
 
+use crate::Stat;
 use crate::charts::{Chart, color_hex};
 use crate::findings::{Finding, Tone};
 use crate::format;
-use crate::headline::{self, HEADLINE};
+use crate::headline::{self, HEADLINE, Row};
 use crate::merge::{Comparison, Entry, Group};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -331,32 +332,36 @@ fn table(h: &mut String, g: &Group) {
             escape_html(m.label)
         );
         for (s, is_best) in stats.iter().zip(best) {
-            let class = if is_best { " class=\"best\"" } else { "" };
-            match s {
-                Some(s) => {
-                    let spread = if s.has_spread() {
-                        format!(
-                            "<span class=\"spread\">{}–{}</span>",
-                            escape_html(&m.show(s.min)),
-                            escape_html(&m.show(s.max))
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let _ = write!(
-                        h,
-                        "<td{class}>{}{spread}</td>",
-                        escape_html(&m.show(s.value))
-                    );
-                }
-                None => h.push_str("<td class=\"na\">–</td>"),
-            }
+            cell(h, m, s.as_ref(), is_best);
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table></div>\n<p class=\"note\">Highlighted: the best value of a row (when the values differ by more than 0.5%). \
                 With repeated runs a cell shows the median and, below it, the range. \
                 Latency percentiles of one run come from its exact HdrHistogram; “–” means not measured.</p>\n");
+}
+
+/// One value of the table: the median, the range below it with repeats.
+fn cell(h: &mut String, m: &Row, s: Option<&Stat>, is_best: bool) {
+    let Some(s) = s else {
+        h.push_str("<td class=\"na\">–</td>");
+        return;
+    };
+    let class = if is_best { " class=\"best\"" } else { "" };
+    let spread = if s.has_spread() {
+        format!(
+            "<span class=\"spread\">{}–{}</span>",
+            escape_html(&m.show(s.min)),
+            escape_html(&m.show(s.max))
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        h,
+        "<td{class}>{}{spread}</td>",
+        escape_html(&m.show(s.value))
+    );
 }
 
 fn charts(h: &mut String, charts: &[Chart]) {

@@ -2,10 +2,10 @@
 //! in the table): bytes per delivered message split into payload and
 //! overhead, and the server's CPU time and memory.
 
-use super::plot::Ticked;
+use super::plot::{Plot, Ticked};
 use super::{
-    Area, Chart, DrawResult, GRID, MUTED, Swatch, color, font, header, legend, linear_ticks, muted,
-    png,
+    Area, Chart, DrawResult, GRID, MUTED, Swatch, color, font, headed, header, legend,
+    linear_ticks, muted, png,
 };
 use crate::Error;
 use crate::format;
@@ -31,14 +31,7 @@ fn bar_panel(
     bars: &[Bar],
     tick: fn(f64) -> String,
 ) -> DrawResult {
-    let area = match heading {
-        Some(h) => {
-            let (top, rest) = area.split_vertically(34);
-            top.draw_text(h, &font(21.0), (150, 6))?;
-            rest
-        }
-        None => area.clone(),
-    };
+    let area = headed(area, heading, 150)?;
     let n = bars.len().max(1);
     let total = |b: &Bar| b.parts.iter().map(|p| p.0).sum::<f64>();
     // Room on the right of the longest bar for its note.
@@ -87,22 +80,27 @@ fn bar_panel(
         .y_label_formatter(&y_fmt)
         .draw()?;
     for (i, bar) in bars.iter().enumerate() {
-        let y = (n - 1 - i) as f64;
-        let mut x = 0.0;
-        for &(w, c) in &bar.parts {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x, y - 0.3), (x + w, y + 0.3)],
-                c.filled(),
-            )))?;
-            x += w;
-        }
-        let note = Text::new(
-            bar.note.clone(),
-            (12, 0),
-            font(19.0).pos(Pos::new(HPos::Left, VPos::Center)),
-        );
-        chart.draw_series(std::iter::once(EmptyElement::at((x, y)) + note))?;
+        draw_bar(&mut chart, bar, (n - 1 - i) as f64)?;
     }
+    Ok(())
+}
+
+/// One bar at row `y`: its parts stacked left to right, its note after them.
+fn draw_bar(chart: &mut Plot<'_, '_>, bar: &Bar, y: f64) -> DrawResult {
+    let mut x = 0.0;
+    for &(w, c) in &bar.parts {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x, y - 0.3), (x + w, y + 0.3)],
+            c.filled(),
+        )))?;
+        x += w;
+    }
+    let note = Text::new(
+        bar.note.clone(),
+        (12, 0),
+        font(19.0).pos(Pos::new(HPos::Left, VPos::Center)),
+    );
+    chart.draw_series(std::iter::once(EmptyElement::at((x, y)) + note))?;
     Ok(())
 }
 

@@ -163,6 +163,19 @@ pub(crate) fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawRe
     Ok(rest)
 }
 
+/// A panel's heading above its plot when given, its left edge at `x`;
+/// returns the area below it.
+pub(crate) fn headed<'a>(area: &Area<'a>, heading: Option<&str>, x: i32) -> DrawResult<Area<'a>> {
+    Ok(match heading {
+        Some(h) => {
+            let (top, rest) = area.split_vertically(34);
+            top.draw_text(h, &font(21.0), (x, 6))?;
+            rest
+        }
+        None => area.clone(),
+    })
+}
+
 /// A row of legend items (swatch + label), left-aligned under the header;
 /// returns the area below it.
 pub(crate) fn legend<'a>(

@@ -3,7 +3,7 @@
 //! hand-picked ticks serve both), an optional shaded band (the measured
 //! window), and lines with optional point markers.
 
-use super::{Area, BAND, DrawResult, GRID, MUTED, font, muted};
+use super::{Area, BAND, DrawResult, GRID, MUTED, font, headed, muted};
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -80,14 +80,7 @@ pub(crate) fn panel(
     lines: &[Line],
     band: Option<(f64, f64)>,
 ) -> DrawResult {
-    let area = match heading {
-        Some(h) => {
-            let (top, rest) = area.split_vertically(34);
-            top.draw_text(h, &font(21.0), (110, 6))?;
-            rest
-        }
-        None => area.clone(),
-    };
+    let area = headed(area, heading, 110)?;
     let (x_lo, x_hi) = (x.to_plot(x.lo), x.to_plot(x.hi));
     let (y_lo, y_hi) = (y.to_plot(y.lo), y.to_plot(y.hi));
     let x_ticks: Vec<f64> = x.ticks.iter().map(|&t| x.to_plot(t)).collect();
@@ -132,23 +125,32 @@ pub(crate) fn panel(
         .y_label_formatter(&y_fmt)
         .draw()?;
     for line in lines {
-        let pts: Vec<(f64, f64)> = line
-            .points
-            .iter()
-            .filter(|(a, b)| {
-                a.is_finite() && b.is_finite() && (!x.log || *a > 0.0) && (!y.log || *b > 0.0)
-            })
-            .map(|&(a, b)| (x.to_plot(a), y.to_plot(b)))
-            .collect();
-        chart.draw_series(LineSeries::new(
-            pts.iter().copied(),
-            line.color.stroke_width(3),
-        ))?;
-        if line.markers {
-            // A white halo keeps a dot readable where lines cross.
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 9, WHITE.filled())))?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 7, line.color.filled())))?;
-        }
+        draw_line(&mut chart, x, y, line)?;
+    }
+    Ok(())
+}
+
+/// A panel's plot, both axes [`Ticked`].
+pub(crate) type Plot<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Ticked, Ticked>>;
+
+/// One line in plot coordinates, leaving out points a log axis cannot show.
+fn draw_line(chart: &mut Plot<'_, '_>, x: &Axis, y: &Axis, line: &Line) -> DrawResult {
+    let pts: Vec<(f64, f64)> = line
+        .points
+        .iter()
+        .filter(|(a, b)| {
+            a.is_finite() && b.is_finite() && (!x.log || *a > 0.0) && (!y.log || *b > 0.0)
+        })
+        .map(|&(a, b)| (x.to_plot(a), y.to_plot(b)))
+        .collect();
+    chart.draw_series(LineSeries::new(
+        pts.iter().copied(),
+        line.color.stroke_width(3),
+    ))?;
+    if line.markers {
+        // A white halo keeps a dot readable where lines cross.
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 9, WHITE.filled())))?;
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 7, line.color.filled())))?;
     }
     Ok(())
 }
