@@ -156,6 +156,17 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
     }
 }
 
+/// The entries with the lowest and the highest `key`, when there are two
+/// or more to compare.
+fn lowest_highest<T>(values: &[T], key: impl Fn(&T) -> f64) -> Option<(&T, &T)> {
+    if values.len() < 2 {
+        return None;
+    }
+    let lo = values.iter().min_by(|a, b| key(a).total_cmp(&key(b)))?;
+    let hi = values.iter().max_by(|a, b| key(a).total_cmp(&key(b)))?;
+    Some((lo, hi))
+}
+
 /// "Lowest X: A, v; highest: B, w (n× the lowest)."
 fn extremes(g: &Group, m: &Metric, what: &str) -> Option<Finding> {
     let show = |v| m.kind.show(v);
@@ -164,11 +175,7 @@ fn extremes(g: &Group, m: &Metric, what: &str) -> Option<Finding> {
         .iter()
         .filter_map(|e| Some((e, value(e, m)?)))
         .collect();
-    if values.len() < 2 {
-        return None;
-    }
-    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (lo, hi) = lowest_highest(&values, |v| v.1)?;
     if hi.1 <= lo.1 * 1.005 {
         return Some(info(format!(
             "{}: about the same for every transport ({}).",
@@ -202,11 +209,7 @@ fn bytes(g: &Group) -> Option<Finding> {
             ))
         })
         .collect();
-    if values.len() < 2 {
-        return None;
-    }
-    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (lo, hi) = lowest_highest(&values, |v| v.1)?;
     Some(info(format!(
         "Fewest bytes on the wire per delivered message: {}, {} ({} the {} payload); most: {}, {} ({}).",
         name(lo.0),

@@ -20,6 +20,12 @@ use std::fmt::Write;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
+    escape_markup(s, "&#39;", |_| true)
+}
+
+/// The five markup characters as entities, `'` as `apos` (HTML 4 has no
+/// `&apos;`, XML names it); any other character kept where `keep` says so.
+pub(crate) fn escape_markup(s: &str, apos: &str, keep: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -27,8 +33,9 @@ pub fn escape_html(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+            '\'' => out.push_str(apos),
+            c if keep(c) => out.push(c),
+            _ => {}
         }
     }
     out

@@ -264,14 +264,20 @@ fn created_range(files: &[ResultFile]) -> (String, String) {
     )
 }
 
-/// The scenario without what does not change the workload (see module docs).
-fn group_key(s: &Scenario) -> String {
+/// The scenario without what does not change the workload: the seed, the
+/// loopback source addresses and the two transport-only settings (see the
+/// module docs). Grouping, matrix axes and `compare`'s pairing all start here.
+pub(crate) fn workload(s: &Scenario) -> Scenario {
     let mut s = s.clone();
     s.seed = 0;
     s.source_ips.clear();
     s.poll_interval_secs = None;
     s.long_poll_wait_secs = None;
-    serde_json::to_string(&s).unwrap_or_default()
+    s
+}
+
+fn group_key(s: &Scenario) -> String {
+    serde_json::to_string(&workload(s)).unwrap_or_default()
 }
 
 fn setting_of(t: Transport, s: &Scenario) -> Option<f64> {

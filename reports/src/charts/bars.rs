@@ -2,10 +2,9 @@
 //! in the table): bytes per delivered message split into payload and
 //! overhead, and the server's CPU time and memory.
 
-use super::plot::{Plot, Ticked};
+use super::plot::{Plot, Ticked, mesh};
 use super::{
-    Area, Chart, DrawResult, GRID, MUTED, Swatch, color, font, headed, header, legend,
-    linear_ticks, muted, png,
+    Area, Chart, DrawResult, Swatch, color, font, headed, header, legend, linear_ticks, muted, png,
 };
 use crate::Error;
 use crate::format;
@@ -65,16 +64,10 @@ fn bar_panel(
             .unwrap_or_default()
     };
     let x_fmt = |v: &f64| tick(*v);
-    chart
-        .configure_mesh()
+    mesh(&mut chart)
         .disable_y_mesh()
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(MUTED.stroke_width(1))
-        .set_all_tick_mark_size(6)
         .x_label_style(muted(18.0))
         .y_label_style(font(20.0))
-        .axis_desc_style(font(20.0))
         .x_desc(x_desc)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
@@ -197,9 +190,7 @@ pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let caption = "CPU time the server spent per 1,000 messages delivered, and the growth of its resident memory \
                    per open connection. Polling pays per request, push transports per open connection.";
     png(&file, title, caption, |root| {
-        let area = header(root, title, subtitle)?;
-        let area = legend(&area, &super::entry_legend(g, Swatch::Box))?;
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        let (left, right) = super::two_panels(root, title, subtitle, g, Swatch::Box)?;
         bar_panel(
             &left,
             Some("CPU time per 1,000 deliveries"),

@@ -4,8 +4,7 @@
 
 use super::plot::{self, Axis, Line as PlotLine};
 use super::{
-    Chart, Swatch, bytes_label, color, header, legend, linear_ticks, log_bounds, log_ticks,
-    ms_label, png,
+    Chart, Swatch, bytes_label, color, header, legend, linear_ticks, log_bounds, log_bounds_of, png,
 };
 use crate::Error;
 use crate::format;
@@ -109,15 +108,10 @@ pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, E
 
 fn p99_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
     let series = series(c, line, &metric::LATENCY_P99, 1e3);
-    let values = || {
+    let (lo, hi) = log_bounds_of(
         series
             .iter()
-            .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
-            .filter(|v| *v > 0.0)
-    };
-    let (lo, hi) = log_bounds(
-        values().fold(f64::INFINITY, f64::min).min(1e9),
-        values().fold(0.0, f64::max),
+            .flat_map(|(_, l)| l.points.iter().map(|p| p.1)),
     );
     Plan {
         file: format!("matrix-p99-vs-{}.png", line.axis.slug()),
@@ -126,14 +120,7 @@ fn p99_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
         caption: format!(
             "How each transport's tail latency scales with {along}. A line that rises steeply marks the transport that stops scaling first."
         ),
-        y: Axis {
-            lo,
-            hi,
-            log: true,
-            ticks: log_ticks(lo, hi),
-            label: Box::new(ms_label),
-            desc: "Latency p99 (log scale)".into(),
-        },
+        y: Axis::log_ms(lo, hi, "Latency p99 (log scale)"),
         series,
     }
 }

@@ -176,6 +176,19 @@ pub(crate) fn headed<'a>(area: &Area<'a>, heading: Option<&str>, x: i32) -> Draw
     })
 }
 
+/// Header and the transports' legend, then two panels side by side.
+pub(crate) fn two_panels<'a>(
+    root: &Area<'a>,
+    title: &str,
+    subtitle: &str,
+    g: &Group,
+    swatch: Swatch,
+) -> DrawResult<(Area<'a>, Area<'a>)> {
+    let area = header(root, title, subtitle)?;
+    let area = legend(&area, &entry_legend(g, swatch))?;
+    Ok(area.split_horizontally(area.dim_in_pixel().0 / 2))
+}
+
 /// A row of legend items (swatch + label), left-aligned under the header;
 /// returns the area below it.
 pub(crate) fn legend<'a>(
@@ -270,6 +283,15 @@ pub(crate) fn log_bounds(lo: f64, hi: f64) -> (f64, f64) {
             .unwrap_or(10.0 * p)
     };
     (down(lo / 1.15), up(hi * 1.15))
+}
+
+/// [`log_bounds`] around the positive `values` (a log axis has no 0).
+pub(crate) fn log_bounds_of(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let positive = values.filter(|v| *v > 0.0);
+    log_bounds(
+        positive.clone().fold(f64::INFINITY, f64::min).min(1e9),
+        positive.fold(0.0, f64::max),
+    )
 }
 
 /// A linear axis from 0 that holds `hi` with a little air: about `target`

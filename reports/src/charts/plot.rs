@@ -3,7 +3,8 @@
 //! hand-picked ticks serve both), an optional shaded band (the measured
 //! window), and lines with optional point markers.
 
-use super::{Area, BAND, DrawResult, GRID, MUTED, font, headed, muted};
+use super::{Area, BAND, DrawResult, GRID, MUTED, font, headed, log_ticks, ms_label, muted};
+use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -55,6 +56,18 @@ pub(crate) struct Axis {
 }
 
 impl Axis {
+    /// A log axis of milliseconds, `lo` to `hi`, with round ticks.
+    pub(crate) fn log_ms(lo: f64, hi: f64, desc: &str) -> Axis {
+        Axis {
+            lo,
+            hi,
+            log: true,
+            ticks: log_ticks(lo, hi),
+            label: Box::new(ms_label),
+            desc: desc.into(),
+        }
+    }
+
     fn to_plot(&self, v: f64) -> f64 {
         if self.log { v.max(1e-12).log10() } else { v }
     }
@@ -111,14 +124,8 @@ pub(crate) fn panel(
     }
     let x_fmt = |v: &f64| (x.label)(x.back_from_plot(*v));
     let y_fmt = |v: &f64| (y.label)(y.back_from_plot(*v));
-    chart
-        .configure_mesh()
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(MUTED.stroke_width(1))
-        .set_all_tick_mark_size(6)
+    mesh(&mut chart)
         .label_style(muted(18.0))
-        .axis_desc_style(font(20.0))
         .x_desc(x.desc.as_str())
         .y_desc(y.desc.as_str())
         .x_label_formatter(&x_fmt)
@@ -128,6 +135,21 @@ pub(crate) fn panel(
         draw_line(&mut chart, x, y, line)?;
     }
     Ok(())
+}
+
+/// The grid and axes of every panel: grid lines at the ticks only, muted
+/// axes, the house font for axis titles.
+pub(crate) fn mesh<'a, 'b, 'c>(
+    chart: &'c mut Plot<'a, 'b>,
+) -> MeshStyle<'a, 'c, Ticked, Ticked, BitMapBackend<'b>> {
+    let mut style = chart.configure_mesh();
+    style
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED.stroke_width(1))
+        .set_all_tick_mark_size(6)
+        .axis_desc_style(font(20.0));
+    style
 }
 
 /// A panel's plot, both axes [`Ticked`].

@@ -15,24 +15,16 @@ pub(super) struct Pair<'a> {
     pub current: &'a Entry,
 }
 
-/// The scenario as JSON, without what does not change the workload. Unlike
-/// `merge`'s group key it also drops the scenario file's name: the same
-/// settings from `./ci.toml` and `scenarios/ci.toml` are the same workload.
+/// The scenario's workload as JSON. Unlike `merge`'s group key it also
+/// drops the scenario file's name: the same settings from `./ci.toml` and
+/// `scenarios/ci.toml` are the same workload.
 fn scenario_fields(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
-    let mut v = match serde_json::to_value(s) {
+    let mut w = crate::merge::workload(s);
+    w.scenario_file = None;
+    match serde_json::to_value(w) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
-    };
-    for k in [
-        "seed",
-        "source_ips",
-        "scenario_file",
-        "poll_interval_secs",
-        "long_poll_wait_secs",
-    ] {
-        v.remove(k);
     }
-    v
 }
 
 /// `clients 100 → 200`, one per differing setting.

@@ -4,7 +4,6 @@
 use super::{Gate, Limit, Method, Row, Values, Verdict};
 use crate::merge::Entry;
 use crate::metric::{Kind, Metric};
-use crate::stats::median;
 
 fn unit_name(k: Kind) -> &'static str {
     match k {
@@ -19,31 +18,28 @@ fn unit_name(k: Kind) -> &'static str {
     }
 }
 
+/// One side's runs of a metric: the median and range, or for a count the
+/// total and the total per run.
 fn values(m: &Metric, e: &Entry) -> Option<Values> {
-    let v: Vec<f64> = e.runs.iter().filter_map(|r| m.of(r)).collect();
-    if v.is_empty() {
-        return None;
-    }
-    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let stat = e.stat(|r| m.of(r))?;
     let (value, total) = if m.is_count() {
-        let total: f64 = v.iter().sum();
-        (total / v.len() as f64, Some(total))
+        let total: f64 = e.runs.iter().filter_map(|r| m.of(r)).sum();
+        (total / stat.runs as f64, Some(total))
     } else {
-        (median(v.iter().copied())?, None)
+        (stat.value, None)
     };
     let show = |x: f64| m.kind.show(x);
     let text = match total {
-        Some(t) if v.len() > 1 => format!("{} in {} runs", show(t), v.len()),
+        Some(t) if stat.runs > 1 => format!("{} in {} runs", show(t), stat.runs),
         Some(t) => show(t),
-        None if v.len() > 1 && max > min => range_text(&show(value), &show(min), &show(max)),
+        None if stat.has_spread() => range_text(&show(value), &show(stat.min), &show(stat.max)),
         None => show(value),
     };
     Some(Values {
         value,
-        min,
-        max,
-        runs: v.len(),
+        min: stat.min,
+        max: stat.max,
+        runs: stat.runs,
         total,
         text,
     })
