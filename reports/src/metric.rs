@@ -8,7 +8,7 @@
 
 use crate::format;
 use protocol::Transport;
-use protocol::results::TransportResult;
+use protocol::results::{LatencySummary, TransportResult};
 use std::fmt;
 
 /// How a metric's value is stored, written in a limit and shown.
@@ -195,16 +195,9 @@ fn polling(t: Transport) -> bool {
     !t.is_push()
 }
 
-fn lat(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.latency.count > 0).then(|| f(&r.latency))
-}
-
-fn publish(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.publish_latency.count > 0).then(|| f(&r.publish_latency))
-}
-
-fn connect(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.connect_time.count > 0).then(|| f(&r.connect_time))
+/// A number of a latency summary, `None` when it holds no sample.
+fn sampled(l: &LatencySummary, f: fn(&LatencySummary) -> f64) -> Option<f64> {
+    (l.count > 0).then(|| f(l))
 }
 
 const NO_DELIVERY: &str = "no message was delivered in the measured window";
@@ -226,13 +219,13 @@ fn server_cpu_per_1k(r: &TransportResult) -> Option<f64> {
 }
 
 macro_rules! latency {
-    ($name:literal, $about:literal, $read:ident, $missing:expr, $f:expr) => {
+    ($name:literal, $about:literal, $summary:ident, $missing:expr, $f:expr) => {
         Metric {
             name: $name,
             kind: Kind::Latency,
             worse: Worse::Higher,
             about: $about,
-            value: |r| $read(r, $f),
+            value: |r| sampled(&r.$summary, $f),
             missing: $missing,
             applies: all,
         }
@@ -256,84 +249,84 @@ macro_rules! count {
 pub const LATENCY_MEAN: Metric = latency!(
     "latency.mean",
     "mean delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.mean_us
 );
 pub const LATENCY_P50: Metric = latency!(
     "latency.p50",
     "median delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.p50_us as f64
 );
 pub const LATENCY_P90: Metric = latency!(
     "latency.p90",
     "90th percentile delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.p90_us as f64
 );
 pub const LATENCY_P99: Metric = latency!(
     "latency.p99",
     "99th percentile delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.p99_us as f64
 );
 pub const LATENCY_P999: Metric = latency!(
     "latency.p999",
     "99.9th percentile delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.p999_us as f64
 );
 pub const LATENCY_MAX: Metric = latency!(
     "latency.max",
     "highest delivery latency",
-    lat,
+    latency,
     NO_DELIVERY,
     |l| l.max_us as f64
 );
 pub const PUBLISH_LATENCY_P50: Metric = latency!(
     "publish_latency.p50",
     "median publish round trip",
-    publish,
+    publish_latency,
     NO_PUBLISH,
     |l| l.p50_us as f64
 );
 pub const PUBLISH_LATENCY_P99: Metric = latency!(
     "publish_latency.p99",
     "99th percentile publish round trip",
-    publish,
+    publish_latency,
     NO_PUBLISH,
     |l| l.p99_us as f64
 );
 pub const PUBLISH_LATENCY_MAX: Metric = latency!(
     "publish_latency.max",
     "highest publish round trip",
-    publish,
+    publish_latency,
     NO_PUBLISH,
     |l| l.max_us as f64
 );
 pub const CONNECT_TIME_P50: Metric = latency!(
     "connect_time.p50",
     "median connect + handshake time",
-    connect,
+    connect_time,
     NO_CONNECT,
     |l| l.p50_us as f64
 );
 pub const CONNECT_TIME_P99: Metric = latency!(
     "connect_time.p99",
     "99th percentile connect + handshake time",
-    connect,
+    connect_time,
     NO_CONNECT,
     |l| l.p99_us as f64
 );
 pub const CONNECT_TIME_MAX: Metric = latency!(
     "connect_time.max",
     "highest connect + handshake time",
-    connect,
+    connect_time,
     NO_CONNECT,
     |l| l.max_us as f64
 );
