@@ -1,37 +1,20 @@
 //! The end-of-run summary, laid out like k6's: one dotted line per metric,
-//! aligned, plain ASCII, so it reads the same on a terminal and in CI logs.
+//! aligned, so it reads the same on a terminal and in CI logs. Numbers are
+//! written by `protocol::format`, as in the report (`12.3 ms`, `9.77 KiB`).
 
-use protocol::results::{LatencySummary, ResultFile, TransportResult};
+use protocol::format::{self, cpu_percent, factor, percent, rate, secs, thousands};
+use protocol::results::{
+    Counts, LatencySummary, LoadgenCost, ResultFile, Scenario, ServerCost, TransportResult,
+    WireBytes,
+};
 use std::io::{self, Write};
 
-/// `850us`, `12.34ms`, `1.50s`.
+/// Bytes with binary units: `512 B`, `1.50 KiB`, `3.00 MiB`.
+pub use protocol::format::bytes as fmt_bytes;
+
+/// A duration in µs: `0.850 ms`, `12.3 ms`, `12.3 s`.
 pub fn fmt_us(us: u64) -> String {
-    fmt_us_f(us as f64)
-}
-
-fn fmt_us_f(us: f64) -> String {
-    if us < 1000.0 {
-        format!("{us:.0}us")
-    } else if us < 1_000_000.0 {
-        format!("{:.2}ms", us / 1000.0)
-    } else {
-        format!("{:.2}s", us / 1e6)
-    }
-}
-
-/// `512 B`, `1.5 KiB`, `3.2 MiB`, `1.1 GiB`.
-pub fn fmt_bytes(b: f64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if b < 1024.0 {
-        return format!("{b:.0} B");
-    }
-    let mut v = b / 1024.0;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", UNITS[i])
+    format::duration_us(us as f64)
 }
 
 fn latency(l: &LatencySummary) -> String {
@@ -40,13 +23,13 @@ fn latency(l: &LatencySummary) -> String {
     }
     format!(
         "mean={} p50={} p90={} p99={} p99.9={} max={} n={}",
-        fmt_us_f(l.mean_us),
+        format::duration_us(l.mean_us),
         fmt_us(l.p50_us),
         fmt_us(l.p90_us),
         fmt_us(l.p99_us),
         fmt_us(l.p999_us),
         fmt_us(l.max_us),
-        l.count
+        thousands(l.count)
     )
 }
 
@@ -57,24 +40,9 @@ fn line(out: &mut impl Write, name: &str, value: &str) -> io::Result<()> {
 
 /// Print the summary table of a result file.
 pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
-    let s = &file.scenario;
     writeln!(out)?;
     writeln!(out, "  rtbench load -> {}", file.target)?;
-    writeln!(
-        out,
-        "  scenario: {} clients, {} room(s), {} publisher(s), {} msg/s {}, {} B text, window {}s (warmup {}s, drain {}s), publish via {}, seed {}",
-        s.clients,
-        s.rooms,
-        s.publishers,
-        s.rate_per_sec,
-        s.arrival,
-        s.size_bytes,
-        s.duration_secs,
-        s.warmup_secs,
-        s.drain_secs,
-        s.publish_via,
-        s.seed
-    )?;
+    writeln!(out, "  scenario: {}", scenario(&file.scenario))?;
     writeln!(
         out,
         "  machine: {} cores, {}, kernel {}",
@@ -99,122 +67,151 @@ pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
     writeln!(out)
 }
 
+fn scenario(s: &Scenario) -> String {
+    format!(
+        "{} clients, {} room(s), {} publisher(s), {} msg/s {}, {} B text, window {} (warmup {}, drain {}), publish via {}, seed {}",
+        thousands(s.clients),
+        thousands(s.rooms),
+        thousands(s.publishers),
+        format::trimmed(s.rate_per_sec),
+        s.arrival,
+        thousands(s.size_bytes),
+        secs(s.duration_secs),
+        secs(s.warmup_secs),
+        secs(s.drain_secs),
+        s.publish_via,
+        s.seed
+    )
+}
+
 fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
-    let c = &t.counts;
-    let r = &t.rates;
-    let w = &t.wire_bytes;
+    let (c, r) = (&t.counts, &t.rates);
     writeln!(out)?;
     writeln!(
         out,
-        "  {}  ({} clients, window {:.1}s)",
-        t.transport, t.clients, t.window_secs
+        "  {}  ({} clients, window {})",
+        t.transport,
+        thousands(t.clients),
+        secs(t.window_secs)
     )?;
     line(out, "latency", &latency(&t.latency))?;
     line(out, "publish_latency", &latency(&t.publish_latency))?;
     line(out, "connect_time", &latency(&t.connect_time))?;
-    line(out, "deliveries", &format!("{}/s", r.deliveries_per_sec))?;
+    line(out, "deliveries", &rate(r.deliveries_per_sec))?;
     line(
         out,
         "requests",
         &format!(
-            "{} {}/s, empty {:.1}%",
-            c.requests,
-            r.requests_per_sec,
-            r.empty_ratio * 100.0
+            "{} {}, empty {}",
+            thousands(c.requests),
+            rate(r.requests_per_sec),
+            percent(r.empty_ratio)
         ),
     )?;
     line(
         out,
         "published",
         &format!(
-            "{} {}/s, failed {}",
-            c.published, r.publishes_per_sec, c.publish_errors
+            "{} {}, failed {}",
+            thousands(c.published),
+            rate(r.publishes_per_sec),
+            thousands(c.publish_errors)
         ),
     )?;
+    line(out, "coherence", &coherence(c))?;
+    line(out, "bytes_per_delivery", &per_delivery(&t.wire_bytes))?;
+    line(out, "wire_bytes", &wire(&t.wire_bytes))?;
+    line(out, "errors", &errors(c))?;
     line(
         out,
-        "coherence",
-        &format!(
-            "expected={} delivered={} lost={} duplicate={} reordered={} unexpected={}",
-            c.expected, c.delivered, c.lost, c.duplicate, c.reordered, c.unexpected
-        ),
+        "server",
+        &t.server
+            .as_ref()
+            .map_or_else(|| "no /api/stats".to_string(), server),
     )?;
-    line(
-        out,
-        "bytes_per_delivery",
-        &format!(
-            "{} (down {}), overhead x{:.2} vs {} B payload",
-            fmt_bytes(w.bytes_per_delivery),
-            fmt_bytes(w.down_bytes_per_delivery),
-            w.overhead_ratio,
-            w.payload_bytes.checked_div(w.deliveries).unwrap_or(0)
-        ),
-    )?;
-    line(
-        out,
-        "wire_bytes",
-        &format!(
-            "subscribe down {} up {}, publish up {} down {}",
-            fmt_bytes(w.subscribe_down_bytes as f64),
-            fmt_bytes(w.subscribe_up_bytes as f64),
-            fmt_bytes(w.publish_up_bytes as f64),
-            fmt_bytes(w.publish_down_bytes as f64)
-        ),
-    )?;
-    let errors: u64 = c.errors.values().sum();
+    line(out, "loadgen", &loadgen(&t.loadgen))
+}
+
+fn coherence(c: &Counts) -> String {
+    format!(
+        "expected={} delivered={} lost={} duplicate={} reordered={} unexpected={}",
+        thousands(c.expected),
+        thousands(c.delivered),
+        thousands(c.lost),
+        thousands(c.duplicate),
+        thousands(c.reordered),
+        thousands(c.unexpected)
+    )
+}
+
+fn per_delivery(w: &WireBytes) -> String {
+    format!(
+        "{} (down {}), overhead {} vs {} payload",
+        fmt_bytes(w.bytes_per_delivery),
+        fmt_bytes(w.down_bytes_per_delivery),
+        factor(w.overhead_ratio),
+        fmt_bytes(w.payload_bytes.checked_div(w.deliveries).unwrap_or(0) as f64)
+    )
+}
+
+fn wire(w: &WireBytes) -> String {
+    format!(
+        "subscribe down {} up {}, publish up {} down {}",
+        fmt_bytes(w.subscribe_down_bytes as f64),
+        fmt_bytes(w.subscribe_up_bytes as f64),
+        fmt_bytes(w.publish_up_bytes as f64),
+        fmt_bytes(w.publish_down_bytes as f64)
+    )
+}
+
+fn errors(c: &Counts) -> String {
+    let total: u64 = c.errors.values().sum();
     let kinds: Vec<String> = c
         .errors
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{k}={n}"))
+        .map(|(k, n)| format!("{k}={}", thousands(*n)))
         .collect();
-    line(
-        out,
-        "errors",
-        &format!(
-            "{errors}{} reconnects={} lagged={} gaps={} foreign={}",
-            if kinds.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", kinds.join(" "))
-            },
-            c.reconnects,
-            c.lagged,
-            c.gaps,
-            c.foreign
-        ),
-    )?;
-    if let Some(s) = &t.server {
-        line(
-            out,
-            "server",
-            &format!(
-                "cpu {:.2}s ({:.1}%), rss {} -> {}, {} connections{}",
-                s.cpu_seconds,
-                s.cpu_percent,
-                fmt_bytes(s.rss_before_bytes as f64),
-                fmt_bytes(s.rss_after_bytes as f64),
-                s.connections,
-                s.rss_per_connection_bytes
-                    .map(|b| format!(", {}/connection", fmt_bytes(b)))
-                    .unwrap_or_default()
-            ),
-        )?;
+    let kinds = if kinds.is_empty() {
+        String::new()
     } else {
-        line(out, "server", "no /api/stats")?;
-    }
-    let l = &t.loadgen;
-    line(
-        out,
-        "loadgen",
-        &format!(
-            "cpu {:.2}s ({:.1}%), rss {} (peak {}), {}/client",
-            l.cpu_seconds,
-            l.cpu_percent,
-            fmt_bytes(l.rss_bytes as f64),
-            fmt_bytes(l.rss_peak_bytes as f64),
-            fmt_bytes(l.per_client_rss_bytes)
-        ),
+        format!(" ({})", kinds.join(" "))
+    };
+    format!(
+        "{}{kinds} reconnects={} lagged={} gaps={} foreign={}",
+        thousands(total),
+        thousands(c.reconnects),
+        thousands(c.lagged),
+        thousands(c.gaps),
+        thousands(c.foreign)
+    )
+}
+
+/// `cpu 75 ms (0.750%)`: CPU time in the window and its share of one core.
+fn cpu(seconds: f64, percent: f64) -> String {
+    format!("cpu {} ({})", secs(seconds), cpu_percent(percent))
+}
+
+fn server(s: &ServerCost) -> String {
+    format!(
+        "{}, rss {} -> {}, {} connections{}",
+        cpu(s.cpu_seconds, s.cpu_percent),
+        fmt_bytes(s.rss_before_bytes as f64),
+        fmt_bytes(s.rss_after_bytes as f64),
+        thousands(s.connections),
+        s.rss_per_connection_bytes
+            .map(|b| format!(", {}/connection", fmt_bytes(b)))
+            .unwrap_or_default()
+    )
+}
+
+fn loadgen(l: &LoadgenCost) -> String {
+    format!(
+        "{}, rss {} (peak {}), {}/client",
+        cpu(l.cpu_seconds, l.cpu_percent),
+        fmt_bytes(l.rss_bytes as f64),
+        fmt_bytes(l.rss_peak_bytes as f64),
+        fmt_bytes(l.per_client_rss_bytes)
     )
 }
 
@@ -224,11 +221,11 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(fmt_us(850), "850us");
-        assert_eq!(fmt_us(12_345), "12.35ms");
-        assert_eq!(fmt_us(1_500_000), "1.50s");
+        assert_eq!(fmt_us(850), "0.850 ms");
+        assert_eq!(fmt_us(12_345), "12.3 ms");
+        assert_eq!(fmt_us(1_500_000), "1,500 ms");
         assert_eq!(fmt_bytes(512.0), "512 B");
-        assert_eq!(fmt_bytes(1536.0), "1.5 KiB");
-        assert_eq!(fmt_bytes(3.0 * 1024.0 * 1024.0), "3.0 MiB");
+        assert_eq!(fmt_bytes(1536.0), "1.50 KiB");
+        assert_eq!(fmt_bytes(3.0 * 1024.0 * 1024.0), "3.00 MiB");
     }
 }

@@ -16,6 +16,7 @@
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
 //! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
 
+pub mod format;
 #[cfg(feature = "hist")]
 pub mod hist;
 pub mod listening;

@@ -100,7 +100,7 @@ fn summary(h: &Histogram<u64>) -> LatencySummary {
     protocol::hist::summarize(h)
 }
 
-/// Bytes of one message's JSON on the wire (the object of DESIGN.md's protocol).
+/// Bytes of one message's JSON on the wire (the object of the protocol in docs/architecture.md).
 fn message_json_bytes(size: u64) -> u64 {
     size + 140
 }

@@ -148,14 +148,11 @@ pub(crate) fn sequential(runs: &[TransportResult]) -> Result<TransportResult, St
         s.cpu_percent = pct(s.cpu_seconds, total);
         // Repeats are one server measured K times, not K servers: keep sizes
         // per run (the highest), and the per-connection cost as the median.
-        s.rss_before_bytes = servers
-            .iter()
-            .map(|c| c.rss_before_bytes)
-            .max()
-            .unwrap_or(0);
-        s.rss_after_bytes = servers.iter().map(|c| c.rss_after_bytes).max().unwrap_or(0);
-        s.rss_peak_bytes = servers.iter().map(|c| c.rss_peak_bytes).max().unwrap_or(0);
-        s.connections = servers.iter().map(|c| c.connections).max().unwrap_or(0);
+        let highest = |f: fn(&ServerCost) -> u64| servers.iter().map(|c| f(c)).max().unwrap_or(0);
+        s.rss_before_bytes = highest(|c| c.rss_before_bytes);
+        s.rss_after_bytes = highest(|c| c.rss_after_bytes);
+        s.rss_peak_bytes = highest(|c| c.rss_peak_bytes);
+        s.connections = highest(|c| c.connections);
         s.rss_per_connection_bytes =
             crate::stats::median(servers.iter().filter_map(|c| c.rss_per_connection_bytes));
         s
@@ -270,6 +267,11 @@ fn empty_ratio(c: &Counts) -> f64 {
     }
 }
 
+/// Seconds to the millisecond, as the files write CPU time.
+fn round_ms(secs: f64) -> f64 {
+    (secs * 1000.0).round() / 1000.0
+}
+
 fn pct(cpu_seconds: f64, window: f64) -> f64 {
     if window > 0.0 {
         hist::round2(cpu_seconds / window * 100.0)
@@ -350,7 +352,7 @@ fn sum_servers(servers: &[&ServerCost]) -> ServerCost {
             conns += s.connections;
         }
     }
-    out.cpu_seconds = (out.cpu_seconds * 1000.0).round() / 1000.0;
+    out.cpu_seconds = round_ms(out.cpu_seconds);
     out.rss_per_connection_bytes = (conns > 0).then(|| hist::round2(weighted / conns as f64));
     out
 }
@@ -390,7 +392,7 @@ fn loadgen(results: &[&TransportResult], window: f64, sequential: bool) -> Loadg
         weighted += l.per_client_rss_bytes * r.clients as f64;
         clients += r.clients;
     }
-    out.cpu_seconds = (out.cpu_seconds * 1000.0).round() / 1000.0;
+    out.cpu_seconds = round_ms(out.cpu_seconds);
     out.cpu_percent = pct(out.cpu_seconds, window);
     out.per_client_rss_bytes = if clients > 0 {
         hist::round2(weighted / clients as f64)

@@ -2,10 +2,10 @@
 //! a matrix): what a reader would otherwise work out from the table. Every
 //! sentence is built from data; a finding whose data is missing is left out.
 
-use crate::format::{self, latency_us};
+use crate::format::{self, duration_us};
 use crate::matrix::Line;
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics::{self, by_key};
+use crate::metric::{self, Metric};
 use protocol::Transport;
 use serde::Serialize;
 
@@ -61,8 +61,8 @@ pub fn name(e: &Entry) -> String {
     }
 }
 
-fn value(e: &Entry, key: &str) -> Option<f64> {
-    let m = by_key(key)?;
+/// The median over runs, as the headline table shows it.
+fn value(e: &Entry, m: &Metric) -> Option<f64> {
     e.stat(m.value).map(|s| s.value)
 }
 
@@ -72,22 +72,18 @@ pub fn findings(g: &Group) -> Vec<Finding> {
     for e in &g.entries {
         out.extend(polling(g, e));
     }
-    out.extend(extremes(g, "latency_p99_ms", "p99 latency", |v| {
-        latency_us(v * 1e3)
-    }));
+    out.extend(extremes(g, &metric::LATENCY_P99, "p99 latency"));
     out.extend(bytes(g));
     out.extend(coherence(g));
     out.extend(extremes(
         g,
-        "server_cpu_seconds_per_1k_deliveries",
+        &metric::SERVER_CPU_PER_1K,
         "server CPU per 1,000 deliveries",
-        |v| format!("{} s", format::sig3(v)),
     ));
     out.extend(extremes(
         g,
-        "server_rss_per_connection_bytes",
+        &metric::SERVER_RSS_PER_CONNECTION,
         "server memory per connection",
-        format::bytes,
     ));
     for e in &g.entries {
         out.extend(trouble(e));
@@ -99,30 +95,30 @@ pub fn findings(g: &Group) -> Vec<Finding> {
 
 /// The cost of polling: latency against the theory, requests and their waste.
 fn polling(g: &Group, e: &Entry) -> Option<Finding> {
-    let mean_ms = value(e, "latency_mean_ms")?;
-    let req = value(e, "requests_per_sec")?;
-    let empty = value(e, "empty_ratio").unwrap_or(0.0);
+    let mean_us = value(e, &metric::LATENCY_MEAN)?;
+    let req = value(e, &metric::REQUESTS_PER_SEC)?;
+    let empty = value(e, &metric::EMPTY_RATIO).unwrap_or(0.0);
     match e.transport {
         Transport::ShortPoll => {
             let mut text = format!(
                 "{}: mean latency {}, {} of its {} requests/s returned nothing",
                 capitalize(&name(e)),
-                latency_us(mean_ms * 1e3),
+                duration_us(mean_us),
                 format::percent(empty),
                 format::sig3(req)
             );
             let Some(interval) = e.setting_secs else {
                 return Some(info(text + "."));
             };
-            // DESIGN.md: mean latency ≈ T/2, request rate ≈ clients/T.
-            let theory_ms = interval * 1e3 / 2.0;
+            // docs/architecture.md: mean latency ≈ T/2, request rate ≈ clients/T.
+            let theory_us = interval * 1e6 / 2.0;
             let theory_req = g.scenario.clients as f64 / interval;
-            let off = ((mean_ms - theory_ms) / theory_ms)
+            let off = ((mean_us - theory_us) / theory_us)
                 .abs()
                 .max(((req - theory_req) / theory_req).abs());
             text += &format!(
                 " (theory: interval ÷ 2 = {}, clients ÷ interval = {}/s)",
-                latency_us(theory_ms * 1e3),
+                duration_us(theory_us),
                 format::sig3(theory_req)
             );
             let own_server = g.scenario.profile.as_deref().is_none_or(|p| p == "rtbench");
@@ -142,13 +138,13 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
             })
         }
         Transport::LongPoll => {
-            let deliveries = value(e, "deliveries_per_sec")?;
+            let deliveries = value(e, &metric::DELIVERIES_PER_SEC)?;
             let per_client = deliveries / g.scenario.clients.max(1) as f64;
             (per_client > 0.0).then(|| {
                 info(format!(
                     "{}: mean latency {}, {} HTTP requests per message delivered ({} requests/s for {} deliveries/s), {} returned nothing.",
                     capitalize(&name(e)),
-                    latency_us(mean_ms * 1e3),
+                    duration_us(mean_us),
                     format::sig3(req / deliveries),
                     format::sig3(req),
                     format::sig3(deliveries),
@@ -160,18 +156,26 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
     }
 }
 
-/// "Lowest X: A, v; highest: B, w (n× the lowest)."
-fn extremes(g: &Group, key: &str, what: &str, show: impl Fn(f64) -> String) -> Option<Finding> {
-    let values: Vec<(&Entry, f64)> = g
-        .entries
-        .iter()
-        .filter_map(|e| Some((e, value(e, key)?)))
-        .collect();
+/// The entries with the lowest and the highest `key`, when there are two
+/// or more to compare.
+fn lowest_highest<T>(values: &[T], key: impl Fn(&T) -> f64) -> Option<(&T, &T)> {
     if values.len() < 2 {
         return None;
     }
-    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let lo = values.iter().min_by(|a, b| key(a).total_cmp(&key(b)))?;
+    let hi = values.iter().max_by(|a, b| key(a).total_cmp(&key(b)))?;
+    Some((lo, hi))
+}
+
+/// "Lowest X: A, v; highest: B, w (n× the lowest)."
+fn extremes(g: &Group, m: &Metric, what: &str) -> Option<Finding> {
+    let show = |v| m.kind.show(v);
+    let values: Vec<(&Entry, f64)> = g
+        .entries
+        .iter()
+        .filter_map(|e| Some((e, value(e, m)?)))
+        .collect();
+    let (lo, hi) = lowest_highest(&values, |v| v.1)?;
     if hi.1 <= lo.1 * 1.005 {
         return Some(info(format!(
             "{}: about the same for every transport ({}).",
@@ -180,7 +184,7 @@ fn extremes(g: &Group, key: &str, what: &str, show: impl Fn(f64) -> String) -> O
         )));
     }
     let times = if lo.1 > 0.0 {
-        format!(" ({}× the lowest)", format::sig3(hi.1 / lo.1))
+        format!(" ({} the lowest)", format::factor(hi.1 / lo.1))
     } else {
         String::new()
     };
@@ -200,25 +204,21 @@ fn bytes(g: &Group) -> Option<Finding> {
         .filter_map(|e| {
             Some((
                 e,
-                value(e, "bytes_per_delivery")?,
-                value(e, "overhead_ratio")?,
+                value(e, &metric::BYTES_PER_DELIVERY)?,
+                value(e, &metric::OVERHEAD_RATIO)?,
             ))
         })
         .collect();
-    if values.len() < 2 {
-        return None;
-    }
-    let lo = values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
-    let hi = values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (lo, hi) = lowest_highest(&values, |v| v.1)?;
     Some(info(format!(
-        "Fewest bytes on the wire per delivered message: {}, {} ({}× the {} payload); most: {}, {} ({}×).",
+        "Fewest bytes on the wire per delivered message: {}, {} ({} the {} payload); most: {}, {} ({}).",
         name(lo.0),
         format::bytes(lo.1),
-        format::sig3(lo.2),
+        format::factor(lo.2),
         format::bytes(g.scenario.size_bytes as f64),
         name(hi.0),
         format::bytes(hi.1),
-        format::sig3(hi.2),
+        format::factor(hi.2),
     )))
 }
 
@@ -307,14 +307,14 @@ fn loadgen_bound(g: &Group) -> Vec<Finding> {
     g.entries
         .iter()
         .filter_map(|e| {
-            let lg = value(e, "loadgen_cpu_percent")?;
-            let server = value(e, "server_cpu_percent").unwrap_or(0.0);
+            let lg = value(e, &metric::LOADGEN_CPU_PERCENT)?;
+            let server = value(e, &metric::SERVER_CPU_PERCENT).unwrap_or(0.0);
             (lg >= 50.0 && lg > server).then(|| {
                 warn(format!(
-                    "{}: the load generator used {}% CPU, more than the server ({}%): the results may show the load generator's limit, not the server's.",
+                    "{}: the load generator used {} CPU, more than the server ({}): the results may show the load generator's limit, not the server's.",
                     capitalize(&name(e)),
-                    format::sig3(lg),
-                    format::sig3(server)
+                    format::cpu_percent(lg),
+                    format::cpu_percent(server)
                 ))
             })
         })
@@ -322,21 +322,18 @@ fn loadgen_bound(g: &Group) -> Vec<Finding> {
 }
 
 fn repeats(g: &Group) -> Vec<Finding> {
-    let Some(m) = by_key("latency_p99_ms") else {
-        return Vec::new();
-    };
     g.entries
         .iter()
         .filter(|e| e.runs.len() > 1)
         .filter_map(|e| {
-            let s = e.stat(m.value)?;
+            let s = e.stat(metric::LATENCY_P99.value)?;
             Some(info(format!(
                 "{}: {} runs; p99 latency median {}, range {}–{}.",
                 capitalize(&name(e)),
                 e.runs.len(),
-                latency_us(s.value * 1e3),
-                latency_us(s.min * 1e3),
-                latency_us(s.max * 1e3)
+                duration_us(s.value),
+                duration_us(s.min),
+                duration_us(s.max)
             )))
         })
         .collect()
@@ -351,17 +348,11 @@ pub(crate) fn matrix_findings(c: &Comparison, lines: &[Line]) -> Vec<Finding> {
         };
         let (a, b) = (&c.groups[first], &c.groups[last]);
         let (va, vb) = (line.axis.value(&a.scenario), line.axis.value(&b.scenario));
-        for (key, what, show) in [
-            (
-                "latency_p99_ms",
-                "p99 latency",
-                (|v: f64| latency_us(v * 1e3)) as fn(f64) -> String,
-            ),
-            ("bytes_per_delivery", "bytes per message", format::bytes),
+        for (metric, what) in [
+            (&metric::LATENCY_P99, "p99 latency"),
+            (&metric::BYTES_PER_DELIVERY, "bytes per message"),
         ] {
-            let Some(metric) = metrics::by_key(key) else {
-                continue;
-            };
+            let show = |v| metric.kind.show(v);
             let mut moves = Vec::new();
             for ea in &a.entries {
                 let Some(eb) = b
@@ -375,7 +366,7 @@ pub(crate) fn matrix_findings(c: &Comparison, lines: &[Line]) -> Vec<Finding> {
                     continue;
                 };
                 let change = if x.value > 0.0 {
-                    format!(" ({}×)", format::sig3(y.value / x.value))
+                    format!(" ({})", format::factor(y.value / x.value))
                 } else {
                     String::new()
                 };

@@ -7,11 +7,12 @@
 //! files travel between machines and people, and a report must not run what
 //! one of them contains.
 
+use crate::Stat;
 use crate::charts::{Chart, color_hex};
 use crate::findings::{Finding, Tone};
 use crate::format;
+use crate::headline::{self, HEADLINE, Row};
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics::{self, HEADLINE};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use protocol::results::{Arrival, Machine, PublishVia};
@@ -19,6 +20,12 @@ use std::fmt::Write;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
+    escape_markup(s, "&#39;", |_| true)
+}
+
+/// The five markup characters as entities, `'` as `apos` (HTML 4 has no
+/// `&apos;`, XML names it); any other character kept where `keep` says so.
+pub(crate) fn escape_markup(s: &str, apos: &str, keep: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -26,8 +33,9 @@ pub fn escape_html(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+            '\'' => out.push_str(apos),
+            c if keep(c) => out.push(c),
+            _ => {}
         }
     }
     out
@@ -303,7 +311,11 @@ fn table(h: &mut String, g: &Group) {
     h.push_str("</tr></thead>\n<tbody>\n");
     let mut section = "";
     for m in HEADLINE {
-        let stats: Vec<_> = g.entries.iter().map(|e: &Entry| e.stat(m.value)).collect();
+        let stats: Vec<_> = g
+            .entries
+            .iter()
+            .map(|e: &Entry| e.stat(|r| m.value(r)))
+            .collect();
         if stats.iter().all(Option::is_none) {
             continue;
         }
@@ -316,8 +328,8 @@ fn table(h: &mut String, g: &Group) {
                 section
             );
         }
-        let best = metrics::best(
-            m.better,
+        let best = headline::best(
+            m.better(),
             &stats.iter().map(|s| s.map(|s| s.value)).collect::<Vec<_>>(),
         );
         let _ = write!(
@@ -327,32 +339,36 @@ fn table(h: &mut String, g: &Group) {
             escape_html(m.label)
         );
         for (s, is_best) in stats.iter().zip(best) {
-            let class = if is_best { " class=\"best\"" } else { "" };
-            match s {
-                Some(s) => {
-                    let spread = if s.has_spread() {
-                        format!(
-                            "<span class=\"spread\">{}–{}</span>",
-                            escape_html(&(m.show)(s.min)),
-                            escape_html(&(m.show)(s.max))
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let _ = write!(
-                        h,
-                        "<td{class}>{}{spread}</td>",
-                        escape_html(&(m.show)(s.value))
-                    );
-                }
-                None => h.push_str("<td class=\"na\">–</td>"),
-            }
+            cell(h, m, s.as_ref(), is_best);
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table></div>\n<p class=\"note\">Highlighted: the best value of a row (when the values differ by more than 0.5%). \
                 With repeated runs a cell shows the median and, below it, the range. \
                 Latency percentiles of one run come from its exact HdrHistogram; “–” means not measured.</p>\n");
+}
+
+/// One value of the table: the median, the range below it with repeats.
+fn cell(h: &mut String, m: &Row, s: Option<&Stat>, is_best: bool) {
+    let Some(s) = s else {
+        h.push_str("<td class=\"na\">–</td>");
+        return;
+    };
+    let class = if is_best { " class=\"best\"" } else { "" };
+    let spread = if s.has_spread() {
+        format!(
+            "<span class=\"spread\">{}–{}</span>",
+            escape_html(&m.show(s.min)),
+            escape_html(&m.show(s.max))
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        h,
+        "<td{class}>{}{spread}</td>",
+        escape_html(&m.show(s.value))
+    );
 }
 
 fn charts(h: &mut String, charts: &[Chart]) {

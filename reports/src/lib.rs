@@ -21,8 +21,8 @@
 //! - [`load`]: reading files and directories; schema-version and histogram checks per file.
 //! - [`mod@merge`]: grouping into scenarios and transports; repeats vs concurrent workers.
 //! - `combine`: adding results up (histograms exactly, counts, bytes, rates, costs).
-//! - [`metrics`]: the headline rows: what each number is, its format, which way is better.
-//! - [`metric`]: the names thresholds and gates use (`latency.p99`, `loss`, …): value, unit, worse direction.
+//! - [`metric`]: the one table of metrics (`latency.p99`, `loss`, …): value, unit, worse direction.
+//! - [`headline`]: which metrics the report's tables show, in what order, under which label.
 //! - [`thresholds`]: absolute limits (`ws.latency.p99<25ms`) checked on merged results.
 //! - [`mod@compare`]: baseline vs current with relative gates and the noise rule; table, Markdown, JUnit, JSON.
 //! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
@@ -31,7 +31,8 @@
 //! - `charts`: PNG charts with plotters (bundled DejaVu Sans, no system font libraries).
 //! - `html`: the single-file HTML page, with [`escape_html`] for every file-borne string.
 //! - `render`: writing the report directory.
-//! - [`mod@format`]: number formatting shared by all of the above.
+//! - [`mod@format`]: `protocol::format`, the number formatting the load
+//!   generator's summary uses too, so a value reads the same in both.
 //! - `stats`: medians, spreads, RFC 3339 stamps.
 //! - `hist`: the percentile curve; codec and summaries from `protocol::hist`.
 //! - [`Error`]: one error enum; every variant born of a file names the file.
@@ -41,14 +42,13 @@ mod combine;
 pub mod compare;
 mod error;
 mod findings;
-pub mod format;
+pub mod headline;
 mod hist;
 mod html;
 pub mod load;
 mod matrix;
 pub mod merge;
 pub mod metric;
-pub mod metrics;
 mod render;
 mod stats;
 mod table;
@@ -60,6 +60,7 @@ pub use findings::{Finding, Tone, findings};
 pub use html::escape_html;
 pub use load::load_results;
 pub use merge::{Comparison, Entry, Group, merge};
+pub use protocol::format;
 pub use render::{RenderOptions, RenderSummary, render};
 pub use stats::Stat;
 pub use table::{print_summary_table, summary_json};

@@ -1,8 +1,11 @@
-//! Reading result files from paths given on the command line: files, or
-//! directories of `*.json` files. Each file is checked here, where its path is
-//! still known, so every later error can be traced to a file: the schema
-//! version first (so a file from a newer rtbench says so instead of failing on
-//! some renamed field), then the shape, then every histogram decodes.
+//! Reading result files from paths given on the command line: files,
+//! directories of `*.json` files (repeats, load workers), and for `compare` a
+//! bench output folder (its `results/`). `report` and `compare` share this
+//! loader, so a file fails the same way in both. Each file is checked here,
+//! where its path is still known, so every later error can be traced to a
+//! file: the schema version first (so a file from a newer rtbench says so
+//! instead of failing on some renamed field), then the shape, then every
+//! histogram decodes.
 
 use crate::Error;
 use crate::hist;
@@ -24,23 +27,61 @@ pub fn load_results(paths: &[PathBuf]) -> Result<Vec<ResultFile>, Error> {
     }
     let mut out = Vec::new();
     for path in paths {
-        let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
-        if meta.is_dir() {
-            let before = out.len();
-            for file in json_files_in(path)? {
-                if let Some(result) = load_file(&file, true)? {
-                    out.push(result);
-                }
-            }
-            if out.len() == before {
-                return Err(Error::NoInput(format!(
-                    "{} holds no *.json result file",
-                    path.display()
-                )));
-            }
-        } else if let Some(result) = load_file(path, false)? {
-            out.push(result);
+        out.extend(load_path(path, Folder::Flat)?);
+    }
+    Ok(out)
+}
+
+/// Where a directory's result files are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Folder {
+    /// `*.json` directly in it: a folder of repeats or of load workers.
+    Flat,
+    /// Also `results/*.json`, where `bench` writes them: a bench output folder.
+    BenchOutput,
+}
+
+impl Folder {
+    /// The directories searched, in order.
+    fn dirs(self, path: &Path) -> Vec<PathBuf> {
+        let mut dirs = vec![path.to_path_buf()];
+        let results = path.join("results");
+        if self == Folder::BenchOutput && results.is_dir() {
+            dirs.push(results);
         }
+        dirs
+    }
+
+    /// What a directory without result files lacks, after its path.
+    fn empty(self) -> &'static str {
+        match self {
+            Folder::Flat => "holds no *.json result file",
+            Folder::BenchOutput => {
+                "holds no result file (*.json, or results/*.json as bench writes them)"
+            }
+        }
+    }
+}
+
+/// Reads a result file, or the result files of a directory (see [`Folder`]);
+/// a directory without any is an error.
+pub(crate) fn load_path(path: &Path, folder: Folder) -> Result<Vec<ResultFile>, Error> {
+    let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
+    if !meta.is_dir() {
+        return Ok(load_file(path, false)?.into_iter().collect());
+    }
+    let mut out = Vec::new();
+    for dir in folder.dirs(path) {
+        for file in json_files_in(&dir)? {
+            out.extend(load_file(&file, true)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::NoInput(format!(
+            "{} {}",
+            path.display(),
+            folder.empty()
+        )));
     }
     Ok(out)
 }

@@ -100,12 +100,8 @@ pub fn lines(c: &Comparison) -> Vec<Line> {
 /// The scenario minus the axis, minus what never splits a matrix (file name,
 /// seed, source addresses, transport-only settings).
 fn key_without(axis: Axis, g: &Group) -> String {
-    let mut s = g.scenario.clone();
+    let mut s = crate::merge::workload(&g.scenario);
     s.scenario_file = None;
-    s.seed = 0;
-    s.source_ips.clear();
-    s.poll_interval_secs = None;
-    s.long_poll_wait_secs = None;
     match axis {
         Axis::Clients => {
             s.clients = 0;

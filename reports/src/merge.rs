@@ -117,26 +117,60 @@ pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
     let mut pending: Vec<PendingGroup<'_>> = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let key = group_key(&file.scenario);
-        let pos = match pending.iter().position(|g| g.key == key) {
-            Some(pos) => pos,
+        match pending.iter_mut().find(|g| g.key == key) {
+            Some(g) => g.add(index, file),
             None => {
-                pending.push(PendingGroup {
-                    key,
-                    scenario: file.scenario.clone(),
-                    entries: Vec::new(),
-                    machines: Vec::new(),
-                    files: 0,
-                });
-                pending.len() - 1
+                let mut g = PendingGroup::new(key, file);
+                g.add(index, file);
+                pending.push(g);
             }
-        };
-        let g = &mut pending[pos];
-        g.files += 1;
-        if !g.machines.contains(&file.machine) {
-            g.machines.push(file.machine.clone());
         }
+    }
+    let groups = pending
+        .into_iter()
+        .map(PendingGroup::build)
+        .collect::<Result<_, _>>()?;
+    let mut machines: Vec<Machine> = Vec::new();
+    let mut versions: Vec<String> = Vec::new();
+    for f in files {
+        push_new(&mut machines, &f.machine);
+        push_new(&mut versions, &f.rtbench_version);
+    }
+    Ok(Comparison {
+        groups,
+        machines,
+        rtbench_versions: versions,
+        created: created_range(files),
+        files: files.len(),
+        warnings: warnings(files),
+    })
+}
+
+/// Appends `item` unless an equal one is there: distinct values in order of
+/// first appearance.
+fn push_new<T: Clone + PartialEq>(list: &mut Vec<T>, item: &T) {
+    if !list.contains(item) {
+        list.push(item.clone());
+    }
+}
+
+impl<'a> PendingGroup<'a> {
+    fn new(key: String, file: &ResultFile) -> Self {
+        PendingGroup {
+            key,
+            scenario: file.scenario.clone(),
+            entries: Vec::new(),
+            machines: Vec::new(),
+            files: 0,
+        }
+    }
+
+    /// Adds a file's transports to the entries of their transport and setting.
+    fn add(&mut self, index: usize, file: &'a ResultFile) {
+        self.files += 1;
+        push_new(&mut self.machines, &file.machine);
         // One-transport files set only their own transport's setting.
-        let s = &mut g.scenario;
+        let s = &mut self.scenario;
         s.poll_interval_secs = s.poll_interval_secs.or(file.scenario.poll_interval_secs);
         s.long_poll_wait_secs = s.long_poll_wait_secs.or(file.scenario.long_poll_wait_secs);
         for result in &file.transports {
@@ -150,9 +184,9 @@ pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
                 e.transport == result.transport
                     && e.setting.map(f64::to_bits) == setting.map(f64::to_bits)
             };
-            match g.entries.iter_mut().find(same) {
+            match self.entries.iter_mut().find(same) {
                 Some(e) => e.parts.push(part),
-                None => g.entries.push(PendingEntry {
+                None => self.entries.push(PendingEntry {
                     transport: result.transport,
                     setting,
                     parts: vec![part],
@@ -161,16 +195,17 @@ pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
         }
     }
 
-    let mut groups = Vec::new();
-    for mut g in pending {
-        g.entries.sort_by(|a, b| {
+    /// The group's entries in `Transport::ALL` order, then by setting, each
+    /// labeled with its setting when its transport has several.
+    fn build(mut self) -> Result<Group, Error> {
+        self.entries.sort_by(|a, b| {
             let key = |e: &PendingEntry<'_>| (e.transport, e.setting.unwrap_or(f64::INFINITY));
             let (ka, kb) = (key(a), key(b));
             ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
         });
         let mut entries = Vec::new();
-        for e in &g.entries {
-            let twins = g
+        for e in &self.entries {
+            let twins = self
                 .entries
                 .iter()
                 .filter(|o| o.transport == e.transport)
@@ -181,71 +216,68 @@ pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
             };
             entries.push(build_entry(e, label)?);
         }
-        groups.push(Group {
-            scenario: g.scenario,
+        Ok(Group {
+            scenario: self.scenario,
             entries,
-            machines: g.machines,
-            files: g.files,
-        });
+            machines: self.machines,
+            files: self.files,
+        })
     }
+}
 
-    let mut machines: Vec<Machine> = Vec::new();
-    let mut versions: Vec<String> = Vec::new();
+/// Distinct warnings of the files, prefixed with the transport of a
+/// one-transport file (its warning is about that transport), and a note per
+/// partial run.
+fn warnings(files: &[ResultFile]) -> Vec<String> {
     let mut warnings: Vec<String> = Vec::new();
     for f in files {
-        if !machines.contains(&f.machine) {
-            machines.push(f.machine.clone());
-        }
-        if !versions.contains(&f.rtbench_version) {
-            versions.push(f.rtbench_version.clone());
-        }
-        // A one-transport file's warning is about that transport: say so.
         let prefix = match f.transports.as_slice() {
             [one] => format!("{}: ", one.transport),
             _ => String::new(),
         };
-        let mut add = |w: String| {
-            if !warnings.contains(&w) {
-                warnings.push(w);
-            }
-        };
         for w in &f.warnings {
-            add(format!("{prefix}{w}"));
+            push_new(&mut warnings, &format!("{prefix}{w}"));
         }
         if f.partial {
-            add(format!(
-                "{prefix}the run of {} did not complete: its numbers cover only what was measured",
-                f.created
-            ));
+            push_new(
+                &mut warnings,
+                &format!(
+                    "{prefix}the run of {} did not complete: its numbers cover only what was measured",
+                    f.created
+                ),
+            );
         }
     }
+    warnings
+}
+
+/// The earliest and latest `created` stamp, as written in the files.
+fn created_range(files: &[ResultFile]) -> (String, String) {
     let mut stamps: Vec<(f64, &String)> = files
         .iter()
         .map(|f| (parse_rfc3339(&f.created).unwrap_or(f64::NAN), &f.created))
         .collect();
     stamps.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let created = (
+    (
         stamps.first().map(|s| s.1.clone()).unwrap_or_default(),
         stamps.last().map(|s| s.1.clone()).unwrap_or_default(),
-    );
-    Ok(Comparison {
-        groups,
-        machines,
-        rtbench_versions: versions,
-        created,
-        files: files.len(),
-        warnings,
-    })
+    )
 }
 
-/// The scenario without what does not change the workload (see module docs).
-fn group_key(s: &Scenario) -> String {
+/// The scenario without what does not change the workload: the seed, the
+/// loopback source addresses and the two transport-only settings (see the
+/// module docs). Grouping, matrix axes and `compare`'s pairing all start here.
+pub(crate) fn workload(s: &Scenario) -> Scenario {
     let mut s = s.clone();
     s.seed = 0;
     s.source_ips.clear();
     s.poll_interval_secs = None;
     s.long_poll_wait_secs = None;
-    serde_json::to_string(&s).unwrap_or_default()
+    s
+}
+
+fn group_key(s: &Scenario) -> String {
+    serde_json::to_string(&workload(s)).unwrap_or_default()
 }
 
 fn setting_of(t: Transport, s: &Scenario) -> Option<f64> {

@@ -1,17 +1,14 @@
-//! The metric namespace of thresholds and `compare`: one table of the names
-//! a user may write (`latency.p99`, `loss`, `server.cpu_percent`, …), each
+//! The one table of metrics: every number rtbench judges or shows, by the
+//! name users write (`latency.p99`, `loss`, `server.cpu_percent`, …), each
 //! with how to read it from a [`TransportResult`], its unit [`Kind`] (how a
 //! limit is written and how a value reads) and which direction is worse.
-//! Both [`crate::thresholds`] and [`mod@crate::compare`] resolve names here, so a
-//! name means the same number in `--threshold` and `--max-regression`.
-//!
-//! Not to be confused with [`crate::metrics`], the report's headline rows
-//! (labels, highlighting); the values agree: where a headline row shows "–",
-//! the metric here is "not measured" (`None`).
+//! [`crate::thresholds`], [`mod@crate::compare`] and the report's headline
+//! rows ([`crate::headline`]) all take their numbers from here, so a name
+//! means the same number in `--threshold`, `--max-regression` and the report.
 
 use crate::format;
 use protocol::Transport;
-use protocol::results::TransportResult;
+use protocol::results::{LatencySummary, TransportResult};
 use std::fmt;
 
 /// How a metric's value is stored, written in a limit and shown.
@@ -91,15 +88,15 @@ impl Kind {
             return "–".into();
         }
         match self {
-            Kind::Latency => format::latency_us(v),
-            Kind::Seconds => format::latency_us(v * 1e6),
+            Kind::Latency => format::duration_us(v),
+            Kind::Seconds => format::duration_us(v * 1e6),
             Kind::Ratio => format::percent(v),
-            Kind::Percent => format!("{}%", format::sig3(v)),
+            Kind::Percent => format::cpu_percent(v),
             Kind::Bytes => format::bytes(v),
             Kind::Count if v.fract() == 0.0 && v >= 0.0 => format::thousands(v as u64),
             Kind::Count => format::sig3(v),
             Kind::Rate => format::rate(v),
-            Kind::Factor => format!("{}×", format::sig3(v)),
+            Kind::Factor => format::factor(v),
         }
     }
 
@@ -198,16 +195,9 @@ fn polling(t: Transport) -> bool {
     !t.is_push()
 }
 
-fn lat(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.latency.count > 0).then(|| f(&r.latency))
-}
-
-fn publish(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.publish_latency.count > 0).then(|| f(&r.publish_latency))
-}
-
-fn connect(r: &TransportResult, f: fn(&protocol::results::LatencySummary) -> f64) -> Option<f64> {
-    (r.connect_time.count > 0).then(|| f(&r.connect_time))
+/// A number of a latency summary, `None` when it holds no sample.
+fn sampled(l: &LatencySummary, f: fn(&LatencySummary) -> f64) -> Option<f64> {
+    (l.count > 0).then(|| f(l))
 }
 
 const NO_DELIVERY: &str = "no message was delivered in the measured window";
@@ -216,14 +206,26 @@ const NO_PUBLISH: &str =
 const NO_CONNECT: &str = "no connection was made";
 const NO_SERVER: &str = "the server reported no cost (it has no /api/stats)";
 
+/// CPU seconds per 1,000 deliveries, by the server's own delivery count when
+/// it has one (same scope as its CPU time), else by the load generator's.
+fn server_cpu_per_1k(r: &TransportResult) -> Option<f64> {
+    let s = r.server.as_ref()?;
+    let deliveries = if s.deliveries > 0 {
+        s.deliveries
+    } else {
+        r.wire_bytes.deliveries
+    };
+    (deliveries > 0).then(|| s.cpu_seconds / deliveries as f64 * 1000.0)
+}
+
 macro_rules! latency {
-    ($name:literal, $about:literal, $read:ident, $missing:expr, $f:expr) => {
+    ($name:literal, $about:literal, $summary:ident, $missing:expr, $f:expr) => {
         Metric {
             name: $name,
             kind: Kind::Latency,
             worse: Worse::Higher,
             about: $about,
-            value: |r| $read(r, $f),
+            value: |r| sampled(&r.$summary, $f),
             missing: $missing,
             applies: all,
         }
@@ -244,202 +246,231 @@ macro_rules! count {
     };
 }
 
+pub const LATENCY_MEAN: Metric = latency!(
+    "latency.mean",
+    "mean delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.mean_us
+);
+pub const LATENCY_P50: Metric = latency!(
+    "latency.p50",
+    "median delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.p50_us as f64
+);
+pub const LATENCY_P90: Metric = latency!(
+    "latency.p90",
+    "90th percentile delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.p90_us as f64
+);
+pub const LATENCY_P99: Metric = latency!(
+    "latency.p99",
+    "99th percentile delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.p99_us as f64
+);
+pub const LATENCY_P999: Metric = latency!(
+    "latency.p999",
+    "99.9th percentile delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.p999_us as f64
+);
+pub const LATENCY_MAX: Metric = latency!(
+    "latency.max",
+    "highest delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.max_us as f64
+);
+pub const PUBLISH_LATENCY_P50: Metric = latency!(
+    "publish_latency.p50",
+    "median publish round trip",
+    publish_latency,
+    NO_PUBLISH,
+    |l| l.p50_us as f64
+);
+pub const PUBLISH_LATENCY_P99: Metric = latency!(
+    "publish_latency.p99",
+    "99th percentile publish round trip",
+    publish_latency,
+    NO_PUBLISH,
+    |l| l.p99_us as f64
+);
+pub const PUBLISH_LATENCY_MAX: Metric = latency!(
+    "publish_latency.max",
+    "highest publish round trip",
+    publish_latency,
+    NO_PUBLISH,
+    |l| l.max_us as f64
+);
+pub const CONNECT_TIME_P50: Metric = latency!(
+    "connect_time.p50",
+    "median connect + handshake time",
+    connect_time,
+    NO_CONNECT,
+    |l| l.p50_us as f64
+);
+pub const CONNECT_TIME_P99: Metric = latency!(
+    "connect_time.p99",
+    "99th percentile connect + handshake time",
+    connect_time,
+    NO_CONNECT,
+    |l| l.p99_us as f64
+);
+pub const CONNECT_TIME_MAX: Metric = latency!(
+    "connect_time.max",
+    "highest connect + handshake time",
+    connect_time,
+    NO_CONNECT,
+    |l| l.max_us as f64
+);
+pub const DELIVERIES_PER_SEC: Metric = Metric {
+    name: "deliveries_per_sec",
+    kind: Kind::Rate,
+    worse: Worse::Lower,
+    about: "messages received by subscribers per second",
+    value: |r| Some(r.rates.deliveries_per_sec),
+    missing: "",
+    applies: all,
+};
+pub const REQUESTS_PER_SEC: Metric = Metric {
+    name: "requests_per_sec",
+    kind: Kind::Rate,
+    worse: Worse::Higher,
+    about: "subscribe-side HTTP requests per second",
+    value: |r| Some(r.rates.requests_per_sec),
+    missing: "",
+    applies: all,
+};
+pub const EMPTY_RATIO: Metric = Metric {
+    name: "empty_ratio",
+    kind: Kind::Ratio,
+    worse: Worse::Higher,
+    about: "share of polls that came back empty (polling transports only)",
+    value: |r| (r.counts.requests > 0).then_some(r.rates.empty_ratio),
+    missing: "no subscribe request was made in the measured window",
+    applies: polling,
+};
+pub const BYTES_PER_DELIVERY: Metric = Metric {
+    name: "bytes_per_delivery",
+    kind: Kind::Bytes,
+    worse: Worse::Higher,
+    about: "subscribe-side wire bytes per delivered message",
+    value: |r| (r.wire_bytes.deliveries > 0).then_some(r.wire_bytes.bytes_per_delivery),
+    missing: NO_DELIVERY,
+    applies: all,
+};
+pub const OVERHEAD_RATIO: Metric = Metric {
+    name: "overhead_ratio",
+    kind: Kind::Factor,
+    worse: Worse::Higher,
+    about: "subscribe-side wire bytes ÷ payload bytes",
+    value: |r| (r.wire_bytes.payload_bytes > 0).then_some(r.wire_bytes.overhead_ratio),
+    missing: NO_DELIVERY,
+    applies: all,
+};
+pub const LOSS: Metric = count!("loss", "messages expected but never received", |r| Some(
+    r.counts.lost as f64
+));
+pub const DUPLICATE: Metric = count!("duplicate", "messages received twice", |r| Some(
+    r.counts.duplicate as f64
+));
+pub const REORDERED: Metric = count!("reordered", "messages received out of order", |r| Some(
+    r.counts.reordered as f64
+));
+pub const ERRORS: Metric = count!(
+    "errors",
+    "subscriber and publisher errors, all kinds",
+    |r| { Some(r.counts.errors.values().sum::<u64>() as f64) }
+);
+pub const RECONNECTS: Metric = count!("reconnects", "subscriber reconnects", |r| Some(
+    r.counts.reconnects as f64
+));
+pub const PUBLISH_ERRORS: Metric = count!("publish_errors", "publishes that failed", |r| Some(
+    r.counts.publish_errors as f64
+));
+pub const SERVER_CPU_PER_1K: Metric = Metric {
+    name: "server.cpu_per_1k_deliveries",
+    kind: Kind::Seconds,
+    worse: Worse::Higher,
+    about: "server CPU seconds per 1,000 deliveries",
+    value: server_cpu_per_1k,
+    missing: NO_SERVER,
+    applies: all,
+};
+pub const SERVER_CPU_PERCENT: Metric = Metric {
+    name: "server.cpu_percent",
+    kind: Kind::Percent,
+    worse: Worse::Higher,
+    about: "server CPU during the window (100 = one core)",
+    value: |r| r.server.as_ref().map(|s| s.cpu_percent),
+    missing: NO_SERVER,
+    applies: all,
+};
+pub const SERVER_RSS_PER_CONNECTION: Metric = Metric {
+    name: "server.rss_per_connection",
+    kind: Kind::Bytes,
+    worse: Worse::Higher,
+    about: "server memory per open connection",
+    value: |r| r.server.as_ref().and_then(|s| s.rss_per_connection_bytes),
+    missing: "the server reported no memory per connection (no /api/stats, or no connection)",
+    applies: all,
+};
+pub const LOADGEN_RSS_PER_CLIENT: Metric = Metric {
+    name: "loadgen.rss_per_client",
+    kind: Kind::Bytes,
+    worse: Worse::Higher,
+    about: "load generator memory per simulated client",
+    value: |r| (r.clients > 0).then_some(r.loadgen.per_client_rss_bytes),
+    missing: "the run had no clients",
+    applies: all,
+};
+pub const LOADGEN_CPU_PERCENT: Metric = Metric {
+    name: "loadgen.cpu_percent",
+    kind: Kind::Percent,
+    worse: Worse::Higher,
+    about: "load generator CPU during the window (100 = one core)",
+    value: |r| Some(r.loadgen.cpu_percent),
+    missing: "",
+    applies: all,
+};
+
 /// Every metric, in the order error messages and docs list them.
 pub const METRICS: &[Metric] = &[
-    latency!(
-        "latency.mean",
-        "mean delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.mean_us
-    ),
-    latency!(
-        "latency.p50",
-        "median delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.p50_us as f64
-    ),
-    latency!(
-        "latency.p90",
-        "90th percentile delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.p90_us as f64
-    ),
-    latency!(
-        "latency.p99",
-        "99th percentile delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.p99_us as f64
-    ),
-    latency!(
-        "latency.p999",
-        "99.9th percentile delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.p999_us as f64
-    ),
-    latency!(
-        "latency.max",
-        "highest delivery latency",
-        lat,
-        NO_DELIVERY,
-        |l| l.max_us as f64
-    ),
-    latency!(
-        "publish_latency.p50",
-        "median publish round trip",
-        publish,
-        NO_PUBLISH,
-        |l| l.p50_us as f64
-    ),
-    latency!(
-        "publish_latency.p99",
-        "99th percentile publish round trip",
-        publish,
-        NO_PUBLISH,
-        |l| l.p99_us as f64
-    ),
-    latency!(
-        "publish_latency.max",
-        "highest publish round trip",
-        publish,
-        NO_PUBLISH,
-        |l| l.max_us as f64
-    ),
-    latency!(
-        "connect_time.p50",
-        "median connect + handshake time",
-        connect,
-        NO_CONNECT,
-        |l| l.p50_us as f64
-    ),
-    latency!(
-        "connect_time.p99",
-        "99th percentile connect + handshake time",
-        connect,
-        NO_CONNECT,
-        |l| l.p99_us as f64
-    ),
-    latency!(
-        "connect_time.max",
-        "highest connect + handshake time",
-        connect,
-        NO_CONNECT,
-        |l| l.max_us as f64
-    ),
-    Metric {
-        name: "deliveries_per_sec",
-        kind: Kind::Rate,
-        worse: Worse::Lower,
-        about: "messages received by subscribers per second",
-        value: |r| Some(r.rates.deliveries_per_sec),
-        missing: "",
-        applies: all,
-    },
-    Metric {
-        name: "requests_per_sec",
-        kind: Kind::Rate,
-        worse: Worse::Higher,
-        about: "subscribe-side HTTP requests per second",
-        value: |r| Some(r.rates.requests_per_sec),
-        missing: "",
-        applies: all,
-    },
-    Metric {
-        name: "empty_ratio",
-        kind: Kind::Ratio,
-        worse: Worse::Higher,
-        about: "share of polls that came back empty (polling transports only)",
-        value: |r| (r.counts.requests > 0).then_some(r.rates.empty_ratio),
-        missing: "no subscribe request was made in the measured window",
-        applies: polling,
-    },
-    Metric {
-        name: "bytes_per_delivery",
-        kind: Kind::Bytes,
-        worse: Worse::Higher,
-        about: "subscribe-side wire bytes per delivered message",
-        value: |r| (r.wire_bytes.deliveries > 0).then_some(r.wire_bytes.bytes_per_delivery),
-        missing: NO_DELIVERY,
-        applies: all,
-    },
-    Metric {
-        name: "overhead_ratio",
-        kind: Kind::Factor,
-        worse: Worse::Higher,
-        about: "subscribe-side wire bytes ÷ payload bytes",
-        value: |r| (r.wire_bytes.payload_bytes > 0).then_some(r.wire_bytes.overhead_ratio),
-        missing: NO_DELIVERY,
-        applies: all,
-    },
-    count!("loss", "messages expected but never received", |r| Some(
-        r.counts.lost as f64
-    )),
-    count!("duplicate", "messages received twice", |r| Some(
-        r.counts.duplicate as f64
-    )),
-    count!("reordered", "messages received out of order", |r| Some(
-        r.counts.reordered as f64
-    )),
-    count!(
-        "errors",
-        "subscriber and publisher errors, all kinds",
-        |r| { Some(r.counts.errors.values().sum::<u64>() as f64) }
-    ),
-    count!("reconnects", "subscriber reconnects", |r| Some(
-        r.counts.reconnects as f64
-    )),
-    count!("publish_errors", "publishes that failed", |r| Some(
-        r.counts.publish_errors as f64
-    )),
-    Metric {
-        name: "server.cpu_per_1k_deliveries",
-        kind: Kind::Seconds,
-        worse: Worse::Higher,
-        about: "server CPU seconds per 1,000 deliveries",
-        value: crate::metrics::server_cpu_per_1k,
-        missing: NO_SERVER,
-        applies: all,
-    },
-    Metric {
-        name: "server.cpu_percent",
-        kind: Kind::Percent,
-        worse: Worse::Higher,
-        about: "server CPU during the window (100 = one core)",
-        value: |r| r.server.as_ref().map(|s| s.cpu_percent),
-        missing: NO_SERVER,
-        applies: all,
-    },
-    Metric {
-        name: "server.rss_per_connection",
-        kind: Kind::Bytes,
-        worse: Worse::Higher,
-        about: "server memory per open connection",
-        value: |r| r.server.as_ref().and_then(|s| s.rss_per_connection_bytes),
-        missing: "the server reported no memory per connection (no /api/stats, or no connection)",
-        applies: all,
-    },
-    Metric {
-        name: "loadgen.rss_per_client",
-        kind: Kind::Bytes,
-        worse: Worse::Higher,
-        about: "load generator memory per simulated client",
-        value: |r| (r.clients > 0).then_some(r.loadgen.per_client_rss_bytes),
-        missing: "the run had no clients",
-        applies: all,
-    },
-    Metric {
-        name: "loadgen.cpu_percent",
-        kind: Kind::Percent,
-        worse: Worse::Higher,
-        about: "load generator CPU during the window (100 = one core)",
-        value: |r| Some(r.loadgen.cpu_percent),
-        missing: "",
-        applies: all,
-    },
+    LATENCY_MEAN,
+    LATENCY_P50,
+    LATENCY_P90,
+    LATENCY_P99,
+    LATENCY_P999,
+    LATENCY_MAX,
+    PUBLISH_LATENCY_P50,
+    PUBLISH_LATENCY_P99,
+    PUBLISH_LATENCY_MAX,
+    CONNECT_TIME_P50,
+    CONNECT_TIME_P99,
+    CONNECT_TIME_MAX,
+    DELIVERIES_PER_SEC,
+    REQUESTS_PER_SEC,
+    EMPTY_RATIO,
+    BYTES_PER_DELIVERY,
+    OVERHEAD_RATIO,
+    LOSS,
+    DUPLICATE,
+    REORDERED,
+    ERRORS,
+    RECONNECTS,
+    PUBLISH_ERRORS,
+    SERVER_CPU_PER_1K,
+    SERVER_CPU_PERCENT,
+    SERVER_RSS_PER_CONNECTION,
+    LOADGEN_RSS_PER_CLIENT,
+    LOADGEN_CPU_PERCENT,
 ];
 
 /// Short names accepted for the common ones.

@@ -1,9 +1,9 @@
 //! The summary for terminals and scripts: a plain aligned ASCII table (CI
 //! logs, `report` without `-o`) and the same numbers as JSON
-//! (`--format json`). Both come from [`crate::metrics::HEADLINE`].
+//! (`--format json`). Both come from [`crate::headline::HEADLINE`].
 
-use crate::merge::{Comparison, Entry, Group};
-use crate::metrics::{HEADLINE, Metric};
+use crate::headline::{HEADLINE, Row};
+use crate::merge::{Comparison, Entry};
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
 
@@ -43,7 +43,7 @@ pub fn summary_json(c: &Comparison) -> Value {
 fn entry_json(e: &Entry) -> Value {
     let mut metrics = Map::new();
     for m in HEADLINE {
-        let v = match e.stat(m.value) {
+        let v = match e.stat(|r| m.json_value(r)) {
             Some(s) => {
                 json!({"value": round6(s.value), "min": round6(s.min), "max": round6(s.max)})
             }
@@ -75,58 +75,16 @@ fn round6(v: f64) -> f64 {
 /// A plain aligned table per scenario: one line per transport, the headline
 /// columns most useful in a log. With repeats, values are medians.
 pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()> {
-    let columns: Vec<&Metric> = HEADLINE.iter().filter(|m| m.terminal).collect();
+    let columns: Vec<&Row> = HEADLINE.iter().filter(|m| m.terminal).collect();
     for (i, g) in c.groups.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
-        writeln!(out, "{}", group_heading(g))?;
-        let mut rows: Vec<Vec<String>> = Vec::new();
-        let mut header = vec!["transport".to_string()];
-        header.extend(columns.iter().map(|m| m.short.to_string()));
-        rows.push(header);
-        for e in &g.entries {
-            let mut row = vec![match e.runs.len() {
-                1 => e.label.clone(),
-                n => format!("{} (median of {n})", e.label),
-            }];
-            for m in &columns {
-                row.push(
-                    e.stat(m.value)
-                        .map_or_else(|| "-".to_string(), |s| (m.show)(s.value)),
-                );
-            }
-            rows.push(row);
-        }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|col| {
-                rows.iter()
-                    .map(|r| r[col].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for (n, row) in rows.iter().enumerate() {
-            let mut line = String::new();
-            for (col, cell) in row.iter().enumerate() {
-                let pad = widths[col] - cell.chars().count();
-                if col == 0 {
-                    // Names left-aligned, numbers right-aligned: columns of
-                    // figures read best when their units line up.
-                    line.push_str(cell);
-                    line.push_str(&" ".repeat(pad));
-                } else {
-                    line.push_str("  ");
-                    line.push_str(&" ".repeat(pad));
-                    line.push_str(cell);
-                }
-            }
-            writeln!(out, "{}", line.trim_end())?;
-            if n == 0 {
-                let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-                writeln!(out, "{}", "-".repeat(total))?;
-            }
-        }
+        writeln!(out, "{}", crate::html::scenario_title(g))?;
+        let mut rows = vec![vec!["transport".to_string()]];
+        rows[0].extend(columns.iter().map(|m| m.short.to_string()));
+        rows.extend(g.entries.iter().map(|e| summary_row(e, &columns)));
+        write_figures(&mut out, &rows)?;
     }
     if !c.warnings.is_empty() {
         writeln!(out)?;
@@ -137,6 +95,53 @@ pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()
     Ok(())
 }
 
-fn group_heading(g: &Group) -> String {
-    crate::html::scenario_title(g)
+fn summary_row(e: &Entry, columns: &[&Row]) -> Vec<String> {
+    let mut row = vec![match e.runs.len() {
+        1 => e.label.clone(),
+        n => format!("{} (median of {n})", e.label),
+    }];
+    for m in columns {
+        row.push(
+            e.stat(|r| m.value(r))
+                .map_or_else(|| "-".to_string(), |s| m.show(s.value)),
+        );
+    }
+    row
+}
+
+/// The header row, a rule, then the rows: names left-aligned, numbers
+/// right-aligned (columns of figures read best when their units line up).
+fn write_figures(out: &mut impl Write, rows: &[Vec<String>]) -> io::Result<()> {
+    let widths = column_widths(rows);
+    for (n, row) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (col, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[col] - cell.chars().count());
+            if col == 0 {
+                line.push_str(cell);
+                line.push_str(&pad);
+            } else {
+                line.push_str("  ");
+                line.push_str(&pad);
+                line.push_str(cell);
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+        if n == 0 {
+            let total = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+            writeln!(out, "{}", "-".repeat(total))?;
+        }
+    }
+    Ok(())
+}
+
+/// The widest cell of each column, in characters.
+pub(crate) fn column_widths(rows: &[Vec<String>]) -> Vec<usize> {
+    let mut widths = vec![0; rows.first().map_or(0, Vec::len)];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    widths
 }

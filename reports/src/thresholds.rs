@@ -151,61 +151,8 @@ impl Threshold {
     /// Parses `ws.latency.p99<25ms` (see the module docs for the syntax).
     pub fn parse(expr: &str) -> Result<Threshold, ThresholdError> {
         let text = expr.trim();
-        let syntax = |why: &str| ThresholdError::Syntax {
-            expr: text.to_string(),
-            why: why.to_string(),
-        };
-        if text.is_empty() {
-            return Err(syntax("empty expression"));
-        }
-        let Some(at) = text.find(['<', '>', '=', '!']) else {
-            return Err(syntax("no comparison operator"));
-        };
-        let (lhs, rest) = (text[..at].trim(), &text[at..]);
-        let Some((sym, op)) = Op::ALL.iter().find(|(s, _)| rest.starts_with(s)) else {
-            return Err(syntax(if rest.starts_with('=') {
-                "'=' is not an operator (use == for equality)"
-            } else {
-                "unknown operator"
-            }));
-        };
-        let rhs = rest[sym.len()..].trim();
-        if rhs.is_empty() {
-            return Err(syntax("no value after the operator"));
-        }
-        if rhs.starts_with(['<', '>', '=', '!']) {
-            return Err(syntax("unknown operator"));
-        }
-        let no_transport = || {
-            syntax(&format!(
-                "no transport: write *.{lhs} for every transport, or e.g. ws.{lhs}"
-            ))
-        };
-        let Some((transport, name)) = lhs.split_once('.') else {
-            return Err(if metric::lookup(lhs).is_some() {
-                no_transport()
-            } else {
-                syntax("no TRANSPORT. before the metric")
-            });
-        };
-        let transport = match transport.trim() {
-            "*" => None,
-            t => match Transport::from_str(t) {
-                Ok(t) => Some(t),
-                // `latency.p99<25ms`: a whole metric name, the transport left out.
-                Err(_) if metric::lookup(lhs).is_some() => return Err(no_transport()),
-                Err(_) => {
-                    return Err(ThresholdError::UnknownTransport {
-                        expr: text.to_string(),
-                        name: t.to_string(),
-                    });
-                }
-            },
-        };
-        let m = metric::lookup(name).ok_or_else(|| ThresholdError::UnknownMetric {
-            expr: text.to_string(),
-            name: name.trim().to_string(),
-        })?;
+        let (lhs, op, rhs) = split(text)?;
+        let (transport, m) = subject(text, lhs)?;
         if let Some(t) = transport
             && !(m.applies)(t)
         {
@@ -228,7 +175,7 @@ impl Threshold {
             expr: text.to_string(),
             transport,
             metric: m,
-            op: *op,
+            op,
             limit,
         })
     }
@@ -250,6 +197,78 @@ impl Threshold {
     pub fn limit_text(&self) -> String {
         format!("{} {}", self.op, self.metric.kind.show(self.limit))
     }
+}
+
+fn syntax(text: &str, why: &str) -> ThresholdError {
+    ThresholdError::Syntax {
+        expr: text.to_string(),
+        why: why.to_string(),
+    }
+}
+
+/// `ws.latency.p99 < 25ms` → (`ws.latency.p99`, `<`, `25ms`), trimmed.
+fn split(text: &str) -> Result<(&str, Op, &str), ThresholdError> {
+    if text.is_empty() {
+        return Err(syntax(text, "empty expression"));
+    }
+    let Some(at) = text.find(['<', '>', '=', '!']) else {
+        return Err(syntax(text, "no comparison operator"));
+    };
+    let (lhs, rest) = (text[..at].trim(), &text[at..]);
+    let Some((sym, op)) = Op::ALL.iter().find(|(s, _)| rest.starts_with(s)) else {
+        return Err(syntax(
+            text,
+            if rest.starts_with('=') {
+                "'=' is not an operator (use == for equality)"
+            } else {
+                "unknown operator"
+            },
+        ));
+    };
+    let rhs = rest[sym.len()..].trim();
+    if rhs.is_empty() {
+        return Err(syntax(text, "no value after the operator"));
+    }
+    if rhs.starts_with(['<', '>', '=', '!']) {
+        return Err(syntax(text, "unknown operator"));
+    }
+    Ok((lhs, *op, rhs))
+}
+
+/// `ws.latency.p99` → (`Some(ws)`, the metric); `*` is `None`, every transport.
+fn subject(text: &str, lhs: &str) -> Result<(Option<Transport>, &'static Metric), ThresholdError> {
+    let no_transport = || {
+        syntax(
+            text,
+            &format!("no transport: write *.{lhs} for every transport, or e.g. ws.{lhs}"),
+        )
+    };
+    let Some((transport, name)) = lhs.split_once('.') else {
+        return Err(if metric::lookup(lhs).is_some() {
+            no_transport()
+        } else {
+            syntax(text, "no TRANSPORT. before the metric")
+        });
+    };
+    let transport = match transport.trim() {
+        "*" => None,
+        t => match Transport::from_str(t) {
+            Ok(t) => Some(t),
+            // `latency.p99<25ms`: a whole metric name, the transport left out.
+            Err(_) if metric::lookup(lhs).is_some() => return Err(no_transport()),
+            Err(_) => {
+                return Err(ThresholdError::UnknownTransport {
+                    expr: text.to_string(),
+                    name: t.to_string(),
+                });
+            }
+        },
+    };
+    let m = metric::lookup(name).ok_or_else(|| ThresholdError::UnknownMetric {
+        expr: text.to_string(),
+        name: name.trim().to_string(),
+    })?;
+    Ok((transport, m))
 }
 
 impl FromStr for Threshold {

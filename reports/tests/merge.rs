@@ -90,8 +90,8 @@ fn repeats_merge_histograms_exactly_and_report_median_and_range() {
     assert_eq!(e.merged.clients, 100, "repeats do not add clients");
 
     // Headline: median of the per-run values, with the range.
-    let p99 = reports::metrics::by_key("latency_p99_ms").expect("metric");
-    let s = e.stat(p99.value).expect("stat");
+    let p99 = reports::headline::by_key("latency_p99_ms").expect("metric");
+    let s = e.stat(|r| p99.json_value(r)).expect("stat");
     let (a, b) = (
         parts[0].latency.p99_us as f64 / 1e3,
         parts[1].latency.p99_us as f64 / 1e3,

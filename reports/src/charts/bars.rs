@@ -2,15 +2,14 @@
 //! in the table): bytes per delivered message split into payload and
 //! overhead, and the server's CPU time and memory.
 
-use super::plot::Ticked;
+use super::plot::{Plot, Ticked, mesh};
 use super::{
-    Area, Chart, DrawResult, GRID, MUTED, Swatch, color, font, header, legend, linear_ticks, muted,
-    png,
+    Area, Chart, DrawResult, Swatch, color, font, headed, header, legend, linear_ticks, muted, png,
 };
 use crate::Error;
 use crate::format;
 use crate::merge::Group;
-use crate::metrics;
+use crate::metric::{self, Metric};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -31,14 +30,7 @@ fn bar_panel(
     bars: &[Bar],
     tick: fn(f64) -> String,
 ) -> DrawResult {
-    let area = match heading {
-        Some(h) => {
-            let (top, rest) = area.split_vertically(34);
-            top.draw_text(h, &font(21.0), (150, 6))?;
-            rest
-        }
-        None => area.clone(),
-    };
+    let area = headed(area, heading, 150)?;
     let n = bars.len().max(1);
     let total = |b: &Bar| b.parts.iter().map(|p| p.0).sum::<f64>();
     // Room on the right of the longest bar for its note.
@@ -72,37 +64,36 @@ fn bar_panel(
             .unwrap_or_default()
     };
     let x_fmt = |v: &f64| tick(*v);
-    chart
-        .configure_mesh()
+    mesh(&mut chart)
         .disable_y_mesh()
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(MUTED.stroke_width(1))
-        .set_all_tick_mark_size(6)
         .x_label_style(muted(18.0))
         .y_label_style(font(20.0))
-        .axis_desc_style(font(20.0))
         .x_desc(x_desc)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()?;
     for (i, bar) in bars.iter().enumerate() {
-        let y = (n - 1 - i) as f64;
-        let mut x = 0.0;
-        for &(w, c) in &bar.parts {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(x, y - 0.3), (x + w, y + 0.3)],
-                c.filled(),
-            )))?;
-            x += w;
-        }
-        let note = Text::new(
-            bar.note.clone(),
-            (12, 0),
-            font(19.0).pos(Pos::new(HPos::Left, VPos::Center)),
-        );
-        chart.draw_series(std::iter::once(EmptyElement::at((x, y)) + note))?;
+        draw_bar(&mut chart, bar, (n - 1 - i) as f64)?;
     }
+    Ok(())
+}
+
+/// One bar at row `y`: its parts stacked left to right, its note after them.
+fn draw_bar(chart: &mut Plot<'_, '_>, bar: &Bar, y: f64) -> DrawResult {
+    let mut x = 0.0;
+    for &(w, c) in &bar.parts {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x, y - 0.3), (x + w, y + 0.3)],
+            c.filled(),
+        )))?;
+        x += w;
+    }
+    let note = Text::new(
+        bar.note.clone(),
+        (12, 0),
+        font(19.0).pos(Pos::new(HPos::Left, VPos::Center)),
+    );
+    chart.draw_series(std::iter::once(EmptyElement::at((x, y)) + note))?;
     Ok(())
 }
 
@@ -110,12 +101,6 @@ fn bar_panel(
 pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let file = format!("{prefix}bytes-per-message.png");
     let title = "Bytes on the wire per delivered message";
-    let Some(per) = metrics::by_key("bytes_per_delivery") else {
-        return Err(Error::Chart {
-            name: file,
-            why: "no bytes_per_delivery metric".into(),
-        });
-    };
     let bars: Vec<Bar> = g
         .entries
         .iter()
@@ -126,7 +111,7 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
             } else {
                 0.0
             };
-            match e.stat(per.value) {
+            match e.stat(metric::BYTES_PER_DELIVERY.value) {
                 Some(total) => Bar {
                     label: e.label.clone(),
                     parts: vec![
@@ -134,9 +119,9 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
                         ((total.value - payload).max(0.0), color(e, g)),
                     ],
                     note: format!(
-                        "{} ({}× payload)",
+                        "{} ({} payload)",
                         format::bytes(total.value),
-                        format::sig3(if payload > 0.0 {
+                        format::factor(if payload > 0.0 {
                             total.value / payload
                         } else {
                             0.0
@@ -167,9 +152,13 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
     png(&file, title, caption, |root| {
         let area = header(root, title, &subtitle)?;
         let area = legend(&area, &items)?;
-        bar_panel(&area, None, "Bytes per delivered message", &bars, |v| {
-            format!("{} B", format::thousands(v.round() as u64))
-        })
+        bar_panel(
+            &area,
+            None,
+            "Bytes per delivered message",
+            &bars,
+            super::bytes_label,
+        )
     })
 }
 
@@ -177,38 +166,31 @@ pub(crate) fn bytes(g: &Group, prefix: &str) -> Result<Chart, Error> {
 pub(crate) fn server(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let file = format!("{prefix}server-cost.png");
     let title = "Server cost per transport";
-    let bars = |key: &str, scale: f64, show: fn(f64) -> String| -> Vec<Bar> {
+    // Bars in the axis unit (ms, KiB), notes as the metric reads everywhere else.
+    let bars = |m: &Metric, scale: f64| -> Vec<Bar> {
         g.entries
             .iter()
-            .map(
-                |e| match metrics::by_key(key).and_then(|m| e.stat(m.value)) {
-                    Some(s) => Bar {
-                        label: e.label.clone(),
-                        parts: vec![(s.value * scale, color(e, g))],
-                        note: show(s.value * scale),
-                    },
-                    None => Bar {
-                        label: e.label.clone(),
-                        parts: Vec::new(),
-                        note: "not measured".into(),
-                    },
+            .map(|e| match e.stat(m.value) {
+                Some(s) => Bar {
+                    label: e.label.clone(),
+                    parts: vec![(s.value * scale, color(e, g))],
+                    note: m.kind.show(s.value),
                 },
-            )
+                None => Bar {
+                    label: e.label.clone(),
+                    parts: Vec::new(),
+                    note: "not measured".into(),
+                },
+            })
             .collect()
     };
-    let cpu = bars("server_cpu_seconds_per_1k_deliveries", 1e3, |v| {
-        format!("{} ms", format::sig3(v))
-    });
-    let rss = bars("server_rss_per_connection_bytes", 1.0 / 1024.0, |v| {
-        format!("{} KiB", format::sig3(v))
-    });
+    let cpu = bars(&metric::SERVER_CPU_PER_1K, 1e3);
+    let rss = bars(&metric::SERVER_RSS_PER_CONNECTION, 1.0 / 1024.0);
     let subtitle = "From the server's /api/stats during the measured window; shorter is cheaper";
     let caption = "CPU time the server spent per 1,000 messages delivered, and the growth of its resident memory \
                    per open connection. Polling pays per request, push transports per open connection.";
     png(&file, title, caption, |root| {
-        let area = header(root, title, subtitle)?;
-        let area = legend(&area, &super::entry_legend(g, Swatch::Box))?;
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        let (left, right) = super::two_panels(root, title, subtitle, g, Swatch::Box)?;
         bar_panel(
             &left,
             Some("CPU time per 1,000 deliveries"),

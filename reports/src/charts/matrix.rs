@@ -4,19 +4,17 @@
 
 use super::plot::{self, Axis, Line as PlotLine};
 use super::{
-    Chart, Swatch, color, header, legend, linear_ticks, log_bounds, log_ticks, ms_label, png,
+    Chart, Swatch, bytes_label, color, header, legend, linear_ticks, log_bounds, log_bounds_of, png,
 };
 use crate::Error;
 use crate::format;
 use crate::matrix::{Axis as MatrixAxis, Line};
 use crate::merge::{Comparison, Entry, Group};
-use crate::metrics;
+use crate::metric::{self, Metric};
 
-/// One line per transport (as labeled in the first group of the line).
-fn series(c: &Comparison, line: &Line, key: &str, scale: f64) -> Vec<(String, PlotLine)> {
-    let Some(metric) = metrics::by_key(key) else {
-        return Vec::new();
-    };
+/// One line per transport (as labeled in the first group of the line), in
+/// the metric's stored unit divided by `per` (1,000: µs to ms).
+fn series(c: &Comparison, line: &Line, metric: &Metric, per: f64) -> Vec<(String, PlotLine)> {
     let Some(&first) = line.groups.first() else {
         return Vec::new();
     };
@@ -35,7 +33,7 @@ fn series(c: &Comparison, line: &Line, key: &str, scale: f64) -> Vec<(String, Pl
                         })?;
                         Some((
                             line.axis.value(&g.scenario),
-                            other.stat(metric.value)?.value * scale,
+                            other.stat(metric.value)?.value / per,
                         ))
                     })
                     .collect();
@@ -82,8 +80,19 @@ fn x_axis(c: &Comparison, line: &Line) -> Axis {
     }
 }
 
+/// What one matrix chart shows: texts, one series per transport, the y axis.
+struct Plan {
+    file: String,
+    title: String,
+    subtitle: String,
+    caption: String,
+    series: Vec<(String, PlotLine)>,
+    y: Axis,
+}
+
+/// The two charts of a matrix line: p99 latency and bytes per message
+/// against the line's setting.
 pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, Error> {
-    let slug = line.axis.slug();
     let along = line
         .axis
         .title()
@@ -91,88 +100,69 @@ pub(crate) fn matrix_charts(c: &Comparison, line: &Line) -> Result<Vec<Chart>, E
         .next()
         .unwrap_or("")
         .to_lowercase();
-    let mut out = Vec::new();
+    Ok(vec![
+        draw(c, line, p99_plan(c, line, &along))?,
+        draw(c, line, bytes_plan(c, line, &along))?,
+    ])
+}
 
-    let p99 = series(c, line, "latency_p99_ms", 1.0);
-    let values = || {
-        p99.iter()
-            .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
-            .filter(|v| *v > 0.0)
-    };
-    let (lo, hi) = log_bounds(
-        values().fold(f64::INFINITY, f64::min).min(1e9),
-        values().fold(0.0, f64::max),
-    );
-    let title = format!("p99 latency vs {along}");
-    let file = format!("matrix-p99-vs-{slug}.png");
-    let subtitle = "One point per scenario, all other settings equal; p99 of the delivery latency, lower is better";
-    let caption = format!(
-        "How each transport's tail latency scales with {along}. A line that rises steeply marks the transport that stops scaling first."
-    );
-    out.push(png(&file, &title, &caption, |root| {
-        let area = header(root, &title, subtitle)?;
-        let items: Vec<_> = p99
+fn p99_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
+    let series = series(c, line, &metric::LATENCY_P99, 1e3);
+    let (lo, hi) = log_bounds_of(
+        series
             .iter()
-            .map(|(n, l)| (n.clone(), l.color, Swatch::Line))
-            .collect();
-        let area = legend(&area, &items)?;
-        let y = Axis {
-            lo,
-            hi,
-            log: true,
-            ticks: log_ticks(lo, hi),
-            label: Box::new(ms_label),
-            desc: "Latency p99 (log scale)".into(),
-        };
-        let lines: Vec<PlotLine> = p99
-            .iter()
-            .map(|(_, l)| PlotLine {
-                color: l.color,
-                points: l.points.clone(),
-                markers: true,
-            })
-            .collect();
-        plot::panel(&area, None, &x_axis(c, line), &y, &lines, None)
-    })?);
+            .flat_map(|(_, l)| l.points.iter().map(|p| p.1)),
+    );
+    Plan {
+        file: format!("matrix-p99-vs-{}.png", line.axis.slug()),
+        title: format!("p99 latency vs {along}"),
+        subtitle: "One point per scenario, all other settings equal; p99 of the delivery latency, lower is better".into(),
+        caption: format!(
+            "How each transport's tail latency scales with {along}. A line that rises steeply marks the transport that stops scaling first."
+        ),
+        y: Axis::log_ms(lo, hi, "Latency p99 (log scale)"),
+        series,
+    }
+}
 
-    let bytes = series(c, line, "bytes_per_delivery", 1.0);
+fn bytes_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
+    let series = series(c, line, &metric::BYTES_PER_DELIVERY, 1.0);
     let (hi, ticks) = linear_ticks(
-        bytes
+        series
             .iter()
             .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
             .fold(0.0, f64::max),
         5,
     );
-    let title = format!("Bytes per message vs {along}");
-    let file = format!("matrix-bytes-vs-{slug}.png");
-    let subtitle = "Bytes on the wire (subscribe side) per delivered message, one point per scenario; lower is better".to_string();
-    let caption = format!(
-        "How the wire cost of one delivered message changes with {along}: polling amortizes its headers over the messages each poll returns."
-    );
-    out.push(png(&file, &title, &caption, |root| {
-        let area = header(root, &title, &subtitle)?;
-        let items: Vec<_> = bytes
-            .iter()
-            .map(|(n, l)| (n.clone(), l.color, Swatch::Line))
-            .collect();
-        let area = legend(&area, &items)?;
-        let y = Axis {
+    Plan {
+        file: format!("matrix-bytes-vs-{}.png", line.axis.slug()),
+        title: format!("Bytes per message vs {along}"),
+        subtitle: "Bytes on the wire (subscribe side) per delivered message, one point per scenario; lower is better".into(),
+        caption: format!(
+            "How the wire cost of one delivered message changes with {along}: polling amortizes its headers over the messages each poll returns."
+        ),
+        y: Axis {
             lo: 0.0,
             hi,
             log: false,
-            ticks: ticks.clone(),
-            label: Box::new(|v| format!("{} B", format::thousands(v.round() as u64))),
+            ticks,
+            label: Box::new(bytes_label),
             desc: "Bytes per delivered message".into(),
-        };
-        let lines: Vec<PlotLine> = bytes
-            .iter()
-            .map(|(_, l)| PlotLine {
-                color: l.color,
-                points: l.points.clone(),
-                markers: true,
-            })
-            .collect();
-        plot::panel(&area, None, &x_axis(c, line), &y, &lines, None)
-    })?);
-    Ok(out)
+        },
+        series,
+    }
+}
+
+fn draw(c: &Comparison, line: &Line, plan: Plan) -> Result<Chart, Error> {
+    let (names, lines): (Vec<String>, Vec<PlotLine>) = plan.series.into_iter().unzip();
+    let items: Vec<_> = names
+        .into_iter()
+        .zip(&lines)
+        .map(|(n, l)| (n, l.color, Swatch::Line))
+        .collect();
+    png(&plan.file, &plan.title, &plan.caption, |root| {
+        let area = header(root, &plan.title, &plan.subtitle)?;
+        let area = legend(&area, &items)?;
+        plot::panel(&area, None, &x_axis(c, line), &plan.y, &lines, None)
+    })
 }

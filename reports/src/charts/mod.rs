@@ -163,6 +163,32 @@ pub(crate) fn header<'a>(root: &Area<'a>, title: &str, subtitle: &str) -> DrawRe
     Ok(rest)
 }
 
+/// A panel's heading above its plot when given, its left edge at `x`;
+/// returns the area below it.
+pub(crate) fn headed<'a>(area: &Area<'a>, heading: Option<&str>, x: i32) -> DrawResult<Area<'a>> {
+    Ok(match heading {
+        Some(h) => {
+            let (top, rest) = area.split_vertically(34);
+            top.draw_text(h, &font(21.0), (x, 6))?;
+            rest
+        }
+        None => area.clone(),
+    })
+}
+
+/// Header and the transports' legend, then two panels side by side.
+pub(crate) fn two_panels<'a>(
+    root: &Area<'a>,
+    title: &str,
+    subtitle: &str,
+    g: &Group,
+    swatch: Swatch,
+) -> DrawResult<(Area<'a>, Area<'a>)> {
+    let area = header(root, title, subtitle)?;
+    let area = legend(&area, &entry_legend(g, swatch))?;
+    Ok(area.split_horizontally(area.dim_in_pixel().0 / 2))
+}
+
 /// A row of legend items (swatch + label), left-aligned under the header;
 /// returns the area below it.
 pub(crate) fn legend<'a>(
@@ -259,6 +285,15 @@ pub(crate) fn log_bounds(lo: f64, hi: f64) -> (f64, f64) {
     (down(lo / 1.15), up(hi * 1.15))
 }
 
+/// [`log_bounds`] around the positive `values` (a log axis has no 0).
+pub(crate) fn log_bounds_of(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let positive = values.filter(|v| *v > 0.0);
+    log_bounds(
+        positive.clone().fold(f64::INFINITY, f64::min).min(1e9),
+        positive.fold(0.0, f64::max),
+    )
+}
+
 /// A linear axis from 0 that holds `hi` with a little air: about `target`
 /// steps of 1, 2, 2.5 or 5 × 10^n. Returns the upper bound and the ticks.
 pub(crate) fn linear_ticks(hi: f64, target: usize) -> (f64, Vec<f64>) {
@@ -282,11 +317,12 @@ pub(crate) fn linear_ticks(hi: f64, target: usize) -> (f64, Vec<f64>) {
 
 /// Milliseconds as an axis label: `0.1 ms`, `20 ms`, `1 s`.
 pub(crate) fn ms_label(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{} s", crate::format::trimmed(ms / 1000.0))
-    } else {
-        format!("{} ms", crate::format::trimmed(ms))
-    }
+    crate::format::secs(ms / 1e3)
+}
+
+/// Whole bytes as an axis label: `750 B`, `1,250 B` (one unit along the axis).
+pub(crate) fn bytes_label(b: f64) -> String {
+    format!("{} B", crate::format::thousands(b.round() as u64))
 }
 
 /// The measured window of an entry's series, in seconds since the run started.

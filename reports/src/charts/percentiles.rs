@@ -4,9 +4,7 @@
 //! tail, where transports differ most, is not squeezed into the right edge.
 
 use super::plot::{self, Axis, Line};
-use super::{
-    Chart, Swatch, color, entry_legend, header, legend, log_bounds, log_ticks, ms_label, png,
-};
+use super::{Chart, Swatch, color, entry_legend, header, legend, log_bounds_of, png};
 use crate::Error;
 use crate::hist;
 use crate::merge::Group;
@@ -32,10 +30,7 @@ pub(crate) fn chart(g: &Group, prefix: &str) -> Result<Chart, Error> {
     // deliveries reach 99.99%, and an empty decade beyond would waste width.
     // (9,200 deliveries: up to 1 in 10,000, i.e. 99.99%).
     let x_hi = 10f64.powf((x_max.log10() - 0.02).ceil()).max(100.0);
-    let (y_lo, y_hi) = log_bounds(
-        all().map(|p| p.1).fold(f64::INFINITY, f64::min).min(1e9),
-        all().map(|p| p.1).fold(0.0, f64::max),
-    );
+    let (y_lo, y_hi) = log_bounds_of(all().map(|p| p.1));
     let deliveries: u64 = g.entries.iter().map(|e| e.latency.len()).sum();
     let subtitle = format!(
         "Delivery latency (receive − intended send) of {} deliveries in the measured window; lower is better",
@@ -56,14 +51,7 @@ pub(crate) fn chart(g: &Group, prefix: &str) -> Result<Chart, Error> {
             label: Box::new(percentile_label),
             desc: "Percentile (log scale: 90% = 1 in 10 deliveries, 99% = 1 in 100, …)".into(),
         };
-        let y = Axis {
-            lo: y_lo,
-            hi: y_hi,
-            log: true,
-            ticks: log_ticks(y_lo, y_hi),
-            label: Box::new(ms_label),
-            desc: "Latency (log scale)".into(),
-        };
+        let y = Axis::log_ms(y_lo, y_hi, "Latency (log scale)");
         plot::panel(&area, None, &x, &y, &curves, None)
     })
 }

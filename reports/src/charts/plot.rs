@@ -3,7 +3,8 @@
 //! hand-picked ticks serve both), an optional shaded band (the measured
 //! window), and lines with optional point markers.
 
-use super::{Area, BAND, DrawResult, GRID, MUTED, font, muted};
+use super::{Area, BAND, DrawResult, GRID, MUTED, font, headed, log_ticks, ms_label, muted};
+use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use std::ops::Range;
@@ -55,6 +56,18 @@ pub(crate) struct Axis {
 }
 
 impl Axis {
+    /// A log axis of milliseconds, `lo` to `hi`, with round ticks.
+    pub(crate) fn log_ms(lo: f64, hi: f64, desc: &str) -> Axis {
+        Axis {
+            lo,
+            hi,
+            log: true,
+            ticks: log_ticks(lo, hi),
+            label: Box::new(ms_label),
+            desc: desc.into(),
+        }
+    }
+
     fn to_plot(&self, v: f64) -> f64 {
         if self.log { v.max(1e-12).log10() } else { v }
     }
@@ -80,14 +93,7 @@ pub(crate) fn panel(
     lines: &[Line],
     band: Option<(f64, f64)>,
 ) -> DrawResult {
-    let area = match heading {
-        Some(h) => {
-            let (top, rest) = area.split_vertically(34);
-            top.draw_text(h, &font(21.0), (110, 6))?;
-            rest
-        }
-        None => area.clone(),
-    };
+    let area = headed(area, heading, 110)?;
     let (x_lo, x_hi) = (x.to_plot(x.lo), x.to_plot(x.hi));
     let (y_lo, y_hi) = (y.to_plot(y.lo), y.to_plot(y.hi));
     let x_ticks: Vec<f64> = x.ticks.iter().map(|&t| x.to_plot(t)).collect();
@@ -118,37 +124,55 @@ pub(crate) fn panel(
     }
     let x_fmt = |v: &f64| (x.label)(x.back_from_plot(*v));
     let y_fmt = |v: &f64| (y.label)(y.back_from_plot(*v));
-    chart
-        .configure_mesh()
-        .bold_line_style(GRID.stroke_width(1))
-        .light_line_style(TRANSPARENT)
-        .axis_style(MUTED.stroke_width(1))
-        .set_all_tick_mark_size(6)
+    mesh(&mut chart)
         .label_style(muted(18.0))
-        .axis_desc_style(font(20.0))
         .x_desc(x.desc.as_str())
         .y_desc(y.desc.as_str())
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()?;
     for line in lines {
-        let pts: Vec<(f64, f64)> = line
-            .points
-            .iter()
-            .filter(|(a, b)| {
-                a.is_finite() && b.is_finite() && (!x.log || *a > 0.0) && (!y.log || *b > 0.0)
-            })
-            .map(|&(a, b)| (x.to_plot(a), y.to_plot(b)))
-            .collect();
-        chart.draw_series(LineSeries::new(
-            pts.iter().copied(),
-            line.color.stroke_width(3),
-        ))?;
-        if line.markers {
-            // A white halo keeps a dot readable where lines cross.
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 9, WHITE.filled())))?;
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 7, line.color.filled())))?;
-        }
+        draw_line(&mut chart, x, y, line)?;
+    }
+    Ok(())
+}
+
+/// The grid and axes of every panel: grid lines at the ticks only, muted
+/// axes, the house font for axis titles.
+pub(crate) fn mesh<'a, 'b, 'c>(
+    chart: &'c mut Plot<'a, 'b>,
+) -> MeshStyle<'a, 'c, Ticked, Ticked, BitMapBackend<'b>> {
+    let mut style = chart.configure_mesh();
+    style
+        .bold_line_style(GRID.stroke_width(1))
+        .light_line_style(TRANSPARENT)
+        .axis_style(MUTED.stroke_width(1))
+        .set_all_tick_mark_size(6)
+        .axis_desc_style(font(20.0));
+    style
+}
+
+/// A panel's plot, both axes [`Ticked`].
+pub(crate) type Plot<'a, 'b> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<Ticked, Ticked>>;
+
+/// One line in plot coordinates, leaving out points a log axis cannot show.
+fn draw_line(chart: &mut Plot<'_, '_>, x: &Axis, y: &Axis, line: &Line) -> DrawResult {
+    let pts: Vec<(f64, f64)> = line
+        .points
+        .iter()
+        .filter(|(a, b)| {
+            a.is_finite() && b.is_finite() && (!x.log || *a > 0.0) && (!y.log || *b > 0.0)
+        })
+        .map(|&(a, b)| (x.to_plot(a), y.to_plot(b)))
+        .collect();
+    chart.draw_series(LineSeries::new(
+        pts.iter().copied(),
+        line.color.stroke_width(3),
+    ))?;
+    if line.markers {
+        // A white halo keeps a dot readable where lines cross.
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 9, WHITE.filled())))?;
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 7, line.color.filled())))?;
     }
     Ok(())
 }

@@ -4,10 +4,7 @@
 //! drain after it are shown because trouble often starts there.
 
 use super::plot::{self, Axis, Line};
-use super::{
-    Chart, Swatch, color, entry_legend, header, legend, linear_ticks, log_bounds, log_ticks,
-    measured_window, ms_label, png,
-};
+use super::{Chart, Swatch, color, linear_ticks, log_bounds_of, measured_window, png, two_panels};
 use crate::Error;
 use crate::format;
 use crate::merge::Group;
@@ -65,15 +62,10 @@ pub(crate) fn latency(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let title = "Latency over time";
     let p50 = lines(g, |s| s.p50_us.map(|v| v as f64 / 1e3));
     let p99 = lines(g, |s| s.p99_us.map(|v| v as f64 / 1e3));
-    let values = || {
+    let (lo, hi) = log_bounds_of(
         p50.iter()
             .chain(&p99)
-            .flat_map(|l| l.points.iter().map(|p| p.1))
-            .filter(|v| *v > 0.0)
-    };
-    let (lo, hi) = log_bounds(
-        values().fold(f64::INFINITY, f64::min).min(1e9),
-        values().fold(0.0, f64::max),
+            .flat_map(|l| l.points.iter().map(|p| p.1)),
     );
     let subtitle = format!(
         "Per-second median and 99th percentile of the deliveries received in that second; {SHADED}"
@@ -81,17 +73,8 @@ pub(crate) fn latency(g: &Group, prefix: &str) -> Result<Chart, Error> {
     let caption = "A transport whose lines stay flat delivers at a steady speed; steps or spikes mark \
                    moments of congestion. The shared logarithmic scale keeps both panels comparable.";
     png(&file, title, caption, |root| {
-        let area = header(root, title, &subtitle)?;
-        let area = legend(&area, &entry_legend(g, Swatch::Line))?;
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
-        let y = |desc: &str| Axis {
-            lo,
-            hi,
-            log: true,
-            ticks: log_ticks(lo, hi),
-            label: Box::new(ms_label),
-            desc: desc.into(),
-        };
+        let (left, right) = two_panels(root, title, &subtitle, g, Swatch::Line)?;
+        let y = |desc: &str| Axis::log_ms(lo, hi, desc);
         plot::panel(
             &left,
             Some("p50 (median)"),
@@ -129,9 +112,7 @@ pub(crate) fn rates(g: &Group, prefix: &str) -> Result<Chart, Error> {
                    Requests/s is the cost of getting them: polling pays one HTTP request per poll, push transports \
                    one per connection.";
     png(&file, title, caption, |root| {
-        let area = header(root, title, &subtitle)?;
-        let area = legend(&area, &entry_legend(g, Swatch::Line))?;
-        let (left, right) = area.split_horizontally(area.dim_in_pixel().0 / 2);
+        let (left, right) = two_panels(root, title, &subtitle, g, Swatch::Line)?;
         let y = |hi: f64, desc: &str| {
             let (hi, ticks) = linear_ticks(hi, 5);
             Axis {

@@ -48,12 +48,12 @@ mod verdict;
 pub use gate::{DEFAULTS, Gate, GateError, Limit};
 pub use output::{print_table, to_json, to_junit, to_markdown};
 
-use crate::load::load_file;
+use crate::load::{Folder, load_path};
 use crate::{Error, merge};
 use pair::{machine_note, pair, side_info, transports_of};
 use protocol::results::ResultFile;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use verdict::judge;
 
 /// How to compare.
@@ -262,57 +262,7 @@ impl CompareReport {
 /// (`*.json` in it, and in its `results/` subfolder, which is where `bench`
 /// writes them). Other JSON files in a directory (`summary.json`) are skipped.
 pub fn load_side(path: &Path) -> Result<Vec<ResultFile>, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::NotFound {
-                path: path.to_path_buf(),
-            }
-        } else {
-            Error::Read {
-                path: path.to_path_buf(),
-                source: e,
-            }
-        }
-    })?;
-    if !meta.is_dir() {
-        return Ok(load_file(path, false)?.into_iter().collect());
-    }
-    let mut out = Vec::new();
-    let results = path.join("results");
-    for dir in [path.to_path_buf(), results] {
-        if !dir.is_dir() {
-            continue;
-        }
-        for file in json_files(&dir)? {
-            out.extend(load_file(&file, true)?);
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::NoInput(format!(
-            "{} holds no result file (*.json, or results/*.json as bench writes them)",
-            path.display()
-        )));
-    }
-    Ok(out)
-}
-
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let read = |e| Error::Read {
-        path: dir.to_path_buf(),
-        source: e,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read)? {
-        let p = entry.map_err(read)?.path();
-        if p.is_file()
-            && p.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            files.push(p);
-        }
-    }
-    files.sort();
-    Ok(files)
+    load_path(path, Folder::BenchOutput)
 }
 
 /// Compares `current` against `baseline` with the gates of `opts` (see the

@@ -2,7 +2,7 @@
 //! Markdown PR comment, JUnit XML for CI test tabs, and JSON for scripts.
 //! All read the same rows and texts, so they never disagree.
 
-use super::{CompareReport, Row, Side, Verdict};
+use super::{CompareReport, Side, Verdict};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
@@ -31,10 +31,6 @@ fn cell(v: &Option<super::Values>) -> String {
         .map_or_else(|| "–".to_string(), |v| v.text.clone())
 }
 
-fn who(r: &Row) -> String {
-    r.transport.clone()
-}
-
 /// An aligned plain-text table: transport, metric, baseline (median
 /// [min–max]), current, change, gate, verdict; then the notes.
 pub fn print_table(report: &CompareReport, mut out: impl Write) -> io::Result<()> {
@@ -61,7 +57,7 @@ pub fn print_table(report: &CompareReport, mut out: impl Write) -> io::Result<()
             _ => r.verdict_text(),
         };
         let mut line = vec![
-            who(r),
+            r.transport.clone(),
             r.metric.to_string(),
             cell(&r.baseline),
             cell(&r.current),
@@ -74,12 +70,7 @@ pub fn print_table(report: &CompareReport, mut out: impl Write) -> io::Result<()
         }
         lines.push(line);
     }
-    let mut widths = vec![0; lines[0].len()];
-    for line in &lines {
-        for (w, c) in widths.iter_mut().zip(line) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
+    let widths = crate::table::column_widths(&lines);
     writeln!(out)?;
     for line in &lines {
         let mut text = String::new();
@@ -182,20 +173,10 @@ pub fn to_markdown(report: &CompareReport) -> String {
 /// Text for XML attributes and content: the five entities escaped, and the
 /// characters XML 1.0 cannot hold at all dropped.
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::html::escape_markup(s, "&apos;", |c| {
+        matches!(c, '\t' | '\n' | '\r')
+            || !((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}')
+    })
 }
 
 /// JUnit XML: one `<testsuite name="rtbench compare">`, one `<testcase>` per

@@ -15,24 +15,16 @@ pub(super) struct Pair<'a> {
     pub current: &'a Entry,
 }
 
-/// The scenario as JSON, without what does not change the workload. Unlike
-/// `merge`'s group key it also drops the scenario file's name: the same
-/// settings from `./ci.toml` and `scenarios/ci.toml` are the same workload.
+/// The scenario's workload as JSON. Unlike `merge`'s group key it also
+/// drops the scenario file's name: the same settings from `./ci.toml` and
+/// `scenarios/ci.toml` are the same workload.
 fn scenario_fields(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
-    let mut v = match serde_json::to_value(s) {
+    let mut w = crate::merge::workload(s);
+    w.scenario_file = None;
+    match serde_json::to_value(w) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
-    };
-    for k in [
-        "seed",
-        "source_ips",
-        "scenario_file",
-        "poll_interval_secs",
-        "long_poll_wait_secs",
-    ] {
-        v.remove(k);
     }
-    v
 }
 
 /// `clients 100 → 200`, one per differing setting.
@@ -57,6 +49,28 @@ fn setting(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// Where pairing writes what a reader must know, and whether a different
+/// workload may be compared anyway.
+struct Log<'n> {
+    allow: bool,
+    notes: &'n mut Vec<String>,
+    differences: &'n mut Vec<String>,
+}
+
+impl Log<'_> {
+    /// A difference of workload: refused, or noted and let through when allowed.
+    fn mismatch(&mut self, differences: Vec<String>, note: String) -> Result<(), Error> {
+        if !self.allow {
+            return Err(Error::ScenarioMismatch { differences });
+        }
+        self.notes.push(note);
+        self.differences.extend(differences);
+        Ok(())
+    }
+}
+
+/// Pairs scenario with scenario, then transport with transport (see the
+/// parent module's docs); what cannot be paired goes to `notes`.
 pub(super) fn pair<'a>(
     b: &'a Comparison,
     c: &'a Comparison,
@@ -64,6 +78,25 @@ pub(super) fn pair<'a>(
     notes: &mut Vec<String>,
     differences: &mut Vec<String>,
 ) -> Result<Vec<Pair<'a>>, Error> {
+    let mut log = Log {
+        allow,
+        notes,
+        differences,
+    };
+    let mut out = Vec::new();
+    for (i, j) in pair_groups(b, c, &mut log)? {
+        pair_entries(&b.groups[i], &c.groups[j], j, &mut log, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Scenario pairs `(baseline group, current group)`: the same workload, or
+/// with an allowed mismatch the groups in order.
+fn pair_groups(
+    b: &Comparison,
+    c: &Comparison,
+    log: &mut Log<'_>,
+) -> Result<Vec<(usize, usize)>, Error> {
     let key = |g: &Group| serde_json::Value::Object(scenario_fields(&g.scenario)).to_string();
     let mut group_pairs: Vec<(usize, usize)> = Vec::new();
     let mut used = vec![false; c.groups.len()];
@@ -78,110 +111,98 @@ pub(super) fn pair<'a>(
             group_pairs.push((i, j));
         }
     }
-    let lone_b: Vec<usize> = (0..b.groups.len())
-        .filter(|i| group_pairs.iter().all(|p| p.0 != *i))
-        .collect();
-    let lone_c: Vec<usize> = (0..c.groups.len()).filter(|j| !used[*j]).collect();
     if group_pairs.is_empty() {
         // Nothing alike: the sides measured different workloads.
-        let diff = scenario_diff(&b.groups[lone_b[0]].scenario, &c.groups[lone_c[0]].scenario);
-        if !allow {
-            return Err(Error::ScenarioMismatch { differences: diff });
-        }
-        notes.push(format!(
+        let diff = scenario_diff(&b.groups[0].scenario, &c.groups[0].scenario);
+        let note = format!(
             "the scenarios differ ({}): compared anyway, transport by transport, as asked; \
              the changes include the change of scenario",
             diff.join(", ")
-        ));
-        differences.extend(diff);
-        group_pairs = lone_b.iter().copied().zip(lone_c.iter().copied()).collect();
+        );
+        log.mismatch(diff, note)?;
+        group_pairs = (0..b.groups.len()).zip(0..c.groups.len()).collect();
     }
     for (i, g) in b.groups.iter().enumerate() {
         if group_pairs.iter().all(|p| p.0 != i) {
-            notes.push(format!(
-                "scenario {} is only in the baseline: not compared",
-                crate::html::scenario_title(g)
-            ));
+            log.notes.push(only_in(g, "the baseline"));
         }
     }
     for (j, g) in c.groups.iter().enumerate() {
         if group_pairs.iter().all(|p| p.1 != j) {
-            notes.push(format!(
-                "scenario {} is only in the current side: not compared",
-                crate::html::scenario_title(g)
+            log.notes.push(only_in(g, "the current side"));
+        }
+    }
+    Ok(group_pairs)
+}
+
+fn only_in(g: &Group, side: &str) -> String {
+    format!(
+        "scenario {} is only in {side}: not compared",
+        crate::html::scenario_title(g)
+    )
+}
+
+/// Transport pairs of one scenario pair: by transport and setting, then (a
+/// different workload) the same transport with another setting.
+fn pair_entries<'a>(
+    bg: &'a Group,
+    cg: &'a Group,
+    group: usize,
+    log: &mut Log<'_>,
+    out: &mut Vec<Pair<'a>>,
+) -> Result<(), Error> {
+    let mut taken = vec![false; cg.entries.len()];
+    let mut take = |k: usize, baseline: &'a Entry, taken: &mut Vec<bool>| {
+        taken[k] = true;
+        out.push(Pair {
+            group,
+            baseline,
+            current: &cg.entries[k],
+        });
+    };
+    let mut lone = Vec::new();
+    for be in &bg.entries {
+        let same = cg.entries.iter().enumerate().position(|(k, ce)| {
+            !taken[k]
+                && ce.transport == be.transport
+                && ce.setting_secs.map(f64::to_bits) == be.setting_secs.map(f64::to_bits)
+        });
+        match same {
+            Some(k) => take(k, be, &mut taken),
+            None => lone.push(be),
+        }
+    }
+    for be in lone {
+        let other = cg
+            .entries
+            .iter()
+            .enumerate()
+            .position(|(k, ce)| !taken[k] && ce.transport == be.transport);
+        let Some(k) = other else {
+            log.notes.push(format!(
+                "{} is only in the baseline: not compared",
+                be.label
+            ));
+            continue;
+        };
+        let d = format!(
+            "{} setting {} → {}",
+            be.transport,
+            setting_text(be.setting_secs),
+            setting_text(cg.entries[k].setting_secs)
+        );
+        log.mismatch(vec![d.clone()], format!("{d}: compared anyway, as asked"))?;
+        take(k, be, &mut taken);
+    }
+    for (k, ce) in cg.entries.iter().enumerate() {
+        if !taken[k] {
+            log.notes.push(format!(
+                "{} is only in the current side: not compared",
+                ce.label
             ));
         }
     }
-
-    let mut out = Vec::new();
-    for (i, j) in group_pairs {
-        let (bg, cg) = (&b.groups[i], &c.groups[j]);
-        let mut taken = vec![false; cg.entries.len()];
-        let mut lone = Vec::new();
-        for be in &bg.entries {
-            let same = cg.entries.iter().enumerate().position(|(k, ce)| {
-                !taken[k]
-                    && ce.transport == be.transport
-                    && ce.setting_secs.map(f64::to_bits) == be.setting_secs.map(f64::to_bits)
-            });
-            match same {
-                Some(k) => {
-                    taken[k] = true;
-                    out.push(Pair {
-                        group: j,
-                        baseline: be,
-                        current: &cg.entries[k],
-                    });
-                }
-                None => lone.push(be),
-            }
-        }
-        for be in lone {
-            // The same transport with another setting: a different workload.
-            let other = cg
-                .entries
-                .iter()
-                .enumerate()
-                .position(|(k, ce)| !taken[k] && ce.transport == be.transport);
-            match other {
-                Some(k) => {
-                    let ce = &cg.entries[k];
-                    let d = format!(
-                        "{} setting {} → {}",
-                        be.transport,
-                        setting_text(be.setting_secs),
-                        setting_text(ce.setting_secs)
-                    );
-                    if !allow {
-                        return Err(Error::ScenarioMismatch {
-                            differences: vec![d],
-                        });
-                    }
-                    notes.push(format!("{d}: compared anyway, as asked"));
-                    differences.push(d);
-                    taken[k] = true;
-                    out.push(Pair {
-                        group: j,
-                        baseline: be,
-                        current: ce,
-                    });
-                }
-                None => notes.push(format!(
-                    "{} is only in the baseline: not compared",
-                    be.label
-                )),
-            }
-        }
-        for (k, ce) in cg.entries.iter().enumerate() {
-            if !taken[k] {
-                notes.push(format!(
-                    "{} is only in the current side: not compared",
-                    ce.label
-                ));
-            }
-        }
-    }
-    Ok(out)
+    Ok(())
 }
 
 fn setting_text(s: Option<f64>) -> String {

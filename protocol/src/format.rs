@@ -1,8 +1,10 @@
-//! Number formatting shared by the HTML, the terminal table and the
-//! findings, so a value reads the same everywhere: thousands separators,
-//! three significant digits for measured values, units chosen by magnitude.
+//! How rtbench writes numbers for people: the load generator's end-of-run
+//! summary, the report, thresholds and `compare` all format through here, so
+//! a value reads the same wherever it is shown. One style per quantity: a
+//! number, a space, its unit (`12.3 ms`, `9.77 KiB`); three significant digits
+//! for measured values, thousands separators for counts.
 
-/// `1234567` → `1,234,567`.
+/// A count: `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
@@ -43,7 +45,7 @@ pub fn sig3(v: f64) -> String {
 }
 
 /// [`sig3`] without trailing zeros: `1`, `1.5`, `0.012` (for settings and
-/// percentages, where `1.00 s` would suggest a measured precision).
+/// axis ticks, where `1.00 s` would suggest a measured precision).
 pub fn trimmed(v: f64) -> String {
     let s = sig3(v);
     if s.contains('.') {
@@ -53,8 +55,9 @@ pub fn trimmed(v: f64) -> String {
     }
 }
 
-/// A latency in µs as milliseconds, or seconds from 10 s up: `0.412 ms`, `512 ms`, `12.3 s`.
-pub fn latency_us(us: f64) -> String {
+/// A measured duration in µs (a latency) as milliseconds, or seconds from
+/// 10 s up: `0.412 ms`, `512 ms`, `12.3 s`.
+pub fn duration_us(us: f64) -> String {
     if us >= 10_000_000.0 {
         format!("{} s", sig3(us / 1e6))
     } else {
@@ -62,7 +65,8 @@ pub fn latency_us(us: f64) -> String {
     }
 }
 
-/// A duration setting in seconds: `1 s`, `250 ms`, `1.5 s`.
+/// A duration in seconds (a setting, a window, CPU time, an axis tick),
+/// without trailing zeros: `250 ms`, `1 s`, `1.5 s`.
 pub fn secs(s: f64) -> String {
     if s > 0.0 && s < 1.0 {
         format!("{} ms", trimmed(s * 1e3))
@@ -71,18 +75,23 @@ pub fn secs(s: f64) -> String {
     }
 }
 
-/// Bytes with binary units: `900 B`, `9.77 KiB`, `1.21 MiB`.
+/// Bytes with binary units: `900 B`, `9.77 KiB`, `1.21 MiB`, `1.10 GiB`.
 pub fn bytes(b: f64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if b < 1024.0 {
-        format!("{} B", sig3(b))
-    } else if b < 1024.0 * 1024.0 {
-        format!("{} KiB", sig3(b / 1024.0))
-    } else {
-        format!("{} MiB", sig3(b / (1024.0 * 1024.0)))
+        return format!("{} B", sig3(b));
     }
+    // Dividing by 1024 is exact: no rounding creeps in with each step.
+    let mut v = b / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{} {}", sig3(v), UNITS[unit])
 }
 
-/// A ratio 0..1 as a percentage: `92%`, `0.5%`, `0.012%`.
+/// A share 0..1 as a percentage: `92%`, `0.5%`, `0.012%`.
 pub fn percent(ratio: f64) -> String {
     let p = ratio * 100.0;
     if p == 0.0 {
@@ -94,9 +103,19 @@ pub fn percent(ratio: f64) -> String {
     }
 }
 
-/// A rate: `1,000/s`, `9.98/s`.
+/// CPU use where 100 is one core busy (it can exceed 100): `0.800%`, `250%`.
+pub fn cpu_percent(p: f64) -> String {
+    format!("{}%", sig3(p))
+}
+
+/// Events per second: `1,000/s`, `9.98/s`.
 pub fn rate(per_sec: f64) -> String {
     format!("{}/s", sig3(per_sec))
+}
+
+/// A dimensionless factor (wire bytes ÷ payload bytes): `2.44×`.
+pub fn factor(v: f64) -> String {
+    format!("{}×", sig3(v))
 }
 
 #[cfg(test)]
@@ -113,16 +132,23 @@ mod tests {
         assert_eq!(sig3(12.34), "12.3");
         assert_eq!(sig3(512.4), "512");
         assert_eq!(sig3(1004.0), "1,004");
-        assert_eq!(latency_us(412.0), "0.412 ms");
-        assert_eq!(latency_us(512_000.0), "512 ms");
-        assert_eq!(latency_us(12_300_000.0), "12.3 s");
+        assert_eq!(sig3(f64::NAN), "–");
+        assert_eq!(trimmed(1.50), "1.5");
+        assert_eq!(duration_us(412.0), "0.412 ms");
+        assert_eq!(duration_us(512_000.0), "512 ms");
+        assert_eq!(duration_us(12_300_000.0), "12.3 s");
         assert_eq!(secs(0.25), "250 ms");
         assert_eq!(secs(1.0), "1 s");
         assert_eq!(secs(1.5), "1.5 s");
         assert_eq!(bytes(262.0), "262 B");
         assert_eq!(bytes(10_000.0), "9.77 KiB");
+        assert_eq!(bytes(3.0 * 1024.0 * 1024.0), "3.00 MiB");
+        assert_eq!(bytes(1.1 * 1024.0 * 1024.0 * 1024.0), "1.10 GiB");
         assert_eq!(percent(0.9234), "92%");
         assert_eq!(percent(0.00012), "0.012%");
+        assert_eq!(cpu_percent(0.8), "0.800%");
+        assert_eq!(cpu_percent(250.0), "250%");
         assert_eq!(rate(1000.0), "1,000/s");
+        assert_eq!(factor(2.44), "2.44×");
     }
 }
