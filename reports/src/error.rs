@@ -58,22 +58,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A low-cardinality label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::NoInput(_) => "no_input",
-            Error::NotFound { .. } => "not_found",
-            Error::Read { .. } => "read",
-            Error::Json { .. } => "json",
-            Error::SchemaVersion { .. } => "schema_version",
-            Error::Histogram { .. } => "histogram",
-            Error::Write { .. } => "write",
-            Error::Chart { .. } => "chart",
-            Error::ScenarioMismatch { .. } => "scenario_mismatch",
-            Error::NothingToCompare(_) => "nothing_to_compare",
-        }
-    }
-
     /// The input was at fault (exit code 2 in the CLI), not the machine or a bug.
     pub fn is_input_error(&self) -> bool {
         matches!(

@@ -121,19 +121,6 @@ pub enum ThresholdError {
 
 const TRANSPORTS: &str = "short-poll, long-poll, sse, ws, or * for every transport measured";
 
-impl ThresholdError {
-    /// A low-cardinality label for logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ThresholdError::Syntax { .. } => "syntax",
-            ThresholdError::UnknownMetric { .. } => "unknown_metric",
-            ThresholdError::UnknownTransport { .. } => "unknown_transport",
-            ThresholdError::Value { .. } => "value",
-            ThresholdError::NotApplicable { .. } => "not_applicable",
-        }
-    }
-}
-
 /// One parsed threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {

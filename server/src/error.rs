@@ -126,14 +126,3 @@ pub enum Error {
     Tls(#[from] crate::tls::TlsError),
 }
 
-impl Error {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Listener(_) => "listener",
-            Error::Thread(_) => "thread",
-            Error::Broker(_) => "broker",
-            Error::Config(_) => "config",
-            Error::Tls(_) => "tls",
-        }
-    }
-}

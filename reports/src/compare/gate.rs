@@ -47,18 +47,6 @@ pub enum GateError {
     },
 }
 
-impl GateError {
-    /// A low-cardinality label for logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            GateError::Syntax { .. } => "syntax",
-            GateError::UnknownMetric { .. } => "unknown_metric",
-            GateError::Value { .. } => "value",
-            GateError::Direction { .. } => "direction",
-        }
-    }
-}
-
 /// The default gates, chosen for noisy shared CI machines with 3 repeats:
 /// median latency may drift 15% and the tail 25% before the range check is
 /// even asked; throughput is set by the scenario, so 5% less is real; bytes
