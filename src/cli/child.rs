@@ -44,13 +44,12 @@ impl ChildServer {
         let pid = child.id().context("child server exited at once")?;
         let stdout = child.stdout.take().context("child stdout")?;
         let stderr = child.stderr.take().context("child stderr")?;
-        // Keep the child's log lines visible, prefixed, for when it fails.
+        // A child prints no banner: what it writes is a warning or an
+        // error, shown prefixed.
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(l)) = lines.next_line().await {
-                if !l.contains("chat page at") && !l.ends_with("stopped") {
-                    eprintln!("  [server] {l}");
-                }
+                eprintln!("  [server] {l}");
             }
         });
         let mut lines = BufReader::new(stdout).lines();

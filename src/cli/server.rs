@@ -92,7 +92,8 @@ pub struct ServerArgs {
     broker: Broker,
     /// Shut down when standard input closes: `rtbench bench` starts its
     /// server this way so that the server never outlives it, even when the
-    /// parent is killed.
+    /// parent is killed. Such a child prints no banner, so whatever it
+    /// writes to stderr is worth the parent showing.
     #[arg(long, hide = true)]
     exit_on_stdin_eof: bool,
 }
@@ -231,7 +232,10 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     writeln!(out, "{line}")?;
     out.flush()?;
     drop(out);
-    eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
+    let banner = !args.exit_on_stdin_eof;
+    if banner {
+        eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
+    }
     if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
         eprintln!(
             "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
@@ -245,7 +249,9 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         cancel_on_stdin_eof(token.clone());
     }
     server::run(listener, args.config(), token).await?;
-    eprintln!("rtbench server: stopped");
+    if banner {
+        eprintln!("rtbench server: stopped");
+    }
     Ok(())
 }
 
