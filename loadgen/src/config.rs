@@ -191,6 +191,14 @@ pub struct Config {
     pub tls: crate::tls::TlsOptions,
 }
 
+/// A malformed or out-of-range value of `flag`.
+fn invalid(flag: &'static str, why: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Invalid {
+        flag,
+        why: why.to_string(),
+    })
+}
+
 /// Where clients' tokens come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
@@ -334,13 +342,14 @@ impl Config {
 
     /// Check the settings once, before anything connects.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |flag, why: &str| {
-            Err(ConfigError::Invalid {
-                flag,
-                why: why.to_string(),
-            })
-        };
         self.check_profile()?;
+        self.check_connection()?;
+        self.check_workload()?;
+        self.check_sockets()
+    }
+
+    /// Token, TLS and worker settings that only make sense together.
+    fn check_connection(&self) -> Result<(), ConfigError> {
         if self.token.is_some() && self.profile.token.is_none() {
             return Err(ConfigError::Conflict {
                 flag: "--token",
@@ -374,6 +383,11 @@ impl Config {
                 "is required with --workers: give every worker the same UNIX time, e.g. $(( $(date +%s) + 30 ))",
             );
         }
+        Ok(())
+    }
+
+    /// Counts, rates, sizes and durations within what a run can do.
+    fn check_workload(&self) -> Result<(), ConfigError> {
         if self.clients == 0 {
             return invalid("--clients", "must be at least 1");
         }
@@ -407,6 +421,11 @@ impl Config {
         if self.long_poll_wait < Duration::from_millis(100) {
             return invalid("--long-poll-wait", "must be at least 100ms");
         }
+        Ok(())
+    }
+
+    /// Enough ephemeral ports, and source addresses that can reach the targets.
+    fn check_sockets(&self) -> Result<(), ConfigError> {
         let source_ips = self.source_ips.len().max(1) as u64;
         if self.clients + self.publishers * self.rooms > source_ips * PORTS_PER_SOURCE_IP {
             return invalid(
