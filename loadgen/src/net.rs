@@ -244,7 +244,7 @@ impl Dialer {
             connector
                 .connect(tls.name.clone(), tcp)
                 .await
-                .map_err(|e| ClientError::new(ErrorKind::Protocol, crate::tls::handshake_hint(&e)))
+                .map_err(|e| crate::tls::handshake_failed(&e))
         };
         match tokio::time::timeout(self.connect_timeout, handshake).await {
             Ok(r) => r.map(|s| Stream::Tls(Box::new(s))),

@@ -73,7 +73,7 @@ pub(super) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> 
 /// A connection that failed: unreachable, unless it answered but TLS did
 /// not agree (a settings problem, not a dead server).
 fn failed(ep: &Endpoint, e: ClientError) -> Error {
-    if e.detail.starts_with(crate::tls::HANDSHAKE_FAILED) {
+    if e.tls.is_some() {
         Error::BadTarget {
             target: ep.url.clone(),
             reason: e.detail.to_string(),
