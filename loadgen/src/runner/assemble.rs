@@ -1,9 +1,9 @@
 //! Results: the shards and snapshots of a finished run turned into the
 //! result file (one transport result), and the reasons it was not clean.
 
-use super::RunResults;
 use super::phases::{Collected, Measured, Published};
 use super::stats::Snap;
+use super::{RunResults, RunWarning};
 use crate::config::Config;
 use crate::error::ErrorKind;
 use crate::record::{Recorder, WinCounts};
@@ -27,7 +27,7 @@ pub(super) struct Finished<'a> {
     pub cancelled: bool,
     /// Targets that stopped answering during the run.
     pub lost_targets: Vec<String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<RunWarning>,
     pub published: Published,
     pub collected: Collected,
     pub measured: Measured,
@@ -59,7 +59,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
     }
     let partial = !reasons.is_empty();
     for (kind, detail) in rec.first_errors() {
-        warnings.push(format!("first {kind} error: {detail}"));
+        warnings.push(RunWarning::FirstError { kind, detail });
     }
     let tally = f.collected.tally;
     let result = transport_result(TransportInputs {
@@ -85,10 +85,9 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         }),
     });
     if result.counts.gaps > 0 {
-        warnings.push(format!(
-            "{} resumes got a gap notice: cursors older than the server's history (messages lost there)",
-            result.counts.gaps
-        ));
+        warnings.push(RunWarning::Gaps {
+            resumes: result.counts.gaps,
+        });
     }
     let errors_total: u64 = result.counts.errors.values().sum();
     reasons.extend(report::problems(&tally, f.published.errors, errors_total));
@@ -101,7 +100,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         machine: sys::machine(),
         transports: vec![result],
         partial,
-        warnings,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
     };
     RunResults {
         file,
@@ -109,6 +108,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         cancelled: f.cancelled,
         problems: reasons,
         trace: rec.trace_lines(),
+        warnings,
     }
 }
 

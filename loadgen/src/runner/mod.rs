@@ -4,13 +4,16 @@
 //!
 //! `preflight` checks the process and the targets before anything starts,
 //! `phases` drives the run through its phases, `stats` reads the server's
-//! cost at the phase boundaries, and `assemble` turns it all into the
-//! result file.
+//! cost at the phase boundaries, `assemble` turns it all into the result
+//! file, and `warning` says what the results should be read with.
 
 mod assemble;
 mod phases;
 mod preflight;
 mod stats;
+mod warning;
+
+pub(crate) use warning::RunWarning;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -38,6 +41,8 @@ pub struct RunResults {
     pub problems: Vec<String>,
     /// The first exchanges in words, when `Config::trace` asked for them.
     pub trace: Vec<String>,
+    /// `file.warnings`, typed.
+    pub(crate) warnings: Vec<RunWarning>,
 }
 
 impl RunResults {
@@ -75,10 +80,9 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     let cancelled = phases::drain(&shared, &window, &published, measured.cancelled, &cancel).await;
     let collected = phases::stop_clients(&shared, clients, &published.expected).await?;
     if collected.stuck > 0 {
-        warnings.push(format!(
-            "{} clients did not stop in time; counted as receiving nothing",
-            collected.stuck
-        ));
+        warnings.push(RunWarning::StuckClients {
+            count: collected.stuck,
+        });
     }
     let wire_final = rec.wire_totals();
     let series = sampler.finish().await;

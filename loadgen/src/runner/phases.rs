@@ -1,8 +1,8 @@
 //! The phases of a run once the targets answered: ramp-up, warm-up and the
 //! measured window (publishing), drain, and stopping the clients.
 
-use super::CONNECT_TIMEOUT;
 use super::stats::{Snap, snapshot};
+use super::{CONNECT_TIMEOUT, RunWarning};
 use crate::coherence::{Expected, Receipts, Tally};
 use crate::error::Error;
 use crate::publisher::{PubOutcome, run_publisher};
@@ -65,7 +65,7 @@ impl Window {
     /// Stamps and window bounds in whole µs from one origin: with
     /// --start-at, the same on every worker, so a message is in the window
     /// for all of them or for none.
-    fn plan(shared: &Shared, warnings: &mut Vec<String>) -> Window {
+    fn plan(shared: &Shared, warnings: &mut Vec<RunWarning>) -> Window {
         let (cfg, rec) = (&shared.cfg, &shared.rec);
         let pub_start = publish_start(cfg.start_at, warnings);
         let start = pub_start + cfg.warmup;
@@ -88,7 +88,7 @@ impl Window {
 
 /// When publishing starts: now, or at `--start-at` (a UNIX time shared by
 /// the workers of a distributed run); a warning when that is already past.
-fn publish_start(start_at: Option<f64>, warnings: &mut Vec<String>) -> Instant {
+fn publish_start(start_at: Option<f64>, warnings: &mut Vec<RunWarning>) -> Instant {
     let Some(at) = start_at else {
         return Instant::now();
     };
@@ -96,10 +96,7 @@ fn publish_start(start_at: Option<f64>, warnings: &mut Vec<String>) -> Instant {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     if at < now - 0.05 {
-        warnings.push(format!(
-            "publishing started {:.2} s after --start-at (ramp-up took longer): this worker's window is late",
-            now - at
-        ));
+        warnings.push(RunWarning::LateStart { secs: now - at });
         Instant::now()
     } else {
         Instant::now() + Duration::from_secs_f64((at - now).max(0.0))
@@ -110,17 +107,17 @@ fn publish_start(start_at: Option<f64>, warnings: &mut Vec<String>) -> Instant {
 pub(super) fn start_publishing(
     shared: &Arc<Shared>,
     cancel: &CancellationToken,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<RunWarning>,
 ) -> (Window, Vec<JoinHandle<PubOutcome>>) {
     let window = Window::plan(shared, warnings);
     let (cfg, rec) = (&shared.cfg, &shared.rec);
     rec.set_phase(Phase::Warmup);
     let connected_now = rec.connected.load(Ordering::Relaxed).max(0) as u64;
     if connected_now < cfg.clients {
-        warnings.push(format!(
-            "only {connected_now} of {} clients were connected when publishing started",
-            cfg.clients
-        ));
+        warnings.push(RunWarning::NotAllConnected {
+            connected: connected_now,
+            clients: cfg.clients,
+        });
     }
     let pub_cancel = cancel.child_token();
     let publishers = (0..cfg.publishers as u32)

@@ -1,6 +1,7 @@
 //! Before a run: can this process open the sockets it needs, and does
 //! every target answer? After it: which targets stopped answering.
 
+use super::RunWarning;
 use crate::config::Config;
 use crate::error::{ClientError, Error};
 use crate::http::get_once;
@@ -20,7 +21,7 @@ const FD_MARGIN: u64 = 64;
 
 /// Raise the open-files limit to what the scenario needs; an error when the
 /// hard limit is too low, a warning when it could not be raised at all.
-pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<String>) -> Result<(), Error> {
+pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<RunWarning>) -> Result<(), Error> {
     let per_pub = match cfg.publish_via {
         PublishVia::Http => 1,
         PublishVia::Ws => cfg.rooms,
@@ -33,7 +34,7 @@ pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<String>) -> Result<(
              (the hard limit, not raisable here): run fewer clients per process"
         ))),
         Err(e) => {
-            warnings.push(format!("could not raise the open-files limit: {e}"));
+            warnings.push(RunWarning::NofileLimit { why: e.to_string() });
             Ok(())
         }
     }

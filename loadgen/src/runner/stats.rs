@@ -2,6 +2,7 @@
 //! (from `/proc` with `--server-pid`, else from the profile's stats
 //! endpoint), beside the load generator's own.
 
+use super::RunWarning;
 use crate::config::Config;
 use crate::http::get_once;
 use crate::record::Recorder;
@@ -69,13 +70,11 @@ fn add(mut a: ServerStats, s: ServerStats) -> ServerStats {
 }
 
 /// Why the server's cost is missing from the results.
-pub(super) fn not_recorded(cfg: &Config) -> String {
-    match (&cfg.server_pid, &cfg.profile.stats) {
-        (Some(pid), _) => {
-            format!("process {pid} could not be read from /proc: server cost not recorded")
-        }
-        (None, Some(path)) => format!("target did not answer {path}: server cost not recorded"),
-        (None, None) => "server cost not recorded: give --server-pid PID of the server process (this machine only)".to_string(),
+pub(super) fn not_recorded(cfg: &Config) -> RunWarning {
+    match (cfg.server_pid, &cfg.profile.stats) {
+        (Some(pid), _) => RunWarning::ServerPidUnreadable { pid },
+        (None, Some(path)) => RunWarning::StatsUnanswered { path: path.clone() },
+        (None, None) => RunWarning::ServerCostUnknown,
     }
 }
 
