@@ -31,7 +31,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// Low-cardinality label for metrics and exit-code mapping.
+    /// A stable label of the variant (what the tests assert).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Unreachable { .. } => "unreachable",
@@ -43,7 +43,7 @@ impl Error {
     }
 
     /// True for errors the user can fix by changing the command line or
-    /// starting the server (exit code 2 in DESIGN.md's convention).
+    /// starting the server (exit code 2, see docs/architecture.md).
     pub fn is_usage(&self) -> bool {
         !matches!(self, Error::Internal(_))
     }
