@@ -15,8 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Small buffers: tungstenite's defaults cost ~138 KiB per idle client
-/// (DESIGN.md); a 4 KiB read buffer and no write buffering keep it near
-/// 10 KiB. Messages larger than the buffer still work (it grows per read).
+/// (docs/architecture.md); a 4 KiB read buffer and no write buffering keep
+/// it near 10 KiB. Messages larger than the buffer still work (it grows
+/// per read).
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4096)
