@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::error::Error;
 use crate::profile::Profile;
-use crate::runner;
+use crate::runner::{self, RunWarning};
 use protocol::Transport;
 use protocol::results::PublishVia;
 use std::sync::Arc;
@@ -94,11 +94,10 @@ fn judge(profile: &Profile, t: Transport, r: runner::RunResults) -> CheckOutcome
     let url_line = profile.sub(t).map_or(0, |s| s.url_line);
     let at = |line: usize| format!("{}:{line}", profile.source_name);
     let mut hints: Vec<String> = r
-        .file
         .warnings
         .iter()
-        .filter(|w| w.starts_with("first "))
-        .cloned()
+        .filter(|w| matches!(w, RunWarning::FirstError { .. }))
+        .map(ToString::to_string)
         .collect();
     let ok = c.expected > 0 && c.delivered == c.expected && errors == 0 && c.publish_errors == 0;
     let verdict = if ok {

@@ -2,6 +2,7 @@
 //! [`ErrorKind`]s that are counted (never returned) while clients retry.
 
 use crate::config::ConfigError;
+use crate::tls::TlsFailure;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -30,7 +31,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// Low-cardinality label for metrics and exit-code mapping.
+    /// A stable label of the variant (what the tests assert).
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Unreachable { .. } => "unreachable",
@@ -42,7 +43,7 @@ impl Error {
     }
 
     /// True for errors the user can fix by changing the command line or
-    /// starting the server (exit code 2 in DESIGN.md's convention).
+    /// starting the server (exit code 2, see docs/architecture.md).
     pub fn is_usage(&self) -> bool {
         !matches!(self, Error::Internal(_))
     }
@@ -110,6 +111,9 @@ impl fmt::Display for ErrorKind {
 pub(crate) struct ClientError {
     pub kind: ErrorKind,
     pub detail: Cow<'static, str>,
+    /// A failed TLS handshake, and why: the preflight then reports a
+    /// target that answered with settings that do not fit, not a dead one.
+    pub tls: Option<TlsFailure>,
 }
 
 impl ClientError {
@@ -117,6 +121,15 @@ impl ClientError {
         ClientError {
             kind,
             detail: detail.into(),
+            tls: None,
+        }
+    }
+
+    /// A failed TLS handshake (counted as a protocol error).
+    pub fn tls(failure: TlsFailure, detail: String) -> Self {
+        ClientError {
+            tls: Some(failure),
+            ..ClientError::new(ErrorKind::Protocol, detail)
         }
     }
 
@@ -185,5 +198,23 @@ impl ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every session's `Result` carries a `ClientError`: the TLS reason
+    /// must fit in what was padding, not grow each client's future.
+    #[test]
+    fn client_error_stays_small() {
+        assert!(std::mem::size_of::<ClientError>() <= 32);
+        let e = ClientError::tls(TlsFailure::Alpn, "x".into());
+        assert_eq!(
+            (e.kind, e.tls),
+            (ErrorKind::Protocol, Some(TlsFailure::Alpn))
+        );
+        assert_eq!(ClientError::new(ErrorKind::Io, "y").tls, None);
     }
 }

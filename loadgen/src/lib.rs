@@ -1,6 +1,7 @@
 //! The rtbench load generator: thousands of simulated clients on one
 //! transport, open-loop publishers, and exact measurement of delivery
-//! latency, request rate, wire bytes and loss (docs/architecture.md, "Measurement").
+//! latency, request rate, wire bytes and loss (docs/architecture.md,
+//! "Measurement").
 //!
 //! Entry point: [`run`]`(config, cancel)`; the CLI builds the [`Config`]
 //! from [`LoadArgs`] (or bench from [`ScenarioArgs`]), prints
@@ -13,15 +14,22 @@
 //!   defaults ← file ← flags → [`Config`].
 //! - `config`: the validated settings and [`ConfigError`].
 //! - `parse`: loopback source-address ranges.
-//! - `runner`: the phases of a run and assembling [`RunResults`].
+//! - `runner`: the phases of a run (preflight, ramp-up, window, drain),
+//!   server-cost sampling, typed warnings, and assembling [`RunResults`].
 //! - `transport`: one simulated client per task; one module per transport
-//!   (`short_poll`, `long_poll`, `sse`, `ws`) behind the `Client` interface.
-//! - `publisher`: open-loop publish schedules (constant or Poisson).
+//!   (`short_poll`, `long_poll`, `sse`, `ws`) behind the `Client` interface,
+//!   beside the client's state, cursors, measuring, reconnects and tokens.
+//! - `publisher`: open-loop publish schedules (constant or Poisson), sent
+//!   over HTTP or WebSocket (echoes as acknowledgements).
+//! - `profile`: target profiles (the file format, compiled per section).
+//! - `check`: `rtbench profile check`, a dry run with a verdict.
+//! - `tls`: trust, ALPN, and typed handshake failures.
 //! - `record`: the clock, phase window, and per-thread histogram shards.
 //! - `coherence`: exact loss / duplicate / reorder accounting per (publisher, seq).
 //! - `sampler`: the per-second series and the live progress line.
 //! - `net`: the byte-counting stream and the dialer (source addresses, handshake cap).
-//! - `http`: keep-alive HTTP/1.1 connections over hyper's low-level client.
+//! - `http`: keep-alive HTTP/1.1 (or HTTP/2 by ALPN) connections over
+//!   hyper's low-level client.
 //! - `wire`: borrowed hot-path parsing of messages and SSE events.
 //! - `report`: rates, wire bytes and costs for the result file (histogram
 //!   codec and summaries come from `protocol::hist`).

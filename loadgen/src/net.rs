@@ -193,12 +193,12 @@ pub struct Dialer {
     tls: Option<TlsTarget>,
     source_ips: Vec<IpAddr>,
     /// Caps handshakes in flight so a ramp-up or a reconnect storm does not
-    /// overflow the server's accept queue (somaxconn is 4096 here).
+    /// overflow the server's accept queue (Linux's default somaxconn is 4096).
     handshakes: Semaphore,
     pub connect_timeout: Duration,
 }
 
-/// Concurrent connection handshakes allowed (well under somaxconn 4096).
+/// Concurrent connection handshakes allowed (well under the default somaxconn).
 const MAX_HANDSHAKES: usize = 512;
 
 impl Dialer {
@@ -244,7 +244,7 @@ impl Dialer {
             connector
                 .connect(tls.name.clone(), tcp)
                 .await
-                .map_err(|e| ClientError::new(ErrorKind::Protocol, crate::tls::handshake_hint(&e)))
+                .map_err(|e| crate::tls::handshake_failed(&e))
         };
         match tokio::time::timeout(self.connect_timeout, handshake).await {
             Ok(r) => r.map(|s| Stream::Tls(Box::new(s))),

@@ -21,17 +21,6 @@ pub enum OutputError {
     Json(#[from] serde_json::Error),
 }
 
-impl OutputError {
-    /// Low-cardinality label.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            OutputError::Io { .. } => "io",
-            OutputError::IsDir { .. } => "is_dir",
-            OutputError::Json(_) => "json",
-        }
-    }
-}
-
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -54,8 +54,8 @@ impl Clock {
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 fn histogram() -> Histogram<u64> {
-    // 3 significant digits (DESIGN.md); auto-resizing: memory follows the
-    // largest value recorded, not a worst-case bound.
+    // 3 significant digits (docs/architecture.md); auto-resizing: memory
+    // follows the largest value recorded, not a worst-case bound.
     Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits is valid"))
 }
 

@@ -4,6 +4,9 @@
 //! WebSockets always).
 
 use crate::config::ConfigError;
+use crate::error::ClientError;
+#[cfg(test)]
+use crate::error::ErrorKind;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
@@ -178,20 +181,111 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-/// How every handshake error starts (the preflight tells them apart).
-pub const HANDSHAKE_FAILED: &str = "TLS handshake failed";
+/// Why a TLS handshake failed, as far as the user can act on it; decided
+/// from the rustls error inside the I/O error, never from its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate is not trusted (unknown issuer, expired,
+    /// not for this name, …) or missing.
+    Certificate,
+    /// No application protocol in common by ALPN (`--http2` against a
+    /// server without HTTP/2).
+    Alpn,
+    /// What came back is not TLS: a plain-HTTP server on that port.
+    NotTls,
+    /// Anything else: another alert, a reset or end mid-handshake, …
+    Other,
+}
 
-/// A failed handshake, with what to pass.
-pub fn handshake_hint(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
-        " (for a self-signed or private-CA test server pass --ca-cert FILE, or --insecure)"
-    } else if text.contains("application protocol") || text.contains("NoApplicationProtocol") {
-        " (the server does not offer HTTP/2 by ALPN; drop --http2)"
-    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
-        " (is the target speaking plain HTTP? use http://)"
-    } else {
-        ""
-    };
-    format!("{HANDSHAKE_FAILED}: {text}{hint}")
+impl TlsFailure {
+    /// Classify a failed handshake by the rustls error it carries.
+    pub fn of(e: &std::io::Error) -> TlsFailure {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .map_or(TlsFailure::Other, TlsFailure::from_rustls)
+    }
+
+    fn from_rustls(e: &rustls::Error) -> TlsFailure {
+        use rustls::{AlertDescription, Error as E};
+        match e {
+            E::InvalidCertificate(_)
+            | E::InvalidCertRevocationList(_)
+            | E::NoCertificatesPresented => TlsFailure::Certificate,
+            E::NoApplicationProtocol
+            | E::AlertReceived(AlertDescription::NoApplicationProtocol) => TlsFailure::Alpn,
+            E::InvalidMessage(_) => TlsFailure::NotTls,
+            _ => TlsFailure::Other,
+        }
+    }
+
+    /// What to pass, appended to the error (empty when there is no advice).
+    fn hint(self) -> &'static str {
+        match self {
+            TlsFailure::Certificate => {
+                " (for a self-signed or private-CA test server pass --ca-cert FILE, or --insecure)"
+            }
+            TlsFailure::Alpn => " (the server does not offer HTTP/2 by ALPN; drop --http2)",
+            TlsFailure::NotTls => " (is the target speaking plain HTTP? use http://)",
+            TlsFailure::Other => "",
+        }
+    }
+}
+
+/// A failed handshake as a client error (counted as a protocol error),
+/// saying what to pass.
+pub(crate) fn handshake_failed(e: &std::io::Error) -> ClientError {
+    let failure = TlsFailure::of(e);
+    ClientError::tls(
+        failure,
+        format!("TLS handshake failed: {e}{}", failure.hint()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::{AlertDescription, CertificateError, InvalidMessage};
+
+    fn failed(e: rustls::Error) -> ClientError {
+        handshake_failed(&std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    #[test]
+    fn handshake_failures_are_told_apart_by_kind() {
+        let e = failed(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(e.tls, Some(TlsFailure::Certificate));
+        assert!(
+            e.detail
+                .starts_with("TLS handshake failed: invalid peer certificate: UnknownIssuer")
+                && e.detail.contains("--ca-cert FILE, or --insecure"),
+            "{e}"
+        );
+        let e = failed(rustls::Error::AlertReceived(
+            AlertDescription::NoApplicationProtocol,
+        ));
+        assert_eq!(e.tls, Some(TlsFailure::Alpn));
+        assert!(e.detail.contains("drop --http2"), "{e}");
+        let e = failed(rustls::Error::InvalidMessage(
+            InvalidMessage::InvalidContentType,
+        ));
+        assert_eq!(e.tls, Some(TlsFailure::NotTls));
+        assert!(e.detail.contains("use http://"), "{e}");
+        // A certificate alert is about the client's certificate, not ours
+        // to fix with --ca-cert: no advice.
+        let e = failed(rustls::Error::AlertReceived(
+            AlertDescription::BadCertificate,
+        ));
+        assert_eq!(e.tls, Some(TlsFailure::Other));
+        assert!(e.detail.ends_with("BadCertificate"), "{e}");
+        // Not a rustls error at all (a reset mid-handshake): still a TLS
+        // failure, counted as a protocol error.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let e = handshake_failed(&reset);
+        assert_eq!(
+            (e.tls, e.kind),
+            (Some(TlsFailure::Other), ErrorKind::Protocol)
+        );
+    }
 }

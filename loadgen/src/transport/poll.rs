@@ -6,6 +6,8 @@ use super::{Client, REQUEST_TIMEOUT, bounded};
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, empty, read_body};
 use crate::profile::CursorFrom;
+use hyper::header::HeaderName;
+use hyper::{HeaderMap, StatusCode};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -21,9 +23,12 @@ pub async fn connect(c: &mut Client) -> Result<Option<HttpConn>, ClientError> {
     .await
 }
 
+/// A subscribe URL and its headers, the cursors left out (see [`base`]).
+pub type Base = (String, Vec<(HeaderName, String)>);
+
 /// The subscribe URL and headers of this client with the cursors left out
 /// (rendered once per session).
-pub fn base(c: &Client) -> (String, Vec<(hyper::header::HeaderName, String)>) {
+pub fn base(c: &Client) -> Base {
     let name = format!("c{}", c.index);
     let vars = c.vars(&name);
     let sub = c.sub();
@@ -41,7 +46,7 @@ pub fn base(c: &Client) -> (String, Vec<(hyper::header::HeaderName, String)>) {
 pub async fn once(
     c: &mut Client,
     conn: &mut HttpConn,
-    base: &(String, Vec<(hyper::header::HeaderName, String)>),
+    base: &Base,
     limit: Duration,
     too_slow: &'static str,
 ) -> Result<Option<()>, ClientError> {
@@ -66,35 +71,36 @@ pub async fn once(
         return Ok(None);
     };
     let now_us = c.shared.rec.clock.now_us();
+    trace_exchange(c, &uri, status, &headers, &body);
+    take_answer(c, &uri, now_us, status, &headers, &body)?;
+    if conn.is_closed() {
+        return Err(ClientError::new(
+            ErrorKind::UnexpectedClose,
+            "server closed the keep-alive connection",
+        ));
+    }
+    Ok(Some(()))
+}
+
+/// Check a poll's answer and record it: the cursors from its headers, its
+/// messages (none for the profile's `empty_status`), a gap notice.
+fn take_answer(
+    c: &mut Client,
+    uri: &str,
+    now_us: u64,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ClientError> {
     let shared = c.shared.clone();
     let sub = shared.sub();
-    c.shared.rec.trace(|| {
-        let sent: String = c
-            .cursor_headers()
-            .map(|(k, v)| format!(" [{k}: {v}]"))
-            .collect();
-        let got: String = sub
-            .cursors
-            .iter()
-            .filter_map(|r| match &r.from {
-                CursorFrom::Header(h) => headers
-                    .get(h)
-                    .map(|v| format!(" [{h}: {}]", String::from_utf8_lossy(v.as_bytes()))),
-                _ => None,
-            })
-            .collect();
-        format!(
-            "GET {uri}{sent} → {status}{got} {}",
-            crate::record::snippet(&body)
-        )
-    });
     let empty_answer = sub.empty_status.contains(&status.as_u16());
     if !status.is_success() && !empty_answer {
         return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
             format!(
                 "GET {uri} answered {status}: {}",
-                crate::record::snippet(&body)
+                crate::record::snippet(body)
             ),
         )));
     }
@@ -108,17 +114,36 @@ pub async fn once(
     let messages = if empty_answer {
         0
     } else {
-        if sub.gap.as_ref().is_some_and(|g| g.matches(&body)) {
+        if sub.gap.as_ref().is_some_and(|g| g.matches(body)) {
             c.gap();
         }
-        c.take_unit(&shared, now_us, &body)?
+        c.take_unit(&shared, now_us, body)?
     };
     c.request(messages == 0);
-    if conn.is_closed() {
-        return Err(ClientError::new(
-            ErrorKind::UnexpectedClose,
-            "server closed the keep-alive connection",
-        ));
-    }
-    Ok(Some(()))
+    Ok(())
+}
+
+/// The exchange in words, when the run traces: the cursors sent and received.
+fn trace_exchange(c: &Client, uri: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) {
+    c.shared.rec.trace(|| {
+        let sent: String = c
+            .cursor_headers()
+            .map(|(k, v)| format!(" [{k}: {v}]"))
+            .collect();
+        let got: String = c
+            .sub()
+            .cursors
+            .iter()
+            .filter_map(|r| match &r.from {
+                CursorFrom::Header(h) => headers
+                    .get(h)
+                    .map(|v| format!(" [{h}: {}]", String::from_utf8_lossy(v.as_bytes()))),
+                _ => None,
+            })
+            .collect();
+        format!(
+            "GET {uri}{sent} → {status}{got} {}",
+            crate::record::snippet(body)
+        )
+    });
 }

@@ -2,7 +2,7 @@
 //! keep-alive connection, starting at a random phase so clients do not poll
 //! in lockstep. Polls are scheduled from the start of the previous one, so
 //! the request rate is exactly clients / interval and the mean latency is
-//! interval / 2 + RTT (the "theory" check in DESIGN.md).
+//! interval / 2 + RTT (the "theory" check in docs/architecture.md).
 
 use super::{Client, End, REQUEST_TIMEOUT, poll};
 use crate::error::ClientError;

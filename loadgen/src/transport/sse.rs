@@ -11,64 +11,42 @@
 use super::{Client, End, REQUEST_TIMEOUT, Silence, bounded, poll};
 use crate::error::{ClientError, ErrorKind};
 use crate::http::{HttpConn, empty};
-use crate::profile::CursorFrom;
+use crate::profile::{CursorFrom, Sub};
 use crate::wire::SseParser;
+use bytes::Bytes;
 use http_body_util::BodyExt;
+use http_body_util::Full;
+use hyper::body::{Frame, Incoming};
 use hyper::header;
+use hyper::{Request, Response, StatusCode};
 use std::borrow::Cow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let started = Instant::now();
     let cancel = c.cancel().clone();
     let base = poll::base(c);
     let uri = c.url(&base.0);
+    // An async block, not a function: its captures are references, which
+    // keeps this (per-client) future small. The connection lives as long as
+    // the stream is read.
     let Some((_conn, resp)) = bounded(&cancel, REQUEST_TIMEOUT, "SSE connect timed out", async {
         let _permit = c.dialer().permit().await;
         let stream = c.dial(crate::net::Purpose::Http).await?;
         let mut conn = HttpConn::handshake(stream, c.authority()).await?;
-        let mut req = conn.get(&uri);
-        if !base.1.iter().any(|(k, _)| k == header::ACCEPT) {
-            req = req.header(header::ACCEPT, "text/event-stream");
-        }
-        for (k, v) in &base.1 {
-            req = req.header(k, v);
-        }
-        for (k, v) in c.cursor_headers() {
-            req = req.header(k, v);
-        }
-        let resp = conn.send(empty(req)?).await?;
+        let req = subscribe_request(c, &conn, &uri, &base)?;
+        let resp = conn.send(req).await?;
         Ok((conn, resp))
     })
     .await?
     else {
         return Ok(End::Cancelled);
     };
-    if resp.status() != hyper::StatusCode::OK {
-        let status = resp.status();
-        // The server's reason, if it says one quickly (bounded).
-        let body = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            crate::http::read_body(resp.into_body()),
-        )
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-        return Err(c.shared.url_error(ClientError::new(
-            ErrorKind::HttpStatus,
-            format!(
-                "GET {uri} answered {status}: {}",
-                crate::record::snippet(&body)
-            ),
-        )));
+    if resp.status() != StatusCode::OK {
+        return Err(refused(c, &uri, resp).await);
     }
-    let is_sse = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if !is_sse {
+    if !is_event_stream(&resp) {
         return Err(c.shared.url_error(ClientError::new(
             ErrorKind::Protocol,
             "SSE answer is not text/event-stream",
@@ -83,9 +61,67 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     });
     c.connected(started);
     c.request(false);
+    read_events(c, &cancel, resp.into_body()).await
+}
+
+/// The subscribe request, with the profile's headers and the cursors
+/// that travel as headers.
+fn subscribe_request(
+    c: &Client,
+    conn: &HttpConn,
+    uri: &str,
+    base: &poll::Base,
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    let mut req = conn.get(uri);
+    if !base.1.iter().any(|(k, _)| k == header::ACCEPT) {
+        req = req.header(header::ACCEPT, "text/event-stream");
+    }
+    for (k, v) in &base.1 {
+        req = req.header(k, v);
+    }
+    for (k, v) in c.cursor_headers() {
+        req = req.header(k, v);
+    }
+    empty(req)
+}
+
+/// A subscribe answered with another status than 200, with the server's
+/// reason if it says one quickly (bounded).
+async fn refused(c: &Client, uri: &str, resp: Response<Incoming>) -> ClientError {
+    let status = resp.status();
+    let body = tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::http::read_body(resp.into_body()),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    c.shared.url_error(ClientError::new(
+        ErrorKind::HttpStatus,
+        format!(
+            "GET {uri} answered {status}: {}",
+            crate::record::snippet(&body)
+        ),
+    ))
+}
+
+fn is_event_stream(resp: &Response<Incoming>) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// Read the stream until the run ends, it fails, goes silent, or the
+/// server reports a lag.
+async fn read_events(
+    c: &mut Client,
+    cancel: &CancellationToken,
+    mut body: Incoming,
+) -> Result<End, ClientError> {
     let shared = c.shared.clone();
     let sub = shared.sub();
-    let mut body = resp.into_body();
     let mut parser = SseParser::default();
     // Once, not per chunk (see ws.rs).
     let own = cancel.child_token();
@@ -99,62 +135,76 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             f = body.frame() => Ok(f),
         };
         silence.heard();
-        let data = match frame {
-            Err(()) => {
-                return Err(ClientError::new(
-                    ErrorKind::Timeout,
-                    "SSE stream went silent",
-                ));
-            }
-            Ok(None) => {
-                return Err(ClientError::new(
-                    ErrorKind::UnexpectedClose,
-                    "SSE stream ended",
-                ));
-            }
-            Ok(Some(Err(e))) => return Err(ClientError::from_hyper(&e)),
-            Ok(Some(Ok(frame))) => match frame.into_data() {
-                Ok(d) => d,
-                Err(_) => continue, // trailers: nothing for us
-            },
+        let Some(data) = chunk(frame)? else {
+            continue; // trailers: nothing for us
         };
         let now_us = c.shared.rec.clock.now_us();
-        let mut lagged = None;
-        let fed = parser.feed(&data, |ev| {
-            c.shared.rec.trace(|| {
-                format!(
-                    "SSE event: {:?} id: {:?} data: {}",
-                    ev.event,
-                    ev.id,
-                    crate::record::snippet(ev.data)
-                )
-            });
-            if sub.lag_event.as_deref() == Some(ev.event) {
-                let cursor = sub
-                    .lag_cursor
-                    .as_ref()
-                    .and_then(|p| p.find_str(ev.data).ok().flatten())
-                    .map(|v| v.into_owned());
-                lagged = Some(cursor);
-                return;
-            }
-            if let Some(id) = ev.id {
-                c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
-            }
-            if sub.gap_event.as_deref() == Some(ev.event) {
-                c.gap();
-            } else if sub.measures_event(ev.event)
-                && let Err(e) = c.take_unit(&shared, now_us, ev.data)
-            {
-                c.shared.rec.error(&e);
-            }
-        });
-        if let Err(e) = fed {
-            return Err(ClientError::new(ErrorKind::Protocol, e));
-        }
-        if let Some(cursor) = lagged {
+        if let Some(cursor) = take_chunk(c, &shared, sub, &mut parser, now_us, &data)? {
             c.lagged(cursor.as_deref());
             return Ok(End::Lagged);
         }
     }
+}
+
+/// The data of one body frame; `None` for trailers. `Err(())`: silence.
+fn chunk(
+    frame: Result<Option<Result<Frame<Bytes>, hyper::Error>>, ()>,
+) -> Result<Option<Bytes>, ClientError> {
+    match frame {
+        Err(()) => Err(ClientError::new(
+            ErrorKind::Timeout,
+            "SSE stream went silent",
+        )),
+        Ok(None) => Err(ClientError::new(
+            ErrorKind::UnexpectedClose,
+            "SSE stream ended",
+        )),
+        Ok(Some(Err(e))) => Err(ClientError::from_hyper(&e)),
+        Ok(Some(Ok(frame))) => Ok(frame.into_data().ok()),
+    }
+}
+
+/// Feed one chunk to the parser and act on each complete event: record
+/// messages, move the `id:` cursor, count gaps. `Some(cursor)` when the
+/// server reported a lag (the cursor from its notice, if any).
+fn take_chunk(
+    c: &mut Client,
+    shared: &super::Shared,
+    sub: &Sub,
+    parser: &mut SseParser,
+    now_us: u64,
+    data: &[u8],
+) -> Result<Option<Option<String>>, ClientError> {
+    let mut lagged = None;
+    let fed = parser.feed(data, |ev| {
+        c.shared.rec.trace(|| {
+            format!(
+                "SSE event: {:?} id: {:?} data: {}",
+                ev.event,
+                ev.id,
+                crate::record::snippet(ev.data)
+            )
+        });
+        if sub.lag_event.as_deref() == Some(ev.event) {
+            let cursor = sub
+                .lag_cursor
+                .as_ref()
+                .and_then(|p| p.find_str(ev.data).ok().flatten())
+                .map(|v| v.into_owned());
+            lagged = Some(cursor);
+            return;
+        }
+        if let Some(id) = ev.id {
+            c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
+        }
+        if sub.gap_event.as_deref() == Some(ev.event) {
+            c.gap();
+        } else if sub.measures_event(ev.event)
+            && let Err(e) = c.take_unit(shared, now_us, ev.data)
+        {
+            c.shared.rec.error(&e);
+        }
+    });
+    fed.map_err(|e| ClientError::new(ErrorKind::Protocol, e))?;
+    Ok(lagged)
 }

@@ -2,20 +2,22 @@
 //! tokio-tungstenite over the counting stream with small buffers; join
 //! frames, resume and lag close come from the profile.
 
-use super::{Client, End, REQUEST_TIMEOUT, Silence, bounded};
+use super::{Client, End, REQUEST_TIMEOUT, Shared, Silence, bounded};
 use crate::error::{ClientError, ErrorKind};
 use crate::profile::{Sub, Vars};
 use futures_util::{SinkExt, StreamExt};
 use hyper::header::{self, HeaderName, HeaderValue};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Small buffers: tungstenite's defaults cost ~138 KiB per idle client
-/// (DESIGN.md); a 4 KiB read buffer and no write buffering keep it near
-/// 10 KiB. Messages larger than the buffer still work (it grows per read).
+/// (docs/architecture.md); a 4 KiB read buffer and no write buffering keep
+/// it near 10 KiB. Messages larger than the buffer still work (it grows
+/// per read).
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4096)
@@ -76,6 +78,8 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         &cancel,
         REQUEST_TIMEOUT,
         "WebSocket connect timed out",
+        // An async block, not a function: its captures are references,
+        // which keeps this (per-client) future small.
         async {
             let _permit = c.dialer().permit().await;
             let stream = c.dial(crate::net::Purpose::Ws).await?;
@@ -132,64 +136,79 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             m = ws.next() => Ok(m),
         };
         silence.heard();
-        let msg = match next {
-            Err(()) => {
-                return Err(ClientError::new(
-                    ErrorKind::Timeout,
-                    "WebSocket went silent",
-                ));
-            }
-            Ok(None) => {
-                return Err(ClientError::new(
-                    ErrorKind::UnexpectedClose,
-                    "WebSocket ended",
-                ));
-            }
-            Ok(Some(Err(e))) => return Err(ClientError::from_ws(&e)),
-            Ok(Some(Ok(m))) => m,
-        };
-        let unit: &[u8] = match &msg {
-            Message::Text(text) => text.as_bytes(),
-            Message::Binary(bytes) => bytes,
-            Message::Close(frame) => {
-                let code = frame.as_ref().map(|f| u16::from(f.code));
-                c.shared
-                    .rec
-                    .trace(|| format!("WebSocket closed by the server: {frame:?}"));
-                if code.is_some() && code == sub.lag_close {
-                    let cursor = frame.as_ref().and_then(|f| {
-                        sub.lag_cursor
-                            .as_ref()
-                            .and_then(|p| p.find_str(f.reason.as_bytes()).ok().flatten())
-                    });
-                    c.lagged(cursor.as_deref());
-                    return Ok(End::Lagged);
-                }
-                let reason = frame
-                    .as_ref()
-                    .map(|f| f.reason.as_str())
-                    .unwrap_or_default();
-                return Err(ClientError::new(
-                    ErrorKind::UnexpectedClose,
-                    format!("server closed the WebSocket ({code:?}): {reason}"),
-                ));
-            }
-            // Pings are answered by tungstenite on the next read.
-            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
-        };
-        let now_us = c.shared.rec.clock.now_us();
-        c.shared
-            .rec
-            .trace(|| format!("WebSocket frame: {}", crate::record::snippet(unit)));
-        if sub.error.as_ref().is_some_and(|m| m.matches(unit)) {
-            c.shared.rec.error(&ClientError::new(
-                ErrorKind::Protocol,
-                format!("server error frame: {}", String::from_utf8_lossy(unit)),
-            ));
-        } else if sub.gap.as_ref().is_some_and(|m| m.matches(unit)) {
-            c.gap();
-        } else if let Err(e) = c.take_unit(&shared, now_us, unit) {
-            c.shared.rec.error(&e);
+        if let Some(end) = take_message(c, &shared, sub, message(next)?)? {
+            return Ok(end);
         }
     }
+}
+
+/// The next message of the socket. `Err(())`: it went silent.
+fn message(next: Result<Option<Result<Message, WsError>>, ()>) -> Result<Message, ClientError> {
+    match next {
+        Err(()) => Err(ClientError::new(
+            ErrorKind::Timeout,
+            "WebSocket went silent",
+        )),
+        Ok(None) => Err(ClientError::new(
+            ErrorKind::UnexpectedClose,
+            "WebSocket ended",
+        )),
+        Ok(Some(Err(e))) => Err(ClientError::from_ws(&e)),
+        Ok(Some(Ok(m))) => Ok(m),
+    }
+}
+
+/// Act on one message: record a data frame (or count it as a server
+/// error or a gap notice, as the profile says); a close ends the session,
+/// as a lag when its code is the profile's `lag_close`.
+fn take_message(
+    c: &mut Client,
+    shared: &Shared,
+    sub: &Sub,
+    msg: Message,
+) -> Result<Option<End>, ClientError> {
+    let unit: &[u8] = match &msg {
+        Message::Text(text) => text.as_bytes(),
+        Message::Binary(bytes) => bytes,
+        Message::Close(frame) => return closed(c, sub, frame.as_ref()).map(Some),
+        // Pings are answered by tungstenite on the next read.
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(None),
+    };
+    let now_us = c.shared.rec.clock.now_us();
+    c.shared
+        .rec
+        .trace(|| format!("WebSocket frame: {}", crate::record::snippet(unit)));
+    if sub.error.as_ref().is_some_and(|m| m.matches(unit)) {
+        c.shared.rec.error(&ClientError::new(
+            ErrorKind::Protocol,
+            format!("server error frame: {}", String::from_utf8_lossy(unit)),
+        ));
+    } else if sub.gap.as_ref().is_some_and(|m| m.matches(unit)) {
+        c.gap();
+    } else if let Err(e) = c.take_unit(shared, now_us, unit) {
+        c.shared.rec.error(&e);
+    }
+    Ok(None)
+}
+
+/// The server closed the socket: a lag (resume at once) or an error.
+fn closed(c: &mut Client, sub: &Sub, frame: Option<&CloseFrame>) -> Result<End, ClientError> {
+    let code = frame.map(|f| u16::from(f.code));
+    c.shared
+        .rec
+        .trace(|| format!("WebSocket closed by the server: {frame:?}"));
+    if code.is_some() && code == sub.lag_close {
+        let cursor = frame.and_then(|f| {
+            sub.lag_cursor
+                .as_ref()
+                .and_then(|p| p.find_str(f.reason.as_bytes()).ok().flatten())
+        });
+        c.lagged(cursor.as_deref());
+        return Ok(End::Lagged);
+    }
+    let reason = frame.map(|f| f.reason.as_str()).unwrap_or_default();
+    Err(ClientError::new(
+        ErrorKind::UnexpectedClose,
+        format!("server closed the WebSocket ({code:?}): {reason}"),
+    ))
 }

@@ -1,0 +1,73 @@
+//! The profile file format as written: TOML with spans, so every error
+//! can name its line.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProfile {
+    pub name: Option<String>,
+    pub health: Option<Spanned<String>>,
+    pub stats: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    pub publish: Option<Spanned<RawPublish>>,
+    #[serde(rename = "short-poll")]
+    pub short_poll: Option<Spanned<RawSub>>,
+    #[serde(rename = "long-poll")]
+    pub long_poll: Option<Spanned<RawSub>>,
+    pub sse: Option<Spanned<RawSub>>,
+    pub ws: Option<Spanned<RawSub>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPublish {
+    pub method: Option<Spanned<String>>,
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub body: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ok_status: Vec<u16>,
+    pub frame: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSub {
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub first_query: Option<Spanned<String>>,
+    pub resume_query: Option<Spanned<String>>,
+    pub messages: Option<Spanned<String>>,
+    pub empty_status: Option<Spanned<Vec<u16>>>,
+    #[serde(default)]
+    pub cursor: Vec<Spanned<RawCursor>>,
+    pub gap: Option<Spanned<RawMatch>>,
+    pub error: Option<Spanned<RawMatch>>,
+    pub events: Option<Spanned<Vec<String>>>,
+    pub lag_event: Option<Spanned<String>>,
+    pub gap_event: Option<Spanned<String>>,
+    pub lag_close: Option<Spanned<u16>>,
+    pub lag_cursor: Option<Spanned<String>>,
+    pub subprotocols: Option<Spanned<Vec<String>>>,
+    pub on_open: Option<Spanned<Vec<Spanned<String>>>>,
+    pub echo: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCursor {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMatch {
+    pub pointer: Spanned<String>,
+    pub equals: Option<String>,
+}

@@ -1,0 +1,148 @@
+//! One run, phase by phase: preflight → ramp-up (connect at the set rate)
+//! → warm-up (publishing, not recorded) → measured window → drain (wait
+//! for in-flight messages) → results.
+//!
+//! `preflight` checks the process and the targets before anything starts,
+//! `phases` drives the run through its phases, `stats` reads the server's
+//! cost at the phase boundaries, `assemble` turns it all into the result
+//! file, and `warning` says what the results should be read with.
+
+mod assemble;
+mod phases;
+mod preflight;
+mod stats;
+mod warning;
+
+pub(crate) use warning::RunWarning;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::record::{Clock, Recorder};
+use crate::rng::SplitMix64;
+use crate::sampler::Sampler;
+use crate::sys;
+use crate::transport::{Endpoint, RampGate, Shared};
+use protocol::results::ResultFile;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// What a run produced. `file` is complete even for a partial run, so the
+/// CLI can write it and still exit non-zero.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    pub file: ResultFile,
+    /// Interrupted, or the target went away: numbers cover only part of the plan.
+    pub partial: bool,
+    /// The run was cancelled (Ctrl-C) before it finished.
+    pub cancelled: bool,
+    /// Human-readable reasons the run was not clean (partial, lost messages,
+    /// failed publishes, client errors); empty for a clean run.
+    pub problems: Vec<String>,
+    /// The first exchanges in words, when `Config::trace` asked for them.
+    pub trace: Vec<String>,
+    /// `file.warnings`, typed.
+    pub(crate) warnings: Vec<RunWarning>,
+}
+
+impl RunResults {
+    /// No loss, no failed publish, no error, not partial.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Longest TCP connect (and TLS handshake) of a client.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Run the scenario against the target until done or `cancel`.
+pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, Error> {
+    cfg.validate()?;
+    let created = sys::rfc3339(SystemTime::now());
+    let mut warnings = Vec::new();
+    preflight::check_limits(&cfg, &mut warnings)?;
+    let targets = Endpoint::all(&cfg, CONNECT_TIMEOUT)?;
+    for ep in &targets {
+        preflight::preflight(&cfg, ep).await?;
+    }
+    let stats_ramp = stats::server_stats(&cfg, &targets).await;
+    if stats_ramp.is_none() {
+        warnings.push(stats::not_recorded(&cfg));
+    }
+    let (shared, rss_baseline) = share(&cfg, targets, &cancel);
+    let rec = shared.rec.clone();
+    let sampler = Sampler::spawn(rec.clone(), cfg.clients, cfg.progress);
+
+    let clients = phases::ramp_up(&shared, &cancel).await;
+    let (window, publishers) = phases::start_publishing(&shared, &cancel, &mut warnings);
+    let measured = phases::measure(&shared, &window, &cancel).await;
+    let published = phases::join_publishers(publishers, shared.rooms.len()).await?;
+    let cancelled = phases::drain(&shared, &window, &published, measured.cancelled, &cancel).await;
+    let collected = phases::stop_clients(&shared, clients, &published.expected).await?;
+    if collected.stuck > 0 {
+        warnings.push(RunWarning::StuckClients {
+            count: collected.stuck,
+        });
+    }
+    let wire_final = rec.wire_totals();
+    let series = sampler.finish().await;
+    let lost_targets = preflight::lost_targets(&cfg, &shared.targets).await;
+
+    Ok(assemble::results(assemble::Finished {
+        cfg: &cfg,
+        rec: &rec,
+        created,
+        run_tag: shared.run_tag,
+        cancelled,
+        lost_targets,
+        warnings,
+        published,
+        collected,
+        measured,
+        wire_final,
+        series,
+        stats_ramp,
+        rss_baseline,
+    }))
+}
+
+/// What the clients and publishers of the run share, and the process's
+/// memory just before they exist (the baseline of per-client memory).
+fn share(cfg: &Config, targets: Vec<Endpoint>, cancel: &CancellationToken) -> (Arc<Shared>, u64) {
+    // Workers of one distributed run share the tag (so each other's
+    // messages are theirs, not foreign) and hence the room names.
+    let run_tag = match cfg.start_at {
+        Some(t) => SplitMix64::new((t * 1000.0) as u64 ^ 0x7274_6231).next_u64() as u32,
+        None => run_tag(),
+    };
+    let rec = Arc::new(if cfg.trace {
+        Recorder::with_trace(Clock::new())
+    } else {
+        Recorder::new(Clock::new())
+    });
+    sys::trim_heap();
+    let (rss_baseline, _) = sys::rss_bytes();
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        rec,
+        targets,
+        rooms: room_names(run_tag, cfg.rooms),
+        run_tag,
+        ramp: RampGate::default(),
+        cancel: cancel.child_token(),
+    });
+    (shared, rss_baseline)
+}
+
+/// A tag unique to this run: in every marker and room name, so runs
+/// against one server never mix.
+fn run_tag() -> u32 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() as u32
+}
+
+fn room_names(tag: u32, rooms: u64) -> Vec<String> {
+    (0..rooms).map(|r| format!("load-{tag:08x}-{r}")).collect()
+}

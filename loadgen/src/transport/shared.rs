@@ -1,0 +1,98 @@
+//! What every client of a run shares: the settings, the recorder, the
+//! server instances and the ramp-up gate.
+
+use crate::config::{Config, ConfigError, Target};
+use crate::error::ClientError;
+use crate::net::Dialer;
+use crate::profile::Sub;
+use crate::record::Recorder;
+use crate::tls::TlsClient;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Counts clients that finished their first connect attempt (ramp-up waits on it).
+#[derive(Debug, Default)]
+pub struct RampGate {
+    pub done: AtomicU64,
+    pub notify: Notify,
+}
+
+/// One server instance of the run.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub url: String,
+    pub dialer: Dialer,
+    pub authority: Arc<str>,
+    /// Clients connected to it now.
+    pub connected: AtomicI64,
+}
+
+impl Endpoint {
+    /// `tls`: the run's connectors, used when `t` is `https://`.
+    pub fn new(
+        t: &Target,
+        source_ips: Vec<std::net::IpAddr>,
+        timeout: Duration,
+        tls: Option<&TlsClient>,
+    ) -> Result<Self, ConfigError> {
+        let tls = match tls {
+            Some(client) if t.tls => Some(crate::net::TlsTarget {
+                client: client.clone(),
+                name: crate::tls::server_name(&t.host)?,
+            }),
+            _ => None,
+        };
+        Ok(Endpoint {
+            url: t.url.clone(),
+            dialer: Dialer::new(t.addr, source_ips, timeout).with_tls(tls),
+            authority: t.authority.as_str().into(),
+            connected: AtomicI64::new(0),
+        })
+    }
+
+    /// Every target of `cfg`, TLS set up once for all of them.
+    pub fn all(cfg: &Config, timeout: Duration) -> Result<Vec<Endpoint>, ConfigError> {
+        let tls = if cfg.targets.iter().any(|t| t.tls) {
+            Some(TlsClient::new(&cfg.tls)?)
+        } else {
+            None
+        };
+        cfg.targets
+            .iter()
+            .map(|t| Endpoint::new(t, cfg.source_ips.clone(), timeout, tls.as_ref()))
+            .collect()
+    }
+}
+
+/// What every client of a run shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub cfg: Config,
+    pub rec: Arc<Recorder>,
+    /// The server instances, in `--target` order.
+    pub targets: Vec<Endpoint>,
+    pub rooms: Vec<String>,
+    /// This run's tag in every marker (and room name).
+    pub run_tag: u32,
+    pub ramp: RampGate,
+    /// Cancelled when the run ends (clients only; publishers have their own).
+    pub cancel: CancellationToken,
+}
+
+impl Shared {
+    /// Tie an error of the subscribe request to the profile's `url` field.
+    pub fn url_error(&self, e: ClientError) -> ClientError {
+        let field = format!("[{}] url", self.cfg.transport);
+        e.in_field(&self.cfg.profile, &field, self.sub().url_line)
+    }
+
+    /// The profile's section for this run's transport (checked by `Config::validate`).
+    pub fn sub(&self) -> &Sub {
+        self.cfg.profile.sub(self.cfg.transport).unwrap_or_else(|| {
+            unreachable!("Config::validate checks the profile defines the transport")
+        })
+    }
+}
