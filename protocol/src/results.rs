@@ -43,6 +43,64 @@ pub struct ResultFile {
     /// missing `/api/stats`, …).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What the emulated link did during the run; none on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<LinkResult>,
+}
+
+/// The emulated link's own account of the run: every packet it forwarded
+/// or dropped, per direction, and what it cost, so a reader can tell the
+/// network's effect from the transport's and check that the link kept up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkResult {
+    /// Server → clients.
+    pub down: LinkDirection,
+    /// Clients → server.
+    pub up: LinkDirection,
+    /// CPU seconds of the link's forwarding threads over the run (apart
+    /// from the load generator's and the server's).
+    pub cpu_seconds: f64,
+}
+
+/// One direction of the link, over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkDirection {
+    pub packets: u64,
+    /// IP bytes forwarded.
+    pub bytes: u64,
+    pub dropped_loss: u64,
+    /// Drop-tail queue behind the rate limit was full.
+    pub dropped_queue: u64,
+    /// The idle-timeout middlebox had forgotten the packet's flow.
+    pub dropped_middlebox: u64,
+    /// A partition was on.
+    pub dropped_partition: u64,
+    /// Mean time a forwarded packet left after it was due: how well the
+    /// link kept its timing (µs; near 0 when the machine kept up).
+    pub mean_lateness_us: f64,
+}
+
+/// What the subscribers' traffic costs a phone's radio, per model: the
+/// time the radio is out of idle and the energy it draws, as if each
+/// simulated client were one phone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RadioResult {
+    /// LTE (Huang et al., MobiSys 2012).
+    pub lte: RadioFigures,
+    /// 3G/UMTS (Qian et al., IMC 2010).
+    pub umts: RadioFigures,
+}
+
+/// One radio model's figures over the measured window, averaged over the
+/// subscribing clients.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RadioFigures {
+    /// Share of the window the radio was not idle (0–1).
+    pub radio_on_fraction: f64,
+    /// Energy of the radio, scaled to one hour.
+    pub joules_per_client_hour: f64,
+    /// Promotions out of idle, scaled to one hour.
+    pub promotions_per_client_hour: f64,
 }
 
 /// How publish times are spaced.
@@ -127,6 +185,12 @@ pub struct Scenario {
     /// The target profile: `rtbench` (built-in) or the profile's name and file.
     #[serde(default)]
     pub profile: Option<String>,
+    /// The emulated network between clients and server (`--network`), in
+    /// its canonical form (`lte`, `lte,loss=2%`, `rtt=80ms,down=12mbit`);
+    /// none: loopback. Part of the scenario: runs on different networks are
+    /// different workloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 /// Where the run happened.
@@ -179,6 +243,10 @@ pub struct TransportResult {
     /// workers' files needs to count loss across workers exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<WorkerShard>,
+    /// What the subscribers' traffic costs a phone's radio; recorded when
+    /// the run crossed an emulated network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub radio: Option<RadioResult>,
 }
 
 /// Summary of one HdrHistogram, all in µs; zeros when `count` is 0.

@@ -395,6 +395,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         },
         targets: Vec::new(),
         worker: None,
+        radio: None,
     }
 }
 
@@ -424,6 +425,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
             seed: s.seed,
             source_ips: vec![],
             profile: None,
+            network: None,
         },
         machine: Machine {
             cores: 2,
@@ -435,6 +437,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
         transports: transports.iter().map(|&t| simulate(t, s)).collect(),
         partial: false,
         warnings: vec![],
+        link: None,
     }
 }
 

@@ -125,4 +125,3 @@ pub enum Error {
     #[error("{0} (make a certificate with scripts/gen-test-cert.sh, or see README \"TLS\")")]
     Tls(#[from] crate::tls::TlsError),
 }
-

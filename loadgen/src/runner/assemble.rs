@@ -101,6 +101,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         transports: vec![result],
         partial,
         warnings: warnings.iter().map(ToString::to_string).collect(),
+        link: None,
     };
     RunResults {
         file,
@@ -133,6 +134,7 @@ fn scenario(cfg: &Config) -> Scenario {
         publish_via: cfg.publish_via,
         seed: cfg.seed,
         source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
+        network: None,
         profile: Some(if cfg.profile.source_name == "built-in" {
             cfg.profile.name.clone()
         } else {
@@ -235,6 +237,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         targets: target_shares(i.cfg, end),
         worker: i.worker,
         loadgen: loadgen_cost(i.cfg, i.measured, i.rss_baseline),
+        radio: None,
     }
 }
 
