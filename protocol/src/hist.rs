@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 
-/// Significant digits of every histogram rtbench records (DESIGN.md, Measurement).
+/// Significant digits of every histogram rtbench records (docs/architecture.md, "Measurement").
 pub const SIGFIG: u8 = 3;
 
 /// An empty µs histogram that grows to fit whatever is added to it.

@@ -1,6 +1,8 @@
-//! The wire protocol (v1) that the rtbench server and load generator share.
+//! What the rtbench server, load generator and reports share: the wire
+//! protocol (v1), the result file, units, number formatting, and small
+//! helpers that must not exist twice.
 //!
-//! Serde types only, no runtime: anything that speaks to an rtbench server
+//! No runtime: anything that speaks to an rtbench server
 //! (the load generator, tests, a third-party tool) can depend on this crate
 //! without pulling tokio in.
 //!
@@ -15,6 +17,7 @@
 //! - [`listening`]: the server's first stdout line, its address.
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
 //! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
+//! - [`format`]: how numbers read in every output (`12.3 ms`, `1.50 KiB`, `9,200`).
 
 pub mod format;
 #[cfg(feature = "hist")]

@@ -1,4 +1,4 @@
-//! JSON bodies and frames of protocol v1 (DESIGN.md, "Protocol").
+//! JSON bodies and frames of protocol v1 (docs/architecture.md, "The protocol").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The result file of one load run (DESIGN.md, "Result file"): what
+//! The result file of one load run (docs/architecture.md, "The result file"): what
 //! `rtbench load` writes with `--output` and what `report`, `compare` and
 //! `bench` read. Serde types only; histograms travel as base64 strings of the
 //! HdrHistogram V2 serialization (µs), so files from several runs or machines
