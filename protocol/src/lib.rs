@@ -17,7 +17,7 @@
 //! - [`listening`]: the server's first stdout line, its address.
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
 //! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
-//! - [`format`]: how numbers read in every output (`12.3 ms`, `1.50 KiB`, `9,200`).
+//! - [`mod@format`]: how numbers read in every output (`12.3 ms`, `1.50 KiB`, `9,200`).
 
 pub mod format;
 #[cfg(feature = "hist")]
