@@ -344,28 +344,6 @@ fn another_seed_or_scenario_file_name_is_the_same_scenario() {
 }
 
 #[test]
-fn another_network_is_another_scenario_and_says_which() {
-    // A network only the current side has (the field is left out on loopback).
-    let base = side("same");
-    let mut cur = side("same");
-    for f in &mut cur {
-        f.scenario.network = Some("lte".into());
-    }
-    let e = compare(&base, &cur, &CompareOptions::default()).expect_err("mismatch");
-    assert!(matches!(e, Error::ScenarioMismatch { .. }), "{e:?}");
-    assert!(e.to_string().contains("network unset → lte"), "{e}");
-    // And the other way round, and between two networks.
-    let e = compare(&cur, &base, &CompareOptions::default()).expect_err("mismatch");
-    assert!(e.to_string().contains("network lte → unset"), "{e}");
-    let mut other = cur.clone();
-    for f in &mut other {
-        f.scenario.network = Some("3g".into());
-    }
-    let e = compare(&cur, &other, &CompareOptions::default()).expect_err("mismatch");
-    assert!(e.to_string().contains("network lte → 3g"), "{e}");
-}
-
-#[test]
 fn nothing_in_common_is_an_input_error() {
     let mut base = side("baseline");
     base.retain(|f| f.transports[0].transport == Transport::Sse);

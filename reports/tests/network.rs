@@ -4,15 +4,16 @@
 //! radio figures): one comparison with a network and a radio section, charts,
 //! findings whose numbers are recomputed here from the fixtures, the link's
 //! trouble flagged, repeats as median and range, thresholds on the radio
-//! metrics and the new keys of the summaries. Outputs stay in
-//! `target/report-tests/NAME/`.
+//! metrics, the new keys of the summaries, and `compare` naming a change of
+//! network. Outputs stay in `target/report-tests/NAME/`.
 
 use protocol::Transport;
 use protocol::results::{ResultFile, TransportResult};
+use reports::compare::{CompareOptions, compare, load_side};
 use reports::metric::Kind;
 use reports::thresholds::{Threshold, evaluate};
 use reports::{
-    Comparison, RenderOptions, format, load_results, merge, print_summary_table, render,
+    Comparison, Error, RenderOptions, format, load_results, merge, print_summary_table, render,
     summary_json,
 };
 use std::path::{Path, PathBuf};
@@ -496,4 +497,26 @@ fn summaries_carry_the_network_and_the_radio() {
     print_summary_table(&loopback, &mut out).expect("table");
     let text = String::from_utf8(out).expect("utf-8");
     assert!(!text.contains("LTE") && !text.contains("network"), "{text}");
+}
+
+#[test]
+fn another_network_is_another_scenario_and_says_which() {
+    // A network only the current side has (the field is left out on loopback).
+    let base = load_side(&fixture_dir().join("compare/same")).expect("compare set");
+    let mut cur = base.clone();
+    for f in &mut cur {
+        f.scenario.network = Some("lte".into());
+    }
+    let e = compare(&base, &cur, &CompareOptions::default()).expect_err("mismatch");
+    assert!(matches!(e, Error::ScenarioMismatch { .. }), "{e:?}");
+    assert!(e.to_string().contains("network unset → lte"), "{e}");
+    // And the other way round, and between two networks.
+    let e = compare(&cur, &base, &CompareOptions::default()).expect_err("mismatch");
+    assert!(e.to_string().contains("network lte → unset"), "{e}");
+    let mut other = cur.clone();
+    for f in &mut other {
+        f.scenario.network = Some("3g".into());
+    }
+    let e = compare(&cur, &other, &CompareOptions::default()).expect_err("mismatch");
+    assert!(e.to_string().contains("network lte → 3g"), "{e}");
 }
