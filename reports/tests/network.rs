@@ -520,3 +520,21 @@ fn another_network_is_another_scenario_and_says_which() {
     let e = compare(&cur, &other, &CompareOptions::default()).expect_err("mismatch");
     assert!(e.to_string().contains("network lte → 3g"), "{e}");
 }
+
+#[test]
+fn one_network_alone_has_a_radio_section_and_no_network_section() {
+    let files: Vec<ResultFile> = vec![on(&network_files(), "lte").clone()];
+    let (html, summary) = render_text(&merge(&files).expect("merge"), "network-one");
+    assert!(
+        !html.contains("id=\"network\""),
+        "one network is no comparison"
+    );
+    assert!(html.contains("id=\"radio\""));
+    assert!(html.contains(
+        "LTE radio model, on lte: short polling at 1 s keeps the radio on 100% of the time"
+    ));
+    assert!(html.contains(
+        "<h2>200 clients · 20 rooms · 0.5 msg/s constant · 100 B messages · network lte</h2>"
+    ));
+    assert_eq!(summary.charts.len(), 5 + 2);
+}

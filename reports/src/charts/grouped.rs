@@ -104,13 +104,41 @@ pub(crate) fn panel(area: &Area<'_>, heading: &str, g: &Grouped, y: &Axis) -> Dr
         .draw()?;
     let k = g.series.len().max(1) as f64;
     let width = CLUSTER / k;
+    // Values above the bars when they are wide enough to hold them.
+    let px = chart.plotting_area().dim_in_pixel().0 as f64 * width * 0.84 / n as f64;
+    let labeled = px >= LABEL_PX;
     for (j, s) in g.series.iter().enumerate() {
         for (i, v) in s.values.iter().enumerate() {
             let x0 = i as f64 + (1.0 - CLUSTER) / 2.0 + j as f64 * width;
             let bar = (x0 + width * 0.08, x0 + width * 0.92);
             draw_bar(&mut chart, y, bar, s.color, v.as_ref())?;
+            if let Some(v) = v.as_ref().filter(|_| labeled) {
+                value_label(&mut chart, y, (x0 + width / 2.0, v))?;
+            }
         }
     }
+    Ok(())
+}
+
+/// Narrowest bar, in pixels, that gets its value written above it.
+const LABEL_PX: f64 = 64.0;
+
+/// The median above its bar (above the whisker with repeats).
+fn value_label(
+    chart: &mut super::plot::Plot<'_, '_>,
+    y: &Axis,
+    (x, s): (f64, &Stat),
+) -> DrawResult {
+    if y.log && s.value <= 0.0 {
+        return Ok(());
+    }
+    let top = y.to_plot(s.max.max(s.value).min(y.hi));
+    let text = Text::new(
+        (y.label)(s.value),
+        (0, -6),
+        super::font(16.0).pos(Pos::new(HPos::Center, VPos::Bottom)),
+    );
+    chart.draw_series(std::iter::once(EmptyElement::at((x, top)) + text))?;
     Ok(())
 }
 
