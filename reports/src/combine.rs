@@ -13,8 +13,8 @@
 
 use crate::hist;
 use protocol::results::{
-    Counts, LatencySummary, LoadgenCost, Rates, SecondSample, ServerCost, TransportResult,
-    WireBytes,
+    Counts, LatencySummary, LinkDirection, LinkResult, LoadgenCost, RadioFigures, RadioResult,
+    Rates, SecondSample, ServerCost, TransportResult, WireBytes,
 };
 use std::collections::BTreeMap;
 
@@ -52,6 +52,7 @@ pub(crate) fn concurrent(parts: &[Part<'_>]) -> Result<TransportResult, String> 
     out.series = sum_series(&results);
     out.server = concurrent_server(parts, window);
     out.loadgen = loadgen(&results, window, false);
+    out.radio = pooled_radio(&results, |r| r.clients as f64);
     Ok(out)
 }
 
@@ -158,6 +159,7 @@ pub(crate) fn sequential(runs: &[TransportResult]) -> Result<TransportResult, St
         s
     });
     out.loadgen = loadgen(&results, total, true);
+    out.radio = pooled_radio(&results, |r| r.clients as f64 * r.window_secs);
     Ok(out)
 }
 
@@ -400,4 +402,67 @@ fn loadgen(results: &[&TransportResult], window: f64, sequential: bool) -> Loadg
         0.0
     };
     out
+}
+
+/// Radio figures are averages per client over the window: several results
+/// pool into the mean weighted by `weight` (clients for concurrent workers,
+/// client-seconds for repeats). `None` unless every result has them: a mean
+/// over some of the clients would pass for all of them.
+fn pooled_radio(
+    results: &[&TransportResult],
+    weight: impl Fn(&TransportResult) -> f64,
+) -> Option<RadioResult> {
+    let radios: Vec<(&RadioResult, f64)> = results
+        .iter()
+        .map(|r| Some((r.radio.as_ref()?, weight(r))))
+        .collect::<Option<_>>()?;
+    let total: f64 = radios.iter().map(|(_, w)| w).sum();
+    let mean = |model: fn(&RadioResult) -> &RadioFigures| {
+        let avg = |f: fn(&RadioFigures) -> f64| {
+            if total > 0.0 {
+                radios.iter().map(|(r, w)| f(model(r)) * w).sum::<f64>() / total
+            } else {
+                crate::stats::median(radios.iter().map(|(r, _)| f(model(r)))).unwrap_or(0.0)
+            }
+        };
+        RadioFigures {
+            radio_on_fraction: avg(|f| f.radio_on_fraction),
+            joules_per_client_hour: avg(|f| f.joules_per_client_hour),
+            promotions_per_client_hour: avg(|f| f.promotions_per_client_hour),
+        }
+    };
+    Some(RadioResult {
+        lte: mean(|r| &r.lte),
+        umts: mean(|r| &r.umts),
+    })
+}
+
+/// The links of several files, added up: packets, bytes, drops and CPU time
+/// sum; the mean lateness is weighted by the packets forwarded. `None` when
+/// no file crossed an emulated link.
+pub(crate) fn sum_links<'a>(links: impl Iterator<Item = &'a LinkResult>) -> Option<LinkResult> {
+    let mut out: Option<LinkResult> = None;
+    for l in links {
+        let acc = out.get_or_insert_with(LinkResult::default);
+        add_direction(&mut acc.down, &l.down);
+        add_direction(&mut acc.up, &l.up);
+        acc.cpu_seconds = round_ms(acc.cpu_seconds + l.cpu_seconds);
+    }
+    out
+}
+
+fn add_direction(acc: &mut LinkDirection, d: &LinkDirection) {
+    let packets = acc.packets + d.packets;
+    acc.mean_lateness_us = if packets > 0 {
+        (acc.mean_lateness_us * acc.packets as f64 + d.mean_lateness_us * d.packets as f64)
+            / packets as f64
+    } else {
+        acc.mean_lateness_us.max(d.mean_lateness_us)
+    };
+    acc.packets = packets;
+    acc.bytes += d.bytes;
+    acc.dropped_loss += d.dropped_loss;
+    acc.dropped_queue += d.dropped_queue;
+    acc.dropped_middlebox += d.dropped_middlebox;
+    acc.dropped_partition += d.dropped_partition;
 }

@@ -1,6 +1,15 @@
 //! Short plain-language findings computed from the numbers of a group (and of
 //! a matrix): what a reader would otherwise work out from the table. Every
 //! sentence is built from data; a finding whose data is missing is left out.
+//!
+//! - `network`: across networks, and the emulated link's own account.
+//! - `radio`: what the traffic costs a phone's radio.
+
+mod network;
+mod radio;
+
+pub(crate) use network::{network_findings, suspect};
+pub(crate) use radio::radio_findings;
 
 use crate::format::{self, duration_us};
 use crate::matrix::Line;
@@ -85,6 +94,7 @@ pub fn findings(g: &Group) -> Vec<Finding> {
         &metric::SERVER_RSS_PER_CONNECTION,
         "server memory per connection",
     ));
+    out.extend(network::link_findings(g));
     for e in &g.entries {
         out.extend(trouble(e));
     }
@@ -111,13 +121,17 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 return Some(info(text + "."));
             };
             // docs/architecture.md: mean latency ≈ T/2, request rate ≈ clients/T.
-            let theory_us = interval * 1e6 / 2.0;
+            // Across an emulated network a message also takes a round trip:
+            // up from its publisher, down in the answer to the poll.
+            let rtt_us = crate::network::rtt_us(&g.scenario).unwrap_or(0.0);
+            let theory_us = interval * 1e6 / 2.0 + rtt_us;
             let theory_req = g.scenario.clients as f64 / interval;
             let off = ((mean_us - theory_us) / theory_us)
                 .abs()
                 .max(((req - theory_req) / theory_req).abs());
             text += &format!(
-                " (theory: interval ÷ 2 = {}, clients ÷ interval = {}/s)",
+                " (theory: interval ÷ 2{} = {}, clients ÷ interval = {}/s)",
+                if rtt_us > 0.0 { " + RTT" } else { "" },
                 duration_us(theory_us),
                 format::sig3(theory_req)
             );

@@ -33,6 +33,10 @@ pub struct Row {
     /// The best value is highlighted; false for context that is no property
     /// of the transport (the load generator's own CPU).
     pub highlight: bool,
+    /// A terminal column only when some transport of the scenario measured
+    /// it: figures that exist for some runs only (the radio's, across an
+    /// emulated network) would otherwise add empty columns to every table.
+    pub optional: bool,
 }
 
 impl Row {
@@ -84,6 +88,16 @@ const fn row(
         section,
         terminal: false,
         highlight: true,
+        optional: false,
+    }
+}
+
+/// A radio row: in the terminal table when measured.
+const fn radio(r: Row) -> Row {
+    Row {
+        terminal: true,
+        optional: true,
+        ..r
     }
 }
 
@@ -233,6 +247,34 @@ pub const HEADLINE: &[Row] = &[
             "lg CPU",
         )
     },
+    radio(row(
+        &metric::RADIO_LTE_ON,
+        "radio_lte_on_ratio",
+        "Radio (one phone per client)",
+        "LTE radio on",
+        "LTE on",
+    )),
+    radio(row(
+        &metric::RADIO_LTE_JOULES,
+        "radio_lte_joules_per_client_hour",
+        "Radio (one phone per client)",
+        "LTE radio energy per client-hour",
+        "LTE J/h",
+    )),
+    radio(row(
+        &metric::RADIO_UMTS_ON,
+        "radio_umts_on_ratio",
+        "Radio (one phone per client)",
+        "3G radio on",
+        "3G on",
+    )),
+    radio(row(
+        &metric::RADIO_UMTS_JOULES,
+        "radio_umts_joules_per_client_hour",
+        "Radio (one phone per client)",
+        "3G radio energy per client-hour",
+        "3G J/h",
+    )),
 ];
 
 /// The row with this JSON key.

@@ -26,6 +26,7 @@
 //! - [`thresholds`]: absolute limits (`ws.latency.p99<25ms`) checked on merged results.
 //! - [`mod@compare`]: baseline vs current with relative gates and the noise rule; table, Markdown, JUnit, JSON.
 //! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
+//! - `network`: which scenarios differ in their emulated network only; RTT and loss of a spec.
 //! - `findings`: plain-language observations computed from the numbers.
 //! - `table`: the terminal table and the JSON summary.
 //! - `charts`: PNG charts with plotters (bundled DejaVu Sans, no system font libraries).
@@ -49,6 +50,7 @@ pub mod load;
 mod matrix;
 pub mod merge;
 pub mod metric;
+mod network;
 mod render;
 mod stats;
 mod table;

@@ -21,7 +21,7 @@ use crate::stats::{Stat, parse_rfc3339};
 use crate::{Error, hist};
 use hdrhistogram::Histogram;
 use protocol::Transport;
-use protocol::results::{Machine, ResultFile, Scenario, TransportResult};
+use protocol::results::{LinkResult, Machine, ResultFile, Scenario, TransportResult};
 
 /// Every result given to `report` (or measured by `bench`), ready to render.
 #[derive(Debug, Clone)]
@@ -53,6 +53,9 @@ pub struct Group {
     pub machines: Vec<Machine>,
     /// Result files of the group.
     pub files: usize,
+    /// What the emulated link did, all the group's files added up; `None`
+    /// on loopback.
+    pub link: Option<LinkResult>,
 }
 
 /// Results of one transport (and its setting) in one scenario.
@@ -75,6 +78,10 @@ pub struct Entry {
     pub files: usize,
     /// At least one file was partial (interrupted run).
     pub partial: bool,
+    /// The link of this transport's own runs: the files that measured this
+    /// transport alone (`load`), added up. `None` when its runs shared
+    /// their file, and so their link counters, with other transports.
+    pub link: Option<LinkResult>,
 }
 
 impl Entry {
@@ -107,6 +114,7 @@ struct PendingGroup<'a> {
     entries: Vec<PendingEntry<'a>>,
     machines: Vec<Machine>,
     files: usize,
+    links: Vec<&'a LinkResult>,
 }
 
 /// Groups and merges result files (see the module docs for the rules).
@@ -162,6 +170,7 @@ impl<'a> PendingGroup<'a> {
             entries: Vec::new(),
             machines: Vec::new(),
             files: 0,
+            links: Vec::new(),
         }
     }
 
@@ -169,6 +178,7 @@ impl<'a> PendingGroup<'a> {
     fn add(&mut self, index: usize, file: &'a ResultFile) {
         self.files += 1;
         push_new(&mut self.machines, &file.machine);
+        self.links.extend(&file.link);
         // One-transport files set only their own transport's setting.
         let s = &mut self.scenario;
         s.poll_interval_secs = s.poll_interval_secs.or(file.scenario.poll_interval_secs);
@@ -221,6 +231,7 @@ impl<'a> PendingGroup<'a> {
             entries,
             machines: self.machines,
             files: self.files,
+            link: combine::sum_links(self.links.into_iter()),
         })
     }
 }
@@ -348,5 +359,11 @@ fn build_entry(e: &PendingEntry<'_>, label: String) -> Result<Entry, Error> {
         latency,
         files: e.parts.len(),
         partial: e.parts.iter().any(|p| p.file.partial),
+        link: combine::sum_links(
+            e.parts
+                .iter()
+                .filter(|p| p.file.transports.len() == 1)
+                .filter_map(|p| p.file.link.as_ref()),
+        ),
     })
 }

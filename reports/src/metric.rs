@@ -6,119 +6,12 @@
 //! rows ([`crate::headline`]) all take their numbers from here, so a name
 //! means the same number in `--threshold`, `--max-regression` and the report.
 
-use crate::format;
+mod kind;
+
+pub use kind::Kind;
 use protocol::Transport;
-use protocol::results::{LatencySummary, TransportResult};
+use protocol::results::{LatencySummary, RadioFigures, TransportResult};
 use std::fmt;
-
-/// How a metric's value is stored, written in a limit and shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A latency, stored in µs; limits take `us`/`µs`, `ms`, `s` (bare = ms).
-    Latency,
-    /// A duration in seconds; limits take `us`/`µs`, `ms`, `s` (bare = s).
-    Seconds,
-    /// A share 0–1; limits take `%` or a bare fraction (`5%` = `0.05`).
-    Ratio,
-    /// CPU percent, 100 = one core busy; limits take a bare number or `%`.
-    Percent,
-    /// Bytes; limits take `B`, `k`/`KiB` (×1024), `M`/`MiB` (bare = bytes).
-    Bytes,
-    /// An exact count; limits take a bare number, `k`, `M`.
-    Count,
-    /// Per second; limits take a bare number, `/s`, `k`, `k/s`.
-    Rate,
-    /// A dimensionless factor (wire ÷ payload); limits take a bare number or `x`.
-    Factor,
-}
-
-impl Kind {
-    /// The accepted ways to write a limit, for error messages.
-    pub fn units_help(self) -> &'static str {
-        match self {
-            Kind::Latency => "a latency, e.g. 25ms, 500us, 1.5s (a bare number is ms)",
-            Kind::Seconds => "seconds, e.g. 0.01, 10ms, 500us (a bare number is s)",
-            Kind::Ratio => "a share, e.g. 5% or 0.05",
-            Kind::Percent => "a CPU percentage (100 = one core), e.g. 80 or 80%",
-            Kind::Bytes => "bytes, e.g. 900, 900B, 1.5KiB, 2k",
-            Kind::Count => "a count, e.g. 0, 10, 1k",
-            Kind::Rate => "a rate per second, e.g. 950, 950/s, 1.2k",
-            Kind::Factor => "a factor, e.g. 2.5 or 2.5x",
-        }
-    }
-
-    /// Parses a limit (`25ms`, `5%`, `1.5KiB`) into the stored unit.
-    pub fn parse_value(self, text: &str) -> Result<f64, String> {
-        let err = || format!("'{}' is not {}", text.trim(), self.units_help());
-        let (n, unit) = protocol::units::split_number(text).ok_or_else(err)?;
-        let scale = match (self, unit) {
-            (Kind::Latency, "" | "ms") => 1e3,
-            (Kind::Latency, "us" | "µs" | "μs") => 1.0,
-            (Kind::Latency, "s") => 1e6,
-            (Kind::Seconds, "" | "s") => 1.0,
-            (Kind::Seconds, "ms") => 1e-3,
-            (Kind::Seconds, "us" | "µs" | "μs") => 1e-6,
-            (Kind::Ratio, "%") => 1e-2,
-            (Kind::Ratio, "") if n <= 1.0 => 1.0,
-            (Kind::Ratio, "") => {
-                return Err(format!(
-                    "'{}' is more than 1: a share is 0–1 (write {n}% for percent)",
-                    text.trim()
-                ));
-            }
-            (Kind::Percent, "" | "%") => 1.0,
-            (Kind::Bytes, "" | "B" | "b") => 1.0,
-            (Kind::Bytes, "k" | "K" | "KiB" | "kB" | "KB") => 1024.0,
-            (Kind::Bytes, "M" | "MiB" | "MB") => 1024.0 * 1024.0,
-            (Kind::Count, "") => 1.0,
-            (Kind::Count, "k" | "K") => 1e3,
-            (Kind::Count, "M") => 1e6,
-            (Kind::Rate, "" | "/s") => 1.0,
-            (Kind::Rate, "k" | "K" | "k/s" | "K/s") => 1e3,
-            (Kind::Rate, "M" | "M/s") => 1e6,
-            (Kind::Factor, "" | "x" | "×") => 1.0,
-            _ => return Err(err()),
-        };
-        Ok(n * scale)
-    }
-
-    /// A stored value as it reads, unit included.
-    pub fn show(self, v: f64) -> String {
-        if !v.is_finite() {
-            return "–".into();
-        }
-        match self {
-            Kind::Latency => format::duration_us(v),
-            Kind::Seconds => format::duration_us(v * 1e6),
-            Kind::Ratio => format::percent(v),
-            Kind::Percent => format::cpu_percent(v),
-            Kind::Bytes => format::bytes(v),
-            Kind::Count if v.fract() == 0.0 && v >= 0.0 => format::thousands(v as u64),
-            Kind::Count => format::sig3(v),
-            Kind::Rate => format::rate(v),
-            Kind::Factor => format::factor(v),
-        }
-    }
-
-    /// A difference of two stored values as it reads, with its sign (`+2.1 ms`).
-    pub fn show_delta(self, d: f64) -> String {
-        let sign = if d > 0.0 {
-            "+"
-        } else if d < 0.0 {
-            "-"
-        } else {
-            "±"
-        };
-        let a = d.abs();
-        let text = match self {
-            // A percentage-point change of a share reads as points, not a share.
-            Kind::Ratio => format!("{} pp", format::trimmed(a * 100.0)),
-            Kind::Percent => format!("{} pp", format::trimmed(a)),
-            _ => self.show(a),
-        };
-        format!("{sign}{text}")
-    }
-}
 
 /// Which direction of a metric is a change for the worse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,6 +259,18 @@ pub const BYTES_PER_DELIVERY: Metric = Metric {
     missing: NO_DELIVERY,
     applies: all,
 };
+pub const REQUESTS_PER_DELIVERY: Metric = Metric {
+    name: "requests_per_delivery",
+    kind: Kind::Factor,
+    worse: Worse::Higher,
+    about: "subscribe-side HTTP requests per delivered message (a stream counts once, at connect)",
+    value: |r| {
+        (r.rates.deliveries_per_sec > 0.0)
+            .then(|| r.rates.requests_per_sec / r.rates.deliveries_per_sec)
+    },
+    missing: NO_DELIVERY,
+    applies: all,
+};
 pub const OVERHEAD_RATIO: Metric = Metric {
     name: "overhead_ratio",
     kind: Kind::Factor,
@@ -441,6 +346,60 @@ pub const LOADGEN_CPU_PERCENT: Metric = Metric {
     applies: all,
 };
 
+const NO_RADIO: &str =
+    "no radio figures: they are recorded only for runs across an emulated network (--network)";
+
+/// The radio model's figures of a run, when it crossed an emulated network.
+fn radio(
+    r: &TransportResult,
+    model: fn(&protocol::results::RadioResult) -> &RadioFigures,
+) -> Option<&RadioFigures> {
+    r.radio.as_ref().map(model)
+}
+
+macro_rules! radio {
+    ($name:literal, $about:literal, $kind:expr, $model:ident, $field:ident) => {
+        Metric {
+            name: $name,
+            kind: $kind,
+            worse: Worse::Higher,
+            about: $about,
+            value: |r| radio(r, |x| &x.$model).map(|f| f.$field),
+            missing: NO_RADIO,
+            applies: all,
+        }
+    };
+}
+
+pub const RADIO_LTE_JOULES: Metric = radio!(
+    "radio.lte.joules_per_client_hour",
+    "LTE radio energy per simulated phone, scaled to an hour (Huang et al., MobiSys 2012)",
+    Kind::Energy,
+    lte,
+    joules_per_client_hour
+);
+pub const RADIO_LTE_ON: Metric = radio!(
+    "radio.lte.radio_on",
+    "share of the window an LTE radio was out of idle, per simulated phone",
+    Kind::Ratio,
+    lte,
+    radio_on_fraction
+);
+pub const RADIO_UMTS_JOULES: Metric = radio!(
+    "radio.umts.joules_per_client_hour",
+    "3G (UMTS) radio energy per simulated phone, scaled to an hour (Qian et al., IMC 2010)",
+    Kind::Energy,
+    umts,
+    joules_per_client_hour
+);
+pub const RADIO_UMTS_ON: Metric = radio!(
+    "radio.umts.radio_on",
+    "share of the window a 3G (UMTS) radio was out of idle, per simulated phone",
+    Kind::Ratio,
+    umts,
+    radio_on_fraction
+);
+
 /// Every metric, in the order error messages and docs list them.
 pub const METRICS: &[Metric] = &[
     LATENCY_MEAN,
@@ -459,6 +418,7 @@ pub const METRICS: &[Metric] = &[
     REQUESTS_PER_SEC,
     EMPTY_RATIO,
     BYTES_PER_DELIVERY,
+    REQUESTS_PER_DELIVERY,
     OVERHEAD_RATIO,
     LOSS,
     DUPLICATE,
@@ -471,6 +431,10 @@ pub const METRICS: &[Metric] = &[
     SERVER_RSS_PER_CONNECTION,
     LOADGEN_RSS_PER_CLIENT,
     LOADGEN_CPU_PERCENT,
+    RADIO_LTE_JOULES,
+    RADIO_LTE_ON,
+    RADIO_UMTS_JOULES,
+    RADIO_UMTS_ON,
 ];
 
 /// Short names accepted for the common ones.
@@ -484,6 +448,11 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("latency.p99.9", "latency.p999"),
     ("max", "latency.max"),
     ("lost", "loss"),
+    (
+        "radio.3g.joules_per_client_hour",
+        "radio.umts.joules_per_client_hour",
+    ),
+    ("radio.3g.radio_on", "radio.umts.radio_on"),
 ];
 
 /// The metric called `name` (or an alias of it); case-insensitive.
@@ -549,5 +518,11 @@ mod tests {
         assert_eq!(Kind::Latency.show(1500.0), "1.50 ms");
         assert_eq!(Kind::Latency.show_delta(-250.0), "-0.250 ms");
         assert_eq!(Kind::Ratio.show_delta(0.05), "+5 pp");
+        assert_eq!(p(Kind::Energy, "1.5kJ"), Ok(1500.0));
+        assert_eq!(p(Kind::Energy, "900"), Ok(900.0));
+        assert_eq!(p(Kind::Energy, "900J"), Ok(900.0));
+        assert!(p(Kind::Energy, "900W").is_err());
+        assert_eq!(Kind::Energy.show(4210.0), "4.21 kJ");
+        assert_eq!(Kind::Energy.show(912.0), "912 J");
     }
 }

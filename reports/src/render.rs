@@ -2,10 +2,10 @@
 //! inline) and `summary.json` (what `--format json` prints).
 
 use crate::charts::{self, Chart};
-use crate::findings::{findings, matrix_findings};
-use crate::html::{self, GroupPage, Page};
+use crate::findings::{findings, matrix_findings, network_findings, radio_findings};
+use crate::html::{self, GroupPage, NetworkPage, Page, RadioPage};
 use crate::merge::Comparison;
-use crate::{Error, matrix, table};
+use crate::{Error, matrix, network, table};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -63,12 +63,15 @@ pub fn render(
     let lines = matrix::lines(c);
     let matrix_charts = charts::all_matrix_charts(c, &lines)?;
     let matrix_findings = matrix_findings(c, &lines);
+    let (networks, radio) = network_pages(c)?;
 
     let mut written = Vec::new();
     let all: Vec<&Chart> = groups
         .iter()
         .flat_map(|g| g.charts.iter())
         .chain(&matrix_charts)
+        .chain(networks.iter().flat_map(|n| n.charts.iter()))
+        .chain(radio.iter().flat_map(|r| r.charts.iter()))
         .collect();
     for chart in all {
         let path = out_dir.join(&chart.file);
@@ -82,6 +85,8 @@ pub fn render(
         groups,
         matrix_findings,
         matrix_charts,
+        networks,
+        radio,
         command: opts.command.as_deref(),
     });
     let index = out_dir.join("index.html");
@@ -98,4 +103,35 @@ pub fn render(
         charts: written,
         summary_json,
     })
+}
+
+/// The comparisons across networks (one per set of scenarios that differ in
+/// their network only) and the radio section (when any run has radio figures).
+fn network_pages(c: &Comparison) -> Result<(Vec<NetworkPage>, Option<RadioPage>), Error> {
+    let lines = network::lines(c);
+    let several = lines.len() > 1;
+    let mut pages = Vec::new();
+    for (i, line) in lines.into_iter().enumerate() {
+        let prefix = if several {
+            format!("net{}-", i + 1)
+        } else {
+            String::new()
+        };
+        pages.push(NetworkPage {
+            findings: network_findings(c, &line),
+            charts: charts::network_charts(c, &line, &prefix)?,
+            line,
+        });
+    }
+    let groups = network::radio_groups(c);
+    let radio = if groups.is_empty() {
+        None
+    } else {
+        Some(RadioPage {
+            findings: radio_findings(c, &groups),
+            charts: charts::radio_charts(c, &groups)?,
+            groups,
+        })
+    };
+    Ok((pages, radio))
 }

@@ -10,13 +10,17 @@ use std::io::{self, Write};
 /// The headline numbers as JSON, for scripts:
 ///
 /// ```json
-/// {"files": 4, "groups": [{"scenario": {…}, "transports": [
+/// {"files": 4, "groups": [{"scenario": {…}, "network": "lte", "link": {…}, "transports": [
 ///   {"transport": "ws", "label": "ws", "runs": 1, "files": 1, "partial": false,
-///    "metrics": {"latency_p99_ms": {"value": 0.9, "min": 0.9, "max": 0.9}, …}}]}]}
+///    "metrics": {"latency_p99_ms": {"value": 0.9, "min": 0.9, "max": 0.9}, …},
+///    "radio": {"lte": {"radio_on_fraction": 0.23, …}, "umts": {…}}}]}]}
 /// ```
 ///
 /// Each metric is the median over runs with its range; a metric that was not
-/// measured (no `/api/stats` on the server) is `null`.
+/// measured (no `/api/stats` on the server, no radio figures on loopback) is
+/// `null`. `network` is the canonical spec (`null` on loopback); `link` the
+/// emulated link's counters of the group's files added up, and `radio` the
+/// radio figures of all runs pooled (both `null` when not recorded).
 pub fn summary_json(c: &Comparison) -> Value {
     let groups: Vec<Value> = c
         .groups
@@ -26,6 +30,8 @@ pub fn summary_json(c: &Comparison) -> Value {
             json!({
                 "scenario": g.scenario,
                 "label": crate::html::scenario_title(g),
+                "network": g.scenario.network,
+                "link": g.link,
                 "transports": transports,
             })
         })
@@ -59,6 +65,7 @@ fn entry_json(e: &Entry) -> Value {
         "files": e.files,
         "partial": e.partial,
         "metrics": metrics,
+        "radio": e.merged.radio,
     })
 }
 
@@ -75,11 +82,17 @@ fn round6(v: f64) -> f64 {
 /// A plain aligned table per scenario: one line per transport, the headline
 /// columns most useful in a log. With repeats, values are medians.
 pub fn print_summary_table(c: &Comparison, mut out: impl Write) -> io::Result<()> {
-    let columns: Vec<&Row> = HEADLINE.iter().filter(|m| m.terminal).collect();
     for (i, g) in c.groups.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
+        let columns: Vec<&Row> = HEADLINE
+            .iter()
+            .filter(|m| {
+                m.terminal
+                    && (!m.optional || g.entries.iter().any(|e| e.stat(|r| m.value(r)).is_some()))
+            })
+            .collect();
         writeln!(out, "{}", crate::html::scenario_title(g))?;
         let mut rows = vec![vec!["transport".to_string()]];
         rows[0].extend(columns.iter().map(|m| m.short.to_string()));

@@ -12,9 +12,13 @@
 //! - `time`: latency, deliveries/s and requests/s over the run.
 //! - `bars`: bytes per message (payload vs overhead), server CPU and memory.
 //! - `matrix`: p99 latency and bytes per message against a matrix axis.
+//! - `grouped`: grouped bars over categories (networks), medians with ranges.
+//! - `network`: latency and wire cost per network; radio energy and radio-on time.
 
 mod bars;
+mod grouped;
 mod matrix;
+mod network;
 mod percentiles;
 mod plot;
 mod time;
@@ -29,6 +33,7 @@ use protocol::Transport;
 use std::sync::OnceLock;
 
 pub(crate) use matrix::matrix_charts;
+pub(crate) use network::{network_charts, radio_charts, same, series_keys};
 
 /// Size of every PNG: 16:9, large enough that text stays readable when the
 /// HTML scales the image down to a column.

@@ -68,10 +68,10 @@ impl Axis {
         }
     }
 
-    fn to_plot(&self, v: f64) -> f64 {
+    pub(crate) fn to_plot(&self, v: f64) -> f64 {
         if self.log { v.max(1e-12).log10() } else { v }
     }
-    fn back_from_plot(&self, v: f64) -> f64 {
+    pub(crate) fn back_from_plot(&self, v: f64) -> f64 {
         if self.log { 10f64.powf(v) } else { v }
     }
 }

@@ -27,12 +27,15 @@ fn scenario_fields(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
     }
 }
 
-/// `clients 100 → 200`, one per differing setting.
+/// `clients 100 → 200`, one per differing setting, including a setting only
+/// one side has (`network unset → lte`: an optional field left out on loopback).
 fn scenario_diff(b: &Scenario, c: &Scenario) -> Vec<String> {
     let (b, c) = (scenario_fields(b), scenario_fields(c));
-    b.iter()
-        .filter(|(k, v)| c.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k} {} → {}", setting(Some(v)), setting(c.get(k))))
+    let only_current = c.keys().filter(|k| !b.contains_key(*k));
+    b.keys()
+        .chain(only_current)
+        .filter(|k| b.get(*k) != c.get(*k))
+        .map(|k| format!("{k} {} → {}", setting(b.get(k)), setting(c.get(k))))
         .collect()
 }
 

@@ -15,6 +15,7 @@ fn unit_name(k: Kind) -> &'static str {
         Kind::Count => "count",
         Kind::Rate => "per_sec",
         Kind::Factor => "factor",
+        Kind::Energy => "joules",
     }
 }
 
