@@ -1,0 +1,78 @@
+//! One test per transport. rstest's `#[values]` cannot take a const array
+//! and a macro cannot read one, so the macros below name the transports
+//! themselves; the const checks at the end of this file stop the build
+//! when [`Transport::ALL`] gains a transport they do not expand to. Tests
+//! written with them then pick a new transport up without being edited;
+//! where a test's expectation differs per transport, its `match` on the
+//! transport fails to compile until the new one is given its own.
+
+use protocol::Transport;
+
+/// The transports [`per_transport!`] expands to, in order.
+pub const EXPANDED: [Transport; 4] = [
+    Transport::ShortPoll,
+    Transport::LongPoll,
+    Transport::Sse,
+    Transport::Ws,
+];
+
+/// The transports [`per_push_transport!`] expands to, in order.
+pub const EXPANDED_PUSH: [Transport; 2] = [Transport::Sse, Transport::Ws];
+
+/// `async fn name(t) { body }` becomes a module `name` with one test per
+/// transport (`name::short_poll`, `name::long_poll`, `name::sse`,
+/// `name::ws`), each running `body` with `t` bound to its transport. The
+/// attributes (`#[tokio::test(…)]`) go on every one.
+#[macro_export]
+macro_rules! per_transport {
+    ($(#[$attr:meta])* async fn $name:ident($t:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$attr])* async fn short_poll() { let $t = $crate::EXPANDED[0]; $body }
+            $(#[$attr])* async fn long_poll() { let $t = $crate::EXPANDED[1]; $body }
+            $(#[$attr])* async fn sse() { let $t = $crate::EXPANDED[2]; $body }
+            $(#[$attr])* async fn ws() { let $t = $crate::EXPANDED[3]; $body }
+        }
+    };
+}
+
+/// As [`per_transport!`], for the push transports only
+/// ([`Transport::is_push`]): `name::sse`, `name::ws`.
+#[macro_export]
+macro_rules! per_push_transport {
+    ($(#[$attr:meta])* async fn $name:ident($t:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(#[$attr])* async fn sse() { let $t = $crate::EXPANDED_PUSH[0]; $body }
+            $(#[$attr])* async fn ws() { let $t = $crate::EXPANDED_PUSH[1]; $body }
+        }
+    };
+}
+
+/// `list` is `Transport::ALL` (only its push transports when `push_only`), in order.
+const fn is_all(list: &[Transport], push_only: bool) -> bool {
+    let mut i = 0;
+    let mut j = 0;
+    while i < Transport::ALL.len() {
+        let t = Transport::ALL[i];
+        if !push_only || t.is_push() {
+            if j >= list.len() || list[j].index() != t.index() {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    j == list.len()
+}
+
+const _: () = assert!(
+    is_all(&EXPANDED, false),
+    "Transport::ALL changed: give per_transport! (testkit/src/transports.rs) one test per transport"
+);
+const _: () = assert!(
+    is_all(&EXPANDED_PUSH, true),
+    "the push transports changed: give per_push_transport! (testkit/src/transports.rs) one test per push transport"
+);
