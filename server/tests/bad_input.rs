@@ -1,12 +1,10 @@
 //! Every malformed request gets a JSON error with the right status, nothing
 //! panics, and the server keeps serving.
 
-mod common;
-
-use common::{TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
 use protocol::ErrorBody;
 use reqwest::Method;
+use testkit::{TestServer, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_error(
@@ -249,7 +247,7 @@ async fn websocket_bad_frames() {
     let mut ws = ws_connect(srv.addr, "/api/rooms/w/ws?history=0&user=wendy").await;
     let next_text = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> serde_json::Value {
         loop {
-            match tokio::time::timeout(common::SOON, ws.next())
+            match tokio::time::timeout(testkit::SOON, ws.next())
                 .await
                 .expect("frame")
                 .expect("open")
@@ -313,7 +311,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
-        match tokio::time::timeout(common::SOON, ws.next())
+        match tokio::time::timeout(testkit::SOON, ws.next())
             .await
             .expect("close arrives")
         {

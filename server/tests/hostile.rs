@@ -5,11 +5,9 @@
 //! must still answer `/healthz` and deliver a new message to a WebSocket
 //! subscriber that was connected before the table started (nothing lost).
 
-mod common;
-
-use common::{SOON, TestServer, ws_connect};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
+use testkit::{SOON, TestServer, ws_connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
