@@ -5,8 +5,6 @@
 //! text in its own JSON envelope. Through a profile (written here too) the
 //! load generator must measure it on every transport with 0 loss.
 
-mod common;
-
 use axum::body::Body;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
@@ -14,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{check_result_file, run_bounded, small_config};
 use loadgen::Profile;
 use protocol::Transport;
 use protocol::results::PublishVia;
@@ -23,6 +20,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::load::{check_result_file, run_bounded, small_config};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -249,24 +247,14 @@ async fn start_acme() -> String {
         .route("/v2/channels/{room}/stream", get(stream))
         .route("/v2/socket", get(socket))
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+    testkit::serve_router(app).await
 }
 
 /// The profile a user would write for Acme (docs/profiles.md explains each key).
 const ACME: &str = include_str!("../../profiles/acme-example.toml");
 
 fn acme_profile() -> Arc<Profile> {
-    let dir = std::env::temp_dir().join(format!("rtb-acme-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("acme.toml");
-    std::fs::write(&path, ACME).expect("write");
+    let path = testkit::temp_file("rtb", "acme.toml", ACME);
     Arc::new(Profile::load(&path.display().to_string()).expect("valid profile"))
 }
 

@@ -2,14 +2,13 @@
 //! middle of the window; every client must reconnect, resume from its cursor
 //! (`since` / `Last-Event-ID`) and lose nothing, receive nothing twice.
 
-mod common;
-
-use common::{check_result_file, run_bounded, small_config, start_server};
 use protocol::Transport;
 use rstest::rstest;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{check_result_file, run_bounded, small_config};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +49,7 @@ async fn clients_resume_after_a_cut(
     )]
     transport: Transport,
 ) {
-    let server = start_server().await;
+    let mut server = TestServer::start().await;
     let (proxy, cut) = cutting_proxy(server.addr).await;
     let mut cfg = small_config(&format!("http://{proxy}"), transport);
     cfg.clients = 30;
@@ -71,7 +70,7 @@ async fn clients_resume_after_a_cut(
     assert!(c.delivered >= c.expected);
     assert!(!results.partial);
     check_result_file(&results.file);
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// A server with a tiny per-subscriber queue drops subscribers that fall
@@ -82,13 +81,13 @@ async fn clients_resume_after_a_cut(
 async fn lagged_subscribers_resume(#[values(Transport::Sse, Transport::Ws)] transport: Transport) {
     // A deep history, so that even a client that fell far behind under CI
     // load resumes inside it (a resume past history is real loss: a gap).
-    let server = common::start_server_with(server::Config {
+    let mut server = TestServer::with(server::Config {
         subscriber_queue: 2,
         history: 100_000,
         ..server::Config::default()
     })
     .await;
-    let mut cfg = small_config(&server.url(), transport);
+    let mut cfg = small_config(&server.url, transport);
     cfg.clients = 40;
     cfg.publishers = 8;
     cfg.rate_per_sec = 2000.0;
@@ -108,5 +107,5 @@ async fn lagged_subscribers_resume(#[values(Transport::Sse, Transport::Ws)] tran
         "a 2-message queue under a 2,000 msg/s burst lags: {c:?}"
     );
     assert_eq!(c.reconnects, c.lagged, "every lag is one resume: {c:?}");
-    server.kill().await;
+    server.shutdown().await;
 }

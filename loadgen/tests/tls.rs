@@ -3,14 +3,13 @@
 //! HTTP/2 by ALPN, and the errors a user meets on the way (untrusted
 //! certificate, plain HTTP on the TLS port, a handshake that never comes).
 
-mod common;
-
-use common::{TestServer, run_bounded, small_config, start_server_with};
 use protocol::Transport;
 use rstest::rstest;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{run_bounded, small_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +20,7 @@ fn testdata(name: &str) -> PathBuf {
 }
 
 async fn tls_server(header_read_timeout: Duration) -> TestServer {
-    start_server_with(server::Config {
+    TestServer::with(server::Config {
         tls: Some(server::tls::TlsFiles {
             cert: testdata("server.pem"),
             key: testdata("server.key"),
@@ -30,10 +29,6 @@ async fn tls_server(header_read_timeout: Duration) -> TestServer {
         ..server::Config::default()
     })
     .await
-}
-
-fn https(s: &TestServer) -> String {
-    format!("https://localhost:{}", s.addr.port())
 }
 
 /// A TLS client trusting the test CA, offering `alpn`.
@@ -70,10 +65,8 @@ async fn https_get(s: &TestServer, path: &str) -> String {
     out
 }
 
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in metrics"))
+fn metric(text: &str, name: &str) -> i64 {
+    testkit::metric(text, name).unwrap_or_else(|| panic!("{name} not in metrics"))
 }
 
 #[rstest]
@@ -86,8 +79,8 @@ fn metric(text: &str, name: &str) -> u64 {
 #[case::short_poll_h2(Transport::ShortPoll, true)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_transport_over_tls_loses_nothing(#[case] t: Transport, #[case] http2: bool) {
-    let s = tls_server(Duration::from_secs(10)).await;
-    let mut cfg = small_config(&https(&s), t);
+    let mut s = tls_server(Duration::from_secs(10)).await;
+    let mut cfg = small_config(&s.url, t);
     cfg.tls = loadgen::TlsOptions {
         insecure: false,
         ca_cert: Some(testdata("ca.pem")),
@@ -109,13 +102,13 @@ async fn every_transport_over_tls_loses_nothing(#[case] t: Transport, #[case] ht
     } else {
         assert_eq!(h2, 0, "{t}: HTTP/2 without --http2");
     }
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn insecure_accepts_the_self_signed_server_and_plain_trust_refuses_it() {
-    let s = tls_server(Duration::from_secs(10)).await;
-    let mut cfg = small_config(&https(&s), Transport::Ws);
+    let mut s = tls_server(Duration::from_secs(10)).await;
+    let mut cfg = small_config(&s.url, Transport::Ws);
     cfg.duration = Duration::from_secs(1);
     let e = loadgen::run(cfg.clone(), CancellationToken::new())
         .await
@@ -132,7 +125,7 @@ async fn insecure_accepts_the_self_signed_server_and_plain_trust_refuses_it() {
     let r = run_bounded(cfg, Duration::from_secs(30)).await;
     let c = &r.file.transports[0].counts;
     assert!(c.delivered > 0 && c.lost == 0, "{c:?}");
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
@@ -159,7 +152,7 @@ async fn tls_settings_that_cannot_work_are_refused_before_connecting() {
 
 #[tokio::test]
 async fn alpn_offers_http2_and_http1() {
-    let s = tls_server(Duration::from_secs(10)).await;
+    let mut s = tls_server(Duration::from_secs(10)).await;
     for (offer, want) in [
         (&[b"h2".as_slice(), b"http/1.1"][..], b"h2".as_slice()),
         (&[b"http/1.1".as_slice()][..], b"http/1.1".as_slice()),
@@ -174,12 +167,12 @@ async fn alpn_offers_http2_and_http1() {
             .expect("handshake");
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(want));
     }
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn plain_http_on_the_tls_port_is_told_to_use_https() {
-    let s = tls_server(Duration::from_secs(10)).await;
+    let mut s = tls_server(Duration::from_secs(10)).await;
     let mut tcp = tokio::net::TcpStream::connect(s.addr)
         .await
         .expect("connect");
@@ -203,12 +196,12 @@ async fn plain_http_on_the_tls_port_is_told_to_use_https() {
         .expect_err("plain http")
         .to_string();
     assert!(e.contains("use https://"), "{e}");
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_handshake_that_never_comes_is_cut_off_and_counted() {
-    let s = tls_server(Duration::from_millis(500)).await;
+    let mut s = tls_server(Duration::from_millis(500)).await;
     let mut silent = tokio::net::TcpStream::connect(s.addr)
         .await
         .expect("connect");
@@ -221,5 +214,5 @@ async fn a_handshake_that_never_comes_is_cut_off_and_counted() {
     assert!(metric(&metrics, "rtbench_server_tls_handshake_failures_total") >= 1);
     // The server still serves.
     assert!(https_get(&s, "/healthz").await.starts_with("HTTP/1.1 200"));
-    s.kill().await;
+    s.shutdown().await;
 }

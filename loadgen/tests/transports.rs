@@ -3,23 +3,11 @@
 //! validates against the schema; wire bytes agree with the server's own
 //! counters within 1%.
 
-mod common;
-
-use common::{check_result_file, run_bounded, small_config, start_server};
 use protocol::Transport;
-use protocol::stats::ServerStats;
 use rstest::rstest;
 use std::time::Duration;
-
-async fn server_stats(url: &str) -> ServerStats {
-    let body = reqwest::get(format!("{url}{}", protocol::paths::STATS))
-        .await
-        .expect("GET /api/stats")
-        .text()
-        .await
-        .expect("body");
-    serde_json::from_str(&body).expect("stats JSON")
-}
+use testkit::TestServer;
+use testkit::load::{check_result_file, run_bounded, small_config};
 
 fn within_1pct(ours: u64, theirs: u64, what: &str) {
     let diff = ours.abs_diff(theirs) as f64;
@@ -40,9 +28,8 @@ async fn delivers_everything_exactly_once(
     )]
     transport: Transport,
 ) {
-    let server = start_server().await;
-    let url = server.url();
-    let cfg = small_config(&url, transport);
+    let mut server = TestServer::start().await;
+    let cfg = small_config(&server.url, transport);
     let results = run_bounded(cfg, Duration::from_secs(30)).await;
     let file = &results.file;
     assert!(!results.partial, "{:?}", results.problems);
@@ -87,7 +74,7 @@ async fn delivers_everything_exactly_once(
     // Wire bytes at the socket agree with the server's counters (whole run,
     // all connections closed by now; give the server a moment to see the closes).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stats = server_stats(&url).await;
+    let stats = server.stats().await;
     let sub = &stats.labels[transport.as_str()];
     let publ = &stats.labels["publish"];
     let w = &t.wire_bytes_total;
@@ -107,14 +94,14 @@ async fn delivers_everything_exactly_once(
         publ.wire_bytes_out_total,
         "publish down",
     );
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// Several rooms, Poisson arrivals, several source addresses: deliveries = published in the room × its subscribers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_and_poisson_publishers() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::Ws);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::Ws);
     cfg.clients = 60;
     cfg.rooms = 3;
     cfg.publishers = 4;
@@ -131,14 +118,14 @@ async fn rooms_and_poisson_publishers() {
         "{c:?}"
     );
     check_result_file(&results.file);
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// Publishing over WebSocket frames instead of POST.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_via_ws() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::Sse);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::Sse);
     cfg.publish_via = protocol::results::PublishVia::Ws;
     let results = run_bounded(cfg, Duration::from_secs(30)).await;
     let t = &results.file.transports[0];
@@ -150,7 +137,7 @@ async fn publish_via_ws() {
         "rtbench's server echoes a publisher's frame back: the echo is its acknowledgement"
     );
     assert!(t.wire_bytes.publish_up_bytes > 0);
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// A server that wants tokens: per-client tokens minted with its secret
@@ -165,12 +152,12 @@ async fn tokens_minted_per_client(
     #[case] transport: Transport,
     #[case] via: protocol::results::PublishVia,
 ) {
-    let server = common::start_server_with(server::Config {
+    let mut server = TestServer::with(server::Config {
         auth_secret: Some("s3cret".into()),
         ..server::Config::default()
     })
     .await;
-    let mut cfg = small_config(&server.url(), transport);
+    let mut cfg = small_config(&server.url, transport);
     cfg.clients = 10;
     cfg.duration = Duration::from_secs(1);
     cfg.poll_interval = Duration::from_millis(200);
@@ -201,5 +188,5 @@ async fn tokens_minted_per_client(
         "{:?}",
         results.file.warnings
     );
-    server.kill().await;
+    server.shutdown().await;
 }

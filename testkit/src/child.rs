@@ -155,16 +155,3 @@ pub fn read_tail(path: &Path) -> String {
         .unwrap_or(text.len());
     text[start..].to_string()
 }
-
-/// Writes `text` to a file `name` in a fresh directory of this process.
-pub fn temp_file(prefix: &str, name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        name.replace('.', "-")
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path
-}

@@ -28,7 +28,22 @@ pub use server::{TestServer, free_port, metric, serve_router, ws_connect};
 pub use subscriber::{End, Got, SubOpts, Subscriber, texts};
 pub use transports::{EXPANDED, EXPANDED_PUSH};
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Generous bound for anything that should happen "now" on loopback.
 pub const SOON: Duration = Duration::from_secs(5);
+
+/// Writes `text` to a file `name` in a fresh directory of this process
+/// (`$TMPDIR/PREFIX-PID-NAME/NAME`).
+pub fn temp_file(prefix: &str, name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        name.replace('.', "-")
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
