@@ -8,27 +8,15 @@
 //! clear regression.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use testkit::child::text;
 
 fn rtbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtbench"))
-        .args(args)
-        .output()
-        .expect("run rtbench")
+    testkit::rtbench!().run(args)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    testkit::rtbench!().scratch(name)
 }
 
 fn bench(out: &Path, extra: &[&str]) -> Output {
