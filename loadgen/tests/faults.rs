@@ -35,9 +35,11 @@ async fn more_clients_than_descriptors_is_refused_up_front() {
     assert_eq!(err.kind(), "limits", "{err}");
 }
 
-#[rstest::rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_killed_mid_run(#[values(Transport::Ws, Transport::LongPoll)] transport: Transport) {
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    server_killed_mid_run
+);
+async fn server_killed_mid_run(transport: Transport) {
     let mut server = TestServer::start().await;
     let mut cfg = small_config(&server.url, transport);
     cfg.clients = 20;

@@ -96,7 +96,11 @@ async fn median_latency_us(url: &str, transport: Transport) -> u64 {
     t.latency.p50_us
 }
 
-async fn delay_shows_up(transport: Transport) {
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    latency_tells_the_truth
+);
+async fn latency_tells_the_truth(transport: Transport) {
     let mut server = TestServer::start().await;
     let proxy = delay_proxy(server.addr, Duration::from_millis(20));
     // Both runs at once against one server (each run has its own rooms), so
@@ -113,14 +117,4 @@ async fn delay_shows_up(transport: Transport) {
         "{transport}: median {direct}us direct, {delayed}us through a 20 ms proxy (rise {rise}us)"
     );
     server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ws_latency_tells_the_truth() {
-    delay_shows_up(Transport::Ws).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sse_latency_tells_the_truth() {
-    delay_shows_up(Transport::Sse).await;
 }

@@ -3,7 +3,6 @@
 //! (`since` / `Last-Event-ID`) and lose nothing, receive nothing twice.
 
 use protocol::Transport;
-use rstest::rstest;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -38,17 +37,11 @@ async fn cutting_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<Cancellat
     (addr, cut)
 }
 
-#[rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_resume_after_a_cut(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    transport: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    clients_resume_after_a_cut
+);
+async fn clients_resume_after_a_cut(transport: Transport) {
     let mut server = TestServer::start().await;
     let (proxy, cut) = cutting_proxy(server.addr).await;
     let mut cfg = small_config(&format!("http://{proxy}"), transport);
@@ -73,12 +66,14 @@ async fn clients_resume_after_a_cut(
     server.shutdown().await;
 }
 
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    lagged_subscribers_resume
+);
 /// A server with a tiny per-subscriber queue drops subscribers that fall
 /// behind a burst (SSE `event: lagged`, WebSocket close 4000); they resume
 /// from their cursor and lose nothing.
-#[rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lagged_subscribers_resume(#[values(Transport::Sse, Transport::Ws)] transport: Transport) {
+async fn lagged_subscribers_resume(transport: Transport) {
     // A deep history, so that even a client that fell far behind under CI
     // load resumes inside it (a resume past history is real loss: a gap).
     let mut server = TestServer::with(server::Config {

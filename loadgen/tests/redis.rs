@@ -4,7 +4,6 @@
 //! without loss, and a Redis restart loses nothing Redis acknowledged.
 
 use protocol::Transport;
-use rstest::rstest;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -101,13 +100,11 @@ async fn instance(redis: &Redis) -> TestServer {
     .await
 }
 
-#[rstest]
-#[case::ws(Transport::Ws)]
-#[case::sse(Transport::Sse)]
-#[case::long_poll(Transport::LongPoll)]
-#[case::short_poll(Transport::ShortPoll)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_serve_one_feed(#[case] transport: Transport) {
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    two_instances_serve_one_feed
+);
+async fn two_instances_serve_one_feed(transport: Transport) {
     let redis = Redis::start();
     let (mut a, mut b) = (instance(&redis).await, instance(&redis).await);
     let mut cfg = small_config(&format!("{},{}", a.url, b.url), transport);

@@ -2,7 +2,6 @@
 //! transport delivers, all deliver.
 
 use protocol::Transport;
-use rstest::rstest;
 use testkit::{End, SubOpts, Subscriber, TestServer, texts};
 
 #[tokio::test]
@@ -42,17 +41,11 @@ async fn same_bytes_on_every_transport() {
     }
 }
 
-#[rstest]
-#[tokio::test]
-async fn order_kept_and_resume_loses_nothing(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    order_kept_and_resume_loses_nothing
+);
+async fn order_kept_and_resume_loses_nothing(t: Transport) {
     let srv = TestServer::start().await;
     let mut sub = Subscriber::open(t, &srv, "r", SubOpts::live()).await;
     for i in 0..5 {
@@ -83,17 +76,11 @@ async fn order_kept_and_resume_loses_nothing(
     assert!(!sub.gap());
 }
 
-#[rstest]
-#[tokio::test]
-async fn old_cursor_gets_gap(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    old_cursor_gets_gap
+);
+async fn old_cursor_gets_gap(t: Transport) {
     let srv = TestServer::with(server::Config {
         history: 4,
         ..server::Config::default()
@@ -117,17 +104,11 @@ async fn old_cursor_gets_gap(
     assert!(sub.gap(), "{t}: the gap is announced");
 }
 
-#[rstest]
-#[tokio::test]
-async fn join_gets_recent_history(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    join_gets_recent_history
+);
+async fn join_gets_recent_history(t: Transport) {
     let srv = TestServer::start().await;
     for i in 0..5 {
         srv.publish("h", "u", &format!("m{i}")).await;
@@ -142,11 +123,11 @@ async fn join_gets_recent_history(
     assert_eq!(texts(&got), ["m2", "m3", "m4"]);
 }
 
-#[rstest]
-#[tokio::test]
-async fn lagging_push_subscriber_is_dropped_with_its_cursor(
-    #[values(Transport::Sse, Transport::Ws)] t: Transport,
-) {
+testkit::per_push_transport!(
+    #[tokio::test]
+    lagging_push_subscriber_is_dropped_with_its_cursor
+);
+async fn lagging_push_subscriber_is_dropped_with_its_cursor(t: Transport) {
     let srv = TestServer::with(server::Config {
         subscriber_queue: 4,
         ..server::Config::default()

@@ -3,6 +3,7 @@
 //! what to do, and a `/metrics` counter; the server keeps serving.
 
 use futures_util::{SinkExt, StreamExt};
+use protocol::Transport;
 use server::limits::RateLimit;
 use std::time::Duration;
 use testkit::{SOON, TestServer, ws_connect};
@@ -229,25 +230,28 @@ async fn disallowed_origins_get_403_allowed_ones_cors() {
     assert_eq!(srv.metric("rtbench_server_rejected_origins_total").await, 2);
 }
 
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_subscriber_that_stops_reading_is_disconnected
+);
 /// A subscriber that stops reading: its socket buffers fill, then the
 /// server gives up on it within two heartbeats (counted) instead of holding
 /// it forever, and everyone else keeps getting messages.
-#[rstest::rstest]
-#[case::ws(
-    "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
-     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    b"HTTP/1.1 101"
-)]
-#[case::sse(
-    "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
-    b"HTTP/1.1 200"
-)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subscriber_that_stops_reading_is_disconnected(
-    #[case] request: &str,
-    #[case] status: &[u8; 12],
-) {
+async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The subscribe request written by hand, and the status line it gets.
+    let (request, status): (&str, &[u8; 12]) = match t {
+        Transport::Ws => (
+            "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            b"HTTP/1.1 101",
+        ),
+        Transport::Sse => (
+            "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
+            b"HTTP/1.1 200",
+        ),
+        Transport::ShortPoll | Transport::LongPoll => panic!("{t} is not a push transport"),
+    };
     let srv = TestServer::with(server::Config {
         heartbeat: Duration::from_millis(500),
         ..server::Config::default()

@@ -19,34 +19,30 @@ pub const EXPANDED: [Transport; 4] = [
 /// The transports [`per_push_transport!`] expands to, in order.
 pub const EXPANDED_PUSH: [Transport; 2] = [Transport::Sse, Transport::Ws];
 
-/// `async fn name(t) { body }` becomes a module `name` with one test per
-/// transport (`name::short_poll`, `name::long_poll`, `name::sse`,
-/// `name::ws`), each running `body` with `t` bound to its transport. The
-/// attributes (`#[tokio::test(…)]`) go on every one.
+/// `per_transport!(#[tokio::test] name)` runs `async fn name(t: Transport)`
+/// as one test per transport: a module `name` with the tests `short_poll`,
+/// `long_poll`, `sse` and `ws` (so a failure names its transport), each
+/// carrying the given attributes.
 #[macro_export]
 macro_rules! per_transport {
-    ($(#[$attr:meta])* async fn $name:ident($t:ident) $body:block) => {
+    ($(#[$attr:meta])* $name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            $(#[$attr])* async fn short_poll() { let $t = $crate::EXPANDED[0]; $body }
-            $(#[$attr])* async fn long_poll() { let $t = $crate::EXPANDED[1]; $body }
-            $(#[$attr])* async fn sse() { let $t = $crate::EXPANDED[2]; $body }
-            $(#[$attr])* async fn ws() { let $t = $crate::EXPANDED[3]; $body }
+            $(#[$attr])* async fn short_poll() { super::$name($crate::EXPANDED[0]).await }
+            $(#[$attr])* async fn long_poll() { super::$name($crate::EXPANDED[1]).await }
+            $(#[$attr])* async fn sse() { super::$name($crate::EXPANDED[2]).await }
+            $(#[$attr])* async fn ws() { super::$name($crate::EXPANDED[3]).await }
         }
     };
 }
 
-/// As [`per_transport!`], for the push transports only
-/// ([`Transport::is_push`]): `name::sse`, `name::ws`.
+/// As [`per_transport!`], for the push transports ([`Transport::is_push`]):
+/// the tests `name::sse` and `name::ws`.
 #[macro_export]
 macro_rules! per_push_transport {
-    ($(#[$attr:meta])* async fn $name:ident($t:ident) $body:block) => {
+    ($(#[$attr:meta])* $name:ident) => {
         mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            $(#[$attr])* async fn sse() { let $t = $crate::EXPANDED_PUSH[0]; $body }
-            $(#[$attr])* async fn ws() { let $t = $crate::EXPANDED_PUSH[1]; $body }
+            $(#[$attr])* async fn sse() { super::$name($crate::EXPANDED_PUSH[0]).await }
+            $(#[$attr])* async fn ws() { super::$name($crate::EXPANDED_PUSH[1]).await }
         }
     };
 }
