@@ -5,7 +5,7 @@
 use protocol::Transport;
 use std::time::{Duration, Instant};
 use testkit::TestServer;
-use testkit::load::{check_result_file, small_config};
+use testkit::load::{Background, check_result_file, small_config};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
@@ -48,14 +48,10 @@ async fn server_killed_mid_run(transport: Transport) {
     cfg.drain = Duration::from_secs(2);
     let planned = cfg.warmup + cfg.duration + cfg.drain;
     let started = Instant::now();
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.shutdown().await;
-    let results = tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("run ends")
-        .expect("no panic")
-        .expect("a run that lost its server still returns results");
+    let results = run.finish(Duration::from_secs(30)).await;
     // On schedule: the plan plus bounded shutdown, not hanging on the dead server.
     assert!(
         started.elapsed() < planned + Duration::from_secs(8),

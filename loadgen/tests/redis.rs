@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use testkit::TestServer;
-use testkit::load::{check_result_file, run_bounded, small_config};
+use testkit::load::{Background, check_result_file, run_bounded, small_config};
 use tokio_util::sync::CancellationToken;
 
 /// A `redis-server` child on a free port, with an append-only file so a
@@ -100,14 +100,42 @@ async fn instance(redis: &Redis) -> TestServer {
     .await
 }
 
+/// Two server instances on one Redis: one feed behind two addresses.
+struct Pair {
+    a: TestServer,
+    b: TestServer,
+    /// Dropped last, after both servers.
+    _redis: Redis,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        let redis = Redis::start();
+        Pair {
+            a: instance(&redis).await,
+            b: instance(&redis).await,
+            _redis: redis,
+        }
+    }
+
+    /// Both as the load generator's target list.
+    fn targets(&self) -> String {
+        format!("{},{}", self.a.url, self.b.url)
+    }
+
+    async fn shutdown(&mut self) {
+        self.a.shutdown().await;
+        self.b.shutdown().await;
+    }
+}
+
 testkit::per_transport!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     two_instances_serve_one_feed
 );
 async fn two_instances_serve_one_feed(transport: Transport) {
-    let redis = Redis::start();
-    let (mut a, mut b) = (instance(&redis).await, instance(&redis).await);
-    let mut cfg = small_config(&format!("{},{}", a.url, b.url), transport);
+    let mut pair = Pair::start().await;
+    let mut cfg = small_config(&pair.targets(), transport);
     cfg.clients = 40;
     cfg.rooms = 2;
     cfg.publishers = 2;
@@ -130,16 +158,14 @@ async fn two_instances_serve_one_feed(transport: Transport) {
     assert_eq!(shares, [20, 20], "{:?}", t.targets);
     let server = t.server.as_ref().expect("both instances have /api/stats");
     assert_eq!(server.connections, 40);
-    assert_eq!(results.file.target, format!("{},{}", a.url, b.url));
+    assert_eq!(results.file.target, pair.targets());
     check_result_file(&results.file);
-    a.shutdown().await;
-    b.shutdown().await;
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cursor_resumes_on_the_other_instance() {
-    let redis = Redis::start();
-    let (mut a, mut b) = (instance(&redis).await, instance(&redis).await);
+    let mut pair = Pair::start().await;
     let texts = |p: &protocol::PollResponse| -> Vec<String> {
         let texts = p
             .messages
@@ -147,17 +173,17 @@ async fn a_cursor_resumes_on_the_other_instance() {
             .map(|m| m.text.clone().unwrap_or_default());
         texts.collect()
     };
-    a.publish("r", "u", "one").await;
-    a.publish("r", "u", "two").await;
-    let first = a.poll("r", "since=0").await;
+    pair.a.publish("r", "u", "one").await;
+    pair.a.publish("r", "u", "two").await;
+    let first = pair.a.poll("r", "since=0").await;
     assert_eq!(texts(&first), ["one", "two"]);
     let cursor = first.cursor;
-    b.publish("r", "u", "three").await;
-    a.publish("r", "u", "four").await;
+    pair.b.publish("r", "u", "three").await;
+    pair.a.publish("r", "u", "four").await;
     // The fan-in of B may be a moment behind: poll until it has caught up.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let got = texts(&b.poll("r", &format!("since={cursor}")).await);
+        let got = texts(&pair.b.poll("r", &format!("since={cursor}")).await);
         if got == ["three", "four"] {
             break;
         }
@@ -166,41 +192,36 @@ async fn a_cursor_resumes_on_the_other_instance() {
     }
     // SSE on B resumes from the same cursor with Last-Event-ID: what comes
     // first is what followed the cursor, nothing before it.
-    let resp = b
+    let resp = pair
+        .b
         .http
-        .get(format!("{}/api/rooms/r/events", b.url))
+        .get(format!("{}/api/rooms/r/events", pair.b.url))
         .header("last-event-id", &cursor)
         .send()
         .await
         .expect("sse");
     let mut sse = testkit::Subscriber::sse(resp);
     assert_eq!(testkit::texts(&sse.recv_n(2).await), ["three", "four"]);
-    a.shutdown().await;
-    b.shutdown().await;
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_killed_instance_fail_over_without_loss() {
-    let redis = Redis::start();
-    let (mut a, mut b) = (instance(&redis).await, instance(&redis).await);
-    let mut cfg = small_config(&format!("{},{}", a.url, b.url), Transport::Ws);
+    let mut pair = Pair::start().await;
+    let mut cfg = small_config(&pair.targets(), Transport::Ws);
     cfg.clients = 40;
     cfg.publishers = 2;
     cfg.duration = Duration::from_secs(4);
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    a.shutdown().await;
-    let results = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("run ends")
-        .expect("task")
-        .expect("run");
+    pair.a.shutdown().await;
+    let results = run.finish(Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert!(c.reconnects >= 20, "A's clients reconnected: {c:?}");
     assert_eq!(c.lost, 0, "failed over with their cursors: {c:?}");
     assert_eq!(c.delivered, c.expected, "{c:?}");
     assert!(c.published > 0);
-    b.shutdown().await;
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,7 +233,7 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     cfg.publishers = 1;
     cfg.duration = Duration::from_secs(5);
     cfg.drain = Duration::from_secs(8);
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.stop();
     // While Redis is down: publishes answer 503 with a JSON error.
@@ -227,11 +248,7 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     assert_eq!(body["code"], "broker_unavailable", "{body}");
     tokio::time::sleep(Duration::from_millis(700)).await;
     redis.spawn();
-    let results = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("run ends")
-        .expect("task")
-        .expect("run");
+    let results = run.finish(Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert_eq!(c.lost, 0, "everything acknowledged arrived: {c:?}");
     assert_eq!(c.delivered, c.expected, "{c:?}");
@@ -285,15 +302,8 @@ async fn a_cursor_older_than_local_history_is_read_from_redis() {
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let v: serde_json::Value = b
-            .http
-            .get(format!("{}/api/rooms/old/messages?since=2", b.url))
-            .send()
-            .await
-            .expect("poll")
-            .json()
-            .await
-            .expect("json");
+        let r = b.get("/api/rooms/old/messages?since=2").await;
+        let v: serde_json::Value = r.json().await.expect("json");
         let texts: Vec<&str> = v["messages"]
             .as_array()
             .expect("messages")
@@ -322,10 +332,9 @@ async fn a_cursor_older_than_local_history_is_read_from_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_lists_users_of_every_instance() {
     use futures_util::StreamExt;
-    let redis = Redis::start();
-    let (mut a, mut b) = (instance(&redis).await, instance(&redis).await);
-    let mut alice = testkit::ws_connect(a.addr, "/api/rooms/lobby/ws?user=alice").await;
-    let _bob = testkit::ws_connect(b.addr, "/api/rooms/lobby/ws?user=bob").await;
+    let mut pair = Pair::start().await;
+    let mut alice = testkit::ws_connect(pair.a.addr, "/api/rooms/lobby/ws?user=alice").await;
+    let _bob = testkit::ws_connect(pair.b.addr, "/api/rooms/lobby/ws?user=bob").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let frame = tokio::time::timeout_at(deadline.into(), alice.next())
@@ -347,6 +356,5 @@ async fn presence_lists_users_of_every_instance() {
             }
         }
     }
-    a.shutdown().await;
-    b.shutdown().await;
+    pair.shutdown().await;
 }

@@ -39,12 +39,7 @@ async fn expect_error(
 }
 
 async fn healthy(srv: &TestServer) {
-    let r = srv
-        .http
-        .get(format!("{}/healthz", srv.url))
-        .send()
-        .await
-        .expect("healthz");
+    let r = srv.get("/healthz").await;
     assert_eq!(r.status(), 200, "server still healthy");
 }
 

@@ -549,7 +549,7 @@ async fn the_hostile_input_table() {
     let table = cases();
     assert!(
         table.len() >= 40,
-        "the issue asks for at least 40 cases, have {}",
+        "the table keeps at least 40 cases, have {}",
         table.len()
     );
     let mut failures = Vec::new();

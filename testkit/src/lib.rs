@@ -8,9 +8,11 @@
 //!   what a load run would see.
 //! - [`per_transport!`] and [`per_push_transport!`]: one test per
 //!   transport of [`Transport::ALL`], named after it.
-//! - [`load`]: small load-run configurations and result-file checks.
-//! - [`child`]: the `rtbench` binary as a child process (commands, a child
-//!   server announced by its [`protocol::Listening`] line, scratch dirs).
+//! - [`load`]: small load-run configurations, bounded runs (also in the
+//!   background while a test breaks something) and result-file checks.
+//! - [`child`]: the `rtbench` binary as a child process ([`rtbench!`]:
+//!   commands, scratch dirs, and a child server announced by its
+//!   [`protocol::Listening`] line).
 //! - [`browser`]: the node + headless Chromium runner of the browser tests.
 //!
 //! Everything here panics with a message instead of returning errors: it

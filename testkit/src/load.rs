@@ -5,6 +5,7 @@ use loadgen::results::ResultFile;
 use loadgen::{Config, RunResults};
 use protocol::Transport;
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// 50 clients in one room, 2 publishers at 20 msg/s in total, a 3 s window:
@@ -32,6 +33,26 @@ pub async fn run_bounded(config: Config, limit: Duration) -> RunResults {
         .await
         .expect("run finished in time")
         .expect("run succeeded")
+}
+
+/// A run started in the background, so that the test can break something
+/// (kill a server, stop Redis) while it goes on.
+pub struct Background(JoinHandle<Result<RunResults, loadgen::Error>>);
+
+impl Background {
+    pub fn start(config: Config) -> Background {
+        Background(tokio::spawn(loadgen::run(config, CancellationToken::new())))
+    }
+
+    /// Its results, within `limit`: a run that lost its server, or part of
+    /// its clients, still ends and returns results.
+    pub async fn finish(self, limit: Duration) -> RunResults {
+        tokio::time::timeout(limit, self.0)
+            .await
+            .expect("run ends in time")
+            .expect("run task")
+            .expect("a run that lost its server still returns results")
+    }
 }
 
 /// Validates a result file against the committed JSON Schema, round-trips

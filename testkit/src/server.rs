@@ -73,43 +73,30 @@ impl TestServer {
         p.id
     }
 
-    /// One poll of `room` with this query (e.g. `since=0`, `since=0&wait=30`).
-    pub async fn poll(&self, room: &str, query: &str) -> protocol::PollResponse {
+    /// `GET path_and_query` with the plain-HTTP client (any status).
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
         self.http
-            .get(format!(
-                "{}{}?{query}",
-                self.url,
-                protocol::paths::messages(room)
-            ))
+            .get(format!("{}{path_and_query}", self.url))
             .send()
             .await
-            .expect("poll")
-            .json()
-            .await
-            .expect("poll json")
+            .unwrap_or_else(|e| panic!("GET {path_and_query}: {e}"))
+    }
+
+    /// One poll of `room` with this query (e.g. `since=0`, `since=0&wait=30`).
+    pub async fn poll(&self, room: &str, query: &str) -> protocol::PollResponse {
+        let path = format!("{}?{query}", protocol::paths::messages(room));
+        self.get(&path).await.json().await.expect("poll json")
     }
 
     pub async fn stats(&self) -> protocol::stats::ServerStats {
-        self.http
-            .get(format!("{}{}", self.url, protocol::paths::STATS))
-            .send()
-            .await
-            .expect("stats")
-            .json()
-            .await
-            .expect("stats json")
+        let r = self.get(protocol::paths::STATS).await;
+        r.json().await.expect("stats json")
     }
 
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}{}", self.url, protocol::paths::METRICS))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text")
+        let r = self.get(protocol::paths::METRICS).await;
+        r.text().await.expect("metrics text")
     }
 
     /// One unlabelled value of `/metrics`; panics when it is missing.

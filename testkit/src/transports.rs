@@ -8,7 +8,7 @@
 
 use protocol::Transport;
 
-/// The transports [`per_transport!`] expands to, in order.
+/// The transports [`per_transport!`](crate::per_transport) expands to, in order.
 pub const EXPANDED: [Transport; 4] = [
     Transport::ShortPoll,
     Transport::LongPoll,
@@ -16,33 +16,36 @@ pub const EXPANDED: [Transport; 4] = [
     Transport::Ws,
 ];
 
-/// The transports [`per_push_transport!`] expands to, in order.
+/// The transports [`per_push_transport!`](crate::per_push_transport) expands to, in order.
 pub const EXPANDED_PUSH: [Transport; 2] = [Transport::Sse, Transport::Ws];
 
 /// `per_transport!(#[tokio::test] name)` runs `async fn name(t: Transport)`
 /// as one test per transport: a module `name` with the tests `short_poll`,
 /// `long_poll`, `sse` and `ws` (so a failure names its transport), each
-/// carrying the given attributes.
+/// carrying the given test attribute.
 #[macro_export]
 macro_rules! per_transport {
-    ($(#[$attr:meta])* $name:ident) => {
-        mod $name {
-            $(#[$attr])* async fn short_poll() { super::$name($crate::EXPANDED[0]).await }
-            $(#[$attr])* async fn long_poll() { super::$name($crate::EXPANDED[1]).await }
-            $(#[$attr])* async fn sse() { super::$name($crate::EXPANDED[2]).await }
-            $(#[$attr])* async fn ws() { super::$name($crate::EXPANDED[3]).await }
-        }
+    (#[$attr:meta] $name:ident) => {
+        $crate::__tests_of!(#[$attr] $name, EXPANDED: short_poll 0, long_poll 1, sse 2, ws 3);
     };
 }
 
-/// As [`per_transport!`], for the push transports ([`Transport::is_push`]):
+/// As [`per_transport!`](crate::per_transport), for the push transports ([`Transport::is_push`]):
 /// the tests `name::sse` and `name::ws`.
 #[macro_export]
 macro_rules! per_push_transport {
-    ($(#[$attr:meta])* $name:ident) => {
+    (#[$attr:meta] $name:ident) => {
+        $crate::__tests_of!(#[$attr] $name, EXPANDED_PUSH: sse 0, ws 1);
+    };
+}
+
+/// The module of tests behind both macros: `test` runs `name(list[i])`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tests_of {
+    (#[$attr:meta] $name:ident, $list:ident: $($test:ident $i:literal),*) => {
         mod $name {
-            $(#[$attr])* async fn sse() { super::$name($crate::EXPANDED_PUSH[0]).await }
-            $(#[$attr])* async fn ws() { super::$name($crate::EXPANDED_PUSH[1]).await }
+            $(#[$attr] async fn $test() { super::$name($crate::$list[$i]).await })*
         }
     };
 }
