@@ -30,7 +30,8 @@
 //! - `net`: the byte-counting stream and the dialer (source addresses, handshake cap).
 //! - `http`: keep-alive HTTP/1.1 (or HTTP/2 by ALPN) connections over
 //!   hyper's low-level client.
-//! - `wire`: borrowed hot-path parsing of messages and SSE events.
+//! - `wire`: borrowed hot-path parsing of messages and SSE events (public:
+//!   the test kit and third-party tools parse streams with it).
 //! - `report`: rates, wire bytes and costs for the result file (histogram
 //!   codec and summaries come from `protocol::hist`).
 //! - `summary`: the k6-style end-of-run table.
@@ -63,7 +64,7 @@ mod summary;
 mod sys;
 mod tls;
 mod transport;
-mod wire;
+pub mod wire;
 
 pub use args::{LoadArgs, LoadPlan, Resolved, ScenarioArgs};
 pub use check::{CheckOutcome, check};
