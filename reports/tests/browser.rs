@@ -57,59 +57,13 @@ fn report_opens_from_file_in_headless_chromium() {
     );
 }
 
-/// The page's DOM after Chromium loaded it from `file://`, serialized.
-fn dump_dom(index: &Path, profile: &Path) -> String {
-    let _ = std::fs::remove_dir_all(profile);
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", index.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn chromium");
-    // The DOM (charts inlined) is far larger than a pipe: read it while waiting.
-    let mut stdout = child.stdout.take().expect("chromium stdout");
-    let reader = std::thread::spawn(move || {
-        let mut dom = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut dom);
-        dom
-    });
-    let deadline = Instant::now() + NODE_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            break child.wait().expect("reap chromium");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let dom = reader.join().expect("reader thread");
-    assert!(status.success(), "chromium --dump-dom failed: {status}");
-    String::from_utf8_lossy(&dom).into_owned()
-}
-
 #[test]
 fn network_report_has_its_sections_in_the_dom() {
-    let root = root();
-    check_prerequisites(&root);
+    browser::check_prerequisites("the report DOM test");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let out = root.join("target/report-browser-dom");
+    let out = repo_root().join("target/report-browser-dom");
     let dir = render_fixtures(&out, "network", &[fixtures.join("network")]);
-    let dom = dump_dom(&dir.join("index.html"), &out.join("profile"));
-    let _ = std::fs::remove_dir_all(out.join("profile"));
+    let dom = browser::dump_dom(&format!("file://{}", dir.join("index.html").display()));
     for needle in [
         "<section class=\"scenario\" id=\"network\">",
         "<section class=\"scenario\" id=\"radio\">",

@@ -61,6 +61,55 @@ pub fn check_prerequisites(test: &str) {
     );
 }
 
+/// The flags every headless Chromium of the tests starts with: no GPU, no
+/// sandbox (root in CI), and nothing that reaches for the network.
+pub const CHROMIUM_FLAGS: [&str; 7] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+/// The DOM of `url` after Chromium loaded it (`--dump-dom`), with a fresh
+/// profile that is removed afterwards; bounded by [`NODE_TIMEOUT`].
+pub fn dump_dom(url: &str) -> String {
+    let profile = std::env::temp_dir().join(format!(
+        "rtbench-chromium-{}-{:?}",
+        std::process::id(),
+        thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&profile);
+    let mut child = Command::new(chromium())
+        .args(CHROMIUM_FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chromium");
+    // The DOM (charts inlined) is far larger than a pipe: read it while waiting.
+    let dom = drain(child.stdout.take().expect("chromium stdout is piped"));
+    let deadline = Instant::now() + NODE_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("wait for chromium") {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                break child.wait().expect("reap chromium");
+            }
+            None => thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(status.success(), "chromium --dump-dom {url} failed: {status}");
+    dom.join().unwrap_or_default()
+}
+
 /// How a node script ended.
 #[derive(Debug)]
 pub struct NodeRun {
