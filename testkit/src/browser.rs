@@ -106,7 +106,10 @@ pub fn dump_dom(url: &str) -> String {
         }
     };
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(status.success(), "chromium --dump-dom {url} failed: {status}");
+    assert!(
+        status.success(),
+        "chromium --dump-dom {url} failed: {status}"
+    );
     dom.join().unwrap_or_default()
 }
 
