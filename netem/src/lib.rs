@@ -13,7 +13,6 @@ mod link;
 mod middlebox;
 pub mod presets;
 pub mod radio;
-mod rng;
 mod shaper;
 mod spec;
 mod sys;

@@ -2,8 +2,8 @@
 //! then the rate limit with its drop-tail queue, then the one-way delay and jitter.
 //! The forwarding thread asks [`Shaper::admit`] when each packet may leave.
 
-use crate::rng::SplitMix64;
 use crate::spec::{DirectionSpec, gilbert_elliott};
+use protocol::rng::SplitMix64;
 
 const NS_PER_SEC: u128 = 1_000_000_000;
 
