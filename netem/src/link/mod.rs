@@ -16,7 +16,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 pub use netns::Netns;
 
-use crate::middlebox::{FlowTable, MAX_FLOWS};
+use crate::middlebox::{Flow, FlowTable, MAX_FLOWS};
 use crate::shaper::Shaper;
 use crate::{Direction, NetemError, NetworkSpec};
 use forward::Forwarder;
@@ -134,12 +134,12 @@ impl Shared {
         }
     }
 
-    fn middlebox_admits(&self, now: u64, packet: &[u8], direction: Direction) -> bool {
+    fn middlebox_admits(&self, now: u64, flow: Option<Flow>, direction: Direction) -> bool {
         let Some(table) = &self.middlebox else {
             return true;
         };
         let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-        table.admit(now, packet, direction == Direction::Up)
+        table.admit(now, flow, direction == Direction::Up)
     }
 }
 
