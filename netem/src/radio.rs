@@ -246,6 +246,19 @@ impl RadioAccumulator {
         self.usage
     }
 
+    /// What [`Self::finish`] would return at `t`, leaving the accumulator as it
+    /// is: the usage of a window is the difference of the usages at its ends.
+    pub fn usage_at(&self, t: Duration) -> RadioUsage {
+        let mut usage = self.usage.clone();
+        account(
+            &self.model,
+            self.tail_start,
+            (self.accounted, t),
+            &mut usage,
+        );
+        usage
+    }
+
     fn phase_at(&self, t: Duration) -> Phase {
         let last = self.last_phase();
         let Some(start) = self.tail_start else {
@@ -279,27 +292,47 @@ impl RadioAccumulator {
         if to <= self.accounted {
             return;
         }
-        let from = self.accounted;
+        account(
+            &self.model,
+            self.tail_start,
+            (self.accounted, to),
+            &mut self.usage,
+        );
         self.accounted = to;
-        let Some(mut start) = self.tail_start else {
-            let idle = self.last_phase();
-            self.usage.add(idle.state, to - from, idle.power_mw);
-            return;
-        };
-        let usage = &mut self.usage;
-        for phase in &self.model.phases {
-            let end = phase
-                .duration
-                .map_or(Duration::MAX, |d| start.saturating_add(d));
-            let overlap = end.min(to).saturating_sub(start.max(from));
-            if !overlap.is_zero() {
-                usage.add(phase.state, overlap, phase.power_mw);
-            }
-            if end >= to {
-                break;
-            }
-            start = end;
+    }
+}
+
+/// Adds to `usage` each stage's share of `[from, to)`, for a tail that started at
+/// `tail_start` (none yet: idle all along).
+fn account(
+    model: &RadioModel,
+    tail_start: Option<Duration>,
+    (from, to): (Duration, Duration),
+    usage: &mut RadioUsage,
+) {
+    if to <= from {
+        return;
+    }
+    let Some(mut start) = tail_start else {
+        let idle = model
+            .phases
+            .last()
+            .map_or((RadioState::Idle, 0.0), |p| (p.state, p.power_mw));
+        usage.add(idle.0, to - from, idle.1);
+        return;
+    };
+    for phase in &model.phases {
+        let end = phase
+            .duration
+            .map_or(Duration::MAX, |d| start.saturating_add(d));
+        let overlap = end.min(to).saturating_sub(start.max(from));
+        if !overlap.is_zero() {
+            usage.add(phase.state, overlap, phase.power_mw);
         }
+        if end >= to {
+            break;
+        }
+        start = end;
     }
 }
 
