@@ -163,6 +163,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Long poll: the `wait` asked of the server.
     pub long_poll_wait: Duration,
+    /// A push stream silent this long (no message, no heartbeat) is dead.
+    pub stream_timeout: Duration,
     pub publish_via: PublishVia,
     /// Seeds publish schedules, poll phases and backoff jitter.
     pub seed: u64,
@@ -316,6 +318,7 @@ impl Config {
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
             long_poll_wait: s.long_poll_wait.0,
+            stream_timeout: s.stream_timeout.0,
             publish_via,
             seed: s.seed.unwrap_or_else(random_seed),
             source_ips: s.source_ips.map(|ips| ips.0).unwrap_or_default(),
@@ -420,6 +423,9 @@ impl Config {
         }
         if self.long_poll_wait < Duration::from_millis(100) {
             return invalid("--long-poll-wait", "must be at least 100ms");
+        }
+        if self.stream_timeout < Duration::from_millis(100) {
+            return invalid("--stream-timeout", "must be at least 100ms");
         }
         Ok(())
     }

@@ -81,6 +81,11 @@ pub struct Scenario {
     /// Long poll only: how long the server may hold a poll
     #[arg(long = "long-poll-wait", value_name = "DURATION", default_value_t = secs(25))]
     pub long_poll_wait: Dur,
+    /// A push stream (SSE, WebSocket) that hears nothing, not even a
+    /// heartbeat, for this long is taken as dead and reconnected (noticed
+    /// within a quarter of it more)
+    #[arg(long = "stream-timeout", value_name = "DURATION", default_value_t = secs(60))]
+    pub stream_timeout: Dur,
     /// How publishers send: http (POST) or ws (a frame) [default: http, or
     /// ws for a profile that publishes only over a WebSocket]
     #[arg(long = "publish-via", value_name = "VIA")]
