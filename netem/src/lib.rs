@@ -19,8 +19,15 @@ mod sys;
 mod units;
 
 pub use error::NetemError;
-pub use link::{DirectionStats, Link, LinkStats, Netns};
+pub use link::{CLIENT_ADDR, DirectionStats, Link, LinkStats, Netns, SERVER_ADDR};
 pub use spec::{DirectionSpec, NetworkSpec, QueueLimit, Rate, SpecError, gilbert_elliott};
+
+/// The range the link's addresses come from (198.18.0.0/15, RFC 2544's
+/// benchmarking range): a target in it can only be the server side of a link.
+pub fn in_link_range(ip: std::net::Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    a == 198 && (b & 0xfe) == 18
+}
 
 /// A direction of the link: `Up` carries client → server, `Down` server → client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

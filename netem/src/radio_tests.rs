@@ -142,3 +142,17 @@ fn usage_at_is_finish_without_consuming() {
         assert_eq!(end.promotions - start.promotions, 1, "the one at 30 s");
     }
 }
+
+#[test]
+fn a_promotion_is_accounted_as_it_passes() {
+    // A window that starts during a promotion gets only the rest of it.
+    let mut radio = RadioAccumulator::new(RadioModel::umts());
+    radio.on_activity(secs(0.0));
+    let early = radio.usage_at(secs(0.5));
+    close(early.secs_in(RadioState::Promotion), 0.5);
+    close(early.radio_on_secs, 0.5);
+    let later = radio.usage_at(secs(3.0));
+    close(later.radio_on_secs - early.radio_on_secs, 2.5);
+    close(later.secs_in(RadioState::Promotion), 2.0);
+    close(later.secs_in(RadioState::Connected), 1.0);
+}

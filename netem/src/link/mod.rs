@@ -22,9 +22,11 @@ use crate::{Direction, NetemError, NetworkSpec};
 use forward::Forwarder;
 use setup::SideConfig;
 
-/// Addresses from 198.18.0.0/15, the range RFC 2544 reserves for benchmarking.
-const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The client side's address, from 198.18.0.0/15, the range RFC 2544 reserves
+/// for benchmarking: the same for every link.
+pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// The server side's address (see [`CLIENT_ADDR`]).
+pub const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
 /// Counters of one direction, shared between its thread and [`Link::stats`].
 #[derive(Debug, Default)]
