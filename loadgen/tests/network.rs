@@ -16,8 +16,17 @@ async fn one_rtt_after_due(transport: Transport) {
     let _lock = timing_lock();
     let mut net = Net::start("rtt=100ms");
     let url = net.server(server::Config::default());
-    let results = run(net.config(&url, transport), Duration::from_secs(60)).await;
+    let before = net.link.stats();
+    let mut results = run(net.config(&url, transport), Duration::from_secs(60)).await;
+    assert!(
+        results.file.link.is_none(),
+        "the runner leaves the link to its owner"
+    );
+    results.file.link = Some(loadgen::link_result(&before, &net.link.stats()));
+    netkit::assert_schema(&results.file);
+    assert_eq!(results.file.scenario.network.as_deref(), Some("rtt=100ms"));
     let t = only(&results);
+    assert!(t.radio.is_some(), "each subscriber is a phone");
     let p50 = ms(t.latency.p50_us);
     eprintln!(
         "{transport} over rtt=100ms: p50 {p50} ms, p99 {} ms, n={}",
@@ -30,8 +39,6 @@ async fn one_rtt_after_due(transport: Transport) {
         (100.0..=140.0).contains(&p50),
         "{transport}: median {p50} ms"
     );
-    let link = results.file.link.clone();
-    assert!(link.is_none(), "the runner leaves the link to its owner");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -124,6 +124,30 @@ pub fn timing_lock() -> File {
     file
 }
 
+/// The file matches the committed JSON Schema (network, link and radio
+/// figures included) and reads back equal.
+pub fn assert_schema(file: &loadgen::results::ResultFile) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../protocol/results.schema.json"
+    ))
+    .expect("schema file");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let instance = serde_json::to_value(file).expect("serializes");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not the schema's:\n{}",
+        errors.join("\n")
+    );
+    let back: loadgen::results::ResultFile = serde_json::from_value(instance).expect("reads back");
+    assert_eq!(&back, file);
+}
+
 pub fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
