@@ -60,8 +60,9 @@ impl ServerCmd {
             .stdout(Stdio::from(stderr))
             // Its own group: a Ctrl-C at the terminal reaches rtbench, which
             // stops the run and then the server in order.
-            .process_group(0)
-            .kill_on_drop(true);
+            .process_group(0);
+        // Not killed when dropped: dropping closes its stdin, and it then
+        // stops the command's whole group itself (a kill would orphan it).
         let spawned = match netns {
             Some(ns) => ns
                 .run(|| command.spawn())
