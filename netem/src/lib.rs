@@ -3,8 +3,8 @@
 //!
 //! [`Link::start`] creates two anonymous network namespaces joined by TUN devices and
 //! forwarding threads that apply a [`NetworkSpec`] per direction: one-way delay and
-//! jitter, random or bursty loss, a rate limit with a drop-tail queue, and an
-//! idle-timeout middlebox. Sockets created inside [`Link::client`] reach sockets
+//! jitter, random or bursty loss, a rate limit with a drop-tail queue per client
+//! flow (each client is one phone on its own link), and an idle-timeout middlebox. Sockets created inside [`Link::client`] reach sockets
 //! created inside [`Link::server`] only through the link. docs/network.md describes
 //! the design, the spec syntax, the presets and their sources.
 
