@@ -56,6 +56,29 @@ async fn ws_delivers_one_rtt_after_due() {
     one_rtt_after_due(Transport::Ws).await;
 }
 
+/// A quiet publisher whose idle connection the server closes between
+/// publishes (its keep-alive timeout) reconnects in the meantime, so its
+/// messages still arrive one RTT after due, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_publisher_pays_no_handshake_per_message() {
+    let _lock = timing_lock();
+    let mut net = Net::start("rtt=100ms");
+    let url = net.server(server::Config {
+        header_read_timeout: Duration::from_secs(1),
+        ..server::Config::default()
+    });
+    let mut cfg = net.config(&url, Transport::Ws);
+    cfg.rate_per_sec = 0.4;
+    cfg.duration = Duration::from_secs(8);
+    let results = run(cfg, Duration::from_secs(60)).await;
+    let t = only(&results);
+    let (p50, publish) = (ms(t.latency.p50_us), ms(t.publish_latency.p50_us));
+    eprintln!("ws, a publish every 2.5 s, keep-alive 1 s: p50 {p50} ms, publish p50 {publish} ms");
+    assert_eq!(t.counts.lost, 0, "{:?}", t.counts);
+    assert!((100.0..=140.0).contains(&p50), "median {p50} ms");
+    assert!(publish < 150.0, "one round trip per publish: {publish} ms");
+}
+
 /// Short polling at interval T over round trip R: the publish takes R/2,
 /// the next poll reaches the server after T/2 on average, the answer takes
 /// R/2: mean T/2 + R.
