@@ -281,7 +281,7 @@ impl Bench<'_> {
         eprintln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,
-            cfg.rate_per_sec,
+            protocol::format::sig3(cfg.rate_per_sec),
             cfg.size_bytes,
             cfg.duration,
             if cell.is_empty() {
