@@ -168,6 +168,9 @@ fn row(base: &Entry, cur: &Entry, opts: Options) -> Row {
     }
 }
 
+/// Growth below this (instructions per delivery) is allocator noise, not news.
+const MIN_GROWTH: f64 = 0.5;
+
 /// The functions whose self instructions per delivery rose most. A name
 /// missing from the baseline's list counts from zero (it is new, or was
 /// below the list's cut-off).
@@ -185,7 +188,7 @@ pub fn grew_most(base: &Entry, cur: &Entry, n: usize) -> Vec<(String, f64)> {
             let was = before.get(f.as_str()).copied().unwrap_or(0.0);
             (f.clone(), per(cur, *c) - was)
         })
-        .filter(|(_, d)| *d > 0.0)
+        .filter(|(_, d)| *d >= MIN_GROWTH)
         .collect();
     deltas.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     deltas.truncate(n);

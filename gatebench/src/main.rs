@@ -117,7 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     })
                     .collect(),
                 inject_cost_rounds,
-                keep_functions: 200,
+                keep_functions: 120,
             };
             let record = measure::measure(&plan)?;
             let path = out.join("instructions.json");
