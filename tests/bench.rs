@@ -6,15 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::Transport;
 
 fn rtbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rtbench"))
+    testkit::rtbench!().command()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::rtbench!().scratch(name)
 }
 
 /// Pids whose parent is `ppid`, from /proc.
@@ -110,7 +109,7 @@ fn bench_runs_every_transport_and_writes_the_report() {
         .expect("run bench");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "bench failed: {stderr}");
-    for t in ["short-poll", "long-poll", "sse", "ws"] {
+    for t in Transport::ALL.map(Transport::as_str) {
         let f = out.join("results").join(format!("{t}.json"));
         let v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&f).expect("result file")).expect("json");

@@ -1,18 +1,12 @@
 //! The real binary's command line: usage errors exit 2 with a message that
 //! names what to fix, before any load is generated.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
+use testkit::child::{ChildServer, stderr};
 
 fn rtbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtbench"))
-        .args(args)
-        .output()
-        .expect("run rtbench")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    testkit::rtbench!().run(args)
 }
 
 #[test]
@@ -199,15 +193,7 @@ fn report_of_a_missing_file_is_a_usage_error() {
 
 /// Write a file into a fresh temp directory.
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "rtb-cli-{}-{}",
-        std::process::id(),
-        name.replace('.', "-")
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path
+    testkit::temp_file("rtb-cli", name, text)
 }
 
 #[test]
@@ -266,26 +252,15 @@ fn transports_a_profile_lacks_are_refused() {
     );
 }
 
-/// `rtbench server` on a free port: the child and its URL.
-fn server() -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rtbench"))
-        .args(["server", "--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("server");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("line");
-    let url = serde_json::from_str::<protocol::Listening>(&line)
-        .expect("the listening line")
-        .listening;
-    (child, url)
+/// `rtbench server` on a free port.
+fn server() -> ChildServer {
+    testkit::rtbench!().server(&[], None)
 }
 
 #[test]
 fn load_in_several_processes_merges_into_one_exact_result() {
-    let (mut child, url) = server();
+    let server = server();
+    let url = server.url.clone();
     let dir = std::env::temp_dir().join(format!("rtbench-processes-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let out = dir.join("merged.json");
@@ -310,8 +285,7 @@ fn load_in_several_processes_merges_into_one_exact_result() {
         "--output",
         out.to_str().expect("utf-8 path"),
     ]);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("3 × 1 publishers"), "{}", stderr(&o));
     let f: serde_json::Value =
@@ -340,10 +314,12 @@ fn load_in_several_processes_merges_into_one_exact_result() {
 
 #[test]
 fn load_in_several_processes_without_output_leaves_no_files() {
-    let (mut child, url) = server();
+    let server = server();
+    let url = server.url.clone();
     let tmp = std::env::temp_dir().join(format!("rtbench-tmpdir-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("dir");
-    let o = Command::new(env!("CARGO_BIN_EXE_rtbench"))
+    let o = testkit::rtbench!()
+        .command()
         .args([
             "load",
             "--target",
@@ -358,8 +334,7 @@ fn load_in_several_processes_without_output_leaves_no_files() {
         .env("TMPDIR", &tmp)
         .output()
         .expect("run rtbench");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 processes"), "{}", stderr(&o));
     let left: Vec<_> = std::fs::read_dir(&tmp)
@@ -373,7 +348,8 @@ fn load_in_several_processes_without_output_leaves_no_files() {
 
 #[test]
 fn profile_check_of_the_builtin_against_a_real_server() {
-    let (mut child, url) = server();
+    let server = server();
+    let url = server.url.clone();
     let o = rtbench(&[
         "profile",
         "check",
@@ -383,8 +359,7 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         "--transports",
         "ws,sse",
     ]);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
     assert!(

@@ -3,32 +3,20 @@
 //! catches a regression made with `--inject-latency`.
 //!
 //! Short polling at 200 ms is the subject on purpose: its latency is set by
-//! the interval, not by how busy this 2-core box is while other tests run,
+//! the interval, not by how busy the machine is while other tests run,
 //! so an unchanged rerun is stable and a 20 ms injection (+20% on p50) is a
 //! clear regression.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use testkit::child::text;
 
 fn rtbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtbench"))
-        .args(args)
-        .output()
-        .expect("run rtbench")
+    testkit::rtbench!().run(args)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    testkit::rtbench!().scratch(name)
 }
 
 fn bench(out: &Path, extra: &[&str]) -> Output {
@@ -112,9 +100,9 @@ fn compare_passes_a_rerun_and_catches_injected_latency() {
         assert!(o.status.success(), "{}", text(&o));
     }
     let b = base.to_str().expect("path");
-    // The rerun is judged with wide latency gates: a debug build sharing two
-    // cores with the rest of the test suite is noisy (the default gates
-    // flagged an unchanged rerun once in a full run). The injected 20 ms is
+    // The rerun is judged with wide latency gates: a debug build sharing
+    // the machine's cores with the rest of the test suite is noisy (the
+    // default gates flagged an unchanged rerun once in a full run). The injected 20 ms is
     // judged with the default gates (+20% on a 100 ms short-poll p50).
     let gates = [
         "--max-regression",

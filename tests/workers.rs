@@ -5,47 +5,31 @@
 use loadgen::Config;
 use protocol::Transport;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio_util::sync::CancellationToken;
+use testkit::TestServer;
+use testkit::load::{run_bounded, small_config};
 
-async fn start_server() -> (String, CancellationToken) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let token = CancellationToken::new();
-    let t = token.clone();
-    tokio::spawn(async move {
-        let _ = server::run(listener, server::Config::default(), t).await;
-    });
-    (url, token)
-}
-
+/// Two rooms, 10 msg/s per publisher, a 2 s window (warm-up and drain as
+/// in the kit's small config).
 fn config(url: &str, clients: u64, publishers: u64) -> Config {
-    let mut c = Config::new(url, Transport::Ws).expect("config");
-    c.clients = clients;
-    c.rooms = 2;
-    c.publishers = publishers;
-    c.rate_per_sec = 10.0 * publishers as f64;
-    c.duration = Duration::from_secs(2);
-    c.warmup = Duration::from_millis(500);
-    c.drain = Duration::from_secs(3);
-    c.seed = 5;
-    c
+    Config {
+        clients,
+        rooms: 2,
+        publishers,
+        rate_per_sec: 10.0 * publishers as f64,
+        duration: Duration::from_secs(2),
+        seed: 5,
+        ..small_config(url, Transport::Ws)
+    }
 }
 
 async fn run(cfg: Config) -> loadgen::RunResults {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        loadgen::run(cfg, CancellationToken::new()),
-    )
-    .await
-    .expect("in time")
-    .expect("run")
+    run_bounded(cfg, Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_merge_to_the_totals_of_one_run() {
-    let (url, token) = start_server().await;
+    let mut srv = TestServer::start().await;
+    let url = srv.url.clone();
     let start_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
@@ -97,7 +81,7 @@ async fn two_workers_merge_to_the_totals_of_one_run() {
 
     let single = run(config(&url, 40, 2)).await;
     let s = &single.file.transports[0];
-    token.cancel();
+    srv.shutdown().await;
 
     assert_eq!(m.clients, 40);
     assert_eq!(m.counts.published, s.counts.published, "same publishes");

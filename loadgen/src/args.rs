@@ -241,6 +241,15 @@ pub struct LoadArgs {
     /// defaults and a file: how `--processes` hands it to its workers
     #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]
     pub scenario_stdin: bool,
+    /// This process already runs on the client side of the emulated link its
+    /// parent set up (a `--processes` worker): record --network, start no link
+    /// and no server
+    #[arg(long = "inside-link", hide = true, requires = "scenario_stdin")]
+    pub inside_link: bool,
+    /// Extra flag for rtbench's own server when `load --network` starts it
+    /// (no --target), e.g. `--server-arg=--heartbeat=5s` (repeatable)
+    #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
 }
 
 /// What one `rtbench load` runs.
@@ -252,6 +261,55 @@ pub struct LoadPlan {
     /// divides among its workers.
     pub scenario: Scenario,
     pub thresholds: Vec<String>,
+    /// `--network` without `--target`: rtbench starts its own server on the
+    /// link's server side, and [`LoadPlan::set_target`] names it once it runs.
+    pub own_server: bool,
+}
+
+impl LoadPlan {
+    /// The server the run measures, once known (the one started for it).
+    pub fn set_target(&mut self, url: &str) -> Result<(), ConfigError> {
+        self.scenario.target = url.to_string();
+        self.config.targets = vec![crate::config::Target::parse(url)?];
+        self.config.validate()
+    }
+}
+
+/// Where the server side of an emulated link starts out: the link's server
+/// address, its port not yet known (see [`LoadPlan::own_server`]).
+fn link_server_placeholder() -> String {
+    format!("http://{}", netem::SERVER_ADDR)
+}
+
+/// Who runs the server, checked before anything starts (shared by `load`
+/// and `bench`): `--server-cmd` starts a server whose address the run cannot
+/// know, so `--target` must name it; and a `--target` over `--network` can
+/// only be a server the run starts on the link's server side, which exists
+/// only for the run.
+pub fn check_server_cmd(scenario: &Scenario, target_given: bool) -> Result<(), ConfigError> {
+    if scenario.network.is_some() && target_given && scenario.server_cmd.is_none() {
+        return Err(ConfigError::Conflict {
+            flag: "--target",
+            why: "with --network but without --server-cmd: the link's server side exists only \
+                  for the run, so no server is there yet. Leave --target out to measure rtbench's \
+                  own server, or start yours with --server-cmd \"CMD\" (it listens on \
+                  $RTBENCH_SERVER_ADDR) and name it with --target"
+                .into(),
+        });
+    }
+    if scenario.server_cmd.is_some() && !target_given {
+        let example = match scenario.network {
+            Some(_) => "http://198.18.0.2:8080",
+            None => "http://127.0.0.1:8080",
+        };
+        return Err(ConfigError::Conflict {
+            flag: "--server-cmd",
+            why: format!(
+                "without --target: give the address your command listens on, e.g. --target {example}"
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl LoadArgs {
@@ -289,6 +347,19 @@ impl LoadArgs {
                 });
             }
         }
+        let target_given = r.is_set("target");
+        let own_server = scenario.network.is_some() && !target_given && !self.inside_link;
+        if !self.server_args.is_empty() && !own_server {
+            return Err(ConfigError::Conflict {
+                flag: "--server-arg",
+                why: "here: it configures the server `load --network` starts itself (without \
+                      --target); configure your own server instead"
+                    .into(),
+            });
+        }
+        if own_server {
+            scenario.target = link_server_placeholder();
+        }
         let run = RunOptions {
             workers: self.workers,
             worker_id: self.worker_id,
@@ -296,10 +367,14 @@ impl LoadArgs {
             ..self.shared.run_options()
         };
         let config = Config::from_scenario(scenario.clone(), run)?;
+        if !self.inside_link {
+            check_server_cmd(&scenario, target_given)?;
+        }
         Ok(LoadPlan {
             config,
             scenario,
             thresholds: r.thresholds,
+            own_server,
         })
     }
 

@@ -4,9 +4,10 @@
 
 use crate::profile::Profile;
 use crate::scenario::Scenario;
+pub use crate::target::Target;
 use protocol::Transport;
 use protocol::results::{Arrival, PublishVia};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,81 +59,6 @@ impl ConfigError {
     }
 }
 
-/// The server under test: a loopback `http://` base URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// Normalized base URL, e.g. `http://127.0.0.1:3000`.
-    pub url: String,
-    /// What to connect to.
-    pub addr: SocketAddr,
-    /// `host:port` for the `Host` header.
-    pub authority: String,
-    /// The host as written (the name a TLS certificate must carry).
-    pub host: String,
-    /// `https://`: every connection speaks TLS.
-    pub tls: bool,
-}
-
-impl Target {
-    /// Parse and check a base URL. Only loopback targets are accepted: this
-    /// tool generates load, and here load may only go to this machine.
-    pub fn parse(url: &str) -> Result<Target, ConfigError> {
-        let invalid = |why: String| ConfigError::Invalid {
-            flag: "--target",
-            why,
-        };
-        let (tls, rest) = if let Some(rest) = url.strip_prefix("http://") {
-            (false, rest)
-        } else if let Some(rest) = url.strip_prefix("https://") {
-            (true, rest)
-        } else {
-            return Err(invalid(format!(
-                "'{url}' must start with http:// or https://"
-            )));
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        if rest.len() > authority.len() + 1
-            || (rest.len() == authority.len() + 1 && !rest.ends_with('/'))
-        {
-            return Err(invalid(format!(
-                "'{url}' must be a base URL without a path"
-            )));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                let port: u16 = p
-                    .parse()
-                    .map_err(|_| invalid(format!("bad port in '{url}'")))?;
-                (h, port)
-            }
-            _ => (authority, if tls { 443 } else { 80 }),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            host.parse().map_err(|_| {
-                invalid(format!(
-                    "'{host}' is not an IP address or localhost (only loopback targets are allowed)"
-                ))
-            })?
-        };
-        if !ip.is_loopback() {
-            return Err(invalid(format!(
-                "{ip} is not a loopback address: rtbench load only targets this machine (127.0.0.0/8, ::1, localhost)"
-            )));
-        }
-        let addr = SocketAddr::new(ip, port);
-        Ok(Target {
-            url: format!("{}://{authority}", if tls { "https" } else { "http" }),
-            addr,
-            authority: authority.to_string(),
-            host: host.to_string(),
-            tls,
-        })
-    }
-}
-
 /// Everything one run needs, validated by [`Config::validate`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -163,6 +89,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Long poll: the `wait` asked of the server.
     pub long_poll_wait: Duration,
+    /// A push stream silent this long (no message, no heartbeat) is dead.
+    pub stream_timeout: Duration,
     pub publish_via: PublishVia,
     /// Seeds publish schedules, poll phases and backoff jitter.
     pub seed: u64,
@@ -189,6 +117,14 @@ pub struct Config {
     pub token: Option<TokenSource>,
     /// Certificates to trust and ALPN for `https://` targets.
     pub tls: crate::tls::TlsOptions,
+    /// The emulated network between clients and server (`--network`): named
+    /// in the result file, and it turns on the radio model.
+    pub network: Option<netem::NetworkSpec>,
+    /// Where the load generator's sockets are created: the client side of the
+    /// emulated link. Not a setting: the CLI (or a test) that started the link
+    /// fills it in. `None`: this process's own namespace (loopback, or a
+    /// `--processes` worker that already runs inside the link).
+    pub client_ns: Option<netem::Netns>,
 }
 
 /// A malformed or out-of-range value of `flag`.
@@ -316,6 +252,7 @@ impl Config {
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
             long_poll_wait: s.long_poll_wait.0,
+            stream_timeout: s.stream_timeout.0,
             publish_via,
             seed: s.seed.unwrap_or_else(random_seed),
             source_ips: s.source_ips.map(|ips| ips.0).unwrap_or_default(),
@@ -337,6 +274,8 @@ impl Config {
                 ca_cert: s.ca_cert,
                 http2: s.http2,
             },
+            network: s.network,
+            client_ns: None,
         })
     }
 
@@ -421,11 +360,17 @@ impl Config {
         if self.long_poll_wait < Duration::from_millis(100) {
             return invalid("--long-poll-wait", "must be at least 100ms");
         }
+        if self.stream_timeout < Duration::from_millis(100) {
+            return invalid("--stream-timeout", "must be at least 100ms");
+        }
         Ok(())
     }
 
     /// Enough ephemeral ports, and source addresses that can reach the targets.
     fn check_sockets(&self) -> Result<(), ConfigError> {
+        if self.network.is_some() {
+            self.check_network()?;
+        }
         let source_ips = self.source_ips.len().max(1) as u64;
         if self.clients + self.publishers * self.rooms > source_ips * PORTS_PER_SOURCE_IP {
             return invalid(
@@ -446,6 +391,30 @@ impl Config {
                 .any(|t| ip.is_ipv4() != t.addr.is_ipv4())
         }) {
             return invalid("--source-ips", "must be of the same IP family as --target");
+        }
+        Ok(())
+    }
+
+    /// A run over the emulated link must reach its server through the link.
+    fn check_network(&self) -> Result<(), ConfigError> {
+        if self.targets.iter().any(|t| t.addr.ip().is_loopback()) {
+            return Err(ConfigError::Conflict {
+                flag: "--target",
+                why:
+                    "on loopback with --network: loopback traffic never crosses the emulated link. \
+                      Leave --target out to measure rtbench's own server over the link, or start \
+                      your server on the link's server side with --server-cmd and give --target \
+                      http://198.18.0.2:PORT"
+                        .into(),
+            });
+        }
+        if !self.source_ips.is_empty() {
+            return Err(ConfigError::Conflict {
+                flag: "--source-ips",
+                why: "with --network (not supported yet): every client socket comes from the \
+                      link's client address, 198.18.0.1"
+                    .into(),
+            });
         }
         Ok(())
     }
@@ -521,42 +490,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets() {
-        let t = Target::parse("http://127.0.0.1:3000").expect("ok");
-        assert_eq!(t.addr, "127.0.0.1:3000".parse().expect("addr"));
-        assert_eq!(t.authority, "127.0.0.1:3000");
-        assert_eq!(
-            Target::parse("http://localhost:8/").map(|t| t.url),
-            Ok("http://localhost:8".into())
-        );
-        assert_eq!(
-            Target::parse("http://[::1]:9").map(|t| t.addr.port()),
-            Ok(9)
-        );
-        assert_eq!(
-            Target::parse("http://127.0.0.2").map(|t| t.addr.port()),
-            Ok(80)
-        );
-        let tls = Target::parse("https://localhost").expect("https");
-        assert_eq!(
-            (tls.tls, tls.addr.port(), tls.host.as_str()),
-            (true, 443, "localhost")
-        );
-        assert_eq!(tls.url, "https://localhost");
-        for bad in [
-            "ftp://127.0.0.1:3000",
-            "https://10.0.0.1:3000",
-            "http://10.0.0.1:3000",
-            "http://example.com",
-            "http://127.0.0.1:3000/api",
-            "http://127.0.0.1:x",
-            "127.0.0.1:3000",
-        ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn validation() {
         let mut c = Config::new("http://127.0.0.1:1", Transport::Ws).expect("config");
         assert_eq!(c.validate(), Ok(()));
@@ -567,5 +500,23 @@ mod tests {
         assert_eq!(c.validate().map_err(|e| e.flag()), Err("--source-ips"));
         c.source_ips = crate::parse::source_ips("127.0.0.1-127.0.0.4").expect("ips");
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_network_run_must_cross_the_link() {
+        let mut c = Config::new("http://127.0.0.1:1", Transport::Ws).expect("config");
+        c.network = Some("lte".parse().expect("preset"));
+        let e = c.validate().expect_err("loopback with a network");
+        assert_eq!(e.flag(), "--target");
+        assert!(
+            e.to_string().contains("--server-cmd"),
+            "says what to do: {e}"
+        );
+        c.targets = vec![Target::parse("http://198.18.0.2:8080").expect("link")];
+        assert_eq!(c.validate(), Ok(()));
+        c.source_ips = crate::parse::source_ips("127.0.0.1-127.0.0.2").expect("ips");
+        let e = c.validate().expect_err("source addresses on the link");
+        assert_eq!(e.flag(), "--source-ips");
+        assert!(e.to_string().contains("not supported yet"), "{e}");
     }
 }

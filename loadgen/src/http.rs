@@ -99,6 +99,12 @@ impl HttpConn {
         })
     }
 
+    /// Completes when the connection ends (the server closed it, or it
+    /// broke). Once it has completed, drop the connection.
+    pub async fn closed(&mut self) {
+        let _ = (&mut self._task.0).await;
+    }
+
     /// The server closed the connection (or it broke).
     pub fn is_closed(&self) -> bool {
         match &self.sender {

@@ -12,7 +12,8 @@
 //!   help, default, type, file key).
 //! - `args`: `rtbench load` flags, the TOML scenario file and the layering
 //!   defaults ← file ← flags → [`Config`].
-//! - `config`: the validated settings and [`ConfigError`].
+//! - `config`: the validated settings and [`ConfigError`]; `target`: the
+//!   server's base URL.
 //! - `parse`: loopback source-address ranges.
 //! - `runner`: the phases of a run (preflight, ramp-up, window, drain),
 //!   server-cost sampling, typed warnings, and assembling [`RunResults`].
@@ -27,10 +28,14 @@
 //! - `record`: the clock, phase window, and per-thread histogram shards.
 //! - `coherence`: exact loss / duplicate / reorder accounting per (publisher, seq).
 //! - `sampler`: the per-second series and the live progress line.
-//! - `net`: the byte-counting stream and the dialer (source addresses, handshake cap).
+//! - `net`: the byte-counting stream and the dialer (source addresses, handshake
+//!   cap, the emulated link's client namespace).
+//! - `network`: over `--network`, each subscriber's phone radio and the link's
+//!   counters for the result file.
 //! - `http`: keep-alive HTTP/1.1 (or HTTP/2 by ALPN) connections over
 //!   hyper's low-level client.
-//! - `wire`: borrowed hot-path parsing of messages and SSE events.
+//! - `wire`: borrowed hot-path parsing of messages and SSE events (public:
+//!   the test kit and third-party tools parse streams with it).
 //! - `report`: rates, wire bytes and costs for the result file (histogram
 //!   codec and summaries come from `protocol::hist`).
 //! - `summary`: the k6-style end-of-run table.
@@ -51,6 +56,7 @@ mod http;
 mod jsonptr;
 pub mod marker;
 mod net;
+mod network;
 mod output;
 pub mod parse;
 pub mod profile;
@@ -63,14 +69,16 @@ mod sampler;
 pub mod scenario;
 mod summary;
 mod sys;
+mod target;
 mod tls;
 mod transport;
-mod wire;
+pub mod wire;
 
-pub use args::{LoadArgs, LoadPlan, Resolved, ScenarioArgs};
+pub use args::{LoadArgs, LoadPlan, Resolved, ScenarioArgs, check_server_cmd};
 pub use check::{CheckOutcome, check};
 pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, RunOptions, Target, TokenSource};
 pub use error::{Error, ErrorKind};
+pub use network::link_result;
 pub use output::{OutputError, check_output_writable, write_results};
 pub use profile::{Profile, ProfileError};
 pub use protocol::results;

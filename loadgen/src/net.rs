@@ -4,6 +4,7 @@
 //! bounds concurrent handshakes.
 
 use crate::error::{ClientError, ErrorKind};
+use crate::network::RadioMeter;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -22,9 +23,24 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 pub struct WireCounter {
     pub up: AtomicU64,
     pub down: AtomicU64,
+    /// A subscriber's phone radio, told of every read and write that moved
+    /// bytes; only over an emulated network (`None` costs one branch).
+    pub radio: Option<RadioMeter>,
 }
 
 impl WireCounter {
+    /// Bytes went out (`up`) or came in.
+    fn moved(&self, up: bool, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let counter = if up { &self.up } else { &self.down };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(radio) = &self.radio {
+            radio.activity();
+        }
+    }
+
     pub fn get(&self) -> (u64, u64) {
         (
             self.up.load(Ordering::Relaxed),
@@ -55,8 +71,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for CountingStream<S> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
-            let n = (buf.filled().len() - before) as u64;
-            self.counter.down.fetch_add(n, Ordering::Relaxed);
+            self.counter.moved(false, buf.filled().len() - before);
         }
         res
     }
@@ -70,7 +85,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = res {
-            self.counter.up.fetch_add(n as u64, Ordering::Relaxed);
+            self.counter.moved(true, n);
         }
         res
     }
@@ -82,7 +97,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CountingStream<S> {
     ) -> Poll<io::Result<usize>> {
         let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = res {
-            self.counter.up.fetch_add(n as u64, Ordering::Relaxed);
+            self.counter.moved(true, n);
         }
         res
     }
@@ -196,6 +211,8 @@ pub struct Dialer {
     /// overflow the server's accept queue (Linux's default somaxconn is 4096).
     handshakes: Semaphore,
     pub connect_timeout: Duration,
+    /// Sockets are created in here: the client side of the emulated link.
+    netns: Option<netem::Netns>,
 }
 
 /// Concurrent connection handshakes allowed (well under the default somaxconn).
@@ -209,6 +226,29 @@ impl Dialer {
             source_ips,
             handshakes: Semaphore::new(MAX_HANDSHAKES),
             connect_timeout,
+            netns: None,
+        }
+    }
+
+    /// Create every socket in `netns` (the emulated link's client side); it
+    /// stays there whichever thread connects it.
+    pub fn in_netns(mut self, netns: Option<netem::Netns>) -> Self {
+        self.netns = netns;
+        self
+    }
+
+    /// A fresh socket of the target's family, in the link's client side if any.
+    fn socket(&self) -> std::io::Result<TcpSocket> {
+        let new = || {
+            if self.target.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+        };
+        match &self.netns {
+            Some(ns) => ns.run(new)?,
+            None => new(),
         }
     }
 
@@ -264,12 +304,7 @@ impl Dialer {
         counter: &Arc<WireCounter>,
     ) -> Result<CountingStream<TcpStream>, ClientError> {
         let connect = async {
-            let socket = if self.target.is_ipv4() {
-                TcpSocket::new_v4()
-            } else {
-                TcpSocket::new_v6()
-            }
-            .map_err(|e| ClientError::from_io(&e, true))?;
+            let socket = self.socket().map_err(|e| ClientError::from_io(&e, true))?;
             if !self.source_ips.is_empty() {
                 let ip = self.source_ips[slot % self.source_ips.len()];
                 socket

@@ -8,6 +8,7 @@
 
 use crate::error::{ClientError, ErrorKind};
 use crate::net::WireCounter;
+use crate::network::{RadioMeter, RadioSnap, radio_snapshot};
 use hdrhistogram::Histogram;
 use protocol::results::Phase;
 use std::cell::Cell;
@@ -181,6 +182,8 @@ pub struct Recorder {
     /// in load runs, where it costs one branch per unit.
     trace: Option<Mutex<Vec<String>>>,
     created: Instant,
+    /// Give every subscriber a phone radio model (runs over `--network`).
+    radio: bool,
 }
 
 /// Lines a trace keeps: enough to see a few round trips.
@@ -201,7 +204,14 @@ impl Recorder {
             error_seen: Default::default(),
             trace: None,
             created: Instant::now(),
+            radio: false,
         }
+    }
+
+    /// Subscribers created from now on get a phone radio model.
+    pub fn with_radio(mut self) -> Self {
+        self.radio = true;
+        self
     }
 
     /// A recorder that also keeps a trace of the first exchanges.
@@ -269,9 +279,13 @@ impl Recorder {
         }
     }
 
-    /// A new subscriber's byte counter (summed by the sampler).
+    /// A new subscriber's byte counter (summed by the sampler), with its
+    /// radio when the run models one.
     pub fn subscriber_counter(&self) -> Arc<WireCounter> {
-        let c = Arc::new(WireCounter::default());
+        let c = Arc::new(WireCounter {
+            radio: self.radio.then(|| RadioMeter::new(self.clock.start())),
+            ..WireCounter::default()
+        });
         self.sub_wire
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -301,6 +315,18 @@ impl Recorder {
         let (su, sd) = sum(&self.sub_wire);
         let (pu, pd) = sum(&self.pub_wire);
         [su, sd, pu, pd]
+    }
+
+    /// Every subscriber's radio usage until `at`; `None` without radios.
+    pub fn radio_snapshot(&self, at: Instant) -> Option<RadioSnap> {
+        if !self.radio {
+            return None;
+        }
+        let subs = self.sub_wire.lock().unwrap_or_else(|p| p.into_inner());
+        Some(radio_snapshot(
+            subs.iter().filter_map(|c| c.radio.as_ref()),
+            at,
+        ))
     }
 
     /// Count an error; remember the first detail of each kind.

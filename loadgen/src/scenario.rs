@@ -24,10 +24,27 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Base URL of the server under test (loopback only); several,
+    /// Base URL of the server under test (loopback, or with --network the
+    /// link's server side http://198.18.0.2:PORT); several,
     /// comma-separated: clients and publishers round-robin over them
     #[arg(long, value_name = "URL", default_value_t = String::from("http://127.0.0.1:3000"))]
     pub target: String,
+    /// Put an emulated network between the clients and the server: a preset
+    /// (lan, wifi, lte, lossy-lte, 3g, satellite, intercontinental, edge,
+    /// origin) or keys like rtt=80ms,loss=1%,down=12mbit, or a preset with
+    /// overrides (lte,loss=2%); see docs/network.md. Each client gets its own
+    /// link. Without --target, rtbench's own server runs behind it. Needs
+    /// root or CAP_NET_ADMIN
+    #[arg(long, value_name = "PRESET|SPEC")]
+    #[serde(with = "opt_text")]
+    pub network: Option<netem::NetworkSpec>,
+    /// Start this server for the run and stop it at the end (`sh -c`): with
+    /// --network it runs on the link's server side with
+    /// RTBENCH_SERVER_ADDR=198.18.0.2 (else 127.0.0.1) in its environment,
+    /// must listen there (or on 0.0.0.0), and --target names it, e.g.
+    /// http://198.18.0.2:8080
+    #[arg(long = "server-cmd", value_name = "CMD")]
+    pub server_cmd: Option<String>,
     /// How clients subscribe; `rtbench load --transport`, or the runs of
     /// `rtbench bench --transports`.
     #[arg(skip)]
@@ -81,6 +98,11 @@ pub struct Scenario {
     /// Long poll only: how long the server may hold a poll
     #[arg(long = "long-poll-wait", value_name = "DURATION", default_value_t = secs(25))]
     pub long_poll_wait: Dur,
+    /// A push stream (SSE, WebSocket) that hears nothing, not even a
+    /// heartbeat, for this long is taken as dead and reconnected (noticed
+    /// within a quarter of it more)
+    #[arg(long = "stream-timeout", value_name = "DURATION", default_value_t = secs(60))]
+    pub stream_timeout: Dur,
     /// How publishers send: http (POST) or ws (a frame) [default: http, or
     /// ws for a profile that publishes only over a WebSocket]
     #[arg(long = "publish-via", value_name = "VIA")]
@@ -358,6 +380,8 @@ mod tests {
         s.poll_interval = Dur(Duration::from_micros(1500));
         s.source_ips = Some("127.0.0.1-127.0.0.3".parse().expect("ips"));
         s.publish_via = Some(PublishVia::Ws);
+        s.network = Some("lte,loss=2%,rtt=1500us".parse().expect("spec"));
+        s.server_cmd = Some("exec my-server --port 8080".into());
         let text = serde_json::to_string(&s).expect("json");
         assert_eq!(serde_json::from_str::<Scenario>(&text).expect("back"), s);
     }

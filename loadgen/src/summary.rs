@@ -2,10 +2,10 @@
 //! aligned, so it reads the same on a terminal and in CI logs. Numbers are
 //! written by `protocol::format`, as in the report (`12.3 ms`, `9.77 KiB`).
 
-use protocol::format::{self, cpu_percent, factor, percent, rate, secs, thousands};
+use protocol::format::{self, cpu_percent, factor, percent, rate, secs, sig3, thousands};
 use protocol::results::{
-    Counts, LatencySummary, LoadgenCost, ResultFile, Scenario, ServerCost, TransportResult,
-    WireBytes,
+    Counts, LatencySummary, LinkDirection, LinkResult, LoadgenCost, RadioResult, ResultFile,
+    Scenario, ServerCost, TransportResult, WireBytes,
 };
 use std::io::{self, Write};
 
@@ -43,6 +43,9 @@ pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "  rtbench load -> {}", file.target)?;
     writeln!(out, "  scenario: {}", scenario(&file.scenario))?;
+    if let Some(network) = &file.scenario.network {
+        writeln!(out, "  network: {}", link_line(network, file.link.as_ref()))?;
+    }
     writeln!(
         out,
         "  machine: {} cores, {}, kernel {}",
@@ -129,7 +132,55 @@ fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
             .as_ref()
             .map_or_else(|| "no /api/stats".to_string(), server),
     )?;
-    line(out, "loadgen", &loadgen(&t.loadgen))
+    line(out, "loadgen", &loadgen(&t.loadgen))?;
+    if let Some(r) = &t.radio {
+        line(out, "radio", &radio(r))?;
+    }
+    Ok(())
+}
+
+/// `lte; link down 1,234 packets (0 dropped), up …, cpu 120 ms`.
+fn link_line(network: &str, link: Option<&LinkResult>) -> String {
+    let Some(l) = link else {
+        return network.to_string();
+    };
+    format!(
+        "{network}; link down {}, up {}, cpu {}",
+        direction(&l.down),
+        direction(&l.up),
+        secs(l.cpu_seconds)
+    )
+}
+
+fn direction(d: &LinkDirection) -> String {
+    let causes: Vec<String> = [
+        ("loss", d.dropped_loss),
+        ("queue", d.dropped_queue),
+        ("middlebox", d.dropped_middlebox),
+        ("partition", d.dropped_partition),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(cause, n)| format!("{cause} {}", thousands(*n)))
+    .collect();
+    let dropped = if causes.is_empty() {
+        "0 dropped".to_string()
+    } else {
+        format!("dropped: {}", causes.join(", "))
+    };
+    format!("{} packets ({dropped})", thousands(d.packets))
+}
+
+/// A phone's radio per client: LTE first (the figure to compare), UMTS after.
+fn radio(r: &RadioResult) -> String {
+    format!(
+        "LTE {} J/client-hour (on {}, {} promotions/client-hour), UMTS {} J/client-hour (on {})",
+        sig3(r.lte.joules_per_client_hour),
+        percent(r.lte.radio_on_fraction),
+        sig3(r.lte.promotions_per_client_hour),
+        sig3(r.umts.joules_per_client_hour),
+        percent(r.umts.radio_on_fraction)
+    )
 }
 
 fn coherence(c: &Counts) -> String {
@@ -218,6 +269,27 @@ fn loadgen(l: &LoadgenCost) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_link_line_names_the_spec_drops_by_cause_and_cpu() {
+        let link = LinkResult {
+            down: LinkDirection {
+                packets: 12_345,
+                dropped_loss: 3,
+                ..LinkDirection::default()
+            },
+            up: LinkDirection {
+                packets: 999,
+                ..LinkDirection::default()
+            },
+            cpu_seconds: 0.12,
+        };
+        assert_eq!(
+            link_line("lossy-lte", Some(&link)),
+            "lossy-lte; link down 12,345 packets (dropped: loss 3), up 999 packets (0 dropped), cpu 120 ms"
+        );
+        assert_eq!(link_line("lte", None), "lte");
+    }
 
     #[test]
     fn formats() {

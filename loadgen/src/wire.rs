@@ -1,5 +1,10 @@
 //! Hot-path parsing: strings borrowed from the received bytes (owned only
 //! when the JSON has escapes), and an incremental SSE event parser.
+//!
+//! Public so that the workspace's test kit and third-party tools read
+//! streams exactly as the load generator does (CRLF line ends, multi-line
+//! `data:`, events split across chunks) instead of keeping parsers of
+//! their own.
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use std::borrow::Cow;
@@ -68,6 +73,27 @@ pub struct SseParser {
 /// Events above this size are refused (a protocol error, not a memory blow-up).
 pub const MAX_SSE_EVENT_BYTES: usize = 4 << 20;
 
+/// Why [`SseParser::feed`] refused a stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SseError {
+    #[error("SSE line too long")]
+    LineTooLong,
+    #[error("SSE event too large")]
+    EventTooLarge,
+    #[error("SSE id is not UTF-8")]
+    IdNotUtf8,
+    #[error("SSE event name is not UTF-8")]
+    EventNameNotUtf8,
+}
+
+/// The load generator records a refused stream as a protocol error with
+/// this text.
+impl From<SseError> for Cow<'static, str> {
+    fn from(e: SseError) -> Self {
+        Cow::Owned(e.to_string())
+    }
+}
+
 /// Keep buffers no bigger than this between events (memory per client).
 const KEEP_CAPACITY: usize = 4096;
 
@@ -78,7 +104,7 @@ impl SseParser {
         &mut self,
         mut chunk: &[u8],
         mut on_event: impl FnMut(SseEvent<'_>),
-    ) -> Result<(), String> {
+    ) -> Result<(), SseError> {
         if self.skip_lf {
             self.skip_lf = false;
             if chunk.first() == Some(&b'\n') {
@@ -113,7 +139,7 @@ impl SseParser {
             };
         }
         if self.line.len() + chunk.len() > MAX_SSE_EVENT_BYTES {
-            return Err("SSE line too long".into());
+            return Err(SseError::LineTooLong);
         }
         self.line.extend_from_slice(chunk);
         Ok(())
@@ -123,7 +149,7 @@ impl SseParser {
         &mut self,
         line: &[u8],
         on_event: &mut impl FnMut(SseEvent<'_>),
-    ) -> Result<(), String> {
+    ) -> Result<(), SseError> {
         if line.is_empty() {
             if self.has_data {
                 on_event(SseEvent {
@@ -158,21 +184,20 @@ impl SseParser {
                     self.data.push(b'\n');
                 }
                 if self.data.len() + value.len() > MAX_SSE_EVENT_BYTES {
-                    return Err("SSE event too large".into());
+                    return Err(SseError::EventTooLarge);
                 }
                 self.data.extend_from_slice(value);
                 self.has_data = true;
             }
             b"id" => {
-                let v =
-                    std::str::from_utf8(value).map_err(|_| "SSE id is not UTF-8".to_string())?;
+                let v = std::str::from_utf8(value).map_err(|_| SseError::IdNotUtf8)?;
                 if !v.contains('\0') {
                     self.id = Some(v.to_string());
                 }
             }
             b"event" => {
                 self.event = std::str::from_utf8(value)
-                    .map_err(|_| "SSE event name is not UTF-8".to_string())?
+                    .map_err(|_| SseError::EventNameNotUtf8)?
                     .to_string();
             }
             _ => {} // `retry:` and unknown fields: nothing to do for a load client

@@ -2,20 +2,15 @@
 //! error; a server killed mid-run leaves a run that ends on schedule with
 //! errors counted and partial (valid) results.
 
-mod common;
-
-use common::{check_result_file, small_config, start_server};
 use protocol::Transport;
 use std::time::{Duration, Instant};
+use testkit::TestServer;
+use testkit::load::{Background, check_result_file, small_config};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn unreachable_target_is_a_clear_error_within_5s() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
+    let addr = format!("127.0.0.1:{}", testkit::free_port());
     let cfg = small_config(&format!("http://{addr}"), Transport::Ws);
     let started = Instant::now();
     let err = loadgen::run(cfg, CancellationToken::new())
@@ -25,7 +20,7 @@ async fn unreachable_target_is_a_clear_error_within_5s() {
     assert_eq!(err.kind(), "unreachable");
     assert!(matches!(err, loadgen::Error::Unreachable { .. }));
     assert!(err.is_usage());
-    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    assert!(err.to_string().contains(&addr), "{err}");
 }
 
 #[tokio::test]
@@ -40,25 +35,23 @@ async fn more_clients_than_descriptors_is_refused_up_front() {
     assert_eq!(err.kind(), "limits", "{err}");
 }
 
-#[rstest::rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_killed_mid_run(#[values(Transport::Ws, Transport::LongPoll)] transport: Transport) {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), transport);
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    server_killed_mid_run
+);
+async fn server_killed_mid_run(transport: Transport) {
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, transport);
     cfg.clients = 20;
     cfg.duration = Duration::from_secs(4);
     cfg.warmup = Duration::from_millis(500);
     cfg.drain = Duration::from_secs(2);
     let planned = cfg.warmup + cfg.duration + cfg.drain;
     let started = Instant::now();
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    server.kill().await;
-    let results = tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("run ends")
-        .expect("no panic")
-        .expect("a run that lost its server still returns results");
+    server.shutdown().await;
+    let results = run.finish(Duration::from_secs(30)).await;
     // On schedule: the plan plus bounded shutdown, not hanging on the dead server.
     assert!(
         started.elapsed() < planned + Duration::from_secs(8),
@@ -94,8 +87,8 @@ async fn server_killed_mid_run(#[values(Transport::Ws, Transport::LongPoll)] tra
 
 #[tokio::test]
 async fn cancel_ends_the_run_early_with_partial_results() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::Sse);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::Sse);
     cfg.duration = Duration::from_secs(60);
     let cancel = CancellationToken::new();
     let c = cancel.clone();
@@ -108,5 +101,5 @@ async fn cancel_ends_the_run_early_with_partial_results() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(results.cancelled && results.partial);
     check_result_file(&results.file);
-    server.kill().await;
+    server.shutdown().await;
 }

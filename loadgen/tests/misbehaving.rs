@@ -3,12 +3,10 @@
 //! without end. Every run must end on schedule with its errors counted by
 //! kind and a complete result file; buffers stay bounded.
 
-mod common;
-
-use common::{check_result_file, small_config};
 use protocol::Transport;
 use rstest::rstest;
 use std::time::{Duration, Instant};
+use testkit::load::{check_result_file, small_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;

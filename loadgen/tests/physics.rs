@@ -3,18 +3,17 @@
 //! that holds every server→client chunk for 20 ms raises the push
 //! transports' median latency by 20 ms.
 
-mod common;
-
-use common::{run_bounded, small_config, start_server};
 use protocol::Transport;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{run_bounded, small_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_poll_matches_theory() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::ShortPoll);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::ShortPoll);
     cfg.clients = 100;
     cfg.poll_interval = Duration::from_secs(1);
     cfg.duration = Duration::from_secs(6);
@@ -33,7 +32,7 @@ async fn short_poll_matches_theory() {
     eprintln!("short poll: mean {mean}us (theory {expected_us}us), {rps} requests/s (theory 100)");
     assert!((rps - 100.0).abs() <= 5.0, "requests/s {rps}, theory 100");
     assert_eq!(t.counts.lost, 0);
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// Forward connections to `upstream`, holding each server→client chunk for
@@ -97,12 +96,16 @@ async fn median_latency_us(url: &str, transport: Transport) -> u64 {
     t.latency.p50_us
 }
 
-async fn delay_shows_up(transport: Transport) {
-    let server = start_server().await;
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    latency_tells_the_truth
+);
+async fn latency_tells_the_truth(transport: Transport) {
+    let mut server = TestServer::start().await;
     let proxy = delay_proxy(server.addr, Duration::from_millis(20));
     // Both runs at once against one server (each run has its own rooms), so
     // whatever else loads the machine weighs on both alike.
-    let (direct_url, proxy_url) = (server.url(), format!("http://{proxy}"));
+    let (direct_url, proxy_url) = (server.url.clone(), format!("http://{proxy}"));
     let (direct, delayed) = tokio::join!(
         median_latency_us(&direct_url, transport),
         median_latency_us(&proxy_url, transport)
@@ -113,15 +116,5 @@ async fn delay_shows_up(transport: Transport) {
         (rise - 20_000.0).abs() <= 3_000.0,
         "{transport}: median {direct}us direct, {delayed}us through a 20 ms proxy (rise {rise}us)"
     );
-    server.kill().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ws_latency_tells_the_truth() {
-    delay_shows_up(Transport::Ws).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sse_latency_tells_the_truth() {
-    delay_shows_up(Transport::Sse).await;
+    server.shutdown().await;
 }

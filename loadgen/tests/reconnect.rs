@@ -2,14 +2,12 @@
 //! middle of the window; every client must reconnect, resume from its cursor
 //! (`since` / `Last-Event-ID`) and lose nothing, receive nothing twice.
 
-mod common;
-
-use common::{check_result_file, run_bounded, small_config, start_server};
 use protocol::Transport;
-use rstest::rstest;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{check_result_file, run_bounded, small_config};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -39,18 +37,12 @@ async fn cutting_proxy(upstream: SocketAddr) -> (SocketAddr, Arc<Mutex<Cancellat
     (addr, cut)
 }
 
-#[rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_resume_after_a_cut(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    transport: Transport,
-) {
-    let server = start_server().await;
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    clients_resume_after_a_cut
+);
+async fn clients_resume_after_a_cut(transport: Transport) {
+    let mut server = TestServer::start().await;
     let (proxy, cut) = cutting_proxy(server.addr).await;
     let mut cfg = small_config(&format!("http://{proxy}"), transport);
     cfg.clients = 30;
@@ -71,24 +63,26 @@ async fn clients_resume_after_a_cut(
     assert!(c.delivered >= c.expected);
     assert!(!results.partial);
     check_result_file(&results.file);
-    server.kill().await;
+    server.shutdown().await;
 }
 
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    lagged_subscribers_resume
+);
 /// A server with a tiny per-subscriber queue drops subscribers that fall
 /// behind a burst (SSE `event: lagged`, WebSocket close 4000); they resume
 /// from their cursor and lose nothing.
-#[rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lagged_subscribers_resume(#[values(Transport::Sse, Transport::Ws)] transport: Transport) {
+async fn lagged_subscribers_resume(transport: Transport) {
     // A deep history, so that even a client that fell far behind under CI
     // load resumes inside it (a resume past history is real loss: a gap).
-    let server = common::start_server_with(server::Config {
+    let mut server = TestServer::with(server::Config {
         subscriber_queue: 2,
         history: 100_000,
         ..server::Config::default()
     })
     .await;
-    let mut cfg = small_config(&server.url(), transport);
+    let mut cfg = small_config(&server.url, transport);
     cfg.clients = 40;
     cfg.publishers = 8;
     cfg.rate_per_sec = 2000.0;
@@ -108,5 +102,5 @@ async fn lagged_subscribers_resume(#[values(Transport::Sse, Transport::Ws)] tran
         "a 2-message queue under a 2,000 msg/s burst lags: {c:?}"
     );
     assert_eq!(c.reconnects, c.lagged, "every lag is one resume: {c:?}");
-    server.kill().await;
+    server.shutdown().await;
 }

@@ -3,15 +3,13 @@
 //! cursor resumes on any instance, clients of a killed instance fail over
 //! without loss, and a Redis restart loses nothing Redis acknowledged.
 
-mod common;
-
-use common::{check_result_file, run_bounded, small_config};
 use protocol::Transport;
-use rstest::rstest;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::TestServer;
+use testkit::load::{Background, check_result_file, run_bounded, small_config};
 use tokio_util::sync::CancellationToken;
 
 /// A `redis-server` child on a free port, with an append-only file so a
@@ -24,10 +22,7 @@ struct Redis {
 
 impl Redis {
     fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = testkit::free_port();
         let dir = std::env::temp_dir().join(format!("rtb-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let mut r = Redis {
@@ -97,24 +92,50 @@ impl Drop for Redis {
     }
 }
 
-async fn instance(redis: &Redis) -> common::TestServer {
-    common::start_server_with(server::Config {
+async fn instance(redis: &Redis) -> TestServer {
+    TestServer::with(server::Config {
         broker: Some(redis.url()),
         ..server::Config::default()
     })
     .await
 }
 
-#[rstest]
-#[case::ws(Transport::Ws)]
-#[case::sse(Transport::Sse)]
-#[case::long_poll(Transport::LongPoll)]
-#[case::short_poll(Transport::ShortPoll)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_serve_one_feed(#[case] transport: Transport) {
-    let redis = Redis::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let mut cfg = small_config(&format!("{},{}", a.url(), b.url()), transport);
+/// Two server instances on one Redis: one feed behind two addresses.
+struct Pair {
+    a: TestServer,
+    b: TestServer,
+    /// Dropped last, after both servers.
+    _redis: Redis,
+}
+
+impl Pair {
+    async fn start() -> Pair {
+        let redis = Redis::start();
+        Pair {
+            a: instance(&redis).await,
+            b: instance(&redis).await,
+            _redis: redis,
+        }
+    }
+
+    /// Both as the load generator's target list.
+    fn targets(&self) -> String {
+        format!("{},{}", self.a.url, self.b.url)
+    }
+
+    async fn shutdown(&mut self) {
+        self.a.shutdown().await;
+        self.b.shutdown().await;
+    }
+}
+
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    two_instances_serve_one_feed
+);
+async fn two_instances_serve_one_feed(transport: Transport) {
+    let mut pair = Pair::start().await;
+    let mut cfg = small_config(&pair.targets(), transport);
     cfg.clients = 40;
     cfg.rooms = 2;
     cfg.publishers = 2;
@@ -137,129 +158,87 @@ async fn two_instances_serve_one_feed(#[case] transport: Transport) {
     assert_eq!(shares, [20, 20], "{:?}", t.targets);
     let server = t.server.as_ref().expect("both instances have /api/stats");
     assert_eq!(server.connections, 40);
-    assert_eq!(results.file.target, format!("{},{}", a.url(), b.url()));
+    assert_eq!(results.file.target, pair.targets());
     check_result_file(&results.file);
-    a.kill().await;
-    b.kill().await;
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cursor_resumes_on_the_other_instance() {
-    let redis = Redis::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let http = reqwest::Client::new();
-    let publish = |url: String, text: &'static str| {
-        let http = http.clone();
-        async move {
-            let r = http
-                .post(format!("{url}/api/rooms/r/messages"))
-                .json(&serde_json::json!({"user": "u", "text": text}))
-                .send()
-                .await
-                .expect("publish");
-            assert_eq!(r.status(), 201);
-        }
+    let mut pair = Pair::start().await;
+    let texts = |p: &protocol::PollResponse| -> Vec<String> {
+        let texts = p
+            .messages
+            .iter()
+            .map(|m| m.text.clone().unwrap_or_default());
+        texts.collect()
     };
-    let poll = |url: String, since: String| {
-        let http = http.clone();
-        async move {
-            let v: serde_json::Value = http
-                .get(format!("{url}/api/rooms/r/messages?since={since}"))
-                .send()
-                .await
-                .expect("poll")
-                .json()
-                .await
-                .expect("json");
-            let texts: Vec<String> = v["messages"]
-                .as_array()
-                .expect("messages")
-                .iter()
-                .map(|m| m["text"].as_str().unwrap_or_default().to_string())
-                .collect();
-            (texts, v["cursor"].as_str().unwrap_or_default().to_string())
-        }
-    };
-    publish(a.url(), "one").await;
-    publish(a.url(), "two").await;
-    let (texts, cursor) = poll(a.url(), "0".into()).await;
-    assert_eq!(texts, ["one", "two"]);
-    publish(b.url(), "three").await;
-    publish(a.url(), "four").await;
+    pair.a.publish("r", "u", "one").await;
+    pair.a.publish("r", "u", "two").await;
+    let first = pair.a.poll("r", "since=0").await;
+    assert_eq!(texts(&first), ["one", "two"]);
+    let cursor = first.cursor;
+    pair.b.publish("r", "u", "three").await;
+    pair.a.publish("r", "u", "four").await;
     // The fan-in of B may be a moment behind: poll until it has caught up.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let (texts, _) = poll(b.url(), cursor.clone()).await;
-        if texts == ["three", "four"] {
+        let got = texts(&pair.b.poll("r", &format!("since={cursor}")).await);
+        if got == ["three", "four"] {
             break;
         }
-        assert!(Instant::now() < deadline, "B from {cursor}: {texts:?}");
+        assert!(Instant::now() < deadline, "B from {cursor}: {got:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // SSE on B resumes from the same cursor with Last-Event-ID.
-    let resp = http
-        .get(format!("{}/api/rooms/r/events", b.url()))
+    // SSE on B resumes from the same cursor with Last-Event-ID: what comes
+    // first is what followed the cursor, nothing before it.
+    let resp = pair
+        .b
+        .http
+        .get(format!("{}/api/rooms/r/events", pair.b.url))
         .header("last-event-id", &cursor)
         .send()
         .await
         .expect("sse");
-    let mut body = resp;
-    let mut seen = String::new();
-    while !(seen.contains("three") && seen.contains("four")) {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), body.chunk())
-            .await
-            .expect("SSE data in time")
-            .expect("chunk")
-            .expect("open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(
-        !seen.contains("\"one\"") && !seen.contains("\"two\""),
-        "{seen}"
-    );
-    a.kill().await;
-    b.kill().await;
+    let mut sse = testkit::Subscriber::sse(resp);
+    assert_eq!(testkit::texts(&sse.recv_n(2).await), ["three", "four"]);
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_of_a_killed_instance_fail_over_without_loss() {
-    let redis = Redis::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let mut cfg = small_config(&format!("{},{}", a.url(), b.url()), Transport::Ws);
+    let mut pair = Pair::start().await;
+    let mut cfg = small_config(&pair.targets(), Transport::Ws);
     cfg.clients = 40;
     cfg.publishers = 2;
     cfg.duration = Duration::from_secs(4);
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    a.kill().await;
-    let results = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("run ends")
-        .expect("task")
-        .expect("run");
+    pair.a.shutdown().await;
+    let results = run.finish(Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert!(c.reconnects >= 20, "A's clients reconnected: {c:?}");
     assert_eq!(c.lost, 0, "failed over with their cursors: {c:?}");
     assert_eq!(c.delivered, c.expected, "{c:?}");
     assert!(c.published > 0);
-    b.kill().await;
+    pair.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_loses_nothing_acknowledged() {
     let mut redis = Redis::start();
-    let a = instance(&redis).await;
-    let mut cfg = small_config(&a.url(), Transport::Ws);
+    let mut a = instance(&redis).await;
+    let mut cfg = small_config(&a.url, Transport::Ws);
     cfg.clients = 20;
     cfg.publishers = 1;
     cfg.duration = Duration::from_secs(5);
     cfg.drain = Duration::from_secs(8);
-    let run = tokio::spawn(loadgen::run(cfg, CancellationToken::new()));
+    let run = Background::start(cfg);
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.stop();
     // While Redis is down: publishes answer 503 with a JSON error.
     let r = reqwest::Client::new()
-        .post(format!("{}/api/rooms/x/messages", a.url()))
+        .post(format!("{}/api/rooms/x/messages", a.url))
         .json(&serde_json::json!({"user": "u", "text": "t"}))
         .send()
         .await
@@ -269,11 +248,7 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     assert_eq!(body["code"], "broker_unavailable", "{body}");
     tokio::time::sleep(Duration::from_millis(700)).await;
     redis.spawn();
-    let results = tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("run ends")
-        .expect("task")
-        .expect("run");
+    let results = run.finish(Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert_eq!(c.lost, 0, "everything acknowledged arrived: {c:?}");
     assert_eq!(c.delivered, c.expected, "{c:?}");
@@ -283,15 +258,12 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     );
     assert_eq!(c.reconnects, 0, "subscribers stayed connected: {c:?}");
     assert!(c.published > 0);
-    a.kill().await;
+    a.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_its_redis_refuses_to_start() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = testkit::free_port();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -317,34 +289,21 @@ async fn a_server_without_its_redis_refuses_to_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cursor_older_than_local_history_is_read_from_redis() {
     let redis = Redis::start();
-    let a = instance(&redis).await;
+    let mut a = instance(&redis).await;
     // B keeps only 5 messages per room in memory; Redis keeps what A asked for.
-    let b = common::start_server_with(server::Config {
+    let mut b = TestServer::with(server::Config {
         broker: Some(redis.url()),
         history: 5,
         ..server::Config::default()
     })
     .await;
-    let http = reqwest::Client::new();
     for i in 1..=20 {
-        let r = http
-            .post(format!("{}/api/rooms/old/messages", a.url()))
-            .json(&serde_json::json!({"user": "u", "text": format!("m{i}")}))
-            .send()
-            .await
-            .expect("publish");
-        assert_eq!(r.status(), 201);
+        a.publish("old", "u", &format!("m{i}")).await;
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let v: serde_json::Value = http
-            .get(format!("{}/api/rooms/old/messages?since=2", b.url()))
-            .send()
-            .await
-            .expect("poll")
-            .json()
-            .await
-            .expect("json");
+        let r = b.get("/api/rooms/old/messages?since=2").await;
+        let v: serde_json::Value = r.json().await.expect("json");
         let texts: Vec<&str> = v["messages"]
             .as_array()
             .expect("messages")
@@ -364,8 +323,8 @@ async fn a_cursor_older_than_local_history_is_read_from_redis() {
         assert!(Instant::now() < deadline, "{v}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    a.kill().await;
-    b.kill().await;
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 /// Presence is shared: a user on instance A and a user on instance B both
@@ -373,18 +332,9 @@ async fn a_cursor_older_than_local_history_is_read_from_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_lists_users_of_every_instance() {
     use futures_util::StreamExt;
-    let redis = Redis::start();
-    let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let connect = |url: String, user: &'static str| async move {
-        let ws_url = format!(
-            "{}/api/rooms/lobby/ws?user={user}",
-            url.replacen("http", "ws", 1)
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(ws_url).await.expect("ws");
-        ws
-    };
-    let mut alice = connect(a.url(), "alice").await;
-    let _bob = connect(b.url(), "bob").await;
+    let mut pair = Pair::start().await;
+    let mut alice = testkit::ws_connect(pair.a.addr, "/api/rooms/lobby/ws?user=alice").await;
+    let _bob = testkit::ws_connect(pair.b.addr, "/api/rooms/lobby/ws?user=bob").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let frame = tokio::time::timeout_at(deadline.into(), alice.next())
@@ -406,6 +356,5 @@ async fn presence_lists_users_of_every_instance() {
             }
         }
     }
-    a.kill().await;
-    b.kill().await;
+    pair.shutdown().await;
 }

@@ -2,20 +2,18 @@
 //! server that drops one message for one subscriber must show `lost = 1`
 //! exactly; malformed frames must be counted as protocol errors, not panic.
 
-mod common;
-
 use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use common::{check_result_file, run_bounded, small_config};
 use protocol::{Kind, Message, PublishRequest, PublishResponse, Transport};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use testkit::load::{check_result_file, run_bounded, small_config};
 use tokio::sync::broadcast;
 
 /// (id, seq, JSON) of every message; one room is enough here.
@@ -113,14 +111,7 @@ async fn start_standin(drop_seq: Option<u64>) -> String {
         .route("/api/rooms/{room}/messages", get(poll).post(publish))
         .route("/api/rooms/{room}/ws", get(ws))
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+    testkit::serve_router(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,14 +3,12 @@
 //! HTTP/2 by ALPN, and the errors a user meets on the way (untrusted
 //! certificate, plain HTTP on the TLS port, a handshake that never comes).
 
-mod common;
-
-use common::{TestServer, run_bounded, small_config, start_server_with};
 use protocol::Transport;
-use rstest::rstest;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{run_bounded, small_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +19,7 @@ fn testdata(name: &str) -> PathBuf {
 }
 
 async fn tls_server(header_read_timeout: Duration) -> TestServer {
-    start_server_with(server::Config {
+    TestServer::with(server::Config {
         tls: Some(server::tls::TlsFiles {
             cert: testdata("server.pem"),
             key: testdata("server.key"),
@@ -30,10 +28,6 @@ async fn tls_server(header_read_timeout: Duration) -> TestServer {
         ..server::Config::default()
     })
     .await
-}
-
-fn https(s: &TestServer) -> String {
-    format!("https://localhost:{}", s.addr.port())
 }
 
 /// A TLS client trusting the test CA, offering `alpn`.
@@ -70,24 +64,32 @@ async fn https_get(s: &TestServer, path: &str) -> String {
     out
 }
 
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} not in metrics"))
+fn metric(text: &str, name: &str) -> i64 {
+    testkit::metric(text, name).unwrap_or_else(|| panic!("{name} not in metrics"))
 }
 
-#[rstest]
-#[case::ws(Transport::Ws, false)]
-#[case::sse(Transport::Sse, false)]
-#[case::long_poll(Transport::LongPoll, false)]
-#[case::short_poll(Transport::ShortPoll, false)]
-#[case::sse_h2(Transport::Sse, true)]
-#[case::long_poll_h2(Transport::LongPoll, true)]
-#[case::short_poll_h2(Transport::ShortPoll, true)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_transport_over_tls_loses_nothing(#[case] t: Transport, #[case] http2: bool) {
-    let s = tls_server(Duration::from_secs(10)).await;
-    let mut cfg = small_config(&https(&s), t);
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    every_transport_over_tls_loses_nothing
+);
+async fn every_transport_over_tls_loses_nothing(t: Transport) {
+    over_tls(t, false).await;
+}
+
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    every_transport_over_tls_with_http2_loses_nothing
+);
+async fn every_transport_over_tls_with_http2_loses_nothing(t: Transport) {
+    over_tls(t, true).await;
+}
+
+/// A small run of `t` against the TLS server (`--http2`: HTTP/2 by ALPN
+/// for whatever goes over HTTP): nothing lost, no error, and the HTTP/2
+/// connections the server counted.
+async fn over_tls(t: Transport, http2: bool) {
+    let mut s = tls_server(Duration::from_secs(10)).await;
+    let mut cfg = small_config(&s.url, t);
     cfg.tls = loadgen::TlsOptions {
         insecure: false,
         ca_cert: Some(testdata("ca.pem")),
@@ -103,19 +105,26 @@ async fn every_transport_over_tls_loses_nothing(#[case] t: Transport, #[case] ht
     );
     let metrics = https_get(&s, "/metrics").await;
     let h2 = metric(&metrics, "rtbench_server_http2_connections_total");
-    if http2 {
+    match (http2, t) {
+        (false, _) => assert_eq!(h2, 0, "{t}: HTTP/2 without --http2"),
         // Every client and publisher connection, plus preflight and stats.
-        assert!(h2 >= 50, "{t}: only {h2} HTTP/2 connections");
-    } else {
-        assert_eq!(h2, 0, "{t}: HTTP/2 without --http2");
+        (true, Transport::ShortPoll | Transport::LongPoll | Transport::Sse) => {
+            assert!(h2 >= 50, "{t}: only {h2} HTTP/2 connections")
+        }
+        // A WebSocket upgrade is HTTP/1.1: only publishers, preflight and
+        // stats speak HTTP/2.
+        (true, Transport::Ws) => assert!(
+            (1..50).contains(&h2),
+            "{t}: {h2} HTTP/2 connections for 50 WebSocket clients"
+        ),
     }
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn insecure_accepts_the_self_signed_server_and_plain_trust_refuses_it() {
-    let s = tls_server(Duration::from_secs(10)).await;
-    let mut cfg = small_config(&https(&s), Transport::Ws);
+    let mut s = tls_server(Duration::from_secs(10)).await;
+    let mut cfg = small_config(&s.url, Transport::Ws);
     cfg.duration = Duration::from_secs(1);
     let e = loadgen::run(cfg.clone(), CancellationToken::new())
         .await
@@ -132,7 +141,7 @@ async fn insecure_accepts_the_self_signed_server_and_plain_trust_refuses_it() {
     let r = run_bounded(cfg, Duration::from_secs(30)).await;
     let c = &r.file.transports[0].counts;
     assert!(c.delivered > 0 && c.lost == 0, "{c:?}");
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
@@ -159,7 +168,7 @@ async fn tls_settings_that_cannot_work_are_refused_before_connecting() {
 
 #[tokio::test]
 async fn alpn_offers_http2_and_http1() {
-    let s = tls_server(Duration::from_secs(10)).await;
+    let mut s = tls_server(Duration::from_secs(10)).await;
     for (offer, want) in [
         (&[b"h2".as_slice(), b"http/1.1"][..], b"h2".as_slice()),
         (&[b"http/1.1".as_slice()][..], b"http/1.1".as_slice()),
@@ -174,12 +183,12 @@ async fn alpn_offers_http2_and_http1() {
             .expect("handshake");
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(want));
     }
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn plain_http_on_the_tls_port_is_told_to_use_https() {
-    let s = tls_server(Duration::from_secs(10)).await;
+    let mut s = tls_server(Duration::from_secs(10)).await;
     let mut tcp = tokio::net::TcpStream::connect(s.addr)
         .await
         .expect("connect");
@@ -203,12 +212,12 @@ async fn plain_http_on_the_tls_port_is_told_to_use_https() {
         .expect_err("plain http")
         .to_string();
     assert!(e.contains("use https://"), "{e}");
-    s.kill().await;
+    s.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_handshake_that_never_comes_is_cut_off_and_counted() {
-    let s = tls_server(Duration::from_millis(500)).await;
+    let mut s = tls_server(Duration::from_millis(500)).await;
     let mut silent = tokio::net::TcpStream::connect(s.addr)
         .await
         .expect("connect");
@@ -221,5 +230,5 @@ async fn a_handshake_that_never_comes_is_cut_off_and_counted() {
     assert!(metric(&metrics, "rtbench_server_tls_handshake_failures_total") >= 1);
     // The server still serves.
     assert!(https_get(&s, "/healthz").await.starts_with("HTTP/1.1 200"));
-    s.kill().await;
+    s.shutdown().await;
 }

@@ -3,23 +3,10 @@
 //! validates against the schema; wire bytes agree with the server's own
 //! counters within 1%.
 
-mod common;
-
-use common::{check_result_file, run_bounded, small_config, start_server};
 use protocol::Transport;
-use protocol::stats::ServerStats;
-use rstest::rstest;
 use std::time::Duration;
-
-async fn server_stats(url: &str) -> ServerStats {
-    let body = reqwest::get(format!("{url}{}", protocol::paths::STATS))
-        .await
-        .expect("GET /api/stats")
-        .text()
-        .await
-        .expect("body");
-    serde_json::from_str(&body).expect("stats JSON")
-}
+use testkit::TestServer;
+use testkit::load::{check_result_file, run_bounded, small_config};
 
 fn within_1pct(ours: u64, theirs: u64, what: &str) {
     let diff = ours.abs_diff(theirs) as f64;
@@ -29,20 +16,13 @@ fn within_1pct(ours: u64, theirs: u64, what: &str) {
     );
 }
 
-#[rstest]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivers_everything_exactly_once(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    transport: Transport,
-) {
-    let server = start_server().await;
-    let url = server.url();
-    let cfg = small_config(&url, transport);
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    delivers_everything_exactly_once
+);
+async fn delivers_everything_exactly_once(transport: Transport) {
+    let mut server = TestServer::start().await;
+    let cfg = small_config(&server.url, transport);
     let results = run_bounded(cfg, Duration::from_secs(30)).await;
     let file = &results.file;
     assert!(!results.partial, "{:?}", results.problems);
@@ -87,7 +67,7 @@ async fn delivers_everything_exactly_once(
     // Wire bytes at the socket agree with the server's counters (whole run,
     // all connections closed by now; give the server a moment to see the closes).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stats = server_stats(&url).await;
+    let stats = server.stats().await;
     let sub = &stats.labels[transport.as_str()];
     let publ = &stats.labels["publish"];
     let w = &t.wire_bytes_total;
@@ -107,14 +87,14 @@ async fn delivers_everything_exactly_once(
         publ.wire_bytes_out_total,
         "publish down",
     );
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// Several rooms, Poisson arrivals, several source addresses: deliveries = published in the room × its subscribers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_and_poisson_publishers() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::Ws);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::Ws);
     cfg.clients = 60;
     cfg.rooms = 3;
     cfg.publishers = 4;
@@ -131,14 +111,14 @@ async fn rooms_and_poisson_publishers() {
         "{c:?}"
     );
     check_result_file(&results.file);
-    server.kill().await;
+    server.shutdown().await;
 }
 
 /// Publishing over WebSocket frames instead of POST.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_via_ws() {
-    let server = start_server().await;
-    let mut cfg = small_config(&server.url(), Transport::Sse);
+    let mut server = TestServer::start().await;
+    let mut cfg = small_config(&server.url, Transport::Sse);
     cfg.publish_via = protocol::results::PublishVia::Ws;
     let results = run_bounded(cfg, Duration::from_secs(30)).await;
     let t = &results.file.transports[0];
@@ -150,27 +130,28 @@ async fn publish_via_ws() {
         "rtbench's server echoes a publisher's frame back: the echo is its acknowledgement"
     );
     assert!(t.wire_bytes.publish_up_bytes > 0);
-    server.kill().await;
+    server.shutdown().await;
 }
 
+testkit::per_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    tokens_minted_per_client
+);
 /// A server that wants tokens: per-client tokens minted with its secret
 /// (`--token-secret`) pass on every transport, HTTP and WebSocket publishing.
-#[rstest::rstest]
-#[case::short_poll(Transport::ShortPoll, protocol::results::PublishVia::Http)]
-#[case::long_poll(Transport::LongPoll, protocol::results::PublishVia::Http)]
-#[case::sse(Transport::Sse, protocol::results::PublishVia::Http)]
-#[case::ws(Transport::Ws, protocol::results::PublishVia::Ws)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tokens_minted_per_client(
-    #[case] transport: Transport,
-    #[case] via: protocol::results::PublishVia,
-) {
-    let server = common::start_server_with(server::Config {
+async fn tokens_minted_per_client(transport: Transport) {
+    use protocol::results::PublishVia;
+    // WebSocket clients publish over their own kind of connection too.
+    let via = match transport {
+        Transport::ShortPoll | Transport::LongPoll | Transport::Sse => PublishVia::Http,
+        Transport::Ws => PublishVia::Ws,
+    };
+    let mut server = TestServer::with(server::Config {
         auth_secret: Some("s3cret".into()),
         ..server::Config::default()
     })
     .await;
-    let mut cfg = small_config(&server.url(), transport);
+    let mut cfg = small_config(&server.url, transport);
     cfg.clients = 10;
     cfg.duration = Duration::from_secs(1);
     cfg.poll_interval = Duration::from_millis(200);
@@ -201,5 +182,5 @@ async fn tokens_minted_per_client(
         "{:?}",
         results.file.warnings
     );
-    server.kill().await;
+    server.shutdown().await;
 }

@@ -17,17 +17,20 @@ pub(crate) const MAX_FLOWS: usize = 1 << 18;
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 
+/// A packet's TCP or UDP flow, as the middlebox and the per-client shaping see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Flow {
-    /// Both endpoints in a canonical order and the protocol: the same in both directions.
-    key: u128,
+pub(crate) struct Flow {
+    /// Both endpoints in a canonical order and the protocol: the same in both
+    /// directions. The client side is always 198.18.0.1, so this is the client
+    /// port's flow.
+    pub(crate) key: u128,
     /// Whether a client packet of this kind may start the flow.
     opens: bool,
 }
 
 /// Reads the 5-tuple of an IPv4 TCP or UDP packet; `None` for anything else
 /// (other protocols, non-first fragments, IPv6), which the middlebox lets through.
-fn flow_of(packet: &[u8]) -> Option<Flow> {
+pub(crate) fn flow_of(packet: &[u8]) -> Option<Flow> {
     let first = *packet.first()?;
     if first >> 4 != 4 {
         return None;
@@ -81,9 +84,10 @@ impl FlowTable {
         }
     }
 
-    /// Whether the packet passes; `from_client` is true for the up direction.
-    pub(crate) fn admit(&mut self, now: u64, packet: &[u8], from_client: bool) -> bool {
-        let Some(flow) = flow_of(packet) else {
+    /// Whether a packet of `flow` ([`flow_of`]) passes; `from_client` is true
+    /// for the up direction.
+    pub(crate) fn admit(&mut self, now: u64, flow: Option<Flow>, from_client: bool) -> bool {
+        let Some(flow) = flow else {
             return true;
         };
         if let Some(last) = self.flows.get_mut(&flow.key) {
@@ -149,40 +153,52 @@ mod tests {
         let mut table = FlowTable::new(60 * S, MAX_FLOWS);
         let up = |flags| packet(TCP, (CLIENT, 40000), (SERVER, 80), flags);
         let down = |flags| packet(TCP, (SERVER, 80), (CLIENT, 40000), flags);
-        assert!(table.admit(0, &up(SYN), true));
-        assert!(table.admit(S, &down(SYN_ACK), false));
-        assert!(table.admit(50 * S, &up(ACK), true));
+        assert!(table.admit(0, flow_of(&up(SYN)), true));
+        assert!(table.admit(S, flow_of(&down(SYN_ACK)), false));
+        assert!(table.admit(50 * S, flow_of(&up(ACK)), true));
         assert!(
-            table.admit(100 * S, &down(ACK), false),
+            table.admit(100 * S, flow_of(&down(ACK)), false),
             "activity every 50 s keeps it"
         );
         // Idle for 61 s: forgotten, in both directions, and an ACK does not revive it.
-        assert!(!table.admit(161 * S, &down(ACK), false));
-        assert!(!table.admit(162 * S, &up(ACK), true));
+        assert!(!table.admit(161 * S, flow_of(&down(ACK)), false));
+        assert!(!table.admit(162 * S, flow_of(&up(ACK)), true));
         // A new SYN on the same 5-tuple is a new flow.
-        assert!(table.admit(163 * S, &up(SYN), true));
-        assert!(table.admit(163 * S, &down(SYN_ACK), false));
+        assert!(table.admit(163 * S, flow_of(&up(SYN)), true));
+        assert!(table.admit(163 * S, flow_of(&down(SYN_ACK)), false));
     }
 
     #[test]
     fn servers_cannot_open_flows() {
         let mut table = FlowTable::new(60 * S, MAX_FLOWS);
-        assert!(!table.admit(0, &packet(TCP, (SERVER, 80), (CLIENT, 5), SYN), false));
-        assert!(!table.admit(0, &packet(UDP, (SERVER, 53), (CLIENT, 5), 0), false));
-        assert!(table.admit(0, &packet(UDP, (CLIENT, 5), (SERVER, 53), 0), true));
-        assert!(table.admit(S, &packet(UDP, (SERVER, 53), (CLIENT, 5), 0), false));
+        assert!(!table.admit(
+            0,
+            flow_of(&packet(TCP, (SERVER, 80), (CLIENT, 5), SYN)),
+            false
+        ));
+        assert!(!table.admit(
+            0,
+            flow_of(&packet(UDP, (SERVER, 53), (CLIENT, 5), 0)),
+            false
+        ));
+        assert!(table.admit(0, flow_of(&packet(UDP, (CLIENT, 5), (SERVER, 53), 0)), true));
+        assert!(table.admit(
+            S,
+            flow_of(&packet(UDP, (SERVER, 53), (CLIENT, 5), 0)),
+            false
+        ));
     }
 
     #[test]
     fn other_packets_pass_untouched() {
         let mut table = FlowTable::new(S, MAX_FLOWS);
         let mut icmp = packet(1, (SERVER, 0), (CLIENT, 0), 0);
-        assert!(table.admit(0, &icmp, false));
+        assert!(table.admit(0, flow_of(&icmp), false));
         icmp[0] = 0x60; // IPv6
-        assert!(table.admit(0, &icmp, false));
-        assert!(table.admit(0, &[], false));
+        assert!(table.admit(0, flow_of(&icmp), false));
+        assert!(table.admit(0, flow_of(&[]), false));
         assert!(
-            table.admit(0, &[0x45, 0, 0], false),
+            table.admit(0, flow_of(&[0x45, 0, 0]), false),
             "truncated: not a flow"
         );
     }
@@ -192,12 +208,15 @@ mod tests {
         let mut table = FlowTable::new(10 * S, 4);
         let syn = |port| packet(TCP, (CLIENT, port), (SERVER, 80), SYN);
         for port in 1..=4 {
-            assert!(table.admit(0, &syn(port), true));
+            assert!(table.admit(0, flow_of(&syn(port)), true));
         }
-        assert!(!table.admit(S, &syn(5), true), "full of live flows");
+        assert!(
+            !table.admit(S, flow_of(&syn(5)), true),
+            "full of live flows"
+        );
         assert_eq!(table.len(), 4);
         assert!(
-            table.admit(20 * S, &syn(6), true),
+            table.admit(20 * S, flow_of(&syn(6)), true),
             "expired flows make room"
         );
         assert_eq!(table.len(), 1);

@@ -203,12 +203,17 @@ impl RadioUsage {
 
 /// Online accumulator for one device. Times are offsets from the start of the run
 /// (the device is idle at zero); activity times should not go backwards (earlier
-/// ones count as happening at the latest time already accounted).
+/// ones count as happening at the latest time already accounted). Time is
+/// accounted as it passes, promotions included, so the usage read at any moment
+/// ([`Self::usage_at`]) covers exactly the time until then.
 #[derive(Debug, Clone)]
 pub struct RadioAccumulator {
     model: RadioModel,
-    /// When the timers of the current tail started (end of the last activity).
+    /// When the timers of the current tail started (end of the last activity,
+    /// or of the promotion it caused).
     tail_start: Option<Duration>,
+    /// The latest promotion: its start and what it costs; it lasts until `tail_start`.
+    promotion: Option<(Duration, Promotion)>,
     /// Energy is accounted up to here.
     accounted: Duration,
     usage: RadioUsage,
@@ -219,6 +224,7 @@ impl RadioAccumulator {
         RadioAccumulator {
             model,
             tail_start: None,
+            promotion: None,
             accounted: Duration::ZERO,
             usage: RadioUsage::default(),
         }
@@ -228,22 +234,32 @@ impl RadioAccumulator {
     pub fn on_activity(&mut self, t: Duration) {
         let t = t.max(self.accounted);
         self.account_until(t);
+        if self.tail_start.is_some_and(|start| t < start) {
+            // During a promotion: carried once it ends, when the tail starts anyway.
+            return;
+        }
         match self.phase_at(t).promotion {
             None => self.tail_start = Some(t),
             Some(promotion) => {
-                self.usage
-                    .add(RadioState::Promotion, promotion.delay, promotion.power_mw);
                 self.usage.promotions += 1;
-                self.accounted = t + promotion.delay;
-                self.tail_start = Some(self.accounted);
+                self.promotion = Some((t, promotion));
+                self.tail_start = Some(t + promotion.delay);
             }
         }
     }
 
-    /// Closes the run at `t_end` (a promotion in progress is counted whole).
+    /// Closes the run at `t_end` (a promotion in progress counts until then).
     pub fn finish(mut self, t_end: Duration) -> RadioUsage {
         self.account_until(t_end);
         self.usage
+    }
+
+    /// What [`Self::finish`] would return at `t`, leaving the accumulator as it
+    /// is: the usage of a window is the difference of the usages at its ends.
+    pub fn usage_at(&self, t: Duration) -> RadioUsage {
+        let mut usage = self.usage.clone();
+        self.account(self.accounted, t, &mut usage);
+        usage
     }
 
     fn phase_at(&self, t: Duration) -> Phase {
@@ -279,14 +295,31 @@ impl RadioAccumulator {
         if to <= self.accounted {
             return;
         }
-        let from = self.accounted;
+        let mut usage = std::mem::take(&mut self.usage);
+        self.account(self.accounted, to, &mut usage);
+        self.usage = usage;
         self.accounted = to;
+    }
+
+    /// Adds to `usage` each stage's share of `[from, to)` under the current
+    /// state: the latest promotion's part, then the tail's stages (none yet:
+    /// idle all along).
+    fn account(&self, from: Duration, to: Duration, usage: &mut RadioUsage) {
+        if to <= from {
+            return;
+        }
         let Some(mut start) = self.tail_start else {
             let idle = self.last_phase();
-            self.usage.add(idle.state, to - from, idle.power_mw);
+            usage.add(idle.state, to - from, idle.power_mw);
             return;
         };
-        let usage = &mut self.usage;
+        if let Some((promoted, promotion)) = self.promotion {
+            let overlap = start.min(to).saturating_sub(promoted.max(from));
+            if !overlap.is_zero() {
+                usage.add(RadioState::Promotion, overlap, promotion.power_mw);
+            }
+        }
+        let from = from.max(start);
         for phase in &self.model.phases {
             let end = phase
                 .duration

@@ -120,3 +120,39 @@ fn a_silent_device_only_pays_idle_paging() {
     close(usage.radio_on_secs, 0.0);
     close(usage.energy_joules, 100.0 * LTE_IDLE_W);
 }
+
+#[test]
+fn usage_at_is_finish_without_consuming() {
+    for model in [RadioModel::lte(), RadioModel::umts()] {
+        let mut radio = RadioAccumulator::new(model);
+        // Activities as they happen; the window's ends are read at 10 s and 40 s.
+        for t in [1.0, 3.0] {
+            radio.on_activity(secs(t));
+        }
+        let start = radio.usage_at(secs(10.0));
+        assert_eq!(start, radio.clone().finish(secs(10.0)));
+        for t in [30.0, 31.5] {
+            radio.on_activity(secs(t));
+        }
+        let end = radio.usage_at(secs(40.0));
+        assert_eq!(end, radio.clone().finish(secs(40.0)));
+        // A window's usage is the difference of its ends'.
+        assert!(end.energy_joules > start.energy_joules);
+        assert!(end.radio_on_secs > start.radio_on_secs);
+        assert_eq!(end.promotions - start.promotions, 1, "the one at 30 s");
+    }
+}
+
+#[test]
+fn a_promotion_is_accounted_as_it_passes() {
+    // A window that starts during a promotion gets only the rest of it.
+    let mut radio = RadioAccumulator::new(RadioModel::umts());
+    radio.on_activity(secs(0.0));
+    let early = radio.usage_at(secs(0.5));
+    close(early.secs_in(RadioState::Promotion), 0.5);
+    close(early.radio_on_secs, 0.5);
+    let later = radio.usage_at(secs(3.0));
+    close(later.radio_on_secs - early.radio_on_secs, 2.5);
+    close(later.secs_in(RadioState::Promotion), 2.0);
+    close(later.secs_in(RadioState::Connected), 1.0);
+}

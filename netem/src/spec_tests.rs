@@ -33,7 +33,7 @@ fn display_round_trips() {
     for text in [
         "none",
         "rtt=80ms,jitter=10ms,loss=1%,down=12mbit,up=5mbit",
-        "rtt=1500us,loss=0.25%,burst=2.5,down=500kbit,queue=100kB,idle-timeout=60s,reorder",
+        "rtt=1ms500us,loss=0.25%,burst=2.5,down=500kbit,queue=100kB,idle-timeout=1m,reorder",
         "lte",
         "lte,loss=2%",
         "lte,rtt=0s,down=none,reorder",
@@ -53,6 +53,13 @@ fn display_round_trips() {
         parse(" down=1.5mbit , rtt=0.08s").to_string(),
         "rtt=80ms,down=1500kbit"
     );
+    // Durations print as everywhere in rtbench (`1m30s`, `1ms500us`).
+    let spec = parse("rtt=1500us,idle-timeout=60s,down=1mbit,queue=1500ms");
+    assert_eq!(
+        spec.to_string(),
+        "rtt=1ms500us,down=1mbit,queue=1s500ms,idle-timeout=1m"
+    );
+    assert_eq!(parse(&spec.to_string()), spec);
 }
 
 #[test]

@@ -1,4 +1,7 @@
-//! Exact decimal parsing and canonical printing of durations, rates and sizes.
+//! The spec's values that are the network's own: bit rates (`12mbit`), decimal
+//! sizes (`64kB` = 64,000 bytes, as network figures are quoted; `KiB` for 1,024)
+//! and percentages. Durations are the workspace's [`protocol::units::Dur`], with a
+//! unit required (`80` alone could be seconds or milliseconds: refused).
 //!
 //! Values are kept as integers (nanoseconds, bits per second, bytes) so that a spec
 //! printed and parsed again is equal to the original, which a float round trip
@@ -6,31 +9,7 @@
 
 use std::time::Duration;
 
-/// `123.45` → (12345, 2): the digits as an integer and how many of them are decimals.
-fn decimal(text: &str) -> Option<(u128, u32)> {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let digits = || int.chars().chain(frac.chars());
-    if !digits().all(|c| c.is_ascii_digit()) || frac.len() > 18 {
-        return None;
-    }
-    let mut mantissa: u128 = 0;
-    for c in digits() {
-        mantissa = mantissa
-            .checked_mul(10)?
-            .checked_add(u128::from(c as u8 - b'0'))?;
-    }
-    Some((mantissa, frac.len() as u32))
-}
-
-/// `number × unit`, rounded to the nearest integer, or `None` when it overflows.
-fn scaled(number: &str, unit: u128) -> Option<u128> {
-    let (mantissa, scale) = decimal(number)?;
-    let div = 10u128.pow(scale);
-    mantissa.checked_mul(unit).map(|v| (v + div / 2) / div)
-}
+use protocol::units::{Dur, scale_decimal};
 
 /// Splits `80ms` into (`80`, `ms`).
 fn split_unit(text: &str) -> (&str, &str) {
@@ -43,27 +22,15 @@ fn split_unit(text: &str) -> (&str, &str) {
 pub(crate) const DURATION_FORMS: &str = "a duration like `80ms`, `1.5ms`, `250us` or `60s`";
 
 pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
-    let (number, unit) = split_unit(text.trim());
-    let unit_ns: u128 = match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "min" => 60_000_000_000,
-        _ => return None,
-    };
-    let ns = u64::try_from(scaled(number, unit_ns)?).ok()?;
-    Some(Duration::from_nanos(ns))
+    let text = text.trim();
+    if !text.chars().any(char::is_alphabetic) {
+        return None;
+    }
+    text.parse::<Dur>().ok().map(|d| d.0)
 }
 
 pub(crate) fn format_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    for (unit, size) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns.is_multiple_of(size) {
-            return format!("{}{unit}", ns / size);
-        }
-    }
-    format!("{ns}ns")
+    Dur(d).to_string()
 }
 
 pub(crate) const RATE_FORMS: &str = "a rate in bits per second like `500kbit`, `12mbit` or `1gbit`";
@@ -79,7 +46,7 @@ pub(crate) fn parse_rate(text: &str) -> Option<u64> {
     let (number, unit) = split_unit(text.trim());
     let unit = unit.to_ascii_lowercase();
     let (_, size) = RATE_UNITS.iter().find(|(name, _)| *name == unit)?;
-    let bps = u64::try_from(scaled(number, *size)?).ok()?;
+    let bps = u64::try_from(scale_decimal(number, *size)?).ok()?;
     (bps > 0).then_some(bps)
 }
 
@@ -105,7 +72,7 @@ pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let (number, unit) = split_unit(text.trim());
     let unit = unit.to_ascii_lowercase();
     let (_, size) = SIZE_UNITS.iter().find(|(name, _)| *name == unit)?;
-    let bytes = u64::try_from(scaled(number, *size)?).ok()?;
+    let bytes = u64::try_from(scale_decimal(number, *size)?).ok()?;
     (bytes > 0).then_some(bytes)
 }
 
@@ -130,8 +97,8 @@ pub(crate) const PERCENT_FORMS: &str = "a percentage below 100 like `1%` or `0.2
 /// of `f64` parses back to the same value.
 pub(crate) fn parse_percent(text: &str) -> Option<f64> {
     let number = text.trim().strip_suffix('%')?;
-    decimal(number)?;
-    let value: f64 = number.parse().ok()?;
+    scale_decimal(number, 1)?;
+    let value: f64 = number.trim().parse().ok()?;
     (value.is_finite() && (0.0..100.0).contains(&value)).then_some(value)
 }
 
@@ -140,7 +107,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_parse_exactly_and_print_canonically() {
+    fn durations_need_a_unit_and_print_as_the_workspace_does() {
         assert_eq!(parse_duration("80ms"), Some(Duration::from_millis(80)));
         assert_eq!(parse_duration("1.5ms"), Some(Duration::from_micros(1500)));
         assert_eq!(parse_duration("250µs"), Some(Duration::from_micros(250)));
@@ -150,10 +117,14 @@ mod tests {
         assert_eq!(parse_duration("ms"), None);
         assert_eq!(parse_duration("-1ms"), None);
         assert_eq!(parse_duration("1e3ms"), None);
-        assert_eq!(format_duration(Duration::from_secs(60)), "60s");
-        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
+        assert_eq!(format_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1ms500us");
         assert_eq!(format_duration(Duration::from_nanos(7)), "7ns");
         assert_eq!(format_duration(Duration::ZERO), "0s");
+        for d in [60_000_000_000, 1_500_000, 7, 0, 80_000_000] {
+            let d = Duration::from_nanos(d);
+            assert_eq!(parse_duration(&format_duration(d)), Some(d));
+        }
     }
 
     #[test]

@@ -101,6 +101,87 @@ fn down_10mbit_carries_10mbit_per_second() {
     assert!(goodput > 3_000_000, "the client got {goodput} bytes");
 }
 
+/// One bulk TCP transfer server → client until `stop`; the client's byte count.
+fn bulk_download(
+    link: &netem::Link,
+    stop: Arc<AtomicBool>,
+) -> (
+    Arc<std::sync::atomic::AtomicU64>,
+    Vec<std::thread::JoinHandle<()>>,
+) {
+    let (listener, addr) = listen(link);
+    let stop_sending = stop.clone();
+    let sender = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        let chunk = vec![7u8; 64 * 1024];
+        while !stop_sending.load(Relaxed) {
+            if stream.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        close_abruptly(stream);
+    });
+    let mut client = connect(link, addr);
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = received.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        while let Ok(n @ 1..) = client.read(&mut buf) {
+            count.fetch_add(n as u64, Relaxed);
+        }
+        close_abruptly(client);
+    });
+    (received, vec![sender, reader])
+}
+
+#[test]
+fn every_client_flow_gets_the_full_rate() {
+    // Each simulated client is one phone with its own link: two downloads at once
+    // each get 5 Mbit/s, not half of it.
+    let _lock = timing_lock();
+    let link = start("down=5mbit");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (a, mut threads) = bulk_download(&link, stop.clone());
+    let (b, more) = bulk_download(&link, stop.clone());
+    threads.extend(more);
+    std::thread::sleep(Duration::from_millis(700));
+    let start = (
+        Instant::now(),
+        link.stats().down.bytes,
+        a.load(Relaxed),
+        b.load(Relaxed),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let end = (
+        Instant::now(),
+        link.stats().down.bytes,
+        a.load(Relaxed),
+        b.load(Relaxed),
+    );
+    stop.store(true, Relaxed);
+    for thread in threads {
+        thread.join().expect("transfer thread");
+    }
+    let secs = (end.0 - start.0).as_secs_f64();
+    let ip_bits = (end.1 - start.1) as f64 * 8.0 / secs;
+    let flow_bits = [(end.2 - start.2), (end.3 - start.3)].map(|b| b as f64 * 8.0 / secs);
+    eprintln!("two flows at down=5mbit: {ip_bits:.0} bit/s of IP packets, goodput {flow_bits:?}");
+    assert!(
+        (ip_bits / 10e6 - 1.0).abs() < 0.05,
+        "{ip_bits} bit/s in all"
+    );
+    for bits in flow_bits {
+        // A flow's goodput is its rate less TCP/IP headers (1448 of 1500 bytes).
+        assert!(
+            bits > 0.9 * 5e6 * 1448.0 / 1500.0 && bits < 5e6,
+            "{flow_bits:?}"
+        );
+    }
+}
+
 #[test]
 fn loss_1_percent_drops_1_percent_of_100k_datagrams() {
     let _lock = timing_lock();

@@ -35,6 +35,20 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// True with probability `p` (0..=1): per-packet loss and the like.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.next_f64() < p
+    }
+
+    /// Uniform in `0..=bound` (a multiply-shift: no modulo bias worth
+    /// measuring, no loop).
+    pub fn below_or_eq(&mut self, bound: u64) -> u64 {
+        if bound == u64::MAX {
+            return self.next_u64();
+        }
+        ((u128::from(self.next_u64()) * (u128::from(bound) + 1)) >> 64) as u64
+    }
+
     /// Exponentially distributed with the given mean (Poisson-process gaps).
     pub fn exp(&mut self, mean: f64) -> f64 {
         // 1 - u is in (0, 1]: ln never sees 0.
@@ -71,6 +85,24 @@ mod tests {
         assert!((mean - 2.0).abs() < 0.05, "{mean}");
         let u: f64 = (0..n).map(|_| r.next_f64()).sum::<f64>() / n as f64;
         assert!((u - 0.5).abs() < 0.01, "{u}");
+    }
+
+    #[test]
+    fn chance_matches_its_probability() {
+        let mut rng = SplitMix64::new(7);
+        let hits = (0..200_000).filter(|_| rng.chance(0.1)).count();
+        // sd = sqrt(200000·0.1·0.9) ≈ 134; allow 5 sd.
+        assert!((hits as i64 - 20_000).abs() < 700, "{hits}");
+        assert!(!(0..1000).any(|_| rng.chance(0.0)));
+    }
+
+    #[test]
+    fn below_or_eq_stays_in_range_and_reaches_both_ends() {
+        let mut rng = SplitMix64::new(1);
+        let draws: Vec<u64> = (0..10_000).map(|_| rng.below_or_eq(4)).collect();
+        assert!(draws.iter().all(|d| *d <= 4));
+        assert!(draws.contains(&0) && draws.contains(&4));
+        let _ = rng.below_or_eq(u64::MAX);
     }
 
     #[test]

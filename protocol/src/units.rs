@@ -39,6 +39,18 @@ pub fn split_number(s: &str) -> Option<(f64, &str)> {
     n.is_finite().then_some((n, s[end..].trim()))
 }
 
+/// `number × unit` for a plain non-negative decimal (`80`, `1.5`, `0.25`;
+/// no sign, no exponent), rounded to the nearest whole number; `None` when
+/// malformed or too large. Exact (no float in between), so parsers of other
+/// unit families — the network emulator's bit rates and decimal sizes —
+/// print and read back the same integer.
+pub fn scale_decimal(number: &str, unit: u128) -> Option<u128> {
+    match Decimal::split(number.trim())? {
+        (d, "") => d.times_rounded(unit),
+        _ => None,
+    }
+}
+
 /// A non-negative decimal as written (`1_000.25` → 1000 and "25"), kept
 /// exact so `1.1k` is 1,100 and not 1,100.0000000000002.
 #[derive(Debug, Clone, Copy)]
@@ -445,6 +457,17 @@ mod tests {
         ] {
             assert_eq!(Dur(d).to_string(), text);
             assert_eq!(dur(text), Ok(d));
+        }
+    }
+
+    #[test]
+    fn decimals_scale_exactly() {
+        assert_eq!(scale_decimal("1.5", 1_000_000), Some(1_500_000));
+        assert_eq!(scale_decimal("0.1", 1), Some(0));
+        assert_eq!(scale_decimal("1.1", 1000), Some(1100));
+        assert_eq!(scale_decimal(" 80 ", 1), Some(80));
+        for bad in ["", "-1", "1e3", "1.2.3", "12mbit", "nan"] {
+            assert_eq!(scale_decimal(bad, 1), None, "{bad}");
         }
     }
 

@@ -15,50 +15,7 @@
 
 use reports::{RenderOptions, load_results, merge, render};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// The script bounds itself at 60 s; this is the backstop if node hangs.
-const NODE_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn chromium() -> PathBuf {
-    std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-}
-
-fn check_prerequisites(root: &Path) {
-    let mut missing = Vec::new();
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
-        missing.push("`node` (Debian package nodejs)".to_string());
-    }
-    if !root
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push("node_modules/playwright-core (`npm ci` at the repo root)".to_string());
-    }
-    if !chromium().exists() {
-        missing.push(format!(
-            "{} (Debian package chromium)",
-            chromium().display()
-        ));
-    }
-    assert!(
-        missing.is_empty(),
-        "the report browser test cannot run, missing: {}.\nRun scripts/test.sh, which installs them.",
-        missing.join(", ")
-    );
-}
+use testkit::browser::{self, repo_root};
 
 fn render_fixtures(out: &Path, name: &str, paths: &[PathBuf]) -> PathBuf {
     let dir = out.join(name);
@@ -70,8 +27,8 @@ fn render_fixtures(out: &Path, name: &str, paths: &[PathBuf]) -> PathBuf {
 
 #[test]
 fn report_opens_from_file_in_headless_chromium() {
-    let root = root();
-    check_prerequisites(&root);
+    browser::check_prerequisites("the report browser test");
+    let root = repo_root();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let out = root.join("target/report-browser");
     let four: Vec<PathBuf> = ["short-poll", "long-poll", "sse", "ws"]
@@ -84,90 +41,29 @@ fn report_opens_from_file_in_headless_chromium() {
         render_fixtures(&out, "network", &[fixtures.join("network")]),
     ];
 
-    let mut child = Command::new("node")
-        .arg("tests/browser/report.mjs")
-        .arg(out.join("screenshots"))
-        .args(&dirs)
-        .current_dir(&root)
-        .env("CHROMIUM", chromium())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn node");
-    let deadline = Instant::now() + NODE_TIMEOUT;
-    while child.try_wait().expect("wait for node").is_none() {
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().expect("node output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
+    let mut args = vec![
+        PathBuf::from("tests/browser/report.mjs"),
+        out.join("screenshots"),
+    ];
+    args.extend(dirs);
+    let node = browser::run_node(&args, &[]);
     assert!(
-        output.status.success(),
-        "report browser test failed ({})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\nreports and screenshots: {}",
-        output.status,
+        node.passed(),
+        "report browser test failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}\nreports and screenshots: {}",
+        node.ending(),
+        node.stdout,
+        node.stderr,
         out.display()
     );
 }
 
-/// The page's DOM after Chromium loaded it from `file://`, serialized.
-fn dump_dom(index: &Path, profile: &Path) -> String {
-    let _ = std::fs::remove_dir_all(profile);
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", index.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn chromium");
-    // The DOM (charts inlined) is far larger than a pipe: read it while waiting.
-    let mut stdout = child.stdout.take().expect("chromium stdout");
-    let reader = std::thread::spawn(move || {
-        let mut dom = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stdout, &mut dom);
-        dom
-    });
-    let deadline = Instant::now() + NODE_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            break child.wait().expect("reap chromium");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let dom = reader.join().expect("reader thread");
-    assert!(status.success(), "chromium --dump-dom failed: {status}");
-    String::from_utf8_lossy(&dom).into_owned()
-}
-
 #[test]
 fn network_report_has_its_sections_in_the_dom() {
-    let root = root();
-    check_prerequisites(&root);
+    browser::check_prerequisites("the report DOM test");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let out = root.join("target/report-browser-dom");
+    let out = repo_root().join("target/report-browser-dom");
     let dir = render_fixtures(&out, "network", &[fixtures.join("network")]);
-    let dom = dump_dom(&dir.join("index.html"), &out.join("profile"));
-    let _ = std::fs::remove_dir_all(out.join("profile"));
+    let dom = browser::dump_dom(&format!("file://{}", dir.join("index.html").display()));
     for needle in [
         "<section class=\"scenario\" id=\"network\">",
         "<section class=\"scenario\" id=\"radio\">",

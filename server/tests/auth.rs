@@ -1,11 +1,9 @@
 //! `--auth-token-secret`: HS256 JWTs on every room endpoint, from the
 //! `Authorization` header or `?token=`; the token's subject is the user.
 
-mod common;
-
-use common::{SOON, TestServer};
 use futures_util::{SinkExt, StreamExt};
 use protocol::token::mint;
+use testkit::{SOON, TestServer};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -203,11 +201,6 @@ async fn a_websocket_without_a_token_is_closed_with_1008() {
         }
         other => panic!("expected close 1008, got {other:?}"),
     }
-    let m = reqwest::get(format!("{}/metrics", srv.url))
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("t");
+    let m = srv.metrics().await;
     assert!(m.contains("rtbench_server_auth_failures_total 1"), "{m}");
 }

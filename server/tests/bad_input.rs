@@ -1,12 +1,10 @@
 //! Every malformed request gets a JSON error with the right status, nothing
 //! panics, and the server keeps serving.
 
-mod common;
-
-use common::{TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
 use protocol::ErrorBody;
 use reqwest::Method;
+use testkit::{TestServer, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn expect_error(
@@ -41,12 +39,7 @@ async fn expect_error(
 }
 
 async fn healthy(srv: &TestServer) {
-    let r = srv
-        .http
-        .get(format!("{}/healthz", srv.url))
-        .send()
-        .await
-        .expect("healthz");
+    let r = srv.get("/healthz").await;
     assert_eq!(r.status(), 200, "server still healthy");
 }
 
@@ -249,7 +242,7 @@ async fn websocket_bad_frames() {
     let mut ws = ws_connect(srv.addr, "/api/rooms/w/ws?history=0&user=wendy").await;
     let next_text = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> serde_json::Value {
         loop {
-            match tokio::time::timeout(common::SOON, ws.next())
+            match tokio::time::timeout(testkit::SOON, ws.next())
                 .await
                 .expect("frame")
                 .expect("open")
@@ -313,7 +306,7 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
-        match tokio::time::timeout(common::SOON, ws.next())
+        match tokio::time::timeout(testkit::SOON, ws.next())
             .await
             .expect("close arrives")
         {

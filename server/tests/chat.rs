@@ -1,14 +1,12 @@
 //! Chat semantics across transports: presence, typing, history, leave.
 
-mod common;
-
-use common::{Got, Sub, SubOpts, TestServer};
 use protocol::{Kind, Transport};
 use std::time::Duration;
+use testkit::{Got, SubOpts, Subscriber, TestServer};
 
 /// Reads until a message matching `pred` arrives.
-async fn until(sub: &mut Sub, what: &str, pred: impl Fn(&Got) -> bool) -> Got {
-    tokio::time::timeout(common::SOON, async {
+async fn until(sub: &mut Subscriber, what: &str, pred: impl Fn(&Got) -> bool) -> Got {
+    tokio::time::timeout(testkit::SOON, async {
         loop {
             let batch = sub.next_batch().await.expect("stream open");
             if let Some(g) = batch.into_iter().find(&pred) {
@@ -38,13 +36,13 @@ async fn presence_typing_and_history_across_transports() {
         history: None,
         user: Some("alice"),
     };
-    let mut alice = Sub::open(Transport::Ws, &srv, "chat", alice_opts).await;
+    let mut alice = Subscriber::open(Transport::Ws, &srv, "chat", alice_opts).await;
     let bob_opts = SubOpts {
         since: None,
         history: None,
         user: Some("bob"),
     };
-    let mut bob = Sub::open(Transport::ShortPoll, &srv, "chat", bob_opts).await;
+    let mut bob = Subscriber::open(Transport::ShortPoll, &srv, "chat", bob_opts).await;
 
     // Each sees both in the user list, and the join announcements.
     until(&mut alice, "presence alice+bob on ws", |g| {
@@ -95,7 +93,7 @@ async fn presence_typing_and_history_across_transports() {
         history: Some(10),
         user: None,
     };
-    let mut carol = Sub::open(Transport::Sse, &srv, "chat", carol_opts).await;
+    let mut carol = Subscriber::open(Transport::Sse, &srv, "chat", carol_opts).await;
     let mut history = Vec::new();
     while !history
         .iter()
@@ -123,9 +121,7 @@ async fn presence_typing_and_history_across_transports() {
     );
 
     // Alice leaves: after the grace period everyone is told.
-    if let Sub::Ws { ws, .. } = &mut alice {
-        ws.close(None).await.expect("close");
-    }
+    alice.ws_close().await;
     drop(alice);
     until(&mut carol, "alice left", |g| {
         g.msg.kind == Kind::System && g.msg.text.as_deref() == Some("alice left")
@@ -149,10 +145,10 @@ async fn reconnect_within_grace_is_not_a_leave() {
         history: Some(0),
         user: Some("dave"),
     };
-    let first = Sub::open(Transport::Sse, &srv, "g", o()).await;
+    let first = Subscriber::open(Transport::Sse, &srv, "g", o()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     drop(first);
-    let _again = Sub::open(Transport::Ws, &srv, "g", o()).await;
+    let _again = Subscriber::open(Transport::Ws, &srv, "g", o()).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let r = srv.poll("g", "since=0").await;
     let systems: Vec<_> = r

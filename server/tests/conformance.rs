@@ -1,18 +1,15 @@
 //! One test body per property, run over every transport: what one
 //! transport delivers, all deliver.
 
-mod common;
-
-use common::{End, Sub, SubOpts, TestServer, texts};
 use protocol::Transport;
-use rstest::rstest;
+use testkit::{End, SubOpts, Subscriber, TestServer, texts};
 
 #[tokio::test]
 async fn same_bytes_on_every_transport() {
     let srv = TestServer::start().await;
     let mut subs = Vec::new();
     for t in Transport::ALL {
-        subs.push((t, Sub::open(t, &srv, "same", SubOpts::live()).await));
+        subs.push((t, Subscriber::open(t, &srv, "same", SubOpts::live()).await));
     }
     let body = serde_json::json!({"user": "al\"ice", "text": "hé <b>\n", "sent_us": 17, "pub": "p1", "seq": 3});
     for _ in 0..3 {
@@ -44,19 +41,13 @@ async fn same_bytes_on_every_transport() {
     }
 }
 
-#[rstest]
-#[tokio::test]
-async fn order_kept_and_resume_loses_nothing(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    order_kept_and_resume_loses_nothing
+);
+async fn order_kept_and_resume_loses_nothing(t: Transport) {
     let srv = TestServer::start().await;
-    let mut sub = Sub::open(t, &srv, "r", SubOpts::live()).await;
+    let mut sub = Subscriber::open(t, &srv, "r", SubOpts::live()).await;
     for i in 0..5 {
         srv.publish("r", "u", &format!("m{i}")).await;
     }
@@ -79,23 +70,17 @@ async fn order_kept_and_resume_loses_nothing(
         history: None,
         user: None,
     };
-    let mut sub = Sub::open(t, &srv, "r", opts).await;
+    let mut sub = Subscriber::open(t, &srv, "r", opts).await;
     let got = sub.recv_n(4).await;
     assert_eq!(texts(&got), ["m5", "m6", "m7", "m8"]);
     assert!(!sub.gap());
 }
 
-#[rstest]
-#[tokio::test]
-async fn old_cursor_gets_gap(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    old_cursor_gets_gap
+);
+async fn old_cursor_gets_gap(t: Transport) {
     let srv = TestServer::with(server::Config {
         history: 4,
         ..server::Config::default()
@@ -109,7 +94,7 @@ async fn old_cursor_gets_gap(
         history: None,
         user: None,
     };
-    let mut sub = Sub::open(t, &srv, "g", opts).await;
+    let mut sub = Subscriber::open(t, &srv, "g", opts).await;
     let got = sub.recv_n(4).await;
     assert_eq!(
         texts(&got),
@@ -119,17 +104,11 @@ async fn old_cursor_gets_gap(
     assert!(sub.gap(), "{t}: the gap is announced");
 }
 
-#[rstest]
-#[tokio::test]
-async fn join_gets_recent_history(
-    #[values(
-        Transport::ShortPoll,
-        Transport::LongPoll,
-        Transport::Sse,
-        Transport::Ws
-    )]
-    t: Transport,
-) {
+testkit::per_transport!(
+    #[tokio::test]
+    join_gets_recent_history
+);
+async fn join_gets_recent_history(t: Transport) {
     let srv = TestServer::start().await;
     for i in 0..5 {
         srv.publish("h", "u", &format!("m{i}")).await;
@@ -139,22 +118,22 @@ async fn join_gets_recent_history(
         history: Some(3),
         user: None,
     };
-    let mut sub = Sub::open(t, &srv, "h", opts).await;
+    let mut sub = Subscriber::open(t, &srv, "h", opts).await;
     let got = sub.recv_n(3).await;
     assert_eq!(texts(&got), ["m2", "m3", "m4"]);
 }
 
-#[rstest]
-#[tokio::test]
-async fn lagging_push_subscriber_is_dropped_with_its_cursor(
-    #[values(Transport::Sse, Transport::Ws)] t: Transport,
-) {
+testkit::per_push_transport!(
+    #[tokio::test]
+    lagging_push_subscriber_is_dropped_with_its_cursor
+);
+async fn lagging_push_subscriber_is_dropped_with_its_cursor(t: Transport) {
     let srv = TestServer::with(server::Config {
         subscriber_queue: 4,
         ..server::Config::default()
     })
     .await;
-    let mut sub = Sub::open(t, &srv, "lag", SubOpts::live()).await;
+    let mut sub = Subscriber::open(t, &srv, "lag", SubOpts::live()).await;
     srv.publish("lag", "u", "first").await;
     let got = sub.recv_n(1).await;
     let first_id = got[0].msg.id.clone();
@@ -174,7 +153,7 @@ async fn lagging_push_subscriber_is_dropped_with_its_cursor(
     futures_util::future::join_all(body.iter().map(|b| http.post(&url).json(b).send())).await;
     // Read until the lag notice; everything before it is in order.
     let mut received: Vec<String> = Vec::new();
-    let end = tokio::time::timeout(common::SOON, async {
+    let end = tokio::time::timeout(testkit::SOON, async {
         loop {
             match sub.next_batch().await {
                 Ok(b) => received.extend(b.into_iter().map(|g| g.msg.id)),
@@ -196,7 +175,7 @@ async fn lagging_push_subscriber_is_dropped_with_its_cursor(
         history: None,
         user: None,
     };
-    let mut again = Sub::open(t, &srv, "lag", opts).await;
+    let mut again = Subscriber::open(t, &srv, "lag", opts).await;
     let c: usize = cursor.parse().expect("id");
     let rest = again.recv_n(401 - c).await;
     assert_eq!(rest.last().map(|g| g.msg.id.as_str()), Some("401"));
@@ -215,12 +194,7 @@ async fn sse_resumes_from_last_event_id_header() {
         .send()
         .await
         .expect("sse");
-    let mut sub = Sub::Sse {
-        resp,
-        buf: String::new(),
-        last_id: None,
-        gap: false,
-    };
+    let mut sub = Subscriber::sse(resp);
     let got = sub.recv_n(2).await;
     assert_eq!(texts(&got), ["m2", "m3"], "the header wins over ?since=");
 }

@@ -5,11 +5,9 @@
 //! must still answer `/healthz` and deliver a new message to a WebSocket
 //! subscriber that was connected before the table started (nothing lost).
 
-mod common;
-
-use common::{SOON, TestServer, ws_connect};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
+use testkit::{SOON, TestServer, ws_connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -551,7 +549,7 @@ async fn the_hostile_input_table() {
     let table = cases();
     assert!(
         table.len() >= 40,
-        "the issue asks for at least 40 cases, have {}",
+        "the table keeps at least 40 cases, have {}",
         table.len()
     );
     let mut failures = Vec::new();

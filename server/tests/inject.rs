@@ -1,11 +1,9 @@
 //! `--inject-latency` delays every message on every transport, precisely
 //! and in order, while publishes are still answered at once.
 
-mod common;
-
-use common::{Sub, SubOpts, TestServer, texts};
 use protocol::Transport;
 use std::time::{Duration, Instant};
+use testkit::{SubOpts, Subscriber, TestServer, texts};
 
 #[tokio::test]
 async fn every_transport_sees_messages_only_after_the_delay() {
@@ -17,7 +15,7 @@ async fn every_transport_sees_messages_only_after_the_delay() {
     .await;
     let mut subs = Vec::new();
     for t in Transport::ALL {
-        subs.push((t, Sub::open(t, &srv, "d", SubOpts::live()).await));
+        subs.push((t, Subscriber::open(t, &srv, "d", SubOpts::live()).await));
     }
     let t0 = Instant::now();
     srv.publish("d", "u", "late").await;
@@ -46,7 +44,7 @@ async fn jitter_keeps_order() {
         ..server::Config::default()
     })
     .await;
-    let mut sub = Sub::open(Transport::Ws, &srv, "j", SubOpts::live()).await;
+    let mut sub = Subscriber::open(Transport::Ws, &srv, "j", SubOpts::live()).await;
     for i in 0..40 {
         srv.publish("j", "u", &i.to_string()).await;
     }

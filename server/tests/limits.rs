@@ -2,28 +2,12 @@
 //! Every refusal has its status (or close code), a JSON error that says
 //! what to do, and a `/metrics` counter; the server keeps serving.
 
-mod common;
-
-use common::{SOON, TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
+use protocol::Transport;
 use server::limits::RateLimit;
 use std::time::Duration;
+use testkit::{SOON, TestServer, ws_connect};
 use tokio_tungstenite::tungstenite::Message;
-
-async fn metric(srv: &TestServer, name: &str) -> i64 {
-    let text = srv
-        .http
-        .get(format!("{}/metrics", srv.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{name} in /metrics"))
-}
 
 #[tokio::test]
 async fn connections_past_the_limit_get_503_or_close_1013() {
@@ -74,7 +58,11 @@ async fn connections_past_the_limit_get_503_or_close_1013() {
     }
     drop(held);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(metric(&srv, "rtbench_server_rejected_connections_total").await >= 2);
+    assert!(
+        srv.metric("rtbench_server_rejected_connections_total")
+            .await
+            >= 2
+    );
 }
 
 #[tokio::test]
@@ -92,7 +80,7 @@ async fn long_polls_past_the_limit_get_503() {
     let (a, b) = (tokio::spawn(poll()), tokio::spawn(poll()));
     // Wait until both are held.
     let deadline = tokio::time::Instant::now() + SOON;
-    while metric(&srv, "rtbench_server_open_long_polls").await < 2 {
+    while srv.metric("rtbench_server_open_long_polls").await < 2 {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -111,9 +99,9 @@ async fn long_polls_past_the_limit_get_503() {
     for h in [a, b] {
         assert_eq!(h.await.expect("task").expect("answer").status(), 200);
     }
-    assert_eq!(metric(&srv, "rtbench_server_open_long_polls").await, 0);
+    assert_eq!(srv.metric("rtbench_server_open_long_polls").await, 0);
     assert_eq!(
-        metric(&srv, "rtbench_server_rejected_long_polls_total").await,
+        srv.metric("rtbench_server_rejected_long_polls_total").await,
         1
     );
 }
@@ -166,7 +154,7 @@ async fn publishing_past_the_rate_limit_gets_429_then_close_1008() {
         errors, 6,
         "twice the burst of 3 error frames before the close"
     );
-    assert!(metric(&srv, "rtbench_server_rate_limited_total").await >= 8);
+    assert!(srv.metric("rtbench_server_rate_limited_total").await >= 8);
     // Others are unaffected.
     assert!(!srv.publish("rl", "other", "fine").await.is_empty());
 }
@@ -239,31 +227,31 @@ async fn disallowed_origins_get_403_allowed_ones_cors() {
         .await
         .expect_err("refused");
     assert!(err.to_string().contains("403"), "{err}");
-    assert_eq!(
-        metric(&srv, "rtbench_server_rejected_origins_total").await,
-        2
-    );
+    assert_eq!(srv.metric("rtbench_server_rejected_origins_total").await, 2);
 }
 
+testkit::per_push_transport!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    a_subscriber_that_stops_reading_is_disconnected
+);
 /// A subscriber that stops reading: its socket buffers fill, then the
 /// server gives up on it within two heartbeats (counted) instead of holding
 /// it forever, and everyone else keeps getting messages.
-#[rstest::rstest]
-#[case::ws(
-    "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
-     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    b"HTTP/1.1 101"
-)]
-#[case::sse(
-    "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
-    b"HTTP/1.1 200"
-)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subscriber_that_stops_reading_is_disconnected(
-    #[case] request: &str,
-    #[case] status: &[u8; 12],
-) {
+async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The subscribe request written by hand, and the status line it gets.
+    let (request, status): (&str, &[u8; 12]) = match t {
+        Transport::Ws => (
+            "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            b"HTTP/1.1 101",
+        ),
+        Transport::Sse => (
+            "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
+            b"HTTP/1.1 200",
+        ),
+        Transport::ShortPoll | Transport::LongPoll => panic!("{t} is not a push transport"),
+    };
     let srv = TestServer::with(server::Config {
         heartbeat: Duration::from_millis(500),
         ..server::Config::default()
@@ -304,7 +292,7 @@ async fn a_subscriber_that_stops_reading_is_disconnected(
     }
     // Cut off at the socket after two heartbeats without write progress.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while metric(&srv, "rtbench_server_stalled_subscribers_total").await < 1 {
+    while srv.metric("rtbench_server_stalled_subscribers_total").await < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the stalled subscriber was not dropped"

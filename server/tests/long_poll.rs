@@ -1,10 +1,8 @@
 //! Long polls are held until news arrives or the wait ends.
 
-mod common;
-
-use common::TestServer;
 use protocol::PollResponse;
 use std::time::Duration;
+use testkit::TestServer;
 
 #[tokio::test]
 async fn held_until_a_publish_then_answered() {
@@ -16,7 +14,7 @@ async fn held_until_a_publish_then_answered() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!poll.is_finished(), "a long poll with nothing new is held");
     srv.publish("lp", "u", "wake").await;
-    let r = tokio::time::timeout(common::SOON, poll)
+    let r = tokio::time::timeout(testkit::SOON, poll)
         .await
         .expect("answered after the publish")
         .expect("task")
@@ -48,7 +46,7 @@ async fn wait_is_capped_by_the_server() {
     })
     .await;
     let r = tokio::time::timeout(
-        common::SOON,
+        testkit::SOON,
         srv.http
             .get(format!("{}/api/rooms/lp/messages?wait=3600", srv.url))
             .send(),
@@ -73,7 +71,7 @@ async fn many_waiters_all_wake() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     srv.publish("many", "u", "all").await;
     for p in polls {
-        let r = tokio::time::timeout(common::SOON, p)
+        let r = tokio::time::timeout(testkit::SOON, p)
             .await
             .expect("woken")
             .expect("task")

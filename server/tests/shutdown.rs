@@ -1,16 +1,14 @@
 //! Graceful shutdown ends every kind of connection promptly.
 
-mod common;
-
-use common::{End, Sub, SubOpts, TestServer};
 use protocol::{PollResponse, Transport};
 use std::time::{Duration, Instant};
+use testkit::{End, SubOpts, Subscriber, TestServer};
 
 #[tokio::test]
 async fn shutdown_answers_closes_and_ends_everything() {
     let mut srv = TestServer::start().await;
-    let mut sse = Sub::open(Transport::Sse, &srv, "s", SubOpts::live()).await;
-    let mut ws = Sub::open(Transport::Ws, &srv, "s", SubOpts::live()).await;
+    let mut sse = Subscriber::open(Transport::Sse, &srv, "s", SubOpts::live()).await;
+    let mut ws = Subscriber::open(Transport::Ws, &srv, "s", SubOpts::live()).await;
     let url = format!("{}/api/rooms/s/messages?since=0&wait=25", srv.url);
     let http = reqwest::Client::new();
     let parked =

@@ -3,9 +3,9 @@
 //! `--target` names one), runs the load generator, writes the result file,
 //! and at the end renders the report over every file it wrote.
 
-use super::child::ChildServer;
 use super::matrix::{Axis, Cell, cells, file_name, parse_axis};
 use super::report::Format;
+use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, command_line};
 use anyhow::Context;
 use clap::Args;
@@ -21,7 +21,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Args)]
 #[command(
     mut_arg("target", |a| a
-        .help("Server to measure (loopback only) [default: a fresh `rtbench server` per run]")
+        .help("Server to measure (loopback, or with --network the link's server side \
+http://198.18.0.2:PORT) [default: a fresh `rtbench server` per run, behind a fresh link with --network]")
         .hide_default_value(true)),
     mut_arg("clients", |a| a.default_value("1000")),
     mut_arg("duration", |a| a.default_value("20s")),
@@ -44,8 +45,11 @@ pub struct BenchArgs {
         default_value = "rtbench-report"
     )]
     pub out: PathBuf,
-    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100` or `size=100,1k`;
-    /// repeat the flag for a grid. Each cell is one run per transport.
+    /// A sweep: `clients=100,1000,5000`, `rate=1,10,100`, `size=100,1k` or
+    /// `network=lan,lte,3g`; repeat the flag for a grid. Each cell is one run
+    /// per transport. A network with keys has commas of its own: alone it is
+    /// one value (`network=lte,loss=2%`); several are separated by `;`
+    /// (`network=lte;lte,loss=2%;rtt=80ms,loss=1%`)
     #[arg(long, value_name = "KEY=V1,V2,…", value_parser = parse_axis)]
     pub matrix: Vec<Axis>,
     /// Runs per cell and transport; the report shows the median and the spread
@@ -167,6 +171,23 @@ async fn run_all(
             "--server-arg configures the servers bench starts itself; with --target, configure that server instead",
         ));
     }
+    let cells = cells(&args.matrix);
+    let transports = transports(args, &resolved.scenario)?;
+    // Every run's settings, checked before the first run starts.
+    for cell in &cells {
+        let scenario = cell.apply(&resolved.scenario)?;
+        let placeholder = own_server_placeholder(&scenario);
+        let own = target.is_none().then_some(placeholder.as_str());
+        for &t in &transports {
+            run_config(args, resolved, cell, t, own)?;
+        }
+        loadgen::check_server_cmd(&scenario, target.is_some())?;
+    }
+    if resolved.scenario.server_cmd.is_some() && !args.server_args.is_empty() {
+        return Err(CliError::usage(
+            "--server-arg configures rtbench's own server; with --server-cmd, put the flags in the command",
+        ));
+    }
     if target.is_none() && resolved.scenario.server_pid.is_some() {
         return Err(CliError::usage(
             "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats",
@@ -182,8 +203,6 @@ async fn run_all(
     // Refuse early (before minutes of load) if the directory cannot take files.
     loadgen::check_output_writable(&results_dir.join(".probe.json"))?;
 
-    let cells = cells(&args.matrix);
-    let transports = transports(args, &resolved.scenario)?;
     let total = cells.len() * args.repeat as usize * transports.len();
     let bench = Bench {
         args,
@@ -237,16 +256,28 @@ impl Bench<'_> {
         outcome: &mut Outcome,
     ) -> Result<(), CliError> {
         let path = self.results_dir.join(&name);
-        let server = match &self.target {
-            Some(_) => None,
-            None => Some(
-                ChildServer::start(&self.args.server_args)
-                    .await
-                    .context("starting the server for this run")?,
-            ),
+        let scenario = cell.apply(&self.resolved.scenario)?;
+        // Settings are checked before anything starts (the own server's
+        // address stands in for the one it will get).
+        let placeholder = own_server_placeholder(&scenario);
+        let own = self.target.is_none().then_some(placeholder.as_str());
+        let cfg = run_config(self.args, self.resolved, cell, t, own)?;
+        let server = match (&self.target, &scenario.server_cmd, cfg.targets.as_slice()) {
+            (None, _, _) => ServerPlan::Own(&self.args.server_args),
+            (Some(_), Some(cmd), [target]) => ServerPlan::Cmd(cmd, target.addr),
+            (Some(_), Some(_), _) => {
+                return Err(CliError::usage(
+                    "--server-cmd starts one server: give one --target, the address it listens on",
+                ));
+            }
+            (Some(_), None, _) => ServerPlan::Given,
         };
-        let url = server.as_ref().map(|s| s.url.as_str());
-        let cfg = run_config(self.args, self.resolved, cell, t, url)?;
+        // A fresh link per run, as a fresh server: no run inherits another's
+        // queues, flows or middlebox state, and the link's counters in the
+        // result file are this run's alone.
+        let stage = Stage::start(&scenario, server).await?;
+        let mut cfg = run_config(self.args, self.resolved, cell, t, stage.own_url())?;
+        cfg.client_ns = stage.client_ns();
         eprintln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,
@@ -261,13 +292,13 @@ impl Bench<'_> {
             path.display()
         );
         let r = loadgen::run(cfg, self.cancel.child_token()).await;
-        if let Some(s) = server
-            && let Err(e) = s.stop().await
-        {
+        let link = stage.link_result();
+        if let Err(e) = stage.stop().await {
             outcome.problems.push(format!("{name}: {e:#}"));
             outcome.failed = true;
         }
-        let r = r?;
+        let mut r = r?;
+        r.file.link = link;
         loadgen::write_results(&path, &r.file)
             .with_context(|| format!("writing {}", path.display()))?;
         outcome.files.push(path);
@@ -277,6 +308,15 @@ impl Bench<'_> {
             .extend(r.problems.iter().map(|p| format!("{name}: {p}")));
         outcome.cancelled |= r.cancelled;
         Ok(())
+    }
+}
+
+/// Where bench's own server will be: the link's server side over a network,
+/// else loopback (the port is known once it runs).
+fn own_server_placeholder(scenario: &Scenario) -> String {
+    match scenario.network {
+        Some(_) => format!("http://{}", netem::SERVER_ADDR),
+        None => "http://127.0.0.1".to_string(),
     }
 }
 

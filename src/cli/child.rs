@@ -1,5 +1,6 @@
 //! `rtbench bench`'s own server: `rtbench server` started as a child process
-//! on 127.0.0.1:0, so its CPU and memory are measured apart from the load
+//! on 127.0.0.1:0 (or, over `--network`, on the link's server side,
+//! 198.18.0.2:0), so its CPU and memory are measured apart from the load
 //! generator's, and a fresh one per run so no run inherits another's state.
 //!
 //! The child never outlives us: it is killed when dropped (errors, panics),
@@ -29,18 +30,32 @@ pub struct ChildServer {
 
 impl ChildServer {
     /// Starts `rtbench server --addr 127.0.0.1:0 EXTRA…` and waits for its
-    /// address line.
-    pub async fn start(extra: &[String]) -> anyhow::Result<ChildServer> {
+    /// address line; inside `netns` (a link's server side) on its address.
+    pub async fn start(
+        extra: &[String],
+        netns: Option<&netem::Netns>,
+    ) -> anyhow::Result<ChildServer> {
         let exe = std::env::current_exe().context("finding the rtbench executable")?;
-        let mut child = Command::new(&exe)
-            .args(["server", "--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
+        let addr = match netns {
+            Some(ns) => format!("{}:0", ns.addr()),
+            None => "127.0.0.1:0".to_string(),
+        };
+        let mut command = Command::new(&exe);
+        command
+            .args(["server", "--addr", &addr, "--exit-on-stdin-eof"])
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {} server", exe.display()))?;
+            .kill_on_drop(true);
+        // A child starts in the network namespace of the thread that forks it.
+        let spawned = match netns {
+            Some(ns) => ns
+                .run(|| command.spawn())
+                .context("entering the link's server side")?,
+            None => command.spawn(),
+        };
+        let mut child = spawned.with_context(|| format!("starting {} server", exe.display()))?;
         let pid = child.id().context("child server exited at once")?;
         let stdout = child.stdout.take().context("child stdout")?;
         let stderr = child.stderr.take().context("child stderr")?;

@@ -1,6 +1,10 @@
 //! `rtbench load`: one transport measured, in this process or, with
-//! `--processes N`, in N worker processes merged into one result.
+//! `--processes N`, in N worker processes merged into one result. With
+//! `--network` the load crosses an emulated link (to rtbench's own server
+//! unless `--target` names another); with `--server-cmd` the run starts
+//! and stops that server.
 
+use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, processes};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -8,62 +12,113 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     let output = args.output.clone();
     let processes = args.processes;
-    let plan = args.plan()?;
+    let mut plan = args.plan()?;
     let thresholds = reports::Threshold::parse_all(&plan.thresholds)?;
-    let cfg = plan.config;
     // A scenario file shared with `bench` may hold thresholds for the other
     // transports: this run cannot measure them, which is no failure.
     let (thresholds, skipped): (Vec<_>, Vec<_>) = thresholds
         .into_iter()
-        .partition(|t| t.applies_to(cfg.transport));
+        .partition(|t| t.applies_to(plan.config.transport));
     for t in &skipped {
         eprintln!(
             "rtbench load: threshold {t} does not apply to {}; skipped",
-            cfg.transport
+            plan.config.transport
         );
     }
     if let Some(p) = &output {
         loadgen::check_output_writable(p)?;
     }
-    if processes > 1 {
-        // Ctrl-C ends every worker early with partial results, merged as usual.
-        let cancel = CancellationToken::new();
-        cancel_on_signal(cancel.clone());
-        let dir = processes::WorkDir::new(output.as_ref());
-        let file = processes::run(processes, &plan.scenario, &cfg, &dir.path, cancel).await?;
-        loadgen::print_summary(&file, std::io::stdout().lock())?;
-        if let Some(p) = &output {
-            loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
-            eprintln!("results: {}", p.display());
-        }
-        let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
-        return Ok(if !passed {
-            Done::Gate
-        } else if file.partial {
-            Done::Problems
-        } else {
-            Done::Ok
-        });
-    }
+    let stage = start_stage(&args, &mut plan).await?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
-    let r = loadgen::run(cfg, cancel).await?;
-    loadgen::print_summary(&r.file, std::io::stdout().lock())?;
+    let measured = measure(processes, output.as_ref(), &plan, &stage, cancel).await;
+    let stopped = stage.stop().await;
+    let (file, partial) = measured?;
+    if let Err(e) = stopped {
+        eprintln!("rtbench load: {e:#}");
+    }
+    loadgen::print_summary(&file, std::io::stdout().lock())?;
     if let Some(p) = &output {
-        loadgen::write_results(p, &r.file).with_context(|| format!("writing {}", p.display()))?;
+        loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
         eprintln!("results: {}", p.display());
     }
-    for p in &r.problems {
-        eprintln!("rtbench load: {p}");
-    }
-    let passed = check_thresholds(&thresholds, std::slice::from_ref(&r.file))?;
+    let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
     // Loss and errors are measurements (thresholds judge them); a run that
     // did not complete is a failure.
     Ok(if !passed {
         Done::Gate
-    } else if r.partial || r.cancelled {
+    } else if partial {
         Done::Problems
     } else {
         Done::Ok
     })
+}
+
+/// The link and the server of this run (none on plain loopback); the plan
+/// learns where the server is and where sockets go.
+async fn start_stage(
+    args: &loadgen::LoadArgs,
+    plan: &mut loadgen::LoadPlan,
+) -> Result<Stage, CliError> {
+    let scenario = plan.scenario.clone();
+    let server = if args.inside_link {
+        // A worker: its parent owns the link and the server.
+        ServerPlan::Given
+    } else if plan.own_server {
+        ServerPlan::Own(&args.server_args)
+    } else if let Some(cmd) = &scenario.server_cmd {
+        let [target] = plan.config.targets.as_slice() else {
+            return Err(CliError::usage(
+                "--server-cmd starts one server: give one --target, the address it listens on",
+            ));
+        };
+        ServerPlan::Cmd(cmd, target.addr)
+    } else {
+        ServerPlan::Given
+    };
+    let mut network = scenario.clone();
+    if args.inside_link {
+        network.network = None;
+    }
+    let stage = Stage::start(&network, server).await?;
+    if let Some(url) = stage.own_url() {
+        plan.set_target(url)?;
+    }
+    plan.config.client_ns = stage.client_ns();
+    Ok(stage)
+}
+
+/// The run, in this process or in `processes` workers: the result file (with
+/// the link's account) and whether it is partial.
+async fn measure(
+    processes: u32,
+    output: Option<&std::path::PathBuf>,
+    plan: &loadgen::LoadPlan,
+    stage: &Stage,
+    cancel: CancellationToken,
+) -> Result<(loadgen::results::ResultFile, bool), CliError> {
+    if processes > 1 {
+        // Ctrl-C ends every worker early with partial results, merged as usual.
+        let dir = processes::WorkDir::new(output);
+        let client_ns = stage.client_ns();
+        let mut file = processes::run(
+            processes,
+            &plan.scenario,
+            &plan.config,
+            &dir.path,
+            client_ns.as_ref(),
+            cancel,
+        )
+        .await?;
+        file.link = stage.link_result();
+        let partial = file.partial;
+        return Ok((file, partial));
+    }
+    let r = loadgen::run(plan.config.clone(), cancel).await?;
+    let mut file = r.file;
+    file.link = stage.link_result();
+    for p in &r.problems {
+        eprintln!("rtbench load: {p}");
+    }
+    Ok((file, r.partial || r.cancelled))
 }

@@ -1,6 +1,12 @@
-//! `rtbench bench --matrix`: sweeps of clients, rate or size. A cell's
-//! values go through the same parser and layering as the flags (a cell is
-//! one more layer over them), so `size=1k` is 1,024 bytes as `--size 1k` is.
+//! `rtbench bench --matrix`: sweeps of clients, rate, size or network. A
+//! cell's values go through the same parser and layering as the flags (a
+//! cell is one more layer over them), so `size=1k` is 1,024 bytes as
+//! `--size 1k` is.
+//!
+//! Values are separated by commas — unless the list holds a `;`, then by
+//! semicolons — because a network spec has commas of its own: a network
+//! list without `;` that has keys is one spec (`network=lte,loss=2%`), and
+//! several specs with keys are separated by `;` (`network=lte;rtt=80ms,loss=1%`).
 
 use super::CliError;
 use loadgen::Scenario;
@@ -18,6 +24,7 @@ pub enum AxisKey {
     Clients,
     Rate,
     Size,
+    Network,
 }
 
 impl AxisKey {
@@ -26,6 +33,7 @@ impl AxisKey {
             AxisKey::Clients => "clients",
             AxisKey::Rate => "rate",
             AxisKey::Size => "size",
+            AxisKey::Network => "network",
         }
     }
 }
@@ -38,27 +46,45 @@ pub fn parse_axis(s: &str) -> Result<Axis, String> {
         "clients" => AxisKey::Clients,
         "rate" => AxisKey::Rate,
         "size" => AxisKey::Size,
+        "network" => AxisKey::Network,
         other => {
             return Err(format!(
-                "unknown matrix key {other:?}: use clients, rate or size"
+                "unknown matrix key {other:?}: use clients, rate, size or network"
             ));
         }
     };
-    let values: Vec<String> = vs
-        .split(',')
+    let values: Vec<String> = split_values(key, vs)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
         .collect();
     // The flag's parser, through the same layering as a cell's run.
     for v in &values {
-        Scenario::defaults()
-            .with(key.name(), v)
-            .map_err(|e| format!("{}={v}: {}", key.name(), e.why))?;
+        Scenario::defaults().with(key.name(), v).map_err(|e| {
+            let hint = if key == AxisKey::Network {
+                " (separate several networks with `;` when one has keys: network=lte;lte,loss=2%)"
+            } else {
+                ""
+            };
+            format!("{}={v}: {}{hint}", key.name(), e.why)
+        })?;
     }
     if values.is_empty() {
         return Err(format!("{}= needs at least one value", key.name()));
     }
     Ok(Axis { key, values })
+}
+
+/// The values of a list: separated by `;` when it holds one, else by
+/// commas — except a network list without `;` that has keys
+/// (`rtt=80ms,loss=1%`, `lte,loss=2%`): one spec, whose commas are its own.
+fn split_values(key: AxisKey, list: &str) -> Box<dyn Iterator<Item = &str> + '_> {
+    if list.contains(';') {
+        Box::new(list.split(';'))
+    } else if key == AxisKey::Network && list.contains('=') {
+        Box::new(std::iter::once(list))
+    } else {
+        Box::new(list.split(','))
+    }
 }
 
 /// One point of the sweep: the settings it overrides.
@@ -159,5 +185,33 @@ mod tests {
         }
         let e = parse_axis("size=1q").expect_err("bad size");
         assert!(e.contains("1k = 1,024"), "{e}");
+    }
+
+    #[test]
+    fn network_cells_are_presets_or_specs_separated_by_semicolons() {
+        let base = Scenario::defaults();
+        let networks = |axis: &str| -> Vec<String> {
+            cells(&[parse_axis(axis).expect("axis")])
+                .iter()
+                .map(|c| {
+                    let s = c.apply(base).expect("cell");
+                    s.network.map(|n| n.to_string()).unwrap_or_default()
+                })
+                .collect()
+        };
+        assert_eq!(networks("network=lan,lte,3g"), ["lan", "lte", "3g"]);
+        // A spec with commas: the list is split at semicolons instead.
+        assert_eq!(
+            networks("network=lte;rtt=80ms,loss=1%;3g,loss=2%"),
+            ["lte", "rtt=80ms,loss=1%", "3g,loss=2%"]
+        );
+        // Without `;`, a list with keys is one spec.
+        assert_eq!(networks("network=lte,loss=2%"), ["lte,loss=2%"]);
+        let e = parse_axis("network=lte,3g,loss=2%").expect_err("two presets in one spec");
+        assert!(e.contains("separate several networks with `;`"), "{e}");
+        let e = parse_axis("network=5g").expect_err("unknown preset");
+        assert!(e.contains("lte"), "names the presets: {e}");
+        let label = cells(&[parse_axis("network=lte").expect("axis")])[0].label();
+        assert_eq!(label, "network=lte");
     }
 }

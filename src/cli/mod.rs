@@ -14,6 +14,8 @@ pub mod report;
 #[cfg(test)]
 mod same_config;
 pub mod server;
+mod server_cmd;
+mod stage;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
@@ -54,6 +56,11 @@ pub enum Command {
     /// rtbench's own; see docs/profiles.md).
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Runs a `--server-cmd` in its own process group and stops the group
+    /// when standard input closes (internal: how rtbench makes sure such a
+    /// server never outlives it).
+    #[command(hide = true)]
+    Supervise(server_cmd::SuperviseArgs),
 }
 
 impl Command {
@@ -66,6 +73,7 @@ impl Command {
             Command::Report(_) => &["report"],
             Command::Compare(_) => &["compare"],
             Command::Profile(profile::ProfileCommand::Check(_)) => &["profile", "check"],
+            Command::Supervise(_) => &["supervise"],
         }
     }
 
@@ -77,6 +85,7 @@ impl Command {
             Command::Compare(args) => compare::run(args),
             Command::Profile(profile::ProfileCommand::Check(args)) => profile::check(args).await,
             Command::Report(args) => report::run(args).map(|()| Done::Ok),
+            Command::Supervise(args) => server_cmd::supervise(args).await,
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use anyhow::{Context, bail};
 use loadgen::Scenario;
-use loadgen::results::ResultFile;
+use loadgen::results::{RadioFigures, RadioResult, ResultFile};
 use protocol::units::{Count, Rate};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,12 +59,14 @@ pub fn worker_input(n: u32, scenario: &Scenario) -> serde_json::Result<Vec<u8>> 
 
 /// Run `scenario` (its `cfg` already validated) in `n` child processes;
 /// returns the merged result file. `cancel` (Ctrl-C, SIGTERM) is passed on
-/// to the workers, which end early with partial results.
+/// to the workers, which end early with partial results. With `client_ns`
+/// (the emulated link's client side) the workers run inside it.
 pub async fn run(
     n: u32,
     scenario: &Scenario,
     cfg: &loadgen::Config,
     dir: &Path,
+    client_ns: Option<&netem::Netns>,
     cancel: CancellationToken,
 ) -> anyhow::Result<ResultFile> {
     let s = share(n, cfg.clients, cfg.publishers, cfg.rate_per_sec);
@@ -90,7 +92,7 @@ pub async fn run(
     for k in 0..n {
         let out = dir.join(format!("worker-{k}.json"));
         let _ = std::fs::remove_file(&out);
-        let child = spawn_worker(&exe, (n, k), start_at, &out, &input).await?;
+        let child = spawn_worker(&exe, (n, k), start_at, (&out, client_ns), &input).await?;
         children.push((k, out, child));
     }
     let pids: Vec<u32> = children.iter().filter_map(|(_, _, c)| c.id()).collect();
@@ -125,15 +127,17 @@ pub async fn run(
     merge(files, n, cfg)
 }
 
-/// Starts worker `k` of `n` writing `out`, and hands it its scenario.
+/// Starts worker `k` of `n` writing `out` (inside `netns`, the link's
+/// client side, if any), and hands it its scenario.
 async fn spawn_worker(
     exe: &Path,
     (n, k): (u32, u32),
     start_at: f64,
-    out: &Path,
+    (out, netns): (&Path, Option<&netem::Netns>),
     input: &[u8],
 ) -> anyhow::Result<tokio::process::Child> {
-    let mut child = tokio::process::Command::new(exe)
+    let mut command = tokio::process::Command::new(exe);
+    command
         .args(["load", "--scenario-stdin", "--quiet"])
         .args(["--workers", &n.to_string(), "--worker-id", &k.to_string()])
         .args(["--start-at", &format!("{start_at}")])
@@ -141,9 +145,16 @@ async fn spawn_worker(
         .arg(out)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting load worker {k}"))?;
+        .kill_on_drop(true);
+    let spawned = match netns {
+        Some(ns) => {
+            command.arg("--inside-link");
+            ns.run(|| command.spawn())
+                .context("entering the link's client side")?
+        }
+        None => command.spawn(),
+    };
+    let mut child = spawned.with_context(|| format!("starting load worker {k}"))?;
     let mut stdin = child.stdin.take().context("a worker's standard input")?;
     stdin
         .write_all(input)
@@ -168,6 +179,7 @@ fn merge(files: Vec<ResultFile>, n: u32, cfg: &loadgen::Config) -> anyhow::Resul
             entry.runs.len()
         );
     }
+    let radio = merged_radio(&files);
     let mut out = files.into_iter().next().context("no worker results")?;
     out.partial = entry.partial;
     out.warnings = cmp.warnings.clone();
@@ -177,7 +189,45 @@ fn merge(files: Vec<ResultFile>, n: u32, cfg: &loadgen::Config) -> anyhow::Resul
     // The workers read no file; the run's settings came from this one.
     out.scenario.scenario_file = cfg.scenario_file.as_ref().map(|p| p.display().to_string());
     out.transports = vec![entry.merged.clone()];
+    if let Some(t) = out.transports.first_mut() {
+        t.radio = radio;
+    }
     Ok(out)
+}
+
+/// The workers' radio figures as one run's: per-client means, weighted by
+/// each worker's clients (`None` unless every worker has them).
+fn merged_radio(files: &[ResultFile]) -> Option<RadioResult> {
+    let parts: Vec<(f64, &RadioResult)> = files
+        .iter()
+        .flat_map(|f| &f.transports)
+        .map(|t| Some((t.clients as f64, t.radio.as_ref()?)))
+        .collect::<Option<_>>()?;
+    let clients: f64 = parts.iter().map(|(n, _)| n).sum();
+    if parts.is_empty() || clients <= 0.0 {
+        return None;
+    }
+    let mean = |f: fn(&RadioResult) -> &RadioFigures| RadioFigures {
+        radio_on_fraction: parts
+            .iter()
+            .map(|(n, r)| n * f(r).radio_on_fraction)
+            .sum::<f64>()
+            / clients,
+        joules_per_client_hour: parts
+            .iter()
+            .map(|(n, r)| n * f(r).joules_per_client_hour)
+            .sum::<f64>()
+            / clients,
+        promotions_per_client_hour: parts
+            .iter()
+            .map(|(n, r)| n * f(r).promotions_per_client_hour)
+            .sum::<f64>()
+            / clients,
+    };
+    Some(RadioResult {
+        lte: mean(|r| &r.lte),
+        umts: mean(|r| &r.umts),
+    })
 }
 
 /// Where the workers' files go: kept beside `--output`, else in a temp

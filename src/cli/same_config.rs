@@ -154,3 +154,125 @@ fn a_flag_not_given_never_overrides_the_file() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn network_as_flag_file_matrix_cell_and_worker_give_the_same_config() {
+    // No --target: rtbench's own server on the link's server side, whose
+    // address stands in until it runs.
+    let own = format!("http://{}", netem::SERVER_ADDR);
+    let a = load(&["--transport", "ws", "--network", "lte", "--seed", "7"])
+        .load
+        .plan()
+        .expect("flag");
+    assert!(a.own_server);
+    assert_eq!(
+        a.config
+            .network
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("lte")
+    );
+    assert_eq!(a.config.targets_url(), own);
+
+    let dir = std::env::temp_dir().join(format!("rtbench-same-net-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("net.toml");
+    std::fs::write(&path, "transport = \"ws\"\nnetwork = \"lte\"\nseed = 7\n").expect("write");
+    let p = path.to_str().expect("utf-8 path");
+    let mut b = load(&["--scenario", p]).load.plan().expect("file").config;
+    b.scenario_file = None;
+    assert_eq!(debug(&b), debug(&a.config), "file = flag");
+
+    let bench = Bench::try_parse_from(["bench", "--matrix", "network=lte", "--seed", "7"])
+        .expect("bench flags")
+        .bench;
+    let resolved = bench.shared.resolve().expect("bench settings");
+    let cells = cells(&bench.matrix);
+    let [cell] = cells.as_slice() else {
+        panic!("one cell, got {}", cells.len());
+    };
+    let mut c = run_config(&bench, &resolved, cell, Transport::Ws, Some(&own)).expect("cell");
+    // Bench's own defaults for clients, duration and warmup differ from load's.
+    c.clients = a.config.clients;
+    c.duration = a.config.duration;
+    c.warmup = a.config.warmup;
+    assert_eq!(debug(&c), debug(&a.config), "matrix cell = flag");
+
+    // A --processes worker runs inside the link: it records the network and
+    // starts none.
+    let bytes = worker_input(1, &a.scenario).expect("json");
+    let base: Scenario = serde_json::from_slice(&bytes).expect("read back");
+    let w = load(&["--scenario-stdin", "--inside-link"])
+        .load
+        .plan_on(Some(base))
+        .expect("worker");
+    assert!(!w.own_server);
+    assert_eq!(debug(&w.config), debug(&a.config), "worker = flag");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_network_needs_a_server_on_its_far_side() {
+    let e = load(&[
+        "--transport",
+        "ws",
+        "--network",
+        "lte",
+        "--target",
+        "http://127.0.0.1:9",
+    ])
+    .load
+    .plan()
+    .expect_err("loopback");
+    assert!(
+        e.to_string().contains("never crosses the emulated link"),
+        "{e}"
+    );
+    let e = load(&[
+        "--transport",
+        "ws",
+        "--network",
+        "lte",
+        "--target",
+        "http://198.18.0.2:9",
+    ])
+    .load
+    .plan()
+    .expect_err("nobody there");
+    assert!(e.to_string().contains("--server-cmd"), "{e}");
+    let ok = load(&[
+        "--transport",
+        "ws",
+        "--network",
+        "lte",
+        "--target",
+        "http://198.18.0.2:9",
+        "--server-cmd",
+        "exec my-server --port 9",
+    ])
+    .load
+    .plan()
+    .expect("a server started on the link");
+    assert!(!ok.own_server);
+    let e = load(&[
+        "--transport",
+        "ws",
+        "--network",
+        "lte",
+        "--source-ips",
+        "127.0.0.1-127.0.0.2",
+    ])
+    .load
+    .plan()
+    .expect_err("source addresses");
+    assert!(e.to_string().contains("not supported yet"), "{e}");
+    let e = load(&["--transport", "ws", "--server-cmd", "my-server"])
+        .load
+        .plan()
+        .expect_err("where does it listen?");
+    assert!(
+        e.to_string().contains("--target http://127.0.0.1:8080"),
+        "{e}"
+    );
+}

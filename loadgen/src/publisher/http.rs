@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Send one publish on `conn` (opened first if there is none or it
 /// closed); any failure drops the connection, so the next publish starts
@@ -72,6 +73,55 @@ pub(super) async fn publish_http(
         *conn = None; // a fresh connection for the next publish
     }
     res
+}
+
+/// One HTTP publish to send: the message and who sends it.
+pub(super) struct Send {
+    pub payload: String,
+    pub id: String,
+    pub room: usize,
+    pub seq: u64,
+    /// Its intended time falls in the measured window.
+    pub in_window: bool,
+    pub slot: usize,
+    pub counter: Arc<WireCounter>,
+    /// Which of the run's targets.
+    pub target: usize,
+}
+
+/// A finished HTTP publish: how it went, and its connection (unless it failed).
+pub(super) struct Sent {
+    pub room: usize,
+    pub seq: u64,
+    pub in_window: bool,
+    pub target: usize,
+    /// From handing it to the connection to the answer (or the failure).
+    pub took: Duration,
+    pub conn: Option<HttpConn>,
+    pub res: Result<(), ClientError>,
+}
+
+/// Sends `s` on `conn` (or a new connection); owns everything, so several
+/// publishes of one publisher can be in flight at once.
+pub(super) async fn send(sh: &Shared, mut conn: Option<HttpConn>, s: Send) -> Sent {
+    let vars = Vars {
+        room: &sh.rooms[s.room],
+        client: &s.id,
+        payload: &s.payload,
+        wait_secs: 0.0,
+    };
+    let sent_at = Instant::now();
+    let ep = &sh.targets[s.target];
+    let res = publish_http(sh, ep, &mut conn, s.slot, &s.counter, &vars).await;
+    Sent {
+        room: s.room,
+        seq: s.seq,
+        in_window: s.in_window,
+        target: s.target,
+        took: sent_at.elapsed(),
+        conn,
+        res,
+    }
 }
 
 /// The publish request: the profile's method, path, headers and body, and

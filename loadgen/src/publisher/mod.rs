@@ -25,6 +25,8 @@ use crate::net::WireCounter;
 use crate::profile::Vars;
 use crate::record::record;
 use crate::transport::Shared;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use protocol::Transport;
 use protocol::results::PublishVia;
 use std::sync::Arc;
@@ -52,7 +54,8 @@ pub async fn run_publisher(
     cancel: CancellationToken,
 ) -> PubOutcome {
     let mut p = Publisher::new(index, &sh);
-    for k in 0u64.. {
+    let mut in_flight = FuturesUnordered::new();
+    'schedule: for k in 0u64.. {
         let offset = p.schedule.next_offset();
         if !offset.is_finite() || offset > 1e7 {
             break;
@@ -62,16 +65,48 @@ pub async fn run_publisher(
         if sent_us >= end_us || p.gave_up(sent_us, start_us, end_us) {
             break;
         }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = sleep_precise(intended) => {}
+        // Until it is due, settle the HTTP publishes that finish meanwhile.
+        let due = sleep_precise(intended);
+        tokio::pin!(due);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break 'schedule,
+                Some(done) = in_flight.next() => {
+                    if !p.settle(done, &cancel) {
+                        break 'schedule;
+                    }
+                }
+                _ = idle_closed(&mut p.http), if in_flight.is_empty() => p.keep_warm().await,
+                _ = &mut due => break,
+            }
         }
-        if !p.publish(k, sent_us, &cancel).await {
-            break;
+        if sh.cfg.publish_via == PublishVia::Ws {
+            if !p.publish(k, sent_us, &cancel).await {
+                break;
+            }
+            continue;
         }
+        // At most `max_in_flight` at once: a publish due while all are busy
+        // waits for one (and the wait shows as its latency).
+        while in_flight.len() >= p.max_in_flight {
+            let Some(done) = in_flight.next().await else {
+                break;
+            };
+            if !p.settle(done, &cancel) {
+                break 'schedule;
+            }
+        }
+        in_flight.push(p.start_http(k, sent_us));
+    }
+    while let Some(done) = in_flight.next().await {
+        p.settle(done, &cancel);
     }
     p.finish(&cancel).await
 }
+
+/// Connections a browser opens to one host at most (HTTP/1.1): a phone's
+/// publishes may be in flight at once up to this.
+const PHONE_CONNECTIONS: usize = 6;
 
 /// One publisher's state through the run.
 struct Publisher<'a> {
@@ -89,7 +124,13 @@ struct Publisher<'a> {
     out: PubOutcome,
     /// The next seq per room.
     seqs: Vec<u64>,
-    http: Option<HttpConn>,
+    /// Idle HTTP connections.
+    http: Vec<HttpConn>,
+    /// HTTP publishes at once: 1 on loopback (the next publish waits for the
+    /// previous answer, which comes at once), [`PHONE_CONNECTIONS`] over an
+    /// emulated network, where each publisher is one phone and a publish
+    /// takes a round trip.
+    max_in_flight: usize,
     /// One socket per room.
     ws: Vec<Option<WsPub>>,
     /// WebSocket publishes acknowledged by their echo (see `ws`).
@@ -123,7 +164,12 @@ impl<'a> Publisher<'a> {
                 ..PubOutcome::default()
             },
             seqs: vec![0u64; rooms],
-            http: None,
+            http: Vec::new(),
+            max_in_flight: if cfg.network.is_some() {
+                PHONE_CONNECTIONS
+            } else {
+                1
+            },
             ws: (0..rooms).map(|_| None).collect(),
             echo_acks: cfg.publish_via == PublishVia::Ws
                 && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.echo),
@@ -159,38 +205,22 @@ impl<'a> Publisher<'a> {
         true
     }
 
-    /// Publish the `k`-th message (intended at `sent_us`) and count it;
-    /// false when it failed because the run was cancelled.
-    async fn publish(&mut self, k: u64, sent_us: u64, cancel: &CancellationToken) -> bool {
+    /// The room and seq of the `k`-th message.
+    fn next_message(&mut self, k: u64) -> (usize, u64) {
         let rooms = self.sh.rooms.len() as u64;
         let room = ((u64::from(self.index) + k * u64::from(self.publishers)) % rooms) as usize;
         let seq = self.seqs[room];
         self.seqs[room] += 1;
-        let (sent_at, res) = self.send(room, seq, sent_us).await;
-        let in_window = self.sh.rec.in_window(sent_us);
-        match res {
-            Ok(()) => self.acknowledged(room, seq, in_window, sent_at),
-            Err(_) if cancel.is_cancelled() => return false,
-            Err(e) => self.failed(&e, in_window),
-        }
-        true
+        (room, seq)
     }
 
-    /// Send one message the configured way; when it was sent, and how it went.
-    async fn send(
-        &mut self,
-        room: usize,
-        seq: u64,
-        sent_us: u64,
-    ) -> (Instant, Result<(), ClientError>) {
+    /// Publish the `k`-th message (intended at `sent_us`) over the
+    /// WebSocket and count it; false when it failed because the run was
+    /// cancelled.
+    async fn publish(&mut self, k: u64, sent_us: u64, cancel: &CancellationToken) -> bool {
+        let (room, seq) = self.next_message(k);
         let sh = self.sh;
-        let payload = Stamp {
-            run: sh.run_tag,
-            publisher: self.index,
-            seq,
-            sent_us,
-        }
-        .payload(sh.cfg.size_bytes);
+        let payload = self.payload(seq, sent_us);
         let vars = Vars {
             room: &sh.rooms[room],
             client: &self.id,
@@ -199,32 +229,95 @@ impl<'a> Publisher<'a> {
         };
         let sent_at = Instant::now();
         let ep = &sh.targets[self.target];
-        let res = match sh.cfg.publish_via {
-            PublishVia::Http => {
-                http::publish_http(sh, ep, &mut self.http, self.slot, &self.counter, &vars).await
-            }
-            PublishVia::Ws => {
-                let pubws = PubWs {
-                    publisher: self.index,
-                    seq,
-                    in_window: sh.rec.in_window(sent_us),
-                    echoes: self.echo_acks.then(|| &self.echoes[room]),
-                };
-                let conn = &mut self.ws[room];
-                ws::publish_ws(sh, ep, conn, self.slot, &self.counter, &vars, pubws).await
-            }
+        let pubws = PubWs {
+            publisher: self.index,
+            seq,
+            in_window: sh.rec.in_window(sent_us),
+            echoes: self.echo_acks.then(|| &self.echoes[room]),
         };
-        (sent_at, res)
+        let conn = &mut self.ws[room];
+        let res = ws::publish_ws(sh, ep, conn, self.slot, &self.counter, &vars, pubws).await;
+        let in_window = sh.rec.in_window(sent_us);
+        match res {
+            Ok(()) => self.acknowledged(room, seq, in_window, sent_at.elapsed()),
+            Err(_) if cancel.is_cancelled() => return false,
+            Err(e) => self.failed(&e, in_window),
+        }
+        true
+    }
+
+    /// The `k`-th message over HTTP, on an idle connection (or a new one):
+    /// a future that owns what it needs, so several can be in flight.
+    fn start_http(&mut self, k: u64, sent_us: u64) -> impl Future<Output = http::Sent> + 'a {
+        let (room, seq) = self.next_message(k);
+        let sh = self.sh;
+        let send = http::Send {
+            payload: self.payload(seq, sent_us),
+            id: self.id.clone(),
+            room,
+            seq,
+            in_window: sh.rec.in_window(sent_us),
+            slot: self.slot,
+            counter: self.counter.clone(),
+            target: self.target,
+        };
+        http::send(sh, self.http.pop(), send)
+    }
+
+    /// Count a finished HTTP publish and keep its connection; false when it
+    /// failed because the run was cancelled.
+    fn settle(&mut self, done: http::Sent, cancel: &CancellationToken) -> bool {
+        if let Some(conn) = done.conn
+            && done.target == self.target
+        {
+            self.http.push(conn);
+        }
+        match done.res {
+            Ok(()) => self.acknowledged(done.room, done.seq, done.in_window, done.took),
+            Err(_) if cancel.is_cancelled() => return false,
+            Err(e) => self.failed(&e, done.in_window),
+        }
+        true
+    }
+
+    /// The server closed the idle connection kept for the next publish
+    /// (its keep-alive timeout): open a new one now rather than when the
+    /// next publish is due, so that a quiet publisher's handshake is not
+    /// counted as delivery latency of the transport under test (over a
+    /// network it would add a round trip to every message). A failure is
+    /// left to the next publish, which dials again and counts it.
+    async fn keep_warm(&mut self) {
+        // The one that closed (`idle_closed` watched the last), and any other.
+        self.http.pop();
+        self.http.retain(|c| !c.is_closed());
+        if !self.http.is_empty() {
+            return;
+        }
+        let ep = &self.sh.targets[self.target];
+        let connect = HttpConn::connect(&ep.dialer, self.slot, &self.counter, &ep.authority);
+        if let Ok(Ok(conn)) = tokio::time::timeout(ep.dialer.connect_timeout, connect).await {
+            self.http.push(conn);
+        }
+    }
+
+    fn payload(&self, seq: u64, sent_us: u64) -> String {
+        Stamp {
+            run: self.sh.run_tag,
+            publisher: self.index,
+            seq,
+            sent_us,
+        }
+        .payload(self.sh.cfg.size_bytes)
     }
 
     /// A publish went out (over HTTP: was accepted).
-    fn acknowledged(&mut self, room: usize, seq: u64, in_window: bool, sent_at: Instant) {
+    fn acknowledged(&mut self, room: usize, seq: u64, in_window: bool, took: Duration) {
         let mut s = self.sh.rec.shard();
         s.sec.published += 1;
         if in_window {
             s.win.published += 1;
             if self.sh.cfg.publish_via == PublishVia::Http {
-                record(&mut s.publish, sent_at.elapsed().as_micros() as u64);
+                record(&mut s.publish, took.as_micros() as u64);
             }
             if self.echo_acks {
                 self.sent_in_window += 1; // acknowledged when echoed
@@ -242,7 +335,7 @@ impl<'a> Publisher<'a> {
         let targets = self.sh.targets.len();
         if targets > 1 {
             self.target = (self.target + 1) % targets;
-            self.http = None;
+            self.http.clear();
             self.ws.iter_mut().for_each(|c| *c = None);
         }
         if in_window {
@@ -259,6 +352,15 @@ impl<'a> Publisher<'a> {
             ws::count_echoes(&mut self.out, &self.echoes, self.sent_in_window, rec);
         }
         self.out
+    }
+}
+
+/// Completes when the idle connection the next publish would use closes;
+/// never without one.
+async fn idle_closed(http: &mut [HttpConn]) {
+    match http.last_mut() {
+        Some(conn) => conn.closed().await,
+        None => std::future::pending().await,
     }
 }
 

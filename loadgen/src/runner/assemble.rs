@@ -134,7 +134,7 @@ fn scenario(cfg: &Config) -> Scenario {
         publish_via: cfg.publish_via,
         seed: cfg.seed,
         source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
-        network: None,
+        network: cfg.network.as_ref().map(ToString::to_string),
         profile: Some(if cfg.profile.source_name == "built-in" {
             cfg.profile.name.clone()
         } else {
@@ -239,7 +239,12 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         targets: target_shares(i.cfg, end),
         worker: i.worker,
         loadgen: loadgen_cost(i.cfg, i.measured, i.rss_baseline),
-        radio: None,
+        radio: match (&start.radio, &end.radio) {
+            (Some(a), Some(b)) => {
+                crate::network::radio_result(a, b, end.at.saturating_duration_since(start.at))
+            }
+            _ => None,
+        },
     }
 }
 

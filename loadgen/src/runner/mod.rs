@@ -115,10 +115,16 @@ fn share(cfg: &Config, targets: Vec<Endpoint>, cancel: &CancellationToken) -> (A
         Some(t) => SplitMix64::new((t * 1000.0) as u64 ^ 0x7274_6231).next_u64() as u32,
         None => run_tag(),
     };
-    let rec = Arc::new(if cfg.trace {
+    let rec = if cfg.trace {
         Recorder::with_trace(Clock::new())
     } else {
         Recorder::new(Clock::new())
+    };
+    // Each subscriber is a phone only where the network is a phone's.
+    let rec = Arc::new(if cfg.network.is_some() {
+        rec.with_radio()
+    } else {
+        rec
     });
     sys::trim_heap();
     let (rss_baseline, _) = sys::rss_bytes();

@@ -26,6 +26,8 @@ pub(super) struct Snap {
     pub connected: u64,
     /// The same per target.
     pub per_target: Vec<u64>,
+    /// The subscribers' radios (runs over `--network`).
+    pub radio: Option<crate::network::RadioSnap>,
 }
 
 /// The server's CPU and RSS (and, from rtbench's stats, its own counters):
@@ -82,6 +84,7 @@ pub(super) fn not_recorded(cfg: &Config) -> RunWarning {
 pub(super) async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
     let wire = rec.wire_totals();
     let at = Instant::now();
+    let radio = rec.radio_snapshot(at);
     let cpu = sys::cpu_seconds();
     let (rss, _) = sys::rss_bytes();
     let server = server_stats(&shared.cfg, &shared.targets).await;
@@ -97,5 +100,6 @@ pub(super) async fn snapshot(rec: &Recorder, shared: &Shared) -> Snap {
         cpu,
         rss,
         server,
+        radio,
     }
 }

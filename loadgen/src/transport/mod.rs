@@ -48,10 +48,6 @@ pub enum End {
     Lagged,
 }
 
-/// Longest silence on a push stream before it counts as dead (the server
-/// sends heartbeats far more often).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// Longest wait for a poll or publish answer beyond what was asked for.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 

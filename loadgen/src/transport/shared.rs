@@ -31,10 +31,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// `tls`: the run's connectors, used when `t` is `https://`.
+    /// `tls`: the run's connectors, used when `t` is `https://`; sockets come
+    /// from `cfg`'s source addresses, in its client namespace.
     pub fn new(
         t: &Target,
-        source_ips: Vec<std::net::IpAddr>,
+        cfg: &Config,
         timeout: Duration,
         tls: Option<&TlsClient>,
     ) -> Result<Self, ConfigError> {
@@ -47,7 +48,9 @@ impl Endpoint {
         };
         Ok(Endpoint {
             url: t.url.clone(),
-            dialer: Dialer::new(t.addr, source_ips, timeout).with_tls(tls),
+            dialer: Dialer::new(t.addr, cfg.source_ips.clone(), timeout)
+                .with_tls(tls)
+                .in_netns(cfg.client_ns.clone()),
             authority: t.authority.as_str().into(),
             connected: AtomicI64::new(0),
         })
@@ -62,7 +65,7 @@ impl Endpoint {
         };
         cfg.targets
             .iter()
-            .map(|t| Endpoint::new(t, cfg.source_ips.clone(), timeout, tls.as_ref()))
+            .map(|t| Endpoint::new(t, cfg, timeout, tls.as_ref()))
             .collect()
     }
 }

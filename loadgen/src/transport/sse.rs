@@ -127,7 +127,7 @@ async fn read_events(
     let own = cancel.child_token();
     let cancelled = own.cancelled();
     tokio::pin!(cancelled);
-    let mut silence = Silence::new();
+    let mut silence = Silence::new(c.shared.cfg.stream_timeout);
     loop {
         let frame = tokio::select! {
             _ = &mut cancelled => return Ok(End::Cancelled),

@@ -124,7 +124,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let own = cancel.child_token();
     let cancelled = own.cancelled();
     tokio::pin!(cancelled);
-    let mut silence = Silence::new();
+    let mut silence = Silence::new(c.shared.cfg.stream_timeout);
     loop {
         let next = tokio::select! {
             _ = &mut cancelled => {

@@ -1,5 +1,7 @@
 //! The forwarding thread of one direction: reads IP packets from one TUN device,
 //! decides their fate, holds them until due and writes them to the other device.
+//! Each client flow has its own rate and queue, so packets fall due out of arrival
+//! order: they wait in a heap keyed by due time (ties leave in arrival order).
 //!
 //! Precision: the thread sleeps in `ppoll` with a nanosecond timeout and a 1 ns
 //! timer slack (the default slack of 50 µs would add up to that much to every
@@ -24,6 +26,7 @@ use nix::time::{ClockId, clock_gettime};
 
 use super::Shared;
 use crate::Direction;
+use crate::middlebox::flow_of;
 use crate::shaper::{Shaper, Verdict};
 
 /// Larger than the devices' MTU.
@@ -218,13 +221,14 @@ impl Forwarder {
     fn admit(&mut self, slot: u32, len: usize) {
         let now = self.shared.now();
         let counters = self.shared.counters(self.direction);
-        let packet = &self.pool[slot as usize][..len];
+        let flow = flow_of(&self.pool[slot as usize][..len]);
         let dropped = if self.shared.partition.load(Relaxed) {
             Some(&counters.dropped_partition)
-        } else if !self.shared.middlebox_admits(now, packet, self.direction) {
+        } else if !self.shared.middlebox_admits(now, flow, self.direction) {
             Some(&counters.dropped_middlebox)
         } else {
-            match self.shaper.admit(now, len) {
+            // Packets that are no TCP or UDP flow share one queue.
+            match self.shaper.admit(now, len, flow.map_or(0, |f| f.key)) {
                 Verdict::Lost => Some(&counters.dropped_loss),
                 Verdict::QueueFull => Some(&counters.dropped_queue),
                 Verdict::Forward(due) if due <= now && self.held.is_empty() => {

@@ -16,15 +16,17 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 pub use netns::Netns;
 
-use crate::middlebox::{FlowTable, MAX_FLOWS};
+use crate::middlebox::{Flow, FlowTable, MAX_FLOWS};
 use crate::shaper::Shaper;
 use crate::{Direction, NetemError, NetworkSpec};
 use forward::Forwarder;
 use setup::SideConfig;
 
-/// Addresses from 198.18.0.0/15, the range RFC 2544 reserves for benchmarking.
-const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The client side's address, from 198.18.0.0/15, the range RFC 2544 reserves
+/// for benchmarking: the same for every link.
+pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// The server side's address (see [`CLIENT_ADDR`]).
+pub const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
 /// Counters of one direction, shared between its thread and [`Link::stats`].
 #[derive(Debug, Default)]
@@ -134,12 +136,12 @@ impl Shared {
         }
     }
 
-    fn middlebox_admits(&self, now: u64, packet: &[u8], direction: Direction) -> bool {
+    fn middlebox_admits(&self, now: u64, flow: Option<Flow>, direction: Direction) -> bool {
         let Some(table) = &self.middlebox else {
             return true;
         };
         let mut table = table.lock().unwrap_or_else(PoisonError::into_inner);
-        table.admit(now, packet, direction == Direction::Up)
+        table.admit(now, flow, direction == Direction::Up)
     }
 }
 
