@@ -2,13 +2,13 @@
 //! both behind the emulated link (as phones): what the link controls (its
 //! round trip, its loss) shows up in the measurements as theory says, with
 //! tolerances for what the machine adds (CPU: parsing, scheduling, a few ms
-//! on a busy 2-core box). Each test makes its own link; needs root.
+//! on a loaded machine). Each test makes its own link; needs root.
 
-mod netkit;
-
-use netkit::{Net, base_config, loopback_server, ms, only, run, timing_lock};
 use protocol::Transport;
 use std::time::Duration;
+use testkit::TestServer;
+use testkit::load::{check_result_file, only, run_bounded as run};
+use testkit::net::{Net, isolated_messages, ms, timing_lock};
 
 /// An isolated message: published up the link (R/2), pushed down (R/2).
 /// Below one RTT is impossible; above it only by what the CPU adds.
@@ -23,7 +23,7 @@ async fn one_rtt_after_due(transport: Transport) {
         "the runner leaves the link to its owner"
     );
     results.file.link = Some(loadgen::link_result(&before, &net.link.stats()));
-    netkit::assert_schema(&results.file);
+    check_result_file(&results.file);
     assert_eq!(results.file.scenario.network.as_deref(), Some("rtt=100ms"));
     let t = only(&results);
     assert!(t.radio.is_some(), "each subscriber is a phone");
@@ -117,9 +117,9 @@ async fn rtt_shows_up(transport: Transport) {
     let _lock = timing_lock();
     let mut net = Net::start("rtt=100ms");
     let far = net.server(server::Config::default());
-    let (near, near_server) = loopback_server(server::Config::default());
+    let near = TestServer::start().await;
     let mut over_link = net.config(&far, transport);
-    let mut direct = base_config(&near, transport);
+    let mut direct = isolated_messages(&near.url, transport);
     for c in [&mut over_link, &mut direct] {
         c.clients = 20;
         c.rate_per_sec = 5.0;
@@ -135,7 +135,6 @@ async fn rtt_shows_up(transport: Transport) {
     );
     assert_eq!(only(&b).counts.lost, 0);
     assert!((rise - 100.0).abs() <= 6.0, "{transport}: rise {rise} ms");
-    near_server.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

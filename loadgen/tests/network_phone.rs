@@ -3,12 +3,11 @@
 //! heartbeats and the client's dead-stream bound, and the radio energy of
 //! polling against a quiet WebSocket. Each test makes its own link; needs root.
 
-mod netkit;
-
 use loadgen::results::TransportResult;
-use netkit::{Net, only, run, timing_lock};
 use protocol::Transport;
 use std::time::Duration;
+use testkit::load::{only, run_bounded as run};
+use testkit::net::{Net, timing_lock};
 
 fn heartbeat(every: Duration) -> server::Config {
     server::Config {

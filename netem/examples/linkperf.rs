@@ -42,7 +42,7 @@ fn udp_socket(link: &Link, server: bool) -> UdpSocket {
 }
 
 /// One sender as fast as it can go, one receiver draining: the packets the link
-/// forwards per second is its ceiling on this machine (the sender also competes for
+/// forwards per second is its ceiling where it runs (the sender also competes for
 /// the cores; datagrams the device queue could not hold never reach the link).
 fn blast(spec: &str) {
     let link = start(spec);

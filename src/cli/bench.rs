@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Flags of `rtbench bench`: the scenario flags `rtbench load` has too, and
 /// these. Bench's own defaults (below, and in `--help`) finish in about two
-/// minutes on a 2-core machine and still show the differences; a
+/// minutes on a small machine and still show the differences; a
 /// `--scenario` file starts from load's defaults instead.
 #[derive(Debug, Clone, Args)]
 #[command(

@@ -13,6 +13,8 @@
 //! - [`child`]: the `rtbench` binary as a child process ([`rtbench!`]:
 //!   commands, scratch dirs, and a child server announced by its
 //!   [`protocol::Listening`] line).
+//! - [`net`]: runs across an emulated link (netem) with the server on
+//!   its far side.
 //! - [`browser`]: the node + headless Chromium runner of the browser tests.
 //!
 //! Everything here panics with a message instead of returning errors: it
@@ -21,6 +23,7 @@
 pub mod browser;
 pub mod child;
 pub mod load;
+pub mod net;
 mod server;
 mod subscriber;
 mod transports;

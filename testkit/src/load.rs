@@ -91,3 +91,8 @@ pub fn check_result_file(file: &ResultFile) {
         );
     }
 }
+
+/// The one transport's result of a single-transport run.
+pub fn only(results: &RunResults) -> &loadgen::results::TransportResult {
+    &results.file.transports[0]
+}

@@ -22,7 +22,7 @@ pub fn start(text: &str) -> Link {
 }
 
 /// Serializes the timing-sensitive tests (in this process and in others, as under
-/// nextest): two links shaping at once on a 2-core machine would measure each other.
+/// nextest): two links shaping at once on a small machine would measure each other.
 pub fn timing_lock() -> File {
     let path = std::env::temp_dir().join("rtbench-netem-timing.lock");
     let file = File::options()

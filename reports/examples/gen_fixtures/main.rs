@@ -162,7 +162,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                         + rng.exp(70.0)
                 }
             };
-            // A hiccup now and then (a scheduler pause on a shared 2-core
+            // A hiccup now and then (a scheduler pause on a shared
             // box): the tail beyond p99.9.
             let us = us
                 + if rng.unit() < 0.002 {
