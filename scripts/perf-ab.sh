@@ -1,41 +1,156 @@
 #!/usr/bin/env bash
-# A/B performance check of two builds on this machine, now: builds BASE_REV
-# (default: the last commit of main's baseline, HEAD~1) in a worktree and the
-# working tree, runs scenarios/perf-check.toml over all four transports with
-# the two builds interleaved (old, new, old, new, …), then compares them with
-# compare's default gates (latency.p50 +15%, p99 +25%, …). Interleaving is
-# what makes a 25% latency change visible on a shared VM whose speed drifts
-# by 2x over hours. Exits with compare's code: 0 pass, 99 regression.
+# Paired latency gate: two builds measured interleaved on this machine, now,
+# and judged with `rtbench compare`'s default gates (latency.p50 +15%,
+# latency.p99 +25%, deliveries_per_sec -5%, bytes, loss, errors). Builds
+# BASE (default: PERF_BASE, else HEAD~1, the first parent) and the working
+# tree (release), then for every round and transport runs both, in a
+# balanced order: A B in even rounds, B A in odd ones, shifted by one per
+# transport (A = base, B = current). On a shared VM whose speed drifts by
+# 2x over hours only a comparison inside one session means anything, and
+# the order matters too: the second run of a pair was measured +2.5..5%
+# slower on every latency row (A/A, 2026-12); balancing cancels that.
 #
-#   scripts/perf-ab.sh [BASE_REV] [ROUNDS]      # default HEAD~1, 3 rounds
+#   scripts/perf-ab.sh [--base REV] [--rounds 4] [--order abba|random]
+#                      [--scenario FILE] [--transports ws,sse] [--out DIR]
+#   scripts/perf-ab.sh REV [ROUNDS]                 # the old form still works
+#   --a-bin/--b-bin PATH      use prebuilt rtbench binaries (no builds; A/A: the same twice)
+#   --b-server-args "ARGS"    extra `rtbench server` flags for side B only
+#                             (e.g. "--inject-latency=335us": prove the gate catches it)
+#   --b-server-args-for T="ARGS"  the same for transport T only (repeatable)
+#   Your own server: --target URL --profile FILE --a-cmd "CMD" --b-cmd "CMD"
+#   (each CMD starts that build of your server in the foreground, listening
+#   at URL; the script starts it before each run and stops it after).
+#
+# Writes to --out (default target/perf-ab): base/ and current/ (one result
+# file per transport and round), order.tsv (round, transport, position,
+# side, start and end time), compare.md (a PR comment), junit.xml,
+# compare.txt. Exits with compare's code: 0 pass, 99 regression, 2 input
+# error; 3 when the base cannot be built or run (callers skip the gate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base=${1:-HEAD~1}
-rounds=${2:-3}
-rev=$(git rev-parse --verify "$base^{commit}")
+. scripts/perf/lib.sh
+
+base=${PERF_BASE:-HEAD~1}
+rounds=4
+order=abba
+scenario=scenarios/perf-check.toml
+transports=short-poll,long-poll,sse,ws
 out=target/perf-ab
+a_bin="" b_bin="" b_server_args="" target="" profile="" a_cmd="" b_cmd=""
+declare -A b_args_for=()
+positional=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --base) base=$2; shift ;;
+    --rounds) rounds=$2; shift ;;
+    --order) order=$2; shift ;;
+    --scenario) scenario=$2; shift ;;
+    --transports) transports=$2; shift ;;
+    --out) out=$2; shift ;;
+    --a-bin) a_bin=$2; shift ;;
+    --b-bin) b_bin=$2; shift ;;
+    --b-server-args) b_server_args=$2; shift ;;
+    --b-server-args-for) b_args_for[${2%%=*}]=${2#*=}; shift ;;
+    --target) target=$2; shift ;;
+    --profile) profile=$2; shift ;;
+    --a-cmd) a_cmd=$2; shift ;;
+    --b-cmd) b_cmd=$2; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    -*) echo "perf-ab: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) positional+=("$1") ;;
+  esac
+  shift
+done
+[ ${#positional[@]} -ge 1 ] && base=${positional[0]}
+[ ${#positional[@]} -ge 2 ] && rounds=${positional[1]}
+case "$order" in abba|random) ;; *) echo "perf-ab: --order is abba or random" >&2; exit 2 ;; esac
+if [ -n "$target" ] && { [ -z "$a_cmd" ] || [ -z "$b_cmd" ]; }; then
+  echo "perf-ab: with --target, give --a-cmd and --b-cmd (how to start each build of the server)" >&2
+  exit 2
+fi
+
 rm -rf "$out"
-mkdir -p "$out"
-wt=$(mktemp -d /tmp/rtbench-ab-XXXXXX)
-trap 'git worktree remove --force "$wt" >/dev/null 2>&1 || true; rm -rf "$wt" "$wt-target"' EXIT
-git worktree add --detach -f "$wt" "$rev" >/dev/null
-echo "perf-ab: building $base ($rev) and the working tree (release)"
-(cd "$wt" && CARGO_TARGET_DIR="$wt-target" cargo build --release --quiet -p rtbench)
-cargo build --release --quiet -p rtbench
-old="$wt-target/release/rtbench"
-new=target/release/rtbench
+mkdir -p "$out/base" "$out/current" "$out/runs"
+t0=$(perf_clock)
+if [ -z "$b_bin" ]; then
+  b_bin=$out/bin/rtbench-current
+  perf_build_here rtbench "$b_bin"
+fi
+# Your own server: both sides use the same rtbench; the builds compared are yours.
+[ -n "$target" ] && [ -z "$a_bin" ] && a_bin=$b_bin
+if [ -z "$a_bin" ]; then
+  a_bin=$out/bin/rtbench-base
+  if ! perf_build_rev "$base" "$a_bin"; then
+    echo "perf-ab: the base revision '$base' cannot be built here (no such commit, or it does not build)"
+    exit 3
+  fi
+fi
+echo "perf-ab: builds ready in $(( $(perf_clock) - t0 )) s (A = base $base, B = current)"
+
+# wait_for_port URL: until something accepts on URL's host:port (30 s at most).
+wait_for_port() {
+  local hostport=${1#*://}; hostport=${hostport%%/*}
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# one SIDE ROUND TRANSPORT: one bench run of one build, result filed under SIDE.
+one() {
+  local side=$1 r=$2 t=$3 bin=$a_bin cmd=$a_cmd server_pid="" dir
+  [ "$side" = current ] && { bin=$b_bin; cmd=$b_cmd; }
+  dir=$out/runs/$side-$t-r$r
+  local args=(bench --scenario "$scenario" --transports "$t" --quiet --out "$dir")
+  if [ -n "$target" ]; then
+    args+=(--target "$target")
+    [ -n "$profile" ] && args+=(--profile "$profile")
+    bash -c "$cmd" >"$dir.server.log" 2>&1 &
+    server_pid=$!
+    wait_for_port "$target" || { echo "perf-ab: $side server did not start: $dir.server.log" >&2; kill "$server_pid" 2>/dev/null; return 3; }
+  elif [ "$side" = current ]; then
+    for a in $b_server_args ${b_args_for[$t]:-}; do args+=(--server-arg="$a"); done
+  fi
+  local start end code=0
+  start=$(perf_clock)
+  "$bin" "${args[@]}" >"$dir.txt" 2>&1 || code=$?
+  end=$(perf_clock)
+  [ -n "$server_pid" ] && { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+  # 99: a scenario threshold failed; the results are still there and count.
+  if [ "$code" != 0 ] && [ "$code" != 99 ]; then
+    echo "perf-ab: $side run failed (exit $code): $dir.txt" >&2
+    tail -5 "$dir.txt" >&2
+    [ "$side" = base ] && return 3
+    return 1
+  fi
+  cp "$dir/results/$t.json" "$out/$side/$t-r$r.json"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$4" "$side" "$start" "$end" >> "$out/order.tsv"
+}
+
+printf 'round\ttransport\tposition\tside\tstart\tend\n' > "$out/order.tsv"
+IFS=, read -r -a ts <<< "$transports"
+t1=$(perf_clock)
 for r in $(seq "$rounds"); do
-  for side in old new; do
-    bin=$old; [ "$side" = new ] && bin=$new
-    echo "perf-ab: round $r/$rounds, $side"
-    "$bin" bench --scenario scenarios/perf-check.toml --quiet --out "$out/$side-$r" >"$out/$side-$r.txt"
-    mkdir -p "$out/$side"
-    for f in "$out/$side-$r"/results/*.json; do cp "$f" "$out/$side/$(basename "$f" .json)-r$r.json"; done
+  for i in "${!ts[@]}"; do
+    t=${ts[$i]}
+    if [ "$order" = random ]; then
+      first=$(( RANDOM % 2 ))
+    else
+      first=$(( (r + i) % 2 ))   # 1: base first
+    fi
+    if [ "$first" = 1 ]; then pair=(base current); else pair=(current base); fi
+    echo "perf-ab: round $r/$rounds, $t: ${pair[0]} then ${pair[1]}"
+    one "${pair[0]}" "$r" "$t" 1 || exit $?
+    one "${pair[1]}" "$r" "$t" 2 || exit $?
   done
 done
+echo "perf-ab: $(( rounds * 2 * ${#ts[@]} )) runs took $(( $(perf_clock) - t1 )) s"
+
 set +e
-"$new" compare "$out/old" "$out/new" --markdown "$out/compare.md"
-code=$?
+"$b_bin" compare "$out/base" "$out/current" --markdown "$out/compare.md" --junit "$out/junit.xml" \
+  | tee "$out/compare.txt"
+code=${PIPESTATUS[0]}
 set -e
 echo "perf-ab: compare exited $code (0 pass, 99 regression); table in $out/compare.md"
-exit $code
+exit "$code"

@@ -44,6 +44,8 @@
 //! - `rng`: a tiny seeded PRNG for reproducible schedules.
 
 mod args;
+#[doc(hidden)]
+pub mod bench_hook;
 mod check;
 mod coherence;
 mod config;

@@ -73,7 +73,14 @@ pub struct SecCounts {
 /// Counters for the measured window (by receive/send time).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WinCounts {
+    /// Messages received in the window (by receive time): what the
+    /// window's wire bytes carried.
     pub deliveries: u64,
+    /// First receipts of messages published in the window (by intended
+    /// send time, from every publisher), whenever they arrived: the
+    /// numerator of `deliveries_per_sec`, which a poll landing just inside
+    /// or just outside the window edge cannot move.
+    pub by_publish: u64,
     pub payload_bytes: u64,
     pub requests: u64,
     pub empty: u64,

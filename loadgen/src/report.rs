@@ -32,7 +32,11 @@ pub fn wire_bytes(from: [u64; 4], to: [u64; 4], payload_bytes: u64, deliveries: 
     }
 }
 
-/// Window rates.
+/// Window rates over the planned window of `window_secs`: `deliveries`
+/// are first receipts of messages published in the window (by intended send
+/// time, delivered by the end of the drain), so short polling's rate does
+/// not jump with how many polls fell inside the window; `requests` and
+/// `published` are counted by the same clock's window.
 pub fn rates(
     window_secs: f64,
     deliveries: u64,

@@ -227,7 +227,8 @@ pub const DELIVERIES_PER_SEC: Metric = Metric {
     name: "deliveries_per_sec",
     kind: Kind::Rate,
     worse: Worse::Lower,
-    about: "messages received by subscribers per second",
+    about: "messages published in the window and delivered by the end of the drain (first \
+            receipts, all subscribers), per second of window",
     value: |r| Some(r.rates.deliveries_per_sec),
     missing: "",
     applies: all,
@@ -263,10 +264,14 @@ pub const REQUESTS_PER_DELIVERY: Metric = Metric {
     name: "requests_per_delivery",
     kind: Kind::Factor,
     worse: Worse::Higher,
-    about: "subscribe-side HTTP requests per delivered message (a stream counts once, at connect)",
+    about: "subscribe-side HTTP requests per message received, both in the window (a stream \
+            counts once, at connect)",
+    // Both by receive time: a window edge that cuts a poll cycle moves
+    // requests and the messages they carried together, so the ratio holds
+    // (requests ÷ deliveries by publish time would jump with the edge).
     value: |r| {
-        (r.rates.deliveries_per_sec > 0.0)
-            .then(|| r.rates.requests_per_sec / r.rates.deliveries_per_sec)
+        (r.wire_bytes.deliveries > 0)
+            .then(|| r.counts.requests as f64 / r.wire_bytes.deliveries as f64)
     },
     missing: NO_DELIVERY,
     applies: all,

@@ -55,6 +55,10 @@ impl AppState {
         }
         let delay = delay::DelayLine::start(config.inject_latency, config.inject_jitter)
             .map_err(Error::Thread)?;
+        metrics.inject_cost_rounds.store(
+            config.inject_cost_rounds,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(AppState(Arc::new(Shared {
             hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
             config,

@@ -36,6 +36,10 @@ pub struct Config {
     pub inject_latency: Duration,
     /// Extra random delay per message, uniform in `0..=inject_jitter`.
     pub inject_jitter: Duration,
+    /// Fault knob: busy-loop rounds of real work spent per delivery (see
+    /// [`crate::spend`]): a known CPU cost for proving that cost gates catch
+    /// a slowdown; never a benchmark setting.
+    pub inject_cost_rounds: u64,
     /// `redis://HOST:PORT[/DB]` to scale out on Redis; `None`: in memory.
     pub broker: Option<String>,
     /// Open connections beyond this are answered 503 (WebSocket: close 1013).
@@ -67,6 +71,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(30),
             inject_latency: Duration::ZERO,
             inject_jitter: Duration::ZERO,
+            inject_cost_rounds: 0,
             broker: None,
             // Fits a 20,000-descriptor limit with room for listeners, Redis
             // and logs; the CLI warns when the process's limit is lower.

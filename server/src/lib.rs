@@ -20,7 +20,7 @@
 //! - `config`: [`Config`], the server's settings.
 //! - `auth`: `--auth-token-secret`, JWT checks on room endpoints.
 //! - `broker`: scale-out on Redis: publish, fan-in, shared presence.
-//! - `delay`: `--inject-latency`, a fault knob for testing clients and gates.
+//! - `delay`: `--inject-latency` and `--inject-cost`, fault knobs for testing clients and gates.
 //! - `publish`: HTTP publish and typing.
 //! - `page`: the browser chat page, `/metrics`, `/api/stats`, `/healthz`.
 //! - `net`: byte counting and stall detection at the socket.
@@ -49,5 +49,6 @@ pub mod transport;
 pub use app::{AppState, Shared, app};
 pub use broker::BrokerError;
 pub use config::Config;
+pub use delay::{rounds_for, spend};
 pub use error::{ApiError, Error};
 pub use listen::run;

@@ -114,6 +114,8 @@ pub struct Metrics {
     broker_ops: AtomicU64,
     broker_rtt_us: AtomicU64,
     started: Instant,
+    /// `--inject-cost`: busy-loop rounds spent per delivery (0: none).
+    pub inject_cost_rounds: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -127,6 +129,7 @@ impl Default for Metrics {
             broker_ops: AtomicU64::new(0),
             broker_rtt_us: AtomicU64::new(0),
             started: Instant::now(),
+            inject_cost_rounds: AtomicU64::new(0),
         }
     }
 }
@@ -144,6 +147,7 @@ impl Metrics {
 
     pub fn delivered(&self, t: Transport, n: u64) {
         self.label(Label::Transport(t)).deliveries.add(n);
+        crate::delay::spend(self.inject_cost_rounds.load(Relaxed).saturating_mul(n));
     }
 
     /// A snapshot as the `/api/stats` document.

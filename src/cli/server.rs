@@ -46,6 +46,15 @@ pub struct ServerArgs {
     /// With --inject-latency: extra random delay per message, up to this much.
     #[arg(long, default_value_t = Dur(defaults().inject_jitter), value_name = "DURATION")]
     inject_latency_jitter: Dur,
+    /// Fault knob for testing cost gates, not a benchmark setting: burn
+    /// about this much CPU per delivery (e.g. 2us; a busy loop calibrated
+    /// at start) [default: off]
+    #[arg(long, value_name = "DURATION", conflicts_with = "inject_cost_rounds")]
+    inject_cost: Option<Dur>,
+    /// Like --inject-cost, as an exact count of busy-loop rounds per delivery
+    /// (a few instructions each; the same on every machine) [default: off]
+    #[arg(long, value_name = "N", value_parser = parse_rounds)]
+    inject_cost_rounds: Option<u64>,
     /// Open connections beyond this are answered 503 (a WebSocket: close
     /// 1013); keep it below the process's descriptor limit (checked at start)
     #[arg(long, default_value_t = defaults().max_connections, value_parser = parse_count_usize)]
@@ -136,6 +145,10 @@ fn parse_count_usize(s: &str) -> Result<usize, String> {
     usize::try_from(n).map_err(|e| e.to_string())
 }
 
+fn parse_rounds(s: &str) -> Result<u64, String> {
+    s.parse::<Count>().map(|c| c.0).map_err(|e| e.to_string())
+}
+
 fn parse_message_size(s: &str) -> Result<ByteSize, String> {
     let n = s.parse::<ByteSize>().map_err(|e| e.to_string())?;
     if n.0 < 64 {
@@ -153,6 +166,15 @@ impl ServerArgs {
         })
     }
 
+    /// `--inject-cost-rounds`, or `--inject-cost` calibrated to rounds now.
+    fn inject_cost_rounds(&self) -> u64 {
+        match (self.inject_cost_rounds, &self.inject_cost) {
+            (Some(n), _) => n,
+            (None, Some(d)) if !d.0.is_zero() => server::rounds_for(d.0),
+            _ => 0,
+        }
+    }
+
     fn config(&self) -> server::Config {
         server::Config {
             history: self.history,
@@ -165,6 +187,7 @@ impl ServerArgs {
             shutdown_timeout: self.shutdown_timeout.0,
             inject_latency: self.inject_latency.0,
             inject_jitter: self.inject_latency_jitter.0,
+            inject_cost_rounds: self.inject_cost_rounds(),
             broker: self.broker.0.clone(),
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
@@ -243,12 +266,20 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
             args.inject_latency.0, args.inject_latency_jitter.0
         );
     }
+    let config = args.config();
+    if config.inject_cost_rounds > 0 {
+        eprintln!(
+            "rtbench server: spending {} busy-loop rounds of CPU on every delivery: for testing \
+             gates, not a benchmark",
+            config.inject_cost_rounds
+        );
+    }
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());
     if args.exit_on_stdin_eof {
         cancel_on_stdin_eof(token.clone());
     }
-    server::run(listener, args.config(), token).await?;
+    server::run(listener, config, token).await?;
     if banner {
         eprintln!("rtbench server: stopped");
     }

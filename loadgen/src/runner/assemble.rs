@@ -200,6 +200,7 @@ fn totals(rec: &Recorder) -> Totals {
         t.gaps += s.gaps;
         t.foreign += s.foreign;
         t.win.deliveries += s.win.deliveries;
+        t.win.by_publish += s.win.by_publish;
         t.win.payload_bytes += s.win.payload_bytes;
         t.win.requests += s.win.requests;
         t.win.empty += s.win.empty;
@@ -212,6 +213,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
     let server = server_cost(&i, t.win.deliveries);
     let (start, end) = (&i.measured.start, &i.measured.end);
     let window_secs = i.measured.secs;
+    let planned_secs = counted_window_secs(i.cfg, i.measured);
     TransportResult {
         transport: i.cfg.transport,
         clients: i.cfg.clients,
@@ -223,8 +225,8 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         connect_time: report::summarize(&t.connect),
         connect_time_histogram: report::encode_histogram(&t.connect),
         rates: report::rates(
-            window_secs,
-            t.win.deliveries,
+            planned_secs,
+            t.win.by_publish,
             t.win.requests,
             t.win.empty,
             i.counts.published,
@@ -243,6 +245,21 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
             }
             _ => None,
         },
+    }
+}
+
+/// The length of the window the rates count over: the planned one, which
+/// the clock-stamped counts (publishes and deliveries by intended send
+/// time, requests by receive time) cover exactly; the snapshot-to-snapshot
+/// time (`window_secs`) is late by however long the snapshot task took to
+/// wake, which on a busy machine skewed every rate. A cancelled run counted
+/// only up to its end.
+fn counted_window_secs(cfg: &Config, m: &Measured) -> f64 {
+    let planned = cfg.duration.as_secs_f64();
+    if m.cancelled {
+        m.secs.min(planned)
+    } else {
+        planned
     }
 }
 

@@ -132,6 +132,7 @@ impl Client {
                 if !self.tracker.receive(p, seq) {
                     continue; // duplicate: counted by the tracker, not a delivery
                 }
+                s.win.by_publish += 1;
                 if ours {
                     record(&mut s.latency, latency);
                     s.window_first += 1;

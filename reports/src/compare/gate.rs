@@ -14,6 +14,9 @@ pub enum Limit {
     /// An amount in the metric's stored unit (µs for latencies): `loss=+0`
     /// lets nothing through, `p99=+2ms` two milliseconds.
     Absolute(f64),
+    /// `METRIC=off`: no gate; removes the metric's default (a stored
+    /// baseline from another session gates only what does not drift).
+    Off,
 }
 
 /// One gate: a metric and how far it may move for the worse.
@@ -87,6 +90,12 @@ impl Gate {
             expr: text.to_string(),
             name: name.to_string(),
         })?;
+        if amount.eq_ignore_ascii_case("off") {
+            return Ok(Gate {
+                metric: m,
+                limit: Limit::Off,
+            });
+        }
         let (sign, magnitude) = match amount.as_bytes()[0] {
             b'+' => (Some(1.0), amount[1..].trim()),
             b'-' => (Some(-1.0), amount[1..].trim()),
@@ -113,6 +122,7 @@ impl Gate {
         };
         let amount_is_zero = match limit {
             Limit::Relative(v) | Limit::Absolute(v) => v == 0.0,
+            Limit::Off => false,
         };
         if let Some(sign) = sign
             && sign != m.worse.sign()
@@ -138,7 +148,7 @@ impl Gate {
 
     /// The defaults, with each gate in `given` replacing the default of its
     /// metric and adding to them otherwise (`--max-regression p99=+10%`
-    /// tightens the p99 gate and keeps the others).
+    /// tightens the p99 gate and keeps the others); `METRIC=off` removes it.
     pub fn with_defaults(given: Vec<Gate>) -> Vec<Gate> {
         let mut out: Vec<Gate> = Gate::defaults()
             .into_iter()
@@ -151,6 +161,7 @@ impl Gate {
                 out.push(g);
             }
         }
+        out.retain(|g| g.limit != Limit::Off);
         out
     }
 
@@ -165,6 +176,7 @@ impl Gate {
             Limit::Relative(r) => format!("{sign}{}%", crate::format::trimmed(r * 100.0)),
             Limit::Absolute(0.0) => format!("{sign}0"),
             Limit::Absolute(a) => format!("{sign}{}", self.metric.kind.show(a)),
+            Limit::Off => "off".to_string(),
         }
     }
 
@@ -179,6 +191,7 @@ impl Gate {
         match self.limit {
             Limit::Relative(r) => baseline == 0.0 || worse_by / baseline.abs() > r + 1e-12,
             Limit::Absolute(a) => worse_by > a + tolerance,
+            Limit::Off => false,
         }
     }
 }
@@ -220,5 +233,22 @@ mod tests {
         let g = Gate::parse("p99=+2ms").expect("gate");
         assert!(!g.exceeded_by(10_000.0, 2_000.0));
         assert!(g.exceeded_by(10_000.0, 2_001.0));
+    }
+
+    #[test]
+    fn off_removes_a_default_and_adds_nothing() {
+        let given = ["latency.p50=off", "p99=OFF", "requests_per_delivery=off"]
+            .iter()
+            .map(|g| Gate::parse(g).expect("gate"))
+            .collect();
+        let names: Vec<&str> = Gate::with_defaults(given)
+            .iter()
+            .map(|g| g.metric.name)
+            .collect();
+        assert!(!names.contains(&"latency.p50") && !names.contains(&"latency.p99"));
+        assert!(!names.contains(&"requests_per_delivery"));
+        assert!(names.contains(&"bytes_per_delivery") && names.contains(&"loss"));
+        assert_eq!(names.len(), DEFAULTS.len() - 2);
+        assert!(Gate::parse("p99=of").is_err());
     }
 }

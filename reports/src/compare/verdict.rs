@@ -125,6 +125,7 @@ fn by_count(gate: &Gate, bv: &Values, cv: &Values, moved: &Moved) -> (Verdict, M
         let allows = match gate.limit {
             Limit::Absolute(0.0) => "no increase".to_string(),
             Limit::Absolute(a) => format!("at most {} more per run", m.kind.show(a)),
+            Limit::Off => "anything".to_string(),
             Limit::Relative(r) => format!(
                 "at most {}% more per run",
                 crate::format::trimmed(r * 100.0)
