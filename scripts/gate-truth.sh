@@ -15,7 +15,7 @@
 #
 # Writes bench/runs/<date>-<host>/gate-truth.jsonl (one line per gate run)
 # and gate-truth.md (the README's table); work files in target/gate-truth/.
-# Takes about N x 11 minutes plus 40 on a 2-core machine.
+# Takes about N x 11 minutes plus 40 on a small machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/perf/lib.sh

@@ -3,7 +3,7 @@
 # gating only what does not drift with the machine's speed: bytes per
 # delivery and requests per delivery (+3%), and loss, duplicates, reordering
 # and errors (no increase). Latency and rates are not gated here: the
-# baseline comes from another session, and on a shared 2-core VM the same
+# baseline comes from another session, and on a shared VM the same
 # code's p50 moves by 2x between sessions and hours. Latency is judged by
 # the paired gate (scripts/perf-ab.sh: both builds, interleaved, one
 # session); CPU cost by the instruction gate (scripts/perf/instructions.sh).

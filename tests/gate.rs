@@ -156,3 +156,37 @@ fn compare_refuses_bad_input_with_exit_2() {
     let o = rtbench(&["compare", ".", ".", "--max-regression", "p99=-10%"]);
     assert_eq!(o.status.code(), Some(2), "wrong direction: {}", text(&o));
 }
+
+/// Rates that the gates judge must not jump when nothing changed. Short
+/// polling is the hard case: counted by receive time, its deliveries per
+/// second over a few seconds depended on how many polls fell inside the
+/// window (a third up or down at 200 ms polls and a 3 s window). Counted by
+/// publish time (messages whose intended send time is in the window,
+/// delivered by the end of the drain, per second of window) it is the
+/// published rate times the subscribers whenever nothing is lost.
+#[test]
+fn short_poll_deliveries_per_sec_is_exact_when_nothing_is_lost() {
+    let out = scratch("rates-short-poll");
+    let o = bench(&out, &["--repeat", "2"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(out.join("results")).expect("results") {
+        let path = entry.expect("entry").path();
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let t = &file["transports"][0];
+        let counts = &t["counts"];
+        assert_eq!(counts["lost"], 0, "{}", path.display());
+        let published = counts["published"].as_f64().expect("published");
+        assert_eq!(published, 60.0, "20 msg/s over 3 s: {}", path.display());
+        // 60 messages × 20 subscribers over the 3 s window.
+        assert_eq!(
+            t["rates"]["deliveries_per_sec"].as_f64(),
+            Some(400.0),
+            "{}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "two repeats");
+}

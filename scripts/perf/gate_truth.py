@@ -17,6 +17,12 @@ import statistics
 import sys
 
 
+
+def level_num(level):
+    """"+10% CPU" -> 10.0, so levels sort as numbers, not as text."""
+    digits = "".join(c for c in level.split("%")[0] if c.isdigit() or c == ".")
+    return float(digits or 0)
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -153,7 +159,7 @@ def table(record):
         out.append("**Instruction gate, injected CPU cost per delivery** (`--inject-cost-rounds`, server side):\n")
         out.append("| slowdown | transport | measured change | caught |")
         out.append("|---|---|---|---|")
-        for r in sorted(ins_c, key=lambda r: (r["level"], r["rows"][0]["transport"])):
+        for r in sorted(ins_c, key=lambda r: (level_num(r["level"]), r["rows"][0]["transport"])):
             for x in r["rows"]:
                 caught = "yes" if r["exit"] == 99 else "no"
                 out.append(f'| {r["level"]} | {x["transport"]} {x["side"]} | {pct(x["change"])} | {caught} |')
@@ -183,7 +189,7 @@ def table(record):
         out.append("**Paired latency gate, slowed builds** (side B only; compare's default gates, p50 +15%, p99 +25%):\n")
         out.append("| fault | row | measured change | verdict |")
         out.append("|---|---|---|---|")
-        for r in sorted(lat_c, key=lambda r: (r["kind"], r["level"])):
+        for r in sorted(lat_c, key=lambda r: (r["kind"], level_num(r["level"]))):
             for k, v in sorted(r["changes"].items()):
                 out.append(f'| {r["kind"]} {r["level"]} | {k} | {pct(v["change"])} | {v["verdict"]} |')
         out.append("")
