@@ -1,0 +1,3 @@
+//! Tests of the Socket.IO codec.
+
+mod engine_cases;
