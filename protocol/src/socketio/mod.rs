@@ -59,6 +59,7 @@
 //! inside strings), which is what makes the payload separator safe.
 
 pub mod engine;
+pub mod packet;
 
 #[cfg(test)]
 mod tests;
@@ -66,6 +67,10 @@ mod tests;
 pub use engine::{
     EngineError, Fit, Handshake, Packet as EnginePacket, PacketType as EnginePacketType,
     PayloadBuilder, Records, WsFrame, decode_payload, encode_payload,
+};
+pub use packet::{
+    Namespace, Packet as SioPacket, PacketError, PacketType as SioPacketType, encode_event_message,
+    event_message,
 };
 
 /// Where Socket.IO serves Engine.IO (Engine.IO alone uses `/engine.io/`).
