@@ -16,6 +16,8 @@
 //! - [`units`]: typed `30s`, `10k`, `64KiB`, `600/m` for flags and scenario files.
 //! - [`listening`]: the server's first stdout line, its address.
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
+//! - [`socketio`]: the Socket.IO v4 wire codec (Engine.IO 4 packets and
+//!   long-polling payloads, Socket.IO 5 packets).
 //! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
 //! - [`mod@format`]: how numbers read in every output (`12.3 ms`, `1.50 KiB`, `9,200`).
 
@@ -27,6 +29,7 @@ pub mod message;
 pub mod paths;
 pub mod results;
 pub mod rng;
+pub mod socketio;
 pub mod stats;
 #[cfg(feature = "sys")]
 pub mod sys;
