@@ -18,7 +18,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use protocol::Transport;
+use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED};
+use protocol::{GapNotice, LagNotice, Transport};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -38,11 +39,18 @@ struct Stream {
     _presence: Option<PresenceGuard>,
 }
 
+/// `event: NAME` with `data` as JSON: the server's own notices.
+fn notice_event(name: &str, data: &impl serde::Serialize) -> Bytes {
+    // Serializing plain strings cannot fail.
+    let json = serde_json::to_string(data).unwrap_or_default();
+    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
 fn lag_event(cursor: u64) -> Bytes {
-    Bytes::from(format!(
-        "event: {}\ndata: {{\"cursor\":\"{cursor}\"}}\n\n",
-        protocol::message::SSE_EVENT_LAGGED
-    ))
+    let notice = LagNotice {
+        cursor: cursor.to_string(),
+    };
+    notice_event(SSE_EVENT_LAGGED, &notice)
 }
 
 impl Stream {
@@ -145,13 +153,10 @@ pub async fn handler(
     if sub.backlog.gap
         && let Start::Since(since) = params.start
     {
-        first.extend_from_slice(
-            format!(
-                "event: {}\ndata: {{\"cursor\":\"{since}\"}}\n\n",
-                protocol::message::SSE_EVENT_GAP
-            )
-            .as_bytes(),
-        );
+        let notice = GapNotice {
+            cursor: since.to_string(),
+        };
+        first.extend_from_slice(&notice_event(SSE_EVENT_GAP, &notice));
     }
     for d in &sub.backlog.messages {
         first.extend_from_slice(&d.sse);

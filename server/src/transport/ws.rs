@@ -20,7 +20,9 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::Uri;
 use axum::response::Response;
-use protocol::{ClientFrame, ErrorBody, Kind, LagNotice, PublishRequest, Transport};
+use protocol::{
+    ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, PublishRequest, ServerFrame, Transport,
+};
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -77,17 +79,23 @@ pub async fn handler(
         .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket))))
 }
 
+fn text_frame(frame: &ServerFrame) -> Message {
+    // Serializing plain strings cannot fail.
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(frame).unwrap_or_default(),
+    ))
+}
+
+/// The error frame of a refused client frame.
+fn refusal(e: &ApiError) -> Message {
+    text_frame(&ServerFrame::Error(e.body()))
+}
+
 fn error_frame(code: &str, error: String) -> Message {
-    let body = ErrorBody {
+    text_frame(&ServerFrame::Error(ErrorBody {
         error,
         code: code.to_string(),
-    };
-    let json = serde_json::to_string(&body).unwrap_or_default();
-    // {"error":…} → {"type":"error","error":…}
-    Message::Text(Utf8Bytes::from(format!(
-        "{{\"type\":\"error\",{}",
-        &json[1..]
-    )))
+    }))
 }
 
 fn close(code: u16, reason: String) -> Message {
@@ -144,7 +152,7 @@ impl Limiter {
                     limit: format!("{}/s", l.limit.per_sec),
                     retry_after_ms: wait.as_millis() as u64,
                 };
-                Some(Next::Reply(error_frame(e.code(), e.to_string())))
+                Some(Next::Reply(refusal(&e)))
             }
         }
     }
@@ -234,12 +242,12 @@ impl Client<'_> {
 
     async fn publish(&self, p: &PublishRequest) -> Next {
         if let Err(e) = validate_user(&p.user).and_then(|()| self.auth.check_user(&p.user)) {
-            return Next::Reply(error_frame(e.code(), e.to_string()));
+            return Next::Reply(refusal(&e));
         }
         self.app.metrics.label(Label::Publish).requests.add(1);
         match self.room.publish_request(p).await {
             Ok(_) => Next::Continue,
-            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            Err(e) => Next::Reply(refusal(&e)),
         }
     }
 
@@ -251,7 +259,7 @@ impl Client<'_> {
             ));
         };
         if let Err(e) = self.auth.check_user(u) {
-            return Next::Reply(error_frame(e.code(), e.to_string()));
+            return Next::Reply(refusal(&e));
         }
         let typing = Draft {
             user: Some(u),
@@ -259,7 +267,7 @@ impl Client<'_> {
         };
         match self.room.publish_async(Kind::Typing, typing).await {
             Ok(_) => Next::Continue,
-            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            Err(e) => Next::Reply(refusal(&e)),
         }
     }
 }
@@ -304,8 +312,10 @@ async fn send_backlog(
     if backlog.gap
         && let Start::Since(since) = start
     {
-        let gap = format!("{{\"type\":\"gap\",\"cursor\":\"{since}\"}}");
-        socket.send(Message::Text(Utf8Bytes::from(gap))).await?;
+        let gap = ServerFrame::Gap(GapNotice {
+            cursor: since.to_string(),
+        });
+        socket.send(text_frame(&gap)).await?;
     }
     let messages = std::mem::take(&mut backlog.messages);
     let n = messages.len() as u64;
