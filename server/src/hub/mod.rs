@@ -53,7 +53,7 @@ pub struct Backlog {
 
 /// A push subscriber: its backlog and the live feed after it.
 #[derive(Debug)]
-pub struct Subscription {
+pub struct Feed {
     pub backlog: Backlog,
     pub rx: broadcast::Receiver<Arc<Delivery>>,
 }
@@ -316,9 +316,9 @@ impl Room {
     }
 
     /// Backlog plus live feed, taken atomically.
-    pub fn subscribe(&self, start: Start) -> Subscription {
+    pub fn subscribe(&self, start: Start) -> Feed {
         let st = self.lock();
-        Subscription {
+        Feed {
             backlog: Self::backlog(&st, start),
             rx: st.tx.subscribe(),
         }

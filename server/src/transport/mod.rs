@@ -1,5 +1,9 @@
-//! One module per transport, plus what they share: the room path, the
-//! subscribe query (`since`, `history`, `wait`, `user`) and the poll body.
+//! One module per transport, plus what they share: the [`Subscription`]
+//! extractor (room path, subscribe query, the user's token, the room's
+//! readiness, the connection's label), the poll body and queue draining.
+//!
+//! A transport module brings an [`Endpoint`] (what its route adds to the
+//! shared subscribe steps) and a handler that starts from a [`Subscription`].
 
 mod long_poll;
 mod short_poll;
@@ -7,14 +11,18 @@ pub(crate) mod sse;
 pub(crate) mod ws;
 
 use crate::AppState;
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hub::{Backlog, Start};
+use crate::hub::{Backlog, Room, Start};
+use crate::metrics::Label;
 use crate::net::Conn;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use protocol::Transport;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A validated room name from the path.
@@ -143,24 +151,98 @@ pub(crate) fn poll_body(b: &Backlog) -> Response {
         .into_response()
 }
 
-/// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
-pub(crate) async fn poll(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: crate::auth::Auth,
-    RoomPath(room): RoomPath,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+/// What a transport's route adds to the subscribe steps every transport
+/// shares ([`Subscription`]). Its hooks run at fixed points of those steps,
+/// so every transport refuses a bad request with the same status and body.
+pub(crate) trait Endpoint: Send + Sync + 'static {
+    /// What the transport takes from the request itself (the WebSocket upgrade).
+    type Admit: Send;
+
+    /// The transport of a request on this route (one route serves both polls).
+    fn transport(params: &Params) -> Transport;
+
+    /// Whether the request speaks this transport at all; runs after the
+    /// query is parsed and before the user is checked. An `Err` is the
+    /// whole answer (not always an error: a refused WebSocket upgrades to
+    /// close with a reason a browser can show).
+    fn admit(parts: &mut Parts) -> impl Future<Output = Result<Self::Admit, Response>> + Send;
+
+    /// A resume cursor carried outside the query (SSE's `Last-Event-ID`);
+    /// it wins over `since`. Runs after the user is checked.
+    fn resume(_parts: &Parts) -> Result<Option<u64>, ApiError> {
+        Ok(None)
     }
-    let room = app.hub.room(&room);
-    room.ready().await?;
-    Ok(match params.wait {
-        Some(wait) => long_poll::handle(&app, &conn, &room, params.start, params.user, wait).await,
-        None => short_poll::handle(&app, &conn, &room, params.start, params.user).await,
-    })
+}
+
+/// A subscriber's request after the steps every transport shares: the room
+/// path and query are valid, `?user=` is the token's subject, the room's
+/// history is loaded, and the connection is labelled with its transport.
+pub(crate) struct Subscription<E: Endpoint> {
+    pub app: AppState,
+    pub auth: Auth,
+    pub room: Arc<Room>,
+    pub transport: Transport,
+    pub params: Params,
+    pub admit: E::Admit,
+}
+
+impl<E: Endpoint> FromRequestParts<AppState> for Subscription<E> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let RoomPath(room) = RoomPath::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let config = &app.config;
+        let mut params = Params::from_uri(&parts.uri, config.join_history, config.history)
+            .map_err(IntoResponse::into_response)?;
+        let admit = E::admit(parts).await?;
+        let Ok(auth) = Auth::from_request_parts(parts, app).await;
+        if let Some(u) = &params.user {
+            auth.check_user(u).map_err(IntoResponse::into_response)?;
+        }
+        if let Some(since) = E::resume(parts).map_err(IntoResponse::into_response)? {
+            params.start = Start::Since(since);
+        }
+        let room = app.hub.room(&room);
+        room.ready().await.map_err(IntoResponse::into_response)?;
+        let transport = E::transport(&params);
+        let Ok(conn) = Conn::from_request_parts(parts, app).await;
+        conn.label(Label::Transport(transport));
+        Ok(Subscription {
+            app: app.clone(),
+            auth,
+            room,
+            transport,
+            params,
+            admit,
+        })
+    }
+}
+
+/// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
+pub(crate) struct Poll;
+
+impl Endpoint for Poll {
+    type Admit = ();
+
+    fn transport(params: &Params) -> Transport {
+        match params.wait {
+            Some(_) => Transport::LongPoll,
+            None => Transport::ShortPoll,
+        }
+    }
+
+    async fn admit(_: &mut Parts) -> Result<(), Response> {
+        Ok(())
+    }
+}
+
+pub(crate) async fn poll(sub: Subscription<Poll>) -> Response {
+    match sub.params.wait {
+        Some(wait) => long_poll::handle(&sub, wait).await,
+        None => short_poll::handle(&sub).await,
+    }
 }
 
 /// Most queued messages a push subscriber takes in one batch (one SSE

@@ -7,15 +7,13 @@
 //! and the stream ends: it resumes with `Last-Event-ID` and loses nothing
 //! that is still in history.
 
-use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, parse_cursor};
-use crate::AppState;
+use super::{Endpoint, MAX_BATCH, Params, Queued, Subscription, next_queued, parse_cursor};
 use crate::error::ApiError;
 use crate::hub::{Delivery, PresenceGuard, Start};
-use crate::metrics::{Label, Metrics};
-use crate::net::Conn;
+use crate::metrics::Metrics;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED};
@@ -121,36 +119,43 @@ impl Stream {
 }
 
 /// `GET /api/rooms/{room}/events`.
-pub async fn handler(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: crate::auth::Auth,
-    RoomPath(room): RoomPath,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let mut params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+pub(crate) struct Sse;
+
+impl Endpoint for Sse {
+    type Admit = ();
+
+    fn transport(_: &Params) -> Transport {
+        Transport::Sse
     }
-    // EventSource reconnects with the original URL plus Last-Event-ID: the
-    // header is newer than any `since` in the URL, so it wins.
-    if let Some(h) = headers.get("last-event-id") {
+
+    async fn admit(_: &mut Parts) -> Result<(), Response> {
+        Ok(())
+    }
+
+    /// EventSource reconnects with the original URL plus Last-Event-ID: the
+    /// header is newer than any `since` in the URL, so it wins.
+    fn resume(parts: &Parts) -> Result<Option<u64>, ApiError> {
+        let Some(h) = parts.headers.get("last-event-id") else {
+            return Ok(None);
+        };
         let s = h
             .to_str()
             .map_err(|_| ApiError::BadCursor("<not text>".into()))?;
-        params.start = Start::Since(parse_cursor(s)?);
+        parse_cursor(s).map(Some)
     }
-    conn.label(Label::Transport(Transport::Sse));
-    let room = app.hub.room(&room);
-    room.ready().await?;
+}
+
+pub async fn handler(sub: Subscription<Sse>) -> Response {
+    let Subscription {
+        app, room, params, ..
+    } = sub;
     let presence = params.user.as_deref().map(|u| room.join(u));
-    let mut sub = room.subscribe(params.start);
-    room.backfill(&mut sub.backlog, params.start).await;
+    let mut feed = room.subscribe(params.start);
+    room.backfill(&mut feed.backlog, params.start).await;
 
     let mut first = BytesMut::new();
     first.extend_from_slice(format!("retry: {}\n\n", app.config.sse_retry.as_millis()).as_bytes());
-    if sub.backlog.gap
+    if feed.backlog.gap
         && let Start::Since(since) = params.start
     {
         let notice = GapNotice {
@@ -158,21 +163,21 @@ pub async fn handler(
         };
         first.extend_from_slice(&notice_event(SSE_EVENT_GAP, &notice));
     }
-    for d in &sub.backlog.messages {
+    for d in &feed.backlog.messages {
         first.extend_from_slice(&d.sse);
     }
     app.metrics
-        .delivered(Transport::Sse, sub.backlog.messages.len() as u64);
+        .delivered(Transport::Sse, feed.backlog.messages.len() as u64);
     let hb = app.config.heartbeat;
     let mut heartbeat = interval_at(Instant::now() + hb, hb);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stream = Stream {
         first: Some(first.freeze()),
-        rx: sub.rx,
+        rx: feed.rx,
         heartbeat,
         // A child token of its own (see ws.rs: a shared node is a contended lock).
         shutdown: Box::pin(app.shutdown.child_token().cancelled_owned()),
-        last_id: sub.backlog.cursor,
+        last_id: feed.backlog.cursor,
         done: false,
         lag_pending: false,
         metrics: app.metrics.clone(),
@@ -182,7 +187,7 @@ pub async fn handler(
         let chunk = s.next().await?;
         Some((Ok::<_, Infallible>(chunk), s))
     });
-    Ok(Response::builder()
+    Response::builder()
         .header(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/event-stream"),
@@ -190,5 +195,5 @@ pub async fn handler(
         .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
         .header("x-accel-buffering", HeaderValue::from_static("no"))
         .body(Body::from_stream(body))
-        .unwrap_or_default())
+        .unwrap_or_default()
 }

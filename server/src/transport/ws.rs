@@ -7,19 +7,17 @@
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
-use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, validate_user};
+use super::{Endpoint, MAX_BATCH, Params, Queued, Subscription, next_queued, validate_user};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Refused};
 use crate::error::ApiError;
 use crate::hub::{Backlog, Delivery, Draft, Room, Start};
 use crate::limits::{Bucket, RateLimit};
 use crate::metrics::Label;
-use crate::net::Conn;
-use axum::extract::State;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::Uri;
-use axum::response::Response;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use protocol::{
     ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, PublishRequest, ServerFrame, Transport,
 };
@@ -45,38 +43,50 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
 /// `GET /api/rooms/{room}/ws`.
-pub async fn handler(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: Auth,
-    refused: Option<axum::Extension<crate::auth::Refused>>,
-    RoomPath(room): RoomPath,
-    uri: Uri,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
-    if let Some(axum::Extension(crate::auth::Refused(why))) = refused {
-        // A browser never shows a failed handshake's body: upgrade, then
-        // close with 1008 and the reason.
-        return Ok(upgrade.on_upgrade(move |mut socket| async move {
-            let _ = socket.send(close(CLOSE_POLICY, why)).await;
-        }));
+pub(crate) struct Ws;
+
+impl Endpoint for Ws {
+    type Admit = WebSocketUpgrade;
+
+    fn transport(_: &Params) -> Transport {
+        Transport::Ws
     }
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+
+    async fn admit(parts: &mut Parts) -> Result<WebSocketUpgrade, Response> {
+        let upgrade = WebSocketUpgrade::from_request_parts(parts, &())
+            .await
+            .map_err(|e| ApiError::UpgradeRequired(e.body_text()).into_response())?;
+        match parts.extensions.get::<Refused>() {
+            // A browser never shows a failed handshake's body: upgrade, then
+            // close with 1008 and the reason.
+            Some(Refused(why)) => {
+                let why = why.clone();
+                Err(upgrade.on_upgrade(move |mut socket| async move {
+                    let _ = socket.send(close(CLOSE_POLICY, why)).await;
+                }))
+            }
+            None => Ok(upgrade),
+        }
     }
-    conn.label(Label::Transport(Transport::Ws));
-    let room = app.hub.room(&room);
-    room.ready().await?;
+}
+
+pub async fn handler(sub: Subscription<Ws>) -> Response {
+    let Subscription {
+        app,
+        auth,
+        room,
+        params,
+        admit: upgrade,
+        ..
+    } = sub;
     let max = app.config.max_message_bytes;
     let tracker = app.tracker.clone();
-    Ok(upgrade
+    upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket))))
+        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket)))
 }
 
 fn text_frame(frame: &ServerFrame) -> Message {
