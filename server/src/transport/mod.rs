@@ -3,7 +3,8 @@
 //! readiness, the connection's label), the poll body and queue draining.
 //!
 //! A transport module brings an [`Endpoint`] (what its route adds to the
-//! shared subscribe steps) and a handler that starts from a [`Subscription`].
+//! shared subscribe steps), a handler that starts from a [`Subscription`],
+//! and a [`Framing`] when it writes messages as more than their JSON.
 
 mod long_poll;
 mod short_poll;
@@ -13,9 +14,10 @@ pub(crate) mod ws;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hub::{Backlog, Room, Start};
+use crate::hub::{Backlog, Delivery, Room, Start};
 use crate::metrics::Label;
 use crate::net::Conn;
+use axum::extract::ws::Utf8Bytes;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Uri, header};
@@ -124,7 +126,24 @@ impl Params {
     }
 }
 
-/// `{"messages":[…],"cursor":"N"}` built from the pre-encoded messages.
+/// How a transport writes one message when that is more than its JSON.
+/// The hub serializes a message once; a framing of it is made at most once
+/// too, by the first subscriber of the transport that writes it, and kept
+/// on the delivery for every other one: fan-out stays a pointer copy.
+pub(crate) trait Framing {
+    /// Whose slot on the delivery keeps the framing.
+    const TRANSPORT: Transport;
+
+    /// `d` as this transport writes it, made from `d.json`.
+    fn encode(d: &Delivery) -> Utf8Bytes;
+
+    /// `d` as this transport writes it, encoded on first use.
+    fn framed(d: &Delivery) -> &Utf8Bytes {
+        d.framed(Self::TRANSPORT, Self::encode)
+    }
+}
+
+/// `{"messages":[…],"cursor":"N"}` built from the messages' JSON as it is.
 pub(crate) fn poll_body(b: &Backlog) -> Response {
     let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
     let mut body = Vec::with_capacity(len + 64);
@@ -133,7 +152,7 @@ pub(crate) fn poll_body(b: &Backlog) -> Response {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&d.json);
+        body.extend_from_slice(d.json.as_bytes());
     }
     body.extend_from_slice(b"],\"cursor\":\"");
     body.extend_from_slice(b.cursor.to_string().as_bytes());

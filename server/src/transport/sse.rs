@@ -7,11 +7,14 @@
 //! and the stream ends: it resumes with `Last-Event-ID` and loses nothing
 //! that is still in history.
 
-use super::{Endpoint, MAX_BATCH, Params, Queued, Subscription, next_queued, parse_cursor};
+use super::{
+    Endpoint, Framing, MAX_BATCH, Params, Queued, Subscription, next_queued, parse_cursor,
+};
 use crate::error::ApiError;
 use crate::hub::{Delivery, PresenceGuard, Start};
 use crate::metrics::Metrics;
 use axum::body::Body;
+use axum::extract::ws::Utf8Bytes;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -35,6 +38,19 @@ struct Stream {
     lag_pending: bool,
     metrics: Arc<Metrics>,
     _presence: Option<PresenceGuard>,
+}
+
+/// `id: N\ndata: {json}\n\n`.
+impl Framing for Sse {
+    const TRANSPORT: Transport = Transport::Sse;
+
+    fn encode(d: &Delivery) -> Utf8Bytes {
+        use std::fmt::Write;
+        let mut event = String::with_capacity(d.json.len() + 32);
+        // Writing to a String cannot fail.
+        let _ = write!(event, "id: {}\ndata: {}\n\n", d.id, d.json.as_str());
+        Utf8Bytes::from(event)
+    }
 }
 
 /// `event: NAME` with `data` as JSON: the server's own notices.
@@ -87,11 +103,12 @@ impl Stream {
             match next_queued(&mut self.rx, self.last_id) {
                 Queued::Message(next) => {
                     let buf = more.get_or_insert_with(|| {
-                        let mut b = BytesMut::with_capacity(d.sse.len() * 4);
-                        b.extend_from_slice(&d.sse);
+                        let first = Sse::framed(&d);
+                        let mut b = BytesMut::with_capacity(first.len() * 4);
+                        b.extend_from_slice(first.as_bytes());
                         b
                     });
-                    buf.extend_from_slice(&next.sse);
+                    buf.extend_from_slice(Sse::framed(&next).as_bytes());
                     self.last_id = next.id;
                     n += 1;
                 }
@@ -107,7 +124,7 @@ impl Stream {
         self.metrics.delivered(Transport::Sse, n as u64);
         match more {
             Some(b) => b.freeze(),
-            None => d.sse.clone(),
+            None => Bytes::from(Sse::framed(&d).clone()),
         }
     }
 
@@ -164,7 +181,7 @@ pub async fn handler(sub: Subscription<Sse>) -> Response {
         first.extend_from_slice(&notice_event(SSE_EVENT_GAP, &notice));
     }
     for d in &feed.backlog.messages {
-        first.extend_from_slice(&d.sse);
+        first.extend_from_slice(Sse::framed(d).as_bytes());
     }
     app.metrics
         .delivered(Transport::Sse, feed.backlog.messages.len() as u64);
@@ -196,4 +213,20 @@ pub async fn handler(sub: Subscription<Sse>) -> Response {
         .header("x-accel-buffering", HeaderValue::from_static("no"))
         .body(Body::from_stream(body))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Kind;
+
+    #[test]
+    fn framing_is_made_once_and_shared() {
+        let json = r#"{"id":"7","room":"r","kind":"message","ts_us":1}"#;
+        let d = Delivery::new(7, Kind::Message, Utf8Bytes::from_static(json));
+        let a = Sse::framed(&d);
+        assert_eq!(a.as_str(), format!("id: 7\ndata: {json}\n\n"));
+        let b = Sse::framed(&d);
+        assert!(std::ptr::eq(a.as_ptr(), b.as_ptr()), "encoded once");
+    }
 }

@@ -7,7 +7,9 @@
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
-use super::{Endpoint, MAX_BATCH, Params, Queued, Subscription, next_queued, validate_user};
+use super::{
+    Endpoint, Framing, MAX_BATCH, Params, Queued, Subscription, next_queued, validate_user,
+};
 use crate::AppState;
 use crate::auth::{Auth, Refused};
 use crate::error::ApiError;
@@ -94,6 +96,19 @@ fn text_frame(frame: &ServerFrame) -> Message {
     Message::Text(Utf8Bytes::from(
         serde_json::to_string(frame).unwrap_or_default(),
     ))
+}
+
+/// WebSocket text is the message JSON itself: no slot, no copy.
+impl Framing for Ws {
+    const TRANSPORT: Transport = Transport::Ws;
+
+    fn encode(d: &Delivery) -> Utf8Bytes {
+        d.json.clone()
+    }
+
+    fn framed(d: &Delivery) -> &Utf8Bytes {
+        &d.json
+    }
 }
 
 /// The error frame of a refused client frame.
@@ -330,7 +345,7 @@ async fn send_backlog(
     let messages = std::mem::take(&mut backlog.messages);
     let n = messages.len() as u64;
     for d in messages {
-        socket.send(Message::Text(d.ws.clone())).await?;
+        socket.send(Message::Text(Ws::framed(&d).clone())).await?;
     }
     app.metrics.delivered(Transport::Ws, n);
     Ok(())
@@ -439,7 +454,7 @@ async fn send_batch(
     let mut outcome = Batch::Sent;
     while let Some(d) = next.take() {
         if d.id > *last_id {
-            socket.feed(Message::Text(d.ws.clone())).await?;
+            socket.feed(Message::Text(Ws::framed(&d).clone())).await?;
             *last_id = d.id;
             n += 1;
         }
