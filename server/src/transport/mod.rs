@@ -216,7 +216,9 @@ impl<E: Endpoint> FromRequestParts<AppState> for Subscription<E> {
         let mut params = Params::from_uri(&parts.uri, config.join_history, config.history)
             .map_err(IntoResponse::into_response)?;
         let admit = E::admit(parts).await?;
-        let Ok(auth) = Auth::from_request_parts(parts, app).await;
+        let auth = Auth::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
         if let Some(u) = &params.user {
             auth.check_user(u).map_err(IntoResponse::into_response)?;
         }
