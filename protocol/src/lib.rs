@@ -40,8 +40,8 @@ pub mod units;
 
 pub use listening::Listening;
 pub use message::{
-    ClientFrame, ErrorBody, Kind, LagNotice, Message, PollResponse, PublishRequest,
-    PublishResponse, TypingRequest,
+    ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, Message, PollResponse, PublishRequest,
+    PublishResponse, ServerFrame, TypingRequest,
 };
 pub use paths::{RoomNameError, validate_room};
 pub use transport::{ParseTransportError, Transport};

@@ -106,10 +106,31 @@ pub struct ErrorBody {
 }
 
 /// Sent by the server before it drops a subscriber that fell behind (SSE
-/// `event: lagged`, WebSocket close reason): resume from `cursor`.
+/// `event: lagged` data, WebSocket close reason): resume from `cursor`.
+/// Never a text frame, so it has no `type` and no [`ServerFrame`] variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LagNotice {
     pub cursor: String,
+}
+
+/// Sent before the backlog when the client's cursor was older than the
+/// kept history (the push twin of a poll's `"gap":true`): `cursor` is the
+/// one the client asked for. SSE `event: gap` data, and [`ServerFrame::Gap`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapNotice {
+    pub cursor: String,
+}
+
+/// A WebSocket text frame the server sends besides messages; messages
+/// carry no `type`, these always do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerFrame {
+    /// `{"type":"gap","cursor":ID}`: messages before the backlog are gone.
+    Gap(GapNotice),
+    /// `{"type":"error","error":…,"code":…}`: a client frame was refused;
+    /// the socket stays open.
+    Error(ErrorBody),
 }
 
 /// WebSocket close code for a subscriber dropped because it fell behind
@@ -119,10 +140,7 @@ pub const WS_CLOSE_LAGGED: u16 = 4000;
 /// SSE event name of a [`LagNotice`].
 pub const SSE_EVENT_LAGGED: &str = "lagged";
 
-/// SSE event name sent before the backlog when the client's cursor was
-/// older than the kept history (the push twin of a poll's `"gap":true`);
-/// data is `{"cursor":ID}` with the cursor the client asked for. On a
-/// WebSocket the same news is the text frame `{"type":"gap","cursor":ID}`.
+/// SSE event name of a [`GapNotice`] (on a WebSocket: [`ServerFrame::Gap`]).
 pub const SSE_EVENT_GAP: &str = "gap";
 
 #[cfg(test)]
@@ -166,6 +184,41 @@ mod tests {
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"nope"}"#).is_err());
         assert!(serde_json::from_str::<PublishRequest>(r#"{"user":"a"}"#).is_err());
         assert!(serde_json::from_str::<PublishRequest>(r#"{"user":1,"text":"x"}"#).is_err());
+    }
+
+    /// The JSON the chat page, the built-in profile and older clients
+    /// read: these bytes must not change.
+    #[test]
+    fn server_frames_wire_shape() {
+        let gap = ServerFrame::Gap(GapNotice { cursor: "3".into() });
+        let error = ServerFrame::Error(ErrorBody {
+            error: "bad \"x\"".into(),
+            code: "bad_json".into(),
+        });
+        let cases = [
+            (&gap, r#"{"type":"gap","cursor":"3"}"#),
+            (
+                &error,
+                r#"{"type":"error","error":"bad \"x\"","code":"bad_json"}"#,
+            ),
+        ];
+        for (frame, wire) in cases {
+            assert_eq!(serde_json::to_string(frame).unwrap_or_default(), wire);
+            let back: ServerFrame = serde_json::from_str(wire).expect("parses");
+            assert_eq!(&back, frame);
+        }
+        let notice = LagNotice { cursor: "7".into() };
+        assert_eq!(
+            serde_json::to_string(&notice).unwrap_or_default(),
+            r#"{"cursor":"7"}"#
+        );
+        // A message is not a server frame.
+        assert!(
+            serde_json::from_str::<ServerFrame>(
+                r#"{"id":"1","room":"r","kind":"message","ts_us":1}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -13,7 +13,6 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use protocol::token::{TokenError, verify};
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -28,9 +27,15 @@ pub struct Auth(pub Option<Arc<str>>);
 pub struct Refused(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for Auth {
-    type Rejection = Infallible;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+    /// A token refused on a request that asked to upgrade (see [`Refused`])
+    /// is still refused by every endpoint that does not upgrade: only the
+    /// WebSocket handler takes the `Refused` path, before asking for `Auth`.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        if let Some(Refused(why)) = parts.extensions.get::<Refused>() {
+            return Err(ApiError::Unauthorized(why.clone()));
+        }
         Ok(parts.extensions.get::<Auth>().cloned().unwrap_or_default())
     }
 }

@@ -10,7 +10,7 @@
 //! - [`metrics`]: counters per transport, rendered for `/metrics` and `/api/stats`.
 //! - [`limits`]: connection, long-poll and publish-rate limits, allowed origins.
 //! - [`tls`]: certificate loading and the rustls settings (ALPN `h2`, `http/1.1`).
-//! - [`transport`]: one module per transport plus shared query and cursor parsing.
+//! - [`transport`]: one module per transport plus the shared subscribe extractor and framing seam.
 //! - [`sys`]: descriptor limit and process cost (shared code in `protocol::sys`).
 //!
 //! Internal:

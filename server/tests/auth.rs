@@ -204,3 +204,44 @@ async fn a_websocket_without_a_token_is_closed_with_1008() {
     let m = srv.metrics().await;
     assert!(m.contains("rtbench_server_auth_failures_total 1"), "{m}");
 }
+
+/// Asking for a WebSocket upgrade lets a refused token through to the
+/// handler (to close with a reason); an endpoint that does not upgrade
+/// must still answer 401, not serve or publish.
+#[tokio::test]
+async fn an_upgrade_header_does_not_bypass_the_token() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let srv = server().await;
+    let body = r#"{"user":"mallory","text":"hi"}"#;
+    let post = |path: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let get = |path: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n")
+    };
+    for req in [
+        get("/api/rooms/a/messages"),
+        get("/api/rooms/a/messages?wait=1"),
+        get("/api/rooms/a/events"),
+        post("/api/rooms/a/messages"),
+        post("/api/rooms/a/typing"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
+        s.write_all(req.as_bytes()).await.expect("send");
+        let mut head = vec![0u8; 1024];
+        let n = tokio::time::timeout(SOON, s.read(&mut head))
+            .await
+            .expect("an answer")
+            .expect("read");
+        let head = String::from_utf8_lossy(&head[..n]);
+        assert!(head.starts_with("HTTP/1.1 401"), "{req}\n→ {head}");
+        assert!(head.contains("\"code\":\"unauthorized\""), "{head}");
+    }
+    assert_eq!(srv.stats().await.publishes_total, 0, "nothing published");
+}

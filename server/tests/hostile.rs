@@ -6,6 +6,7 @@
 //! subscriber that was connected before the table started (nothing lost).
 
 use futures_util::StreamExt;
+use protocol::ServerFrame;
 use std::time::{Duration, Instant};
 use testkit::{SOON, TestServer, ws_connect};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -456,10 +457,8 @@ async fn ws_outcome(stream: &mut TcpStream) -> Expect {
                     return Expect::Close(code);
                 }
                 1 => {
-                    let v: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_default();
-                    if v["type"] == "error" {
-                        let code = v["code"].as_str().unwrap_or_default().to_string();
-                        return Expect::ErrorFrame(Box::leak(code.into_boxed_str()));
+                    if let Ok(ServerFrame::Error(e)) = serde_json::from_slice(&payload) {
+                        return Expect::ErrorFrame(Box::leak(e.code.into_boxed_str()));
                     }
                 }
                 _ => {}

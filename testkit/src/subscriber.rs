@@ -6,6 +6,7 @@ use crate::{SOON, TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
 use loadgen::wire::SseParser;
 use protocol::Transport;
+use protocol::message::ServerFrame;
 use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED, WS_CLOSE_LAGGED};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -83,11 +84,12 @@ struct RawPoll<'a> {
     gap: bool,
 }
 
-/// The `type` of a WebSocket text frame (messages have none).
+/// The `type` of a WebSocket text frame: messages have none, the
+/// server's own frames ([`ServerFrame`]) always do.
 #[derive(Deserialize)]
 struct FrameType {
     #[serde(rename = "type")]
-    kind: Option<String>,
+    kind: Option<serde::de::IgnoredAny>,
 }
 
 /// One SSE event, owned (the parser lends its events only to a callback).
@@ -367,10 +369,13 @@ impl Ws {
                 Some(Ok(WsMessage::Text(t))) => {
                     let frame: FrameType =
                         serde_json::from_str(t.as_str()).unwrap_or_else(|e| panic!("{t}: {e}"));
-                    if frame.kind.as_deref() == Some("gap") {
-                        self.gap = true;
-                    } else {
+                    if frame.kind.is_none() {
                         return Ok(Got::parse(t.as_str()));
+                    }
+                    match serde_json::from_str::<ServerFrame>(t.as_str()) {
+                        Ok(ServerFrame::Gap(_)) => self.gap = true,
+                        Ok(ServerFrame::Error(e)) => panic!("server error frame: {e:?}"),
+                        Err(e) => panic!("bad server frame {t}: {e}"),
                     }
                 }
                 Some(Ok(WsMessage::Close(c))) => return Err(closed(c)),

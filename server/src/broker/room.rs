@@ -7,6 +7,7 @@ use super::reply::Entry;
 use super::{LOAD_WAIT, RedisBroker};
 use crate::error::ApiError;
 use crate::hub::{Backlog, Delivery, Draft, Room, body_json, itoa_buf, now_us};
+use axum::extract::ws::Utf8Bytes;
 use protocol::Kind;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -67,7 +68,8 @@ impl RedisBroker {
     }
 }
 
-/// Stream entries of `room` as deliveries (malformed bodies skipped).
+/// Stream entries of `room` as deliveries (malformed bodies, not an object
+/// or not UTF-8, skipped).
 pub(super) fn deliveries(room: &str, entries: Vec<Entry>) -> Vec<Arc<Delivery>> {
     entries
         .into_iter()
@@ -95,7 +97,8 @@ fn delivery(room: &str, id: u64, kind: Kind, body: &[u8]) -> Option<Arc<Delivery
         json.push(b',');
     }
     json.extend_from_slice(&body[1..]);
-    Some(Delivery::encode(id, kind, &idbuf, json))
+    let json = Utf8Bytes::try_from(json).ok()?;
+    Some(Delivery::new(id, kind, json))
 }
 
 #[cfg(test)]
@@ -115,13 +118,11 @@ mod tests {
         ];
         let ds = deliveries("lo\"bby", entries);
         assert_eq!(ds.iter().map(|d| d.id).collect::<Vec<_>>(), [7, 9]);
-        let m: protocol::Message = serde_json::from_slice(&ds[0].json).expect("valid message");
+        let m: protocol::Message = serde_json::from_str(&ds[0].json).expect("valid message");
         assert_eq!((m.id.as_str(), m.room.as_str()), ("7", "lo\"bby"));
         assert_eq!(m.user.as_deref(), Some("a"));
-        assert_eq!(&ds[1].json[..], br#"{"id":"9","room":"lo\"bby"}"#);
-        assert_eq!(
-            &ds[0].sse[..],
-            [b"id: 7\ndata: ", &ds[0].json[..], b"\n\n"].concat()
-        );
+        assert_eq!(ds[1].json.as_str(), r#"{"id":"9","room":"lo\"bby"}"#);
+        let not_utf8 = vec![(10, Kind::Message, b"{\"text\":\"\xff\"}".to_vec())];
+        assert!(deliveries("r", not_utf8).is_empty());
     }
 }

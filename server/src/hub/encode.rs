@@ -1,25 +1,25 @@
-//! A message's wire formats, built once per message: the JSON object, the
-//! SSE event and the WebSocket text share one buffer where they can, and
-//! every subscriber gets the same `Arc<Delivery>`.
+//! A message's JSON, serialized once; every subscriber gets the same
+//! `Arc<Delivery>`, and each transport's framing of it is made at most once,
+//! on first use, by that transport's module (`crate::transport::Framing`).
 
 use axum::extract::ws::Utf8Bytes;
-use bytes::Bytes;
-use protocol::Kind;
+use protocol::{Kind, Transport};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// One message, pre-encoded for every transport.
+/// One message, encoded once.
 #[derive(Debug)]
 pub struct Delivery {
     pub id: u64,
     pub kind: Kind,
-    /// The message object (polling bodies, WebSocket text).
-    pub json: Bytes,
-    /// `id: N\ndata: {json}\n\n`.
-    pub sse: Bytes,
-    /// The same bytes as `json`, already checked as UTF-8 for WebSocket text.
-    pub ws: Utf8Bytes,
+    /// The message object: poll bodies embed it, WebSocket text is it, and
+    /// every other framing is made from it. UTF-8, so text transports need
+    /// no check per subscriber.
+    pub json: Utf8Bytes,
+    /// Each transport's framing, by [`Transport::index`]: filled by the
+    /// first subscriber of that transport that writes the message.
+    framed: [OnceLock<Utf8Bytes>; Transport::ALL.len()],
 }
 
 /// The fields of a new message; the room adds id, room and time.
@@ -93,7 +93,7 @@ pub fn now_us() -> u64 {
 }
 
 impl Delivery {
-    /// Message `id` of `room`, accepted at `ts_us`, in every wire format.
+    /// Message `id` of `room`, accepted at `ts_us`, serialized once.
     pub(crate) fn message(
         id: u64,
         room: &str,
@@ -108,27 +108,28 @@ impl Delivery {
             body: StoredBody::new(kind, draft, ts_us),
         };
         // Serializing plain strings and integers cannot fail.
-        let json = serde_json::to_vec(&wire).unwrap_or_default();
-        Self::encode(id, kind, &idbuf, json)
+        let json = serde_json::to_string(&wire).unwrap_or_default();
+        Self::new(id, kind, Utf8Bytes::from(json))
     }
 
-    /// Serializes a message's wire formats once, from its JSON object.
-    pub(crate) fn encode(id: u64, kind: Kind, idbuf: &IdBuf, json: Vec<u8>) -> Arc<Delivery> {
-        let mut sse = Vec::with_capacity(json.len() + 32);
-        sse.extend_from_slice(b"id: ");
-        sse.extend_from_slice(idbuf.as_str().as_bytes());
-        sse.extend_from_slice(b"\ndata: ");
-        sse.extend_from_slice(&json);
-        sse.extend_from_slice(b"\n\n");
-        let json = Bytes::from(json);
-        let ws = Utf8Bytes::try_from(json.clone()).unwrap_or_default();
+    /// A message whose JSON object is already made (a broker's entry).
+    pub(crate) fn new(id: u64, kind: Kind, json: Utf8Bytes) -> Arc<Delivery> {
         Arc::new(Delivery {
             id,
             kind,
             json,
-            sse: Bytes::from(sse),
-            ws,
+            framed: Default::default(),
         })
+    }
+
+    /// `t`'s framing of this message: `encode`d by the first caller, the
+    /// same bytes for every later one.
+    pub(crate) fn framed(
+        &self,
+        t: Transport,
+        encode: impl FnOnce(&Delivery) -> Utf8Bytes,
+    ) -> &Utf8Bytes {
+        self.framed[t.index()].get_or_init(|| encode(self))
     }
 }
 

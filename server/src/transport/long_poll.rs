@@ -1,26 +1,15 @@
 //! Long polling: hold the request until the room has news, the wait ends,
 //! or the server shuts down (parked polls are answered, not dropped).
 
-use super::poll_body;
-use crate::AppState;
-use crate::hub::{Room, Start};
-use crate::metrics::Label;
-use crate::net::Conn;
+use super::{Poll, Subscription, poll_body};
+use crate::hub::Start;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use protocol::Transport;
 use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
-pub async fn handle(
-    app: &AppState,
-    conn: &Conn,
-    room: &Room,
-    mut start: Start,
-    user: Option<String>,
-    wait: Duration,
-) -> Response {
-    conn.label(Label::Transport(Transport::LongPoll));
+pub async fn handle(sub: &Subscription<Poll>, wait: Duration) -> Response {
+    let (app, room, mut start) = (&sub.app, &sub.room, sub.params.start);
     let Some(_held) = crate::limits::try_slot(
         &app.limit_metrics.open_long_polls,
         app.config.max_long_polls,
@@ -34,7 +23,7 @@ pub async fn handle(
         .into_response();
     };
     let wait = wait.min(app.config.long_poll_max_wait);
-    if let Some(u) = &user {
+    if let Some(u) = &sub.params.user {
         room.touch(u, wait + app.config.presence_timeout);
     }
     let deadline = Instant::now() + wait;
@@ -49,7 +38,7 @@ pub async fn handle(
         room.backfill(&mut b, start).await;
         if !b.messages.is_empty() || b.gap || last_round {
             app.metrics
-                .delivered(Transport::LongPoll, b.messages.len() as u64);
+                .delivered(sub.transport, b.messages.len() as u64);
             return poll_body(&b);
         }
         // Nothing yet: from now on wait for anything after the newest id.

@@ -1,5 +1,10 @@
-//! One module per transport, plus what they share: the room path, the
-//! subscribe query (`since`, `history`, `wait`, `user`) and the poll body.
+//! One module per transport, plus what they share: the [`Subscription`]
+//! extractor (room path, subscribe query, the user's token, the room's
+//! readiness, the connection's label), the poll body and queue draining.
+//!
+//! A transport module brings an [`Endpoint`] (what its route adds to the
+//! shared subscribe steps), a handler that starts from a [`Subscription`],
+//! and a [`Framing`] when it writes messages as more than their JSON.
 
 mod long_poll;
 mod short_poll;
@@ -7,14 +12,19 @@ pub(crate) mod sse;
 pub(crate) mod ws;
 
 use crate::AppState;
+use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::hub::{Backlog, Start};
+use crate::hub::{Backlog, Delivery, Room, Start};
+use crate::metrics::Label;
 use crate::net::Conn;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::ws::Utf8Bytes;
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use protocol::Transport;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A validated room name from the path.
@@ -116,7 +126,24 @@ impl Params {
     }
 }
 
-/// `{"messages":[…],"cursor":"N"}` built from the pre-encoded messages.
+/// How a transport writes one message when that is more than its JSON.
+/// The hub serializes a message once; a framing of it is made at most once
+/// too, by the first subscriber of the transport that writes it, and kept
+/// on the delivery for every other one: fan-out stays a pointer copy.
+pub(crate) trait Framing {
+    /// Whose slot on the delivery keeps the framing.
+    const TRANSPORT: Transport;
+
+    /// `d` as this transport writes it, made from `d.json`.
+    fn encode(d: &Delivery) -> Utf8Bytes;
+
+    /// `d` as this transport writes it, encoded on first use.
+    fn framed(d: &Delivery) -> &Utf8Bytes {
+        d.framed(Self::TRANSPORT, Self::encode)
+    }
+}
+
+/// `{"messages":[…],"cursor":"N"}` built from the messages' JSON as it is.
 pub(crate) fn poll_body(b: &Backlog) -> Response {
     let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
     let mut body = Vec::with_capacity(len + 64);
@@ -125,7 +152,7 @@ pub(crate) fn poll_body(b: &Backlog) -> Response {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&d.json);
+        body.extend_from_slice(d.json.as_bytes());
     }
     body.extend_from_slice(b"],\"cursor\":\"");
     body.extend_from_slice(b.cursor.to_string().as_bytes());
@@ -143,24 +170,100 @@ pub(crate) fn poll_body(b: &Backlog) -> Response {
         .into_response()
 }
 
-/// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
-pub(crate) async fn poll(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: crate::auth::Auth,
-    RoomPath(room): RoomPath,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+/// What a transport's route adds to the subscribe steps every transport
+/// shares ([`Subscription`]). Its hooks run at fixed points of those steps,
+/// so every transport refuses a bad request with the same status and body.
+pub(crate) trait Endpoint: Send + Sync + 'static {
+    /// What the transport takes from the request itself (the WebSocket upgrade).
+    type Admit: Send;
+
+    /// The transport of a request on this route (one route serves both polls).
+    fn transport(params: &Params) -> Transport;
+
+    /// Whether the request speaks this transport at all; runs after the
+    /// query is parsed and before the user is checked. An `Err` is the
+    /// whole answer (not always an error: a refused WebSocket upgrades to
+    /// close with a reason a browser can show).
+    fn admit(parts: &mut Parts) -> impl Future<Output = Result<Self::Admit, Response>> + Send;
+
+    /// A resume cursor carried outside the query (SSE's `Last-Event-ID`);
+    /// it wins over `since`. Runs after the user is checked.
+    fn resume(_parts: &Parts) -> Result<Option<u64>, ApiError> {
+        Ok(None)
     }
-    let room = app.hub.room(&room);
-    room.ready().await?;
-    Ok(match params.wait {
-        Some(wait) => long_poll::handle(&app, &conn, &room, params.start, params.user, wait).await,
-        None => short_poll::handle(&app, &conn, &room, params.start, params.user).await,
-    })
+}
+
+/// A subscriber's request after the steps every transport shares: the room
+/// path and query are valid, `?user=` is the token's subject, the room's
+/// history is loaded, and the connection is labelled with its transport.
+pub(crate) struct Subscription<E: Endpoint> {
+    pub app: AppState,
+    pub auth: Auth,
+    pub room: Arc<Room>,
+    pub transport: Transport,
+    pub params: Params,
+    pub admit: E::Admit,
+}
+
+impl<E: Endpoint> FromRequestParts<AppState> for Subscription<E> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let RoomPath(room) = RoomPath::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let config = &app.config;
+        let mut params = Params::from_uri(&parts.uri, config.join_history, config.history)
+            .map_err(IntoResponse::into_response)?;
+        let admit = E::admit(parts).await?;
+        let auth = Auth::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(u) = &params.user {
+            auth.check_user(u).map_err(IntoResponse::into_response)?;
+        }
+        if let Some(since) = E::resume(parts).map_err(IntoResponse::into_response)? {
+            params.start = Start::Since(since);
+        }
+        let room = app.hub.room(&room);
+        room.ready().await.map_err(IntoResponse::into_response)?;
+        let transport = E::transport(&params);
+        let Ok(conn) = Conn::from_request_parts(parts, app).await;
+        conn.label(Label::Transport(transport));
+        Ok(Subscription {
+            app: app.clone(),
+            auth,
+            room,
+            transport,
+            params,
+            admit,
+        })
+    }
+}
+
+/// `GET …/messages`: a long poll when `wait` is given, a short poll otherwise.
+pub(crate) struct Poll;
+
+impl Endpoint for Poll {
+    type Admit = ();
+
+    fn transport(params: &Params) -> Transport {
+        match params.wait {
+            Some(_) => Transport::LongPoll,
+            None => Transport::ShortPoll,
+        }
+    }
+
+    async fn admit(_: &mut Parts) -> Result<(), Response> {
+        Ok(())
+    }
+}
+
+pub(crate) async fn poll(sub: Subscription<Poll>) -> Response {
+    match sub.params.wait {
+        Some(wait) => long_poll::handle(&sub, wait).await,
+        None => short_poll::handle(&sub).await,
+    }
 }
 
 /// Most queued messages a push subscriber takes in one batch (one SSE

@@ -7,18 +7,20 @@
 //! and the stream ends: it resumes with `Last-Event-ID` and loses nothing
 //! that is still in history.
 
-use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, parse_cursor};
-use crate::AppState;
+use super::{
+    Endpoint, Framing, MAX_BATCH, Params, Queued, Subscription, next_queued, parse_cursor,
+};
 use crate::error::ApiError;
 use crate::hub::{Delivery, PresenceGuard, Start};
-use crate::metrics::{Label, Metrics};
-use crate::net::Conn;
+use crate::metrics::Metrics;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::extract::ws::Utf8Bytes;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use protocol::Transport;
+use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED};
+use protocol::{GapNotice, LagNotice, Transport};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -38,11 +40,31 @@ struct Stream {
     _presence: Option<PresenceGuard>,
 }
 
+/// `id: N\ndata: {json}\n\n`.
+impl Framing for Sse {
+    const TRANSPORT: Transport = Transport::Sse;
+
+    fn encode(d: &Delivery) -> Utf8Bytes {
+        use std::fmt::Write;
+        let mut event = String::with_capacity(d.json.len() + 32);
+        // Writing to a String cannot fail.
+        let _ = write!(event, "id: {}\ndata: {}\n\n", d.id, d.json.as_str());
+        Utf8Bytes::from(event)
+    }
+}
+
+/// `event: NAME` with `data` as JSON: the server's own notices.
+fn notice_event(name: &str, data: &impl serde::Serialize) -> Bytes {
+    // Serializing plain strings cannot fail.
+    let json = serde_json::to_string(data).unwrap_or_default();
+    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
 fn lag_event(cursor: u64) -> Bytes {
-    Bytes::from(format!(
-        "event: {}\ndata: {{\"cursor\":\"{cursor}\"}}\n\n",
-        protocol::message::SSE_EVENT_LAGGED
-    ))
+    let notice = LagNotice {
+        cursor: cursor.to_string(),
+    };
+    notice_event(SSE_EVENT_LAGGED, &notice)
 }
 
 impl Stream {
@@ -81,11 +103,12 @@ impl Stream {
             match next_queued(&mut self.rx, self.last_id) {
                 Queued::Message(next) => {
                     let buf = more.get_or_insert_with(|| {
-                        let mut b = BytesMut::with_capacity(d.sse.len() * 4);
-                        b.extend_from_slice(&d.sse);
+                        let first = Sse::framed(&d);
+                        let mut b = BytesMut::with_capacity(first.len() * 4);
+                        b.extend_from_slice(first.as_bytes());
                         b
                     });
-                    buf.extend_from_slice(&next.sse);
+                    buf.extend_from_slice(Sse::framed(&next).as_bytes());
                     self.last_id = next.id;
                     n += 1;
                 }
@@ -101,7 +124,7 @@ impl Stream {
         self.metrics.delivered(Transport::Sse, n as u64);
         match more {
             Some(b) => b.freeze(),
-            None => d.sse.clone(),
+            None => Bytes::from(Sse::framed(&d).clone()),
         }
     }
 
@@ -113,61 +136,65 @@ impl Stream {
 }
 
 /// `GET /api/rooms/{room}/events`.
-pub async fn handler(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: crate::auth::Auth,
-    RoomPath(room): RoomPath,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let mut params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+pub(crate) struct Sse;
+
+impl Endpoint for Sse {
+    type Admit = ();
+
+    fn transport(_: &Params) -> Transport {
+        Transport::Sse
     }
-    // EventSource reconnects with the original URL plus Last-Event-ID: the
-    // header is newer than any `since` in the URL, so it wins.
-    if let Some(h) = headers.get("last-event-id") {
+
+    async fn admit(_: &mut Parts) -> Result<(), Response> {
+        Ok(())
+    }
+
+    /// EventSource reconnects with the original URL plus Last-Event-ID: the
+    /// header is newer than any `since` in the URL, so it wins.
+    fn resume(parts: &Parts) -> Result<Option<u64>, ApiError> {
+        let Some(h) = parts.headers.get("last-event-id") else {
+            return Ok(None);
+        };
         let s = h
             .to_str()
             .map_err(|_| ApiError::BadCursor("<not text>".into()))?;
-        params.start = Start::Since(parse_cursor(s)?);
+        parse_cursor(s).map(Some)
     }
-    conn.label(Label::Transport(Transport::Sse));
-    let room = app.hub.room(&room);
-    room.ready().await?;
+}
+
+pub async fn handler(sub: Subscription<Sse>) -> Response {
+    let Subscription {
+        app, room, params, ..
+    } = sub;
     let presence = params.user.as_deref().map(|u| room.join(u));
-    let mut sub = room.subscribe(params.start);
-    room.backfill(&mut sub.backlog, params.start).await;
+    let mut feed = room.subscribe(params.start);
+    room.backfill(&mut feed.backlog, params.start).await;
 
     let mut first = BytesMut::new();
     first.extend_from_slice(format!("retry: {}\n\n", app.config.sse_retry.as_millis()).as_bytes());
-    if sub.backlog.gap
+    if feed.backlog.gap
         && let Start::Since(since) = params.start
     {
-        first.extend_from_slice(
-            format!(
-                "event: {}\ndata: {{\"cursor\":\"{since}\"}}\n\n",
-                protocol::message::SSE_EVENT_GAP
-            )
-            .as_bytes(),
-        );
+        let notice = GapNotice {
+            cursor: since.to_string(),
+        };
+        first.extend_from_slice(&notice_event(SSE_EVENT_GAP, &notice));
     }
-    for d in &sub.backlog.messages {
-        first.extend_from_slice(&d.sse);
+    for d in &feed.backlog.messages {
+        first.extend_from_slice(Sse::framed(d).as_bytes());
     }
     app.metrics
-        .delivered(Transport::Sse, sub.backlog.messages.len() as u64);
+        .delivered(Transport::Sse, feed.backlog.messages.len() as u64);
     let hb = app.config.heartbeat;
     let mut heartbeat = interval_at(Instant::now() + hb, hb);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let stream = Stream {
         first: Some(first.freeze()),
-        rx: sub.rx,
+        rx: feed.rx,
         heartbeat,
         // A child token of its own (see ws.rs: a shared node is a contended lock).
         shutdown: Box::pin(app.shutdown.child_token().cancelled_owned()),
-        last_id: sub.backlog.cursor,
+        last_id: feed.backlog.cursor,
         done: false,
         lag_pending: false,
         metrics: app.metrics.clone(),
@@ -177,7 +204,7 @@ pub async fn handler(
         let chunk = s.next().await?;
         Some((Ok::<_, Infallible>(chunk), s))
     });
-    Ok(Response::builder()
+    Response::builder()
         .header(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/event-stream"),
@@ -185,5 +212,21 @@ pub async fn handler(
         .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
         .header("x-accel-buffering", HeaderValue::from_static("no"))
         .body(Body::from_stream(body))
-        .unwrap_or_default())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Kind;
+
+    #[test]
+    fn framing_is_made_once_and_shared() {
+        let json = r#"{"id":"7","room":"r","kind":"message","ts_us":1}"#;
+        let d = Delivery::new(7, Kind::Message, Utf8Bytes::from_static(json));
+        let a = Sse::framed(&d);
+        assert_eq!(a.as_str(), format!("id: 7\ndata: {json}\n\n"));
+        let b = Sse::framed(&d);
+        assert!(std::ptr::eq(a.as_ptr(), b.as_ptr()), "encoded once");
+    }
 }

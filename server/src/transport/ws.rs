@@ -7,20 +7,22 @@
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
 
-use super::{MAX_BATCH, Params, Queued, RoomPath, next_queued, validate_user};
+use super::{
+    Endpoint, Framing, MAX_BATCH, Params, Queued, Subscription, next_queued, validate_user,
+};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Refused};
 use crate::error::ApiError;
 use crate::hub::{Backlog, Delivery, Draft, Room, Start};
 use crate::limits::{Bucket, RateLimit};
 use crate::metrics::Label;
-use crate::net::Conn;
-use axum::extract::State;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::http::Uri;
-use axum::response::Response;
-use protocol::{ClientFrame, ErrorBody, Kind, LagNotice, PublishRequest, Transport};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use protocol::{
+    ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, PublishRequest, ServerFrame, Transport,
+};
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,51 +45,82 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 const CLOSE_TOO_BIG: u16 = 1009;
 
 /// `GET /api/rooms/{room}/ws`.
-pub async fn handler(
-    State(app): State<AppState>,
-    conn: Conn,
-    auth: Auth,
-    refused: Option<axum::Extension<crate::auth::Refused>>,
-    RoomPath(room): RoomPath,
-    uri: Uri,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    let params = Params::from_uri(&uri, app.config.join_history, app.config.history)?;
-    let upgrade = upgrade.map_err(|e| ApiError::UpgradeRequired(e.body_text()))?;
-    if let Some(axum::Extension(crate::auth::Refused(why))) = refused {
-        // A browser never shows a failed handshake's body: upgrade, then
-        // close with 1008 and the reason.
-        return Ok(upgrade.on_upgrade(move |mut socket| async move {
-            let _ = socket.send(close(CLOSE_POLICY, why)).await;
-        }));
+pub(crate) struct Ws;
+
+impl Endpoint for Ws {
+    type Admit = WebSocketUpgrade;
+
+    fn transport(_: &Params) -> Transport {
+        Transport::Ws
     }
-    if let Some(u) = &params.user {
-        auth.check_user(u)?;
+
+    async fn admit(parts: &mut Parts) -> Result<WebSocketUpgrade, Response> {
+        let upgrade = WebSocketUpgrade::from_request_parts(parts, &())
+            .await
+            .map_err(|e| ApiError::UpgradeRequired(e.body_text()).into_response())?;
+        match parts.extensions.get::<Refused>() {
+            // A browser never shows a failed handshake's body: upgrade, then
+            // close with 1008 and the reason.
+            Some(Refused(why)) => {
+                let why = why.clone();
+                Err(upgrade.on_upgrade(move |mut socket| async move {
+                    let _ = socket.send(close(CLOSE_POLICY, why)).await;
+                }))
+            }
+            None => Ok(upgrade),
+        }
     }
-    conn.label(Label::Transport(Transport::Ws));
-    let room = app.hub.room(&room);
-    room.ready().await?;
+}
+
+pub async fn handler(sub: Subscription<Ws>) -> Response {
+    let Subscription {
+        app,
+        auth,
+        room,
+        params,
+        admit: upgrade,
+        ..
+    } = sub;
     let max = app.config.max_message_bytes;
     let tracker = app.tracker.clone();
-    Ok(upgrade
+    upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket))))
+        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket)))
+}
+
+fn text_frame(frame: &ServerFrame) -> Message {
+    // Serializing plain strings cannot fail.
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(frame).unwrap_or_default(),
+    ))
+}
+
+/// WebSocket text is the message JSON itself: no slot, no copy.
+impl Framing for Ws {
+    const TRANSPORT: Transport = Transport::Ws;
+
+    fn encode(d: &Delivery) -> Utf8Bytes {
+        d.json.clone()
+    }
+
+    fn framed(d: &Delivery) -> &Utf8Bytes {
+        &d.json
+    }
+}
+
+/// The error frame of a refused client frame.
+fn refusal(e: &ApiError) -> Message {
+    text_frame(&ServerFrame::Error(e.body()))
 }
 
 fn error_frame(code: &str, error: String) -> Message {
-    let body = ErrorBody {
+    text_frame(&ServerFrame::Error(ErrorBody {
         error,
         code: code.to_string(),
-    };
-    let json = serde_json::to_string(&body).unwrap_or_default();
-    // {"error":…} → {"type":"error","error":…}
-    Message::Text(Utf8Bytes::from(format!(
-        "{{\"type\":\"error\",{}",
-        &json[1..]
-    )))
+    }))
 }
 
 fn close(code: u16, reason: String) -> Message {
@@ -144,7 +177,7 @@ impl Limiter {
                     limit: format!("{}/s", l.limit.per_sec),
                     retry_after_ms: wait.as_millis() as u64,
                 };
-                Some(Next::Reply(error_frame(e.code(), e.to_string())))
+                Some(Next::Reply(refusal(&e)))
             }
         }
     }
@@ -234,12 +267,12 @@ impl Client<'_> {
 
     async fn publish(&self, p: &PublishRequest) -> Next {
         if let Err(e) = validate_user(&p.user).and_then(|()| self.auth.check_user(&p.user)) {
-            return Next::Reply(error_frame(e.code(), e.to_string()));
+            return Next::Reply(refusal(&e));
         }
         self.app.metrics.label(Label::Publish).requests.add(1);
         match self.room.publish_request(p).await {
             Ok(_) => Next::Continue,
-            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            Err(e) => Next::Reply(refusal(&e)),
         }
     }
 
@@ -251,7 +284,7 @@ impl Client<'_> {
             ));
         };
         if let Err(e) = self.auth.check_user(u) {
-            return Next::Reply(error_frame(e.code(), e.to_string()));
+            return Next::Reply(refusal(&e));
         }
         let typing = Draft {
             user: Some(u),
@@ -259,7 +292,7 @@ impl Client<'_> {
         };
         match self.room.publish_async(Kind::Typing, typing).await {
             Ok(_) => Next::Continue,
-            Err(e) => Next::Reply(error_frame(e.code(), e.to_string())),
+            Err(e) => Next::Reply(refusal(&e)),
         }
     }
 }
@@ -304,13 +337,15 @@ async fn send_backlog(
     if backlog.gap
         && let Start::Since(since) = start
     {
-        let gap = format!("{{\"type\":\"gap\",\"cursor\":\"{since}\"}}");
-        socket.send(Message::Text(Utf8Bytes::from(gap))).await?;
+        let gap = ServerFrame::Gap(GapNotice {
+            cursor: since.to_string(),
+        });
+        socket.send(text_frame(&gap)).await?;
     }
     let messages = std::mem::take(&mut backlog.messages);
     let n = messages.len() as u64;
     for d in messages {
-        socket.send(Message::Text(d.ws.clone())).await?;
+        socket.send(Message::Text(Ws::framed(&d).clone())).await?;
     }
     app.metrics.delivered(Transport::Ws, n);
     Ok(())
@@ -419,7 +454,7 @@ async fn send_batch(
     let mut outcome = Batch::Sent;
     while let Some(d) = next.take() {
         if d.id > *last_id {
-            socket.feed(Message::Text(d.ws.clone())).await?;
+            socket.feed(Message::Text(Ws::framed(&d).clone())).await?;
             *last_id = d.id;
             n += 1;
         }
