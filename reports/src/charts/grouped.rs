@@ -4,7 +4,7 @@
 //! the tables show median and range.
 
 use super::plot::{Axis, Ticked, mesh};
-use super::{Area, DrawResult, INK, headed, linear_ticks, log_bounds_of, log_ticks, muted};
+use super::{Area, DrawResult, INK, headed, log_bounds_of, muted};
 use crate::Stat;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -40,24 +40,9 @@ impl Grouped {
         let hi = positive.fold(0.0, f64::max);
         if hi > 0.0 && hi / lo > spread {
             let (lo, hi) = log_bounds_of(self.values());
-            Axis {
-                lo,
-                hi,
-                log: true,
-                ticks: log_ticks(lo, hi),
-                label: Box::new(label),
-                desc: format!("{desc} (log scale)"),
-            }
+            Axis::log(lo, hi, label, &format!("{desc} (log scale)"))
         } else {
-            let (hi, ticks) = linear_ticks(hi, 5);
-            Axis {
-                lo: 0.0,
-                hi,
-                log: false,
-                ticks,
-                label: Box::new(label),
-                desc: desc.into(),
-            }
+            Axis::linear(hi, label, desc)
         }
     }
 }

@@ -3,9 +3,7 @@
 //! transport across the groups of a [`Line`].
 
 use super::plot::{self, Axis, Line as PlotLine};
-use super::{
-    Chart, Swatch, bytes_label, color, header, legend, linear_ticks, log_bounds, log_bounds_of, png,
-};
+use super::{Chart, Swatch, bytes_label, color, header, legend, log_bounds, log_bounds_of, png};
 use crate::Error;
 use crate::format;
 use crate::matrix::{Axis as MatrixAxis, Line};
@@ -127,13 +125,10 @@ fn p99_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
 
 fn bytes_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
     let series = series(c, line, &metric::BYTES_PER_DELIVERY, 1.0);
-    let (hi, ticks) = linear_ticks(
-        series
-            .iter()
-            .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
-            .fold(0.0, f64::max),
-        5,
-    );
+    let hi = series
+        .iter()
+        .flat_map(|(_, l)| l.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
     Plan {
         file: format!("matrix-bytes-vs-{}.png", line.axis.slug()),
         title: format!("Bytes per message vs {along}"),
@@ -141,14 +136,7 @@ fn bytes_plan(c: &Comparison, line: &Line, along: &str) -> Plan {
         caption: format!(
             "How the wire cost of one delivered message changes with {along}: polling amortizes its headers over the messages each poll returns."
         ),
-        y: Axis {
-            lo: 0.0,
-            hi,
-            log: false,
-            ticks,
-            label: Box::new(bytes_label),
-            desc: "Bytes per delivered message".into(),
-        },
+        y: Axis::linear(hi, bytes_label, "Bytes per delivered message"),
         series,
     }
 }

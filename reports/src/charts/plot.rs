@@ -58,12 +58,30 @@ pub(crate) struct Axis {
 impl Axis {
     /// A log axis of milliseconds, `lo` to `hi`, with round ticks.
     pub(crate) fn log_ms(lo: f64, hi: f64, desc: &str) -> Axis {
+        Axis::log(lo, hi, ms_label, desc)
+    }
+
+    /// A log axis from `lo` to `hi` with ticks at round values.
+    pub(crate) fn log(lo: f64, hi: f64, label: fn(f64) -> String, desc: &str) -> Axis {
         Axis {
             lo,
             hi,
             log: true,
             ticks: log_ticks(lo, hi),
-            label: Box::new(ms_label),
+            label: Box::new(label),
+            desc: desc.into(),
+        }
+    }
+
+    /// A linear axis from 0 up to a round value at or above `hi`, five ticks.
+    pub(crate) fn linear(hi: f64, label: fn(f64) -> String, desc: &str) -> Axis {
+        let (hi, ticks) = super::linear_ticks(hi, 5);
+        Axis {
+            lo: 0.0,
+            hi,
+            log: false,
+            ticks,
+            label: Box::new(label),
             desc: desc.into(),
         }
     }

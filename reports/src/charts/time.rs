@@ -4,7 +4,7 @@
 //! drain after it are shown because trouble often starts there.
 
 use super::plot::{self, Axis, Line};
-use super::{Chart, Swatch, color, linear_ticks, log_bounds_of, measured_window, png, two_panels};
+use super::{Chart, Swatch, color, log_bounds_of, measured_window, png, two_panels};
 use crate::Error;
 use crate::format;
 use crate::merge::Group;
@@ -113,17 +113,7 @@ pub(crate) fn rates(g: &Group, prefix: &str) -> Result<Chart, Error> {
                    one per connection.";
     png(&file, title, caption, |root| {
         let (left, right) = two_panels(root, title, &subtitle, g, Swatch::Line)?;
-        let y = |hi: f64, desc: &str| {
-            let (hi, ticks) = linear_ticks(hi, 5);
-            Axis {
-                lo: 0.0,
-                hi,
-                log: false,
-                ticks,
-                label: Box::new(format::sig3),
-                desc: desc.into(),
-            }
-        };
+        let y = |hi: f64, desc: &str| Axis::linear(hi, format::sig3, desc);
         plot::panel(
             &left,
             Some("Deliveries/s"),
