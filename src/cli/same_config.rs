@@ -68,6 +68,17 @@ fn load(args: &[&str]) -> Load {
     Load::try_parse_from(argv).expect("load flags")
 }
 
+/// The config of the only matrix cell of a bench command line.
+fn one_cell(flags: &[&str], t: Transport, own: Option<&str>) -> Config {
+    let bench = Bench::try_parse_from(flags).expect("bench flags").bench;
+    let resolved = bench.shared.resolve().expect("bench settings");
+    let cells = cells(&bench.matrix);
+    let [cell] = cells.as_slice() else {
+        panic!("one cell, got {}", cells.len());
+    };
+    run_config(&bench, &resolved, cell, t, own).expect("cell")
+}
+
 fn debug(c: &Config) -> String {
     format!("{c:?}")
 }
@@ -104,15 +115,7 @@ fn flags_file_matrix_cell_and_worker_give_the_same_config() {
     bench_flags.extend(COMMON);
     bench_flags.extend(["--matrix", "clients=1.5k", "--matrix", "rate=10/s"]);
     bench_flags.extend(["--matrix", "size=1k"]);
-    let bench = Bench::try_parse_from(bench_flags)
-        .expect("bench flags")
-        .bench;
-    let resolved = bench.shared.resolve().expect("bench settings");
-    let cells = cells(&bench.matrix);
-    let [cell] = cells.as_slice() else {
-        panic!("one cell, got {}", cells.len());
-    };
-    let c = run_config(&bench, &resolved, cell, Transport::ShortPoll, None).expect("cell");
+    let c = one_cell(&bench_flags, Transport::ShortPoll, None);
     assert_eq!(debug(&c), debug(&a.config), "matrix cell = flags");
 
     // (d) A --processes worker (one of one): the parent's layered scenario
@@ -184,15 +187,8 @@ fn network_as_flag_file_matrix_cell_and_worker_give_the_same_config() {
     b.scenario_file = None;
     assert_eq!(debug(&b), debug(&a.config), "file = flag");
 
-    let bench = Bench::try_parse_from(["bench", "--matrix", "network=lte", "--seed", "7"])
-        .expect("bench flags")
-        .bench;
-    let resolved = bench.shared.resolve().expect("bench settings");
-    let cells = cells(&bench.matrix);
-    let [cell] = cells.as_slice() else {
-        panic!("one cell, got {}", cells.len());
-    };
-    let mut c = run_config(&bench, &resolved, cell, Transport::Ws, Some(&own)).expect("cell");
+    let bench_flags = ["bench", "--matrix", "network=lte", "--seed", "7"];
+    let mut c = one_cell(&bench_flags, Transport::Ws, Some(&own));
     // Bench's own defaults for clients, duration and warmup differ from load's.
     c.clients = a.config.clients;
     c.duration = a.config.duration;
