@@ -67,6 +67,18 @@ if [ "$skip" != instructions ]; then
   done
 fi
 
+# paired_fault NAME KIND LEVEL ARGS…: one paired run with side B slowed by
+# ARGS (perf-ab.sh flags), recorded with whether the gate caught it.
+paired_fault() {
+  local name=$1 kind=$2 level=$3 code=0
+  shift 3
+  scripts/perf-ab.sh --a-bin "$bin" --b-bin "$bin" --rounds "$rounds" --out "$work/ab/$name" "$@" \
+    > "$work/ab-$name.log" 2>&1 || code=$?
+  "$bin" compare "$work/ab/$name/base" "$work/ab/$name/current" --json > "$work/ab/$name/compare.json" || true
+  $py paired "$record" "$kind" "$level" "$code" "$work/ab/$name" "$work/ab/$name/compare.json"
+  echo "gate-truth: paired, $kind $level: exit $code"
+}
+
 if [ "$skip" != paired ]; then
   echo "gate-truth: paired latency gate, $n A/A runs ($rounds rounds each)"
   for i in $(seq "$n"); do
@@ -89,23 +101,13 @@ if [ "$skip" != paired ]; then
       r=$(python3 -c "import math; print(math.ceil(${cpu_us[$t]} * 1e-6 * $level / 100 / $per_round_s))")
       args+=(--b-server-args-for "$t=--inject-cost-rounds=$r")
     done
-    code=0
-    scripts/perf-ab.sh --a-bin "$bin" --b-bin "$bin" --rounds "$rounds" --out "$work/ab/cost-$level" "${args[@]}" \
-      > "$work/ab-cost-$level.log" 2>&1 || code=$?
-    "$bin" compare "$work/ab/cost-$level/base" "$work/ab/cost-$level/current" --json > "$work/ab/cost-$level/compare.json" || true
-    $py paired "$record" cost "+$level% CPU" "$code" "$work/ab/cost-$level" "$work/ab/cost-$level/compare.json"
-    echo "gate-truth: paired, +$level% server CPU per delivery: exit $code"
+    paired_fault "cost-$level" cost "+$level% CPU" "${args[@]}"
   done
   args=()
   for t in "${!p50_us[@]}"; do
     args+=(--b-server-args-for "$t=--inject-latency=$(( ${p50_us[$t]%.*} / 4 ))us")
   done
-  code=0
-  scripts/perf-ab.sh --a-bin "$bin" --b-bin "$bin" --rounds "$rounds" --out "$work/ab/latency-25" "${args[@]}" \
-    > "$work/ab-latency-25.log" 2>&1 || code=$?
-  "$bin" compare "$work/ab/latency-25/base" "$work/ab/latency-25/current" --json > "$work/ab/latency-25/compare.json" || true
-  $py paired "$record" latency "+25% of p50" "$code" "$work/ab/latency-25" "$work/ab/latency-25/compare.json"
-  echo "gate-truth: paired, --inject-latency 25% of p50: exit $code"
+  paired_fault latency-25 latency "+25% of p50" "${args[@]}"
 fi
 
 $py table "$record" > "$rec_dir/gate-truth.md"
