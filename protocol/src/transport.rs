@@ -1,4 +1,4 @@
-//! The four transports compared by rtbench, with the names used on the
+//! The transports compared by rtbench, with the names used on the
 //! command line, in metrics labels and in result files.
 
 use serde::{Deserialize, Serialize};
@@ -17,16 +17,28 @@ pub enum Transport {
     Sse,
     /// One WebSocket per client.
     Ws,
+    /// Socket.IO v4 as its official client connects by default: an
+    /// Engine.IO polling handshake, then an upgrade to WebSocket.
+    SocketIo,
+    /// Socket.IO v4 over Engine.IO long polling only (a proxy that blocks
+    /// WebSockets): a held `GET` for what the server sends, a `POST` for
+    /// what the client sends.
+    SocketIoPolling,
 }
 
 impl Transport {
     /// Every transport, in the order reports list them (polling first, push last).
-    pub const ALL: [Transport; 4] = [
+    pub const ALL: [Transport; 6] = [
         Transport::ShortPoll,
         Transport::LongPoll,
         Transport::Sse,
         Transport::Ws,
+        Transport::SocketIo,
+        Transport::SocketIoPolling,
     ];
+
+    /// How many there are: the length of per-transport arrays.
+    pub const COUNT: usize = Transport::ALL.len();
 
     /// The stable name used in flags, metrics labels and result files.
     pub const fn as_str(self) -> &'static str {
@@ -35,6 +47,8 @@ impl Transport {
             Transport::LongPoll => "long-poll",
             Transport::Sse => "sse",
             Transport::Ws => "ws",
+            Transport::SocketIo => "socketio",
+            Transport::SocketIoPolling => "socketio-polling",
         }
     }
 
@@ -45,7 +59,13 @@ impl Transport {
 
     /// Push transports keep one long-lived stream; polling ones make requests.
     pub const fn is_push(self) -> bool {
-        matches!(self, Transport::Sse | Transport::Ws)
+        matches!(self, Transport::Sse | Transport::Ws | Transport::SocketIo)
+    }
+
+    /// Socket.IO's transports, which share one profile section and one
+    /// server endpoint.
+    pub const fn is_socketio(self) -> bool {
+        matches!(self, Transport::SocketIo | Transport::SocketIoPolling)
     }
 }
 
@@ -63,8 +83,9 @@ impl fmt::Display for ParseTransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown transport '{}' (expected one of: short-poll, long-poll, sse, ws)",
-            self.0
+            "unknown transport '{}' (expected one of: {})",
+            self.0,
+            Transport::ALL.map(Transport::as_str).join(", ")
         )
     }
 }
@@ -80,6 +101,10 @@ impl FromStr for Transport {
             "long-poll" | "long_poll" | "longpoll" => Ok(Transport::LongPoll),
             "sse" | "eventsource" => Ok(Transport::Sse),
             "ws" | "websocket" => Ok(Transport::Ws),
+            "socketio" | "socket.io" | "socket-io" => Ok(Transport::SocketIo),
+            "socketio-polling" | "socket.io-polling" | "socket-io-polling" => {
+                Ok(Transport::SocketIoPolling)
+            }
             _ => Err(ParseTransportError(s.to_string())),
         }
     }

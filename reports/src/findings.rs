@@ -67,6 +67,8 @@ pub fn name(e: &Entry) -> String {
         (Transport::LongPoll, _) => "long polling".into(),
         (Transport::Sse, _) => "SSE".into(),
         (Transport::Ws, _) => "WebSocket".into(),
+        (Transport::SocketIo, _) => "Socket.IO".into(),
+        (Transport::SocketIoPolling, _) => "Socket.IO over polling".into(),
     }
 }
 
@@ -151,7 +153,7 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 ))
             })
         }
-        Transport::LongPoll => {
+        Transport::LongPoll | Transport::SocketIoPolling => {
             let deliveries = value(e, &metric::DELIVERIES_PER_SEC)?;
             let per_client = deliveries / g.scenario.clients.max(1) as f64;
             (per_client > 0.0).then(|| {
@@ -166,7 +168,7 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 ))
             })
         }
-        Transport::Sse | Transport::Ws => None,
+        Transport::Sse | Transport::Ws | Transport::SocketIo => None,
     }
 }
 

@@ -166,7 +166,8 @@ impl Subscriber {
             Transport::Ws => Inner::Ws(Ws {
                 ws: ws_connect(srv.addr, &format!("{}?{q}", protocol::paths::ws(room))).await,
                 gap: false,
-            }),
+            }),            // Integration branch only: the Socket.IO subscriber replaces this.
+            Transport::SocketIo | Transport::SocketIoPolling => unimplemented!("socketio subscriber"),
         };
         Subscriber { inner }
     }

@@ -9,33 +9,35 @@
 use protocol::Transport;
 
 /// The transports [`per_transport!`](crate::per_transport) expands to, in order.
-pub const EXPANDED: [Transport; 4] = [
+pub const EXPANDED: [Transport; 6] = [
     Transport::ShortPoll,
     Transport::LongPoll,
     Transport::Sse,
     Transport::Ws,
+    Transport::SocketIo,
+    Transport::SocketIoPolling,
 ];
 
 /// The transports [`per_push_transport!`](crate::per_push_transport) expands to, in order.
-pub const EXPANDED_PUSH: [Transport; 2] = [Transport::Sse, Transport::Ws];
+pub const EXPANDED_PUSH: [Transport; 3] = [Transport::Sse, Transport::Ws, Transport::SocketIo];
 
 /// `per_transport!(#[tokio::test] name)` runs `async fn name(t: Transport)`
 /// as one test per transport: a module `name` with the tests `short_poll`,
-/// `long_poll`, `sse` and `ws` (so a failure names its transport), each
-/// carrying the given test attribute.
+/// `long_poll`, `sse`, `ws`, `socketio` and `socketio_polling` (so a failure
+/// names its transport), each carrying the given test attribute.
 #[macro_export]
 macro_rules! per_transport {
     (#[$attr:meta] $name:ident) => {
-        $crate::__tests_of!(#[$attr] $name, EXPANDED: short_poll 0, long_poll 1, sse 2, ws 3);
+        $crate::__tests_of!(#[$attr] $name, EXPANDED: short_poll 0, long_poll 1, sse 2, ws 3, socketio 4, socketio_polling 5);
     };
 }
 
 /// As [`per_transport!`](crate::per_transport), for the push transports ([`Transport::is_push`]):
-/// the tests `name::sse` and `name::ws`.
+/// the tests `name::sse`, `name::ws` and `name::socketio`.
 #[macro_export]
 macro_rules! per_push_transport {
     (#[$attr:meta] $name:ident) => {
-        $crate::__tests_of!(#[$attr] $name, EXPANDED_PUSH: sse 0, ws 1);
+        $crate::__tests_of!(#[$attr] $name, EXPANDED_PUSH: sse 0, ws 1, socketio 2);
     };
 }
 

@@ -215,7 +215,7 @@ impl Profile {
 
     /// The section for `t`, if the profile defines it.
     pub fn sub(&self, t: Transport) -> Option<&Sub> {
-        self.subs[t.index()].as_ref()
+        self.subs.get(t.index()).and_then(Option::as_ref)
     }
 
     /// Transports this profile defines, in the usual order.

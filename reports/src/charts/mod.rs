@@ -80,6 +80,8 @@ pub fn color_hex(t: Transport) -> &'static str {
         Transport::LongPoll => "#cc79a7",
         Transport::Sse => "#009e73",
         Transport::Ws => "#0072b2",
+        Transport::SocketIo => "#e69f00",
+        Transport::SocketIoPolling => "#56b4e9",
     }
 }
 
