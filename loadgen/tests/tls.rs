@@ -108,12 +108,18 @@ async fn over_tls(t: Transport, http2: bool) {
     match (http2, t) {
         (false, _) => assert_eq!(h2, 0, "{t}: HTTP/2 without --http2"),
         // Every client and publisher connection, plus preflight and stats.
-        (true, Transport::ShortPoll | Transport::LongPoll | Transport::Sse) => {
+        (
+            true,
+            Transport::ShortPoll
+            | Transport::LongPoll
+            | Transport::Sse
+            | Transport::SocketIoPolling,
+        ) => {
             assert!(h2 >= 50, "{t}: only {h2} HTTP/2 connections")
         }
         // A WebSocket upgrade is HTTP/1.1: only publishers, preflight and
         // stats speak HTTP/2.
-        (true, Transport::Ws) => assert!(
+        (true, Transport::Ws | Transport::SocketIo) => assert!(
             (1..50).contains(&h2),
             "{t}: {h2} HTTP/2 connections for 50 WebSocket clients"
         ),

@@ -143,7 +143,11 @@ async fn tokens_minted_per_client(transport: Transport) {
     use protocol::results::PublishVia;
     // WebSocket clients publish over their own kind of connection too.
     let via = match transport {
-        Transport::ShortPoll | Transport::LongPoll | Transport::Sse => PublishVia::Http,
+        Transport::ShortPoll
+        | Transport::LongPoll
+        | Transport::Sse
+        | Transport::SocketIo
+        | Transport::SocketIoPolling => PublishVia::Http,
         Transport::Ws => PublishVia::Ws,
     };
     let mut server = TestServer::with(server::Config {

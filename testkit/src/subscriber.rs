@@ -166,8 +166,10 @@ impl Subscriber {
             Transport::Ws => Inner::Ws(Ws {
                 ws: ws_connect(srv.addr, &format!("{}?{q}", protocol::paths::ws(room))).await,
                 gap: false,
-            }),            // Integration branch only: the Socket.IO subscriber replaces this.
-            Transport::SocketIo | Transport::SocketIoPolling => unimplemented!("socketio subscriber"),
+            }), // Integration branch only: the Socket.IO subscriber replaces this.
+            Transport::SocketIo | Transport::SocketIoPolling => {
+                unimplemented!("socketio subscriber")
+            }
         };
         Subscriber { inner }
     }

@@ -21,9 +21,12 @@ pub async fn run_client(mut c: Client) -> Outcome {
             Transport::LongPoll => Box::pin(long_poll::session(&mut c)).await,
             Transport::Sse => Box::pin(sse::session(&mut c)).await,
             Transport::Ws => Box::pin(ws::session(&mut c)).await,
-            Transport::SocketIo | Transport::SocketIoPolling => Err(
-                crate::error::ClientError::new(crate::error::ErrorKind::Protocol, "socketio: not built yet"),
-            ),
+            Transport::SocketIo | Transport::SocketIoPolling => {
+                Err(crate::error::ClientError::new(
+                    crate::error::ErrorKind::Protocol,
+                    "socketio: not built yet",
+                ))
+            }
         };
         let was_connected = c.connected;
         c.disconnected();
