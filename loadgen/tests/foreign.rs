@@ -302,7 +302,11 @@ async fn measure_acme(transport: Transport, via: PublishVia) {
     let p50 = t.latency.p50_us;
     match transport {
         Transport::ShortPoll => assert!((30_000..200_000).contains(&p50), "p50 {p50}us"),
-        Transport::LongPoll | Transport::Sse | Transport::Ws => {
+        Transport::LongPoll
+        | Transport::Sse
+        | Transport::Ws
+        | Transport::SocketIo
+        | Transport::SocketIoPolling => {
             assert!(p50 < 50_000, "{transport}: p50 {p50}us")
         }
     }

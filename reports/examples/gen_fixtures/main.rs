@@ -143,7 +143,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                     let poll = phase + k * POLL_SECS;
                     (poll - sent) * 1e6 + 500.0 + rng.exp(250.0)
                 }
-                Transport::LongPoll => {
+                Transport::LongPoll | Transport::SocketIoPolling => {
                     (accept - sent) * 1e6
                         + 700.0
                         + fan * 900.0 * (s.clients as f64 / 100.0)
@@ -155,7 +155,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                         + fan * 160.0 * (s.clients as f64 / 100.0)
                         + rng.exp(90.0)
                 }
-                Transport::Ws => {
+                Transport::Ws | Transport::SocketIo => {
                     (accept - sent) * 1e6
                         + 40.0
                         + fan * 120.0 * (s.clients as f64 / 100.0)
@@ -206,7 +206,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             let down = polls * 128 + (polls - empty) * 34 + per_msg_in_window * (json + 1);
             (polls, empty, up, down)
         }
-        Transport::LongPoll => {
+        Transport::LongPoll | Transport::SocketIoPolling => {
             // One request per delivery (messages are 100 ms apart, answers take
             // ~2 ms), plus the rare answer that carries two.
             let requests = (per_msg_in_window as f64 * 0.985) as u64;
@@ -224,6 +224,8 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             per_msg_in_window * (json + 16 + 7) + 2 * clients * 12,
         ),
         Transport::Ws => (0, 0, 0, per_msg_in_window * (json + 4)),
+        // `42["message",…]` around the JSON.
+        Transport::SocketIo => (0, 0, 0, per_msg_in_window * (json + 17)),
     };
     let wire = |up: u64, down: u64| {
         let r2 = |v: f64| (v * 100.0).round() / 100.0;
@@ -245,6 +247,8 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         Transport::ShortPoll | Transport::LongPoll => 0,
         Transport::Sse => clients * 260,
         Transport::Ws => clients * 390,
+        Transport::SocketIo => clients * 690,
+        Transport::SocketIoPolling => clients * 300,
     };
     let wire_bytes_total = wire(
         (up as f64 * scale) as u64 + handshake / 2,
@@ -323,12 +327,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         connect.record((base + rng.exp(150.0)) as u64).ok();
     }
     // Server cost in the window: CPU per request and per delivery, by transport.
-    let (cpu_per_req, cpu_per_delivery, rss_per_conn) = match t {
-        Transport::ShortPoll => (90e-6, 4e-6, 8_950.0),
-        Transport::LongPoll => (48e-6, 6e-6, 10_400.0),
-        Transport::Sse => (0.0, 9.5e-6, 9_300.0),
-        Transport::Ws => (0.0, 8.2e-6, 6_150.0),
-    };
+    let (cpu_per_req, cpu_per_delivery, rss_per_conn) = network::server_cost(t);
     let cpu = requests as f64 * cpu_per_req + delivered_in_window as f64 * cpu_per_delivery;
     let rss_before = 9_800_000u64;
     let rss_after = rss_before + (rss_per_conn * clients as f64) as u64;
@@ -338,6 +337,8 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         Transport::LongPoll => 12_300.0,
         Transport::Sse => 14_100.0,
         Transport::Ws => 10_500.0,
+        Transport::SocketIo => 11_500.0,
+        Transport::SocketIoPolling => 12_800.0,
     };
     let r2 = |v: f64| (v * 100.0).round() / 100.0;
     let rates = Rates {

@@ -16,6 +16,8 @@
 
 mod figures;
 
+pub(crate) use figures::cost as server_cost;
+
 use crate::{Rng, encode, hist, message_json_bytes, summary, write};
 use figures::{link_of, radio, server, sum_links};
 use hdrhistogram::Histogram;
@@ -261,8 +263,12 @@ fn simulate(t: Transport, net: &Net, seed: u64) -> Traffic {
     let mut out = Traffic::default();
     match t {
         Transport::ShortPoll => short_poll(net, &msgs, &mut rng, &mut out),
-        Transport::LongPoll => long_poll(net, &msgs, &mut rng, &mut out),
-        Transport::Sse | Transport::Ws => push(t, net, &msgs, &mut rng, &mut out),
+        Transport::LongPoll | Transport::SocketIoPolling => {
+            long_poll(net, &msgs, &mut rng, &mut out)
+        }
+        Transport::Sse | Transport::Ws | Transport::SocketIo => {
+            push(t, net, &msgs, &mut rng, &mut out)
+        }
     }
     out
 }

@@ -40,13 +40,20 @@ pub(super) fn radio(activity: &[Vec<f64>]) -> RadioResult {
     }
 }
 
-pub(super) fn server(t: Transport, requests: u64, delivered: u64) -> ServerCost {
-    let (per_req, per_delivery, per_conn) = match t {
+/// Server CPU seconds per request and per delivery, and RSS bytes per connection.
+pub(crate) fn cost(t: Transport) -> (f64, f64, f64) {
+    match t {
         Transport::ShortPoll => (90e-6, 4e-6, 8_950.0),
         Transport::LongPoll => (48e-6, 6e-6, 10_400.0),
         Transport::Sse => (0.0, 9.5e-6, 9_300.0),
         Transport::Ws => (0.0, 8.2e-6, 6_150.0),
-    };
+        Transport::SocketIo => (0.0, 9.0e-6, 7_400.0),
+        Transport::SocketIoPolling => (52e-6, 6.5e-6, 11_000.0),
+    }
+}
+
+pub(super) fn server(t: Transport, requests: u64, delivered: u64) -> ServerCost {
+    let (per_req, per_delivery, per_conn) = cost(t);
     let cpu = round(
         requests as f64 * per_req + delivered as f64 * per_delivery,
         3,
