@@ -4,9 +4,11 @@
 //!
 //! - `network`: across networks, and the emulated link's own account.
 //! - `radio`: what the traffic costs a phone's radio.
+//! - `socketio`: what Socket.IO costs over a raw WebSocket.
 
 mod network;
 mod radio;
+mod socketio;
 
 pub(crate) use network::{network_findings, suspect};
 pub(crate) use radio::radio_findings;
@@ -96,6 +98,7 @@ pub fn findings(g: &Group) -> Vec<Finding> {
         &metric::SERVER_RSS_PER_CONNECTION,
         "server memory per connection",
     ));
+    out.extend(socketio::socketio_findings(g));
     out.extend(network::link_findings(g));
     for e in &g.entries {
         out.extend(trouble(e));

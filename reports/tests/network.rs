@@ -84,7 +84,12 @@ fn networks_form_one_comparison_with_network_and_radio_sections() {
         .collect();
     networks.sort();
     assert_eq!(networks, ["3g", "lan", "lossy-lte", "lte"]);
-    assert!(comparison.groups.iter().all(|g| g.entries.len() == 4));
+    assert!(
+        comparison
+            .groups
+            .iter()
+            .all(|g| g.entries.len() == Transport::COUNT)
+    );
 
     let (html, summary) = render_text(&comparison, "network");
     for needle in [
@@ -291,7 +296,7 @@ fn a_link_that_fell_behind_is_flagged_and_middlebox_drops_are_stated() {
         let row = table_row(&html, network, "latency_p99_ms");
         assert_eq!(
             row.matches("suspect").count(),
-            if marked { 4 } else { 0 },
+            if marked { Transport::COUNT } else { 0 },
             "{row}"
         );
     }
@@ -358,7 +363,11 @@ fn repeats_show_median_and_range_and_pool_the_radio() {
     assert_eq!(comparison.groups.len(), 4, "a repeat joins its network");
     let (html, _) = render_text(&comparison, "network-repeats");
     let row = table_row(&html, "lte", "latency_p50_ms");
-    assert_eq!(row.matches("class=\"spread\"").count(), 4, "{row}");
+    assert_eq!(
+        row.matches("class=\"spread\"").count(),
+        Transport::COUNT,
+        "{row}"
+    );
     assert!(!table_row(&html, "lan", "latency_p50_ms").contains("spread"));
 
     // Both runs have the same clients and window: the pooled figure is the mean.
@@ -411,11 +420,15 @@ fn thresholds_on_the_radio_figures() {
     assert!(out.iter().all(|o| o.2), "{out:?}");
     // Short polling keeps a 3G radio on all the time; push lets it idle.
     let out = outcomes(&["*.radio.umts.radio_on<50%"], &files);
-    assert_eq!(out.len(), 16);
+    assert_eq!(
+        out.len(),
+        4 * Transport::COUNT,
+        "every transport on 4 networks"
+    );
     for (transport, scenario, passed, _) in &out {
         assert_eq!(
             *passed,
-            transport == "sse" || transport == "ws",
+            transport.parse::<Transport>().is_ok_and(Transport::is_push),
             "{transport} {scenario}"
         );
     }

@@ -13,8 +13,9 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn four() -> Vec<PathBuf> {
-    ["short-poll", "long-poll", "sse", "ws"]
+/// One single-transport run per transport.
+fn every() -> Vec<PathBuf> {
+    protocol::Transport::ALL
         .iter()
         .map(|t| fixtures().join(format!("{t}.json")))
         .collect()
@@ -53,11 +54,14 @@ fn check_png(path: &Path) {
 }
 
 #[test]
-fn four_transports_render_every_section_and_chart() {
-    let files = load_results(&four()).expect("fixtures load");
+fn every_transport_renders_every_section_and_chart() {
+    let files = load_results(&every()).expect("fixtures load");
     let comparison = merge(&files).expect("fixtures merge");
     assert_eq!(comparison.groups.len(), 1);
-    assert_eq!(comparison.groups[0].entries.len(), 4);
+    assert_eq!(
+        comparison.groups[0].entries.len(),
+        protocol::Transport::COUNT
+    );
     let dir = out_dir("four");
     let summary = render(&comparison, &dir, &RenderOptions::default()).expect("render");
 
@@ -158,7 +162,12 @@ fn matrix_adds_scaling_charts_and_findings() {
     assert_eq!(files.len(), 3);
     let comparison = merge(&files).expect("merge");
     assert_eq!(comparison.groups.len(), 3, "three scenarios");
-    assert!(comparison.groups.iter().all(|g| g.entries.len() == 4));
+    assert!(
+        comparison
+            .groups
+            .iter()
+            .all(|g| g.entries.len() == protocol::Transport::COUNT)
+    );
     let dir = out_dir("matrix");
     let summary = render(&comparison, &dir, &RenderOptions::default()).expect("render");
     let html = std::fs::read_to_string(&summary.index).expect("index.html");
@@ -183,7 +192,7 @@ fn matrix_adds_scaling_charts_and_findings() {
 
 #[test]
 fn strings_from_files_are_escaped() {
-    let mut files: Vec<ResultFile> = load_results(&four()).expect("load");
+    let mut files: Vec<ResultFile> = load_results(&every()).expect("load");
     let evil = "<script>alert(1)</script>&\"'";
     for f in &mut files {
         f.machine.hostname = evil.into();
@@ -217,7 +226,7 @@ fn strings_from_files_are_escaped() {
 
 #[test]
 fn summary_table_and_json() {
-    let comparison = merge(&load_results(&four()).expect("load")).expect("merge");
+    let comparison = merge(&load_results(&every()).expect("load")).expect("merge");
     let mut out = Vec::new();
     print_summary_table(&comparison, &mut out).expect("write");
     let text = String::from_utf8(out).expect("utf-8");
@@ -230,16 +239,14 @@ fn summary_table_and_json() {
             && lines[1].contains("srv CPU/1k")
     );
     assert!(lines[2].chars().all(|c| c == '-'));
-    for (line, t) in lines[3..7]
-        .iter()
-        .zip(["short-poll", "long-poll", "sse", "ws"])
-    {
-        assert!(line.starts_with(t), "{line}");
+    let rows = 3..3 + protocol::Transport::COUNT;
+    for (line, t) in lines[rows.clone()].iter().zip(protocol::Transport::ALL) {
+        assert!(line.starts_with(t.as_str()), "{line}");
     }
     // Aligned: every row as wide as the header.
     let width = lines[1].chars().count();
     assert!(
-        lines[3..7].iter().all(|l| l.chars().count() == width),
+        lines[rows].iter().all(|l| l.chars().count() == width),
         "rows not aligned:\n{text}"
     );
     assert!(
@@ -250,7 +257,7 @@ fn summary_table_and_json() {
 
     let json = summary_json(&comparison);
     let t = &json["groups"][0]["transports"];
-    assert_eq!(t.as_array().map(Vec::len), Some(4));
+    assert_eq!(t.as_array().map(Vec::len), Some(protocol::Transport::COUNT));
     assert_eq!(t[0]["transport"], "short-poll");
     assert_eq!(t[3]["transport"], "ws");
     assert_eq!(t[3]["metrics"]["latency_p99_ms"]["value"], 0.995);
@@ -260,7 +267,7 @@ fn summary_table_and_json() {
         serde_json::Value::Null,
         "SSE makes no requests in the window"
     );
-    assert_eq!(json["files"], 4);
+    assert_eq!(json["files"], protocol::Transport::COUNT);
 }
 
 #[test]
@@ -309,4 +316,30 @@ fn degenerate_results_still_render() {
     let comparison = merge(&empty).expect("merge");
     render(&comparison, &out_dir("empty"), &RenderOptions::default())
         .expect("render an empty group");
+}
+
+#[test]
+fn socketio_overhead_over_websocket_is_stated() {
+    let comparison = merge(&load_results(&every()).expect("load")).expect("merge");
+    let texts: Vec<String> = reports::findings(&comparison.groups[0])
+        .into_iter()
+        .map(|f| f.text)
+        .collect();
+    for who in [
+        "Socket.IO over raw WebSocket: ",
+        "Socket.IO over polling over raw WebSocket: ",
+    ] {
+        let f = texts
+            .iter()
+            .find(|t| t.starts_with(who))
+            .unwrap_or_else(|| panic!("no finding starting {who:?} in {texts:#?}"));
+        for what in [
+            "on the wire per delivery against",
+            "server CPU per 1,000 deliveries against",
+            "server memory per connection against",
+            "the WebSocket's)",
+        ] {
+            assert!(f.contains(what), "{what:?} missing from {f}");
+        }
+    }
 }

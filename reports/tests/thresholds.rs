@@ -344,7 +344,8 @@ fn star_expands_to_every_transport_the_metric_applies_to() {
         by("*.empty_ratio<100%"),
         [
             ("short-poll".to_string(), true),
-            ("long-poll".to_string(), true)
+            ("long-poll".to_string(), true),
+            ("socketio-polling".to_string(), true)
         ]
     );
     // Short polling at 1 s has a ~500 ms median: the one failure.
@@ -424,7 +425,11 @@ fn repeats_are_pooled_totals_and_exact_percentiles() {
 fn a_matrix_names_the_scenario() {
     let files = load_results(&[fixture("matrix")]).expect("matrix");
     let out = eval(&["*.loss==0"], &files);
-    assert_eq!(out.len(), 12);
+    assert_eq!(
+        out.len(),
+        3 * Transport::COUNT,
+        "every transport of 3 scenarios"
+    );
     assert!(out.iter().all(|o| o.passed && o.scenario.is_some()));
     assert!(
         out[0]
@@ -463,7 +468,12 @@ fn outcomes_print_like_k6() {
         text.contains("not measured: the server reported no cost"),
         "{text}"
     );
-    assert_eq!(lines.last().copied(), Some("2 of 7 thresholds failed"));
+    // `*.loss==0` is one threshold per transport.
+    let total = Transport::COUNT + 3;
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("2 of {total} thresholds failed").as_str())
+    );
     // Columns line up: the transport column starts at the same place on every line.
     let col = 4
         + out

@@ -346,7 +346,10 @@ mod tests {
 
     #[test]
     fn transport_lists() {
-        assert_eq!(parse_transports("all").map(|l| l.0.len()).ok(), Some(4));
+        assert_eq!(
+            parse_transports("all").map(|l| l.0.len()).ok(),
+            Some(Transport::COUNT)
+        );
         assert_eq!(
             parse_transports("ws, short-poll,ws").map(|l| l.0).ok(),
             Some(vec![Transport::ShortPoll, Transport::Ws])

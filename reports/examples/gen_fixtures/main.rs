@@ -1,5 +1,5 @@
 //! Writes the committed test fixtures of `reports/tests/fixtures/`: small but
-//! realistic result files, made by simulating the four transports (message
+//! realistic result files, made by simulating every transport (message
 //! schedule, per-client poll phases, fan-out order, service times) and
 //! recording real HdrHistograms, so that the report is tested on data shaped
 //! like a real run's.
@@ -12,9 +12,10 @@
 //! changes no file unless this program changes.
 //!
 //! Written:
-//! - `short-poll.json`, `long-poll.json`, `sse.json`, `ws.json`: one transport
+//! - `short-poll.json`, `long-poll.json`, `sse.json`, `ws.json`, `socketio.json`,
+//!   `socketio-polling.json`: one transport
 //!   each, one scenario (100 clients, one room, 10 msg/s Poisson, 100 B, 10 s),
-//!   as four `rtbench load` runs would write them.
+//!   as one `rtbench load` run per transport would write them.
 //! - `more/ws-repeat.json`: the WebSocket run again, a minute later (another seed).
 //! - `more/ws-worker-b.json`: a second load worker on another host that ran at
 //!   the same time as `ws.json` (concurrent: clients and rates add up).
@@ -155,11 +156,18 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                         + fan * 160.0 * (s.clients as f64 / 100.0)
                         + rng.exp(90.0)
                 }
-                Transport::Ws | Transport::SocketIo => {
+                Transport::Ws => {
                     (accept - sent) * 1e6
                         + 40.0
                         + fan * 120.0 * (s.clients as f64 / 100.0)
                         + rng.exp(70.0)
+                }
+                // Engine.IO and Socket.IO framing on top of the WebSocket's.
+                Transport::SocketIo => {
+                    (accept - sent) * 1e6
+                        + 50.0
+                        + fan * 140.0 * (s.clients as f64 / 100.0)
+                        + rng.exp(80.0)
                 }
             };
             // A hiccup now and then (a scheduler pause on a shared
