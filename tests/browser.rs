@@ -1,7 +1,8 @@
 //! The chat page in a real browser: starts the `rtbench` binary as a server on
 //! a free port and runs `tests/browser/chat.mjs` (playwright-core driving
-//! Debian's headless Chromium) against it. Four users on the four transports
-//! check user lists, delivery, typing, history, XSS safety and reconnects.
+//! Debian's headless Chromium) against it. Five users on the page's five
+//! transports check user lists, delivery, typing, history, XSS safety and
+//! reconnects.
 //!
 //! Needs `node`, `node_modules/playwright-core` (`npm ci`) and
 //! `/usr/bin/chromium` (or `$CHROMIUM`); `scripts/test.sh` installs them. When
@@ -64,12 +65,12 @@ fn chat_page_over_tls_and_http2() {
 fn chat_page_with_tokens() {
     let secret = "browser test secret";
     let tok = |sub: &str| protocol::token::mint(secret.as_bytes(), sub, Some(4_000_000_000));
-    let (a, b, c) = (tok("alice"), tok("bob"), tok("carol"));
+    let (a, b, c, d) = (tok("alice"), tok("bob"), tok("carol"), tok("dan"));
     page_test(
         "browser/auth",
         &["--auth-token-secret", secret],
         "tests/browser/chat-auth.mjs",
-        &[&a, &b, &c],
+        &[&a, &b, &c, &d],
     );
 }
 

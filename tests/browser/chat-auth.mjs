@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // The chat page against a server that wants tokens (--auth-token-secret):
-//   node tests/browser/chat-auth.mjs BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN [SCREENSHOT_DIR]
-// alice (WebSocket) and bob (SSE) join with only a token (their names come
-// from it), see each other and exchange a message; carol types the name
-// "mallory" with her own token and is refused when she tries to send.
+//   node tests/browser/chat-auth.mjs BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN DAN_TOKEN [SCREENSHOT_DIR]
+// alice (WebSocket), bob (SSE) and dan (Socket.IO: the token in its CONNECT
+// packet) join with only a token (their names come from it), see each other
+// and exchange messages; carol types the name "mallory" with her own token
+// and is refused when she tries to send.
 import fs from 'node:fs';
 import path from 'node:path';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const [base, aliceTok, bobTok, carolTok, shotArg] = process.argv.slice(2);
-if (!carolTok) { console.error('usage: BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN [DIR]'); process.exit(2); }
+const [base, aliceTok, bobTok, carolTok, danTok, shotArg] = process.argv.slice(2);
+if (!danTok) { console.error('usage: BASE_URL ALICE_TOKEN BOB_TOKEN CAROL_TOKEN DAN_TOKEN [DIR]'); process.exit(2); }
 const SHOTS = shotArg || path.join('target', 'browser');
 const timer = setTimeout(() => { console.error('FAIL: global timeout'); process.exit(1); }, 60_000);
 const { chromium } = await import('playwright-core');
@@ -43,19 +44,25 @@ const users = (names) => {
 };
 const alice = await join('alice', aliceTok, 'ws');
 const bob = await join('bob', bobTok, 'sse');
-await waitFor(alice, 'sees alice and bob (names from the tokens)', users, ['alice', 'bob']);
-await waitFor(bob, 'sees alice and bob', users, ['alice', 'bob']);
+const dan = await join('dan', danTok, 'socketio');
+await waitFor(alice, 'sees alice, bob and dan (names from the tokens)', users, ['alice', 'bob', 'dan']);
+await waitFor(bob, 'sees alice, bob and dan', users, ['alice', 'bob', 'dan']);
+await waitFor(dan, 'sees alice, bob and dan', users, ['alice', 'bob', 'dan']);
 await alice.page.fill('#text', 'hello from a token');
 await alice.page.click('#send');
 await waitFor(bob, 'gets alice\'s message', (t) =>
   [...document.querySelectorAll('#messages .msg')].some((m) => m.textContent.includes(t)), 'hello from a token');
+await dan.page.fill('#text', 'dan over Socket.IO');
+await dan.page.click('#send');
+await waitFor(alice, 'gets dan\'s message', (t) =>
+  [...document.querySelectorAll('#messages .msg')].some((m) => m.textContent.includes(t)), 'dan over Socket.IO');
 const carol = await join('carol', carolTok, 'long-poll', 'mallory');
 await carol.page.waitForTimeout(500);
 await carol.page.fill('#text', 'I am mallory');
 await carol.page.click('#send');
 await waitFor(carol, 'is told her message was not sent (forbidden)', () =>
   [...document.querySelectorAll('#messages .notice')].some((n) => /Not sent: .*forbidden/.test(n.textContent)));
-for (const p of [alice, bob, carol]) await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
-console.log('ok: tokens on WebSocket, SSE and long polling; impersonation refused');
+for (const p of [alice, bob, carol, dan]) await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
+console.log('ok: tokens on WebSocket, SSE, Socket.IO and long polling; impersonation refused');
 clearTimeout(timer);
 await browser.close();

@@ -4,10 +4,10 @@
 //
 //   node tests/browser/chat.mjs BASE_URL [SCREENSHOT_DIR]
 //
-// Four users in four isolated browser contexts, one per transport:
+// Five users in five isolated browser contexts, one per transport:
 //   alice (WebSocket), an XSS-named user (SSE), carol (long polling, joins
-//   later through the URL) and dave (short polling, joins later through the
-//   join form). It checks user lists, delivery both ways, typing indicators,
+//   later through the URL), dave (short polling, joins later through the
+//   join form) and erin (Socket.IO, through the URL). It checks user lists, delivery both ways, typing indicators,
 //   history on a late join, that hostile names and texts stay literal text,
 //   and reconnect + resume without loss or duplicates on every transport: the
 //   pages reach the server through a TCP proxy in this script that is cut for
@@ -323,9 +323,11 @@ async function main() {
   }
   log('ok - XSS name and text are literal text; no element created; own messages styled apart');
 
-  begin('round 2: carol on long polling (URL), dave on short polling (join form)');
+  begin('round 2: carol on long polling (URL), dave on short polling (join form), erin on Socket.IO');
   const carol = await openPage(browser, 'carol-long-poll', chatUrl(base, 'carol', room, 'long-poll'));
   pages.push(carol);
+  const erin = await openPage(browser, 'erin-socketio', chatUrl(base, 'erin', room, 'socketio'));
+  pages.push(erin);
   const dave = await openPage(browser, 'dave-short-poll', `${base}/`);
   pages.push(dave);
   await dave.page.locator('#user').fill('dave');
@@ -335,16 +337,17 @@ async function main() {
 
   await waitConnected(carol);
   await waitConnected(dave);
-  for (const p of [carol, dave]) {
+  await waitConnected(erin);
+  for (const p of [carol, dave, erin]) {
     await waitMessage(p, 'alice', hello);
     await waitMessage(p, XSS, reply);
     await waitMessage(p, 'alice', hello2);
   }
-  log('ok - history on join for long-poll and short-poll pages');
+  log('ok - history on join for long-poll, short-poll and Socket.IO pages');
 
-  const everyone = ['alice', XSS, 'carol', 'dave'];
+  const everyone = ['alice', XSS, 'carol', 'dave', 'erin'];
   for (const p of pages) await waitUsers(p, everyone);
-  log('ok - all four users in every user list');
+  log('ok - all five users in every user list');
 
   const fromCarol = 'carol here, over long polling';
   await send(carol, fromCarol);
@@ -356,8 +359,14 @@ async function main() {
   await send(dave, fromDave);
   for (const p of pages) await waitMessage(p, 'dave', fromDave);
   log('ok - long-poll and short-poll pages send and receive; typing over HTTP');
+  await erin.page.locator('#text').pressSequentially('erin types', { delay: 20 });
+  await waitTyping(alice, 'erin');
+  const fromErin = 'erin here, over Socket.IO';
+  await send(erin, fromErin);
+  for (const p of pages) await waitMessage(p, 'erin', fromErin);
+  log('ok - the Socket.IO page sends and receives; typing as a Socket.IO event');
 
-  begin(`reconnect: network cut for ${OUTAGE_MS / 1000} s on all four pages`);
+  begin(`reconnect: network cut for ${OUTAGE_MS / 1000} s on every page`);
   outage = { from: Date.now(), to: Infinity };
   proxy.cut();
   const during = 'published while everyone was offline';
@@ -379,7 +388,7 @@ async function main() {
 
   // Nothing lost, nothing shown twice, all in order: compare every page's
   // chat messages with the expected sequence.
-  const expected = [hello, reply, hello2, fromCarol, fromDave, during, after];
+  const expected = [hello, reply, hello2, fromCarol, fromDave, fromErin, during, after];
   for (const p of pages) {
     const list = (await messages(p)).filter((m) => m.kind === 'message');
     checkOrder(p.who, await messages(p));
