@@ -125,4 +125,24 @@ mod tests {
         }
         assert!("carrier-pigeon".parse::<Transport>().is_err());
     }
+
+    /// The committed result schema names exactly these transports.
+    #[test]
+    fn schema_lists_every_transport() {
+        fn find<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .get(key)
+                    .filter(|t| t.get("enum").is_some())
+                    .or_else(|| m.values().find_map(|c| find(c, key))),
+                serde_json::Value::Array(a) => a.iter().find_map(|c| find(c, key)),
+                _ => None,
+            }
+        }
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../results.schema.json")).expect("schema parses");
+        let names = find(&schema, "transport").and_then(|t| t.get("enum"));
+        let expected: Vec<&str> = Transport::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, Some(&serde_json::json!(expected)));
+    }
 }
