@@ -3,7 +3,7 @@
 //!
 //! - **Group key**: every scenario setting except the `seed`, the loopback
 //!   `source_ips` and the two transport-only settings (short-poll interval,
-//!   long-poll wait), so that the four transports of one comparison land in
+//!   long-poll wait), so that the transports of one comparison land in
 //!   one group. Scenarios that differ in clients, rate or size are separate
 //!   groups: a matrix.
 //! - **Entry key**: the transport plus its own setting (the poll interval for

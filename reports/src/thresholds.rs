@@ -91,7 +91,8 @@ pub enum ThresholdError {
     /// Not of the form `TRANSPORT.METRIC OP VALUE`.
     #[error(
         "threshold '{expr}': {why}; write TRANSPORT.METRIC OP VALUE, e.g. ws.latency.p99<25ms \
-         or *.loss==0 (transports: {TRANSPORTS}; operators: < <= > >= == !=; {})",
+         or *.loss==0 (transports: {}; operators: < <= > >= == !=; {})",
+        transports_help(),
         metric::names_help()
     )]
     Syntax { expr: String, why: String },
@@ -100,7 +101,10 @@ pub enum ThresholdError {
         metric::names_help()
     )]
     UnknownMetric { expr: String, name: String },
-    #[error("threshold '{expr}': unknown transport '{name}'; valid transports: {TRANSPORTS}")]
+    #[error(
+        "threshold '{expr}': unknown transport '{name}'; valid transports: {}",
+        transports_help()
+    )]
     UnknownTransport { expr: String, name: String },
     /// The value does not parse for the metric's unit.
     #[error("threshold '{expr}': {metric} needs {why}")]
@@ -119,7 +123,10 @@ pub enum ThresholdError {
     },
 }
 
-const TRANSPORTS: &str = "short-poll, long-poll, sse, ws, or * for every transport measured";
+fn transports_help() -> String {
+    let names = protocol::Transport::ALL.map(protocol::Transport::as_str);
+    format!("{}, or * for every transport measured", names.join(", "))
+}
 
 /// One parsed threshold.
 #[derive(Debug, Clone, PartialEq)]

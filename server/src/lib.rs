@@ -1,4 +1,4 @@
-//! rtbench reference chat server: one feed, four transports.
+//! rtbench reference chat server: one feed, every transport.
 //!
 //! Every room's messages reach subscribers over short polling, long
 //! polling, Server-Sent Events and WebSockets with byte-identical JSON, so a

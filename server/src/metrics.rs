@@ -1,4 +1,4 @@
-//! Server counters, per label (the four transports, `publish`, `other`),
+//! Server counters, per label (each transport, `publish`, `other`),
 //! rendered as Prometheus text (`/metrics`) and JSON (`/api/stats`).
 //!
 //! Relaxed atomics: the figures are sampled, never used for control, so no

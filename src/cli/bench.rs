@@ -139,7 +139,8 @@ pub fn parse_transports(s: &str) -> Result<TransportList, String> {
         }
     }
     if v.is_empty() {
-        return Err("name at least one transport (short-poll, long-poll, sse, ws) or `all`".into());
+        let names = Transport::ALL.map(Transport::as_str).join(", ");
+        return Err(format!("name at least one transport ({names}) or `all`"));
     }
     v.sort();
     Ok(TransportList(v))

@@ -41,7 +41,7 @@ pub enum Command {
     /// Compare the transports in one command: starts a server, runs the same
     /// scenario over each transport, writes result files and an HTML report.
     Bench(bench::BenchArgs),
-    /// Run the reference chat server (one feed over all four transports).
+    /// Run the reference chat server (one feed over every transport).
     Server(server::ServerArgs),
     /// Drive simulated clients and open-loop publishers against a server over
     /// one transport and measure delivery latency, requests, bytes and loss.
