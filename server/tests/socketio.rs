@@ -319,3 +319,70 @@ async fn join_publish_typing_leave() {
     let err = next_text(&mut ws).await;
     assert!(err.starts_with("42[\"error\",{"), "{err}");
 }
+
+/// The official client (npm `socket.io-client`, run by node): connects
+/// with its defaults (polling, then the upgrade) and polling only,
+/// receives what is published and publishes with an acknowledgement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_connects_receives_and_publishes() {
+    use std::io::BufRead;
+    let root = testkit::browser::repo_root();
+    assert!(
+        root.join("node_modules/socket.io-client/package.json")
+            .exists(),
+        "node_modules/socket.io-client missing: run `npm ci` at the repo root (scripts/test.sh does)"
+    );
+    let srv = TestServer::start().await;
+    for (mode, want) in [("default", "websocket"), ("polling", "polling")] {
+        let room = format!("node-{mode}");
+        let mut child = std::process::Command::new("node")
+            .arg(root.join("tests/socketio/official-client.mjs"))
+            .args([srv.url.as_str(), room.as_str(), mode])
+            .current_dir(&root)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node");
+        // Node's lines, read on a thread of their own (the test's runtime
+        // has no process support).
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let mut next = async || -> serde_json::Value {
+            let line = tokio::time::timeout(Duration::from_secs(15), rx.recv())
+                .await
+                .expect("a line in time")
+                .expect("a line before node exits");
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"))
+        };
+        let ready = next().await;
+        assert_eq!(ready["event"], "ready", "{mode}: {ready}");
+        assert_eq!(ready["transport"], want, "{mode}");
+        srv.publish(&room, "u", "one").await;
+        srv.publish(&room, "u", "two").await;
+        for text in ["one", "two"] {
+            let m = next().await;
+            assert_eq!(m["event"], "message", "{mode}: {m}");
+            assert_eq!(m["message"]["text"], text, "{mode}: {m}");
+            assert_eq!(m["transport"], want, "{mode}");
+        }
+        let mut ack = next().await;
+        if ack["event"] == "message" {
+            assert_eq!(ack["message"]["text"], "from node");
+            ack = next().await;
+        }
+        assert_eq!(ack["event"], "ack", "{mode}: {ack}");
+        assert_eq!(ack["ack"]["id"], "3", "{mode}: {ack}");
+        assert!(ack["ack"]["ts_us"].as_u64().is_some(), "{mode}: {ack}");
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("join");
+        assert!(status.expect("status").success(), "{mode}");
+    }
+}

@@ -50,6 +50,7 @@ pub(super) fn direct(
 }
 
 /// `transport=websocket&sid=…`: probe, then hand the socket to the session.
+/// From `5` on, polls are refused (`upgraded`).
 pub(super) fn upgrade(app: AppState, h: Arc<Handle>, upgrade: WebSocketUpgrade) -> Response {
     if h.upgraded.load(Relaxed) {
         return engine_error(3, "Bad request");
@@ -75,13 +76,14 @@ async fn probe(h: &Handle, mut ws: WebSocket) -> Option<WebSocket> {
     }
     let pong = format!("3{PROBE}");
     ws.send(Message::Text(Utf8Bytes::from(pong))).await.ok()?;
-    h.upgraded.store(true, Relaxed);
+    // Polls go on until `5` (a GET the client sent before it saw `3probe`
+    // may arrive now): the noop answers the held one, or the next.
     h.push(Out::Packet("6".into()));
     match ws.recv().await {
-        Some(Ok(Message::Text(t))) if t.as_str() == "5" => Some(ws),
-        _ => {
-            h.upgraded.store(false, Relaxed);
-            None
+        Some(Ok(Message::Text(t))) if t.as_str() == "5" => {
+            h.upgraded.store(true, Relaxed);
+            Some(ws)
         }
+        _ => None,
     }
 }
