@@ -27,8 +27,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ -z "$policy" ] || rm -f "$policy"
 fi
-if [ ! -d node_modules/playwright-core ]; then
-  echo "scripts/test.sh: installing playwright-core (npm ci; no browser download)"
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/socket.io-client ]; then
+  echo "scripts/test.sh: installing the npm packages of package.json (npm ci; no browser download)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 

@@ -23,6 +23,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
     pub tracker: TaskTracker,
+    /// Socket.IO sessions by sid.
+    pub(crate) socketio: transport::socketio::Store,
 }
 
 /// Cheap handle to [`Shared`].
@@ -66,6 +68,7 @@ impl AppState {
             limit_metrics: Arc::default(),
             shutdown,
             tracker: TaskTracker::new(),
+            socketio: transport::socketio::Store::default(),
         })))
     }
 }
@@ -82,6 +85,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/rooms/{room}/typing", post(publish::typing))
         .route("/api/rooms/{room}/events", get(transport::sse::handler))
         .route("/api/rooms/{room}/ws", get(transport::ws::handler))
+        .route(
+            protocol::socketio::PATH,
+            get(transport::socketio::handler).post(transport::socketio::handler),
+        )
         .route(protocol::paths::METRICS, get(page::metrics))
         .route(protocol::paths::STATS, get(page::stats))
         .route(protocol::paths::HEALTHZ, get(page::healthz))

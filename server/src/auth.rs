@@ -70,24 +70,37 @@ fn token_of(req: &Request) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The token's subject, if `token` is valid now.
+pub(crate) fn verify_token(secret: &str, token: &str) -> Result<String, TokenError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    verify(secret.as_bytes(), token, now).map(|c| c.sub)
+}
+
 /// The middleware: check the token of every room endpoint.
 pub async fn check(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(secret) = &app.config.auth_secret else {
         return next.run(req).await;
     };
-    if !req.uri().path().starts_with("/api/rooms/") {
+    let path = req.uri().path();
+    let socketio = path == protocol::socketio::PATH;
+    if !path.starts_with("/api/rooms/") && !socketio {
         return next.run(req).await;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let verdict = match token_of(&req) {
-        Some(t) => verify(secret.as_bytes(), &t, now),
+    let token = token_of(&req);
+    // Socket.IO: a session's later requests carry its sid, not a token,
+    // and a handshake without one sends it in the CONNECT packet.
+    if socketio && (token.is_none() || crate::transport::socketio::has_sid(req.uri())) {
+        return next.run(req).await;
+    }
+    let verdict = match token {
+        Some(t) => verify_token(secret, &t),
         None => Err(TokenError::Missing),
     };
     match verdict {
-        Ok(claims) => {
-            req.extensions_mut().insert(Auth(Some(claims.sub.into())));
+        Ok(sub) => {
+            req.extensions_mut().insert(Auth(Some(sub.into())));
             next.run(req).await
         }
         Err(e) => {

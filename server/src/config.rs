@@ -54,6 +54,11 @@ pub struct Config {
     pub auth_secret: Option<String>,
     /// `--tls-cert`/`--tls-key`: serve https and wss (HTTP/2 by ALPN).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Socket.IO `pingInterval`: how often the server pings a session.
+    pub socketio_ping_interval: Duration,
+    /// Socket.IO `pingTimeout`: how long a ping may go unanswered before
+    /// the session is dropped.
+    pub socketio_ping_timeout: Duration,
 }
 
 impl Default for Config {
@@ -81,6 +86,13 @@ impl Default for Config {
             allowed_origins: None,
             auth_secret: None,
             tls: None,
+            // Socket.IO's own defaults, so its clients behave as usual.
+            socketio_ping_interval: Duration::from_millis(
+                protocol::socketio::engine::DEFAULT_PING_INTERVAL_MS,
+            ),
+            socketio_ping_timeout: Duration::from_millis(
+                protocol::socketio::engine::DEFAULT_PING_TIMEOUT_MS,
+            ),
         }
     }
 }

@@ -88,8 +88,16 @@ impl Counter {
         self.shards[shard()].0.fetch_add(n, Relaxed);
     }
 
+    /// Takes back `n` added earlier (bytes moved to another label).
+    pub fn sub(&self, n: u64) {
+        self.shards[shard()].0.fetch_sub(n, Relaxed);
+    }
+
+    /// Wrapping: after a [`Counter::sub`] one shard may be "below zero".
     pub fn get(&self) -> u64 {
-        self.shards.iter().map(|s| s.0.load(Relaxed)).sum()
+        self.shards
+            .iter()
+            .fold(0u64, |a, s| a.wrapping_add(s.0.load(Relaxed)))
     }
 }
 
@@ -116,6 +124,12 @@ pub struct Metrics {
     started: Instant,
     /// `--inject-cost`: busy-loop rounds spent per delivery (0: none).
     pub inject_cost_rounds: AtomicU64,
+    /// Malformed packets per transport (each ended its session).
+    protocol_errors: [AtomicU64; Transport::COUNT],
+    /// Socket.IO sessions open now (polling or upgraded).
+    pub socketio_sessions: AtomicI64,
+    /// Socket.IO sessions dropped for not answering a ping in time.
+    pub socketio_ping_timeouts: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -130,6 +144,9 @@ impl Default for Metrics {
             broker_rtt_us: AtomicU64::new(0),
             started: Instant::now(),
             inject_cost_rounds: AtomicU64::new(0),
+            protocol_errors: Default::default(),
+            socketio_sessions: AtomicI64::new(0),
+            socketio_ping_timeouts: AtomicU64::new(0),
         }
     }
 }
@@ -143,6 +160,11 @@ impl Metrics {
     pub fn broker_rtt(&self, d: std::time::Duration) {
         self.broker_ops.fetch_add(1, Relaxed);
         self.broker_rtt_us.fetch_add(d.as_micros() as u64, Relaxed);
+    }
+
+    /// A peer of `t` sent something that is not its protocol.
+    pub fn protocol_error(&self, t: Transport) {
+        self.protocol_errors[t.index()].fetch_add(1, Relaxed);
     }
 
     pub fn delivered(&self, t: Transport, n: u64) {
@@ -191,6 +213,7 @@ impl Metrics {
             }
         }
         wire_bytes(&mut out, &s);
+        self.socketio_lines(&mut out);
         for (name, kind, help, value) in self.scalars(&s) {
             let _ = writeln!(
                 out,
@@ -198,6 +221,39 @@ impl Metrics {
             );
         }
         out
+    }
+
+    /// Protocol errors by transport, and the Socket.IO session figures.
+    fn socketio_lines(&self, out: &mut String) {
+        let name = "rtbench_server_protocol_errors_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Malformed packets by transport (each ended its session).\n# TYPE {name} counter"
+        );
+        for t in Transport::ALL {
+            let n = self.protocol_errors[t.index()].load(Relaxed);
+            let _ = writeln!(out, "{name}{{transport=\"{t}\"}} {n}");
+        }
+        let rows = [
+            (
+                "rtbench_server_socketio_sessions",
+                "gauge",
+                "Socket.IO sessions open now.",
+                self.socketio_sessions.load(Relaxed).max(0) as u64,
+            ),
+            (
+                "rtbench_server_socketio_ping_timeouts_total",
+                "counter",
+                "Socket.IO sessions dropped for not answering a ping within pingTimeout.",
+                self.socketio_ping_timeouts.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, v) in rows {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        }
     }
 
     /// The metrics without a label: name, type, help, value.

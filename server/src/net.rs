@@ -30,6 +30,9 @@ pub struct ConnMeter {
     _open: Option<crate::limits::OpenConnection>,
     pending_in: AtomicU64,
     pending_out: AtomicU64,
+    /// Bytes charged to the current label, for [`ConnMeter::move_to`].
+    charged_in: AtomicU64,
+    charged_out: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
@@ -41,6 +44,8 @@ impl ConnMeter {
             _open: None,
             pending_in: AtomicU64::new(0),
             pending_out: AtomicU64::new(0),
+            charged_in: AtomicU64::new(0),
+            charged_out: AtomicU64::new(0),
             metrics,
         }
     }
@@ -62,9 +67,32 @@ impl ConnMeter {
             p.fetch_add(n, Relaxed);
         } else {
             let m = self.metrics.label(Label::from_index(l as usize));
-            let c = if out { &m.bytes_out } else { &m.bytes_in };
+            let (c, charged) = if out {
+                (&m.bytes_out, &self.charged_out)
+            } else {
+                (&m.bytes_in, &self.charged_in)
+            };
             c.add(n);
+            charged.fetch_add(n, Relaxed);
         }
+    }
+
+    /// Relabels the connection and moves every byte it was charged so far
+    /// to `label` too: a Socket.IO session's polling requests count under
+    /// `socketio` once it upgrades.
+    pub fn move_to(&self, label: Label) {
+        let old = self.label.load(Relaxed);
+        if old != UNLABELED && old != label.index() as u8 {
+            let from = self.metrics.label(Label::from_index(old as usize));
+            let to = self.metrics.label(label);
+            let bytes_in = self.charged_in.swap(0, Relaxed);
+            let bytes_out = self.charged_out.swap(0, Relaxed);
+            from.bytes_in.sub(bytes_in);
+            from.bytes_out.sub(bytes_out);
+            to.bytes_in.add(bytes_in);
+            to.bytes_out.add(bytes_out);
+        }
+        self.label(label);
     }
 
     /// Charges this connection (and from now on its bytes) to `label`, and
@@ -75,6 +103,8 @@ impl ConnMeter {
         m.requests.add(1);
         let old = self.label.swap(new, Relaxed);
         if old != new {
+            self.charged_in.store(0, Relaxed);
+            self.charged_out.store(0, Relaxed);
             m.connections.fetch_add(1, Relaxed);
             if old != UNLABELED {
                 let o = self.metrics.label(Label::from_index(old as usize));
@@ -86,8 +116,12 @@ impl ConnMeter {
 
     fn flush_pending(&self, label: Label) {
         let m = self.metrics.label(label);
-        m.bytes_in.add(self.pending_in.swap(0, Relaxed));
-        m.bytes_out.add(self.pending_out.swap(0, Relaxed));
+        let bytes_in = self.pending_in.swap(0, Relaxed);
+        let bytes_out = self.pending_out.swap(0, Relaxed);
+        m.bytes_in.add(bytes_in);
+        m.bytes_out.add(bytes_out);
+        self.charged_in.fetch_add(bytes_in, Relaxed);
+        self.charged_out.fetch_add(bytes_out, Relaxed);
     }
 }
 

@@ -239,22 +239,32 @@ testkit::per_push_transport!(
 /// it forever, and everyone else keeps getting messages.
 async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // The subscribe request written by hand, and the status line it gets.
-    let (request, status): (&str, &[u8; 12]) = match t {
+    // The subscribe request written by hand, the status line it gets, and
+    // what the client sends once connected.
+    let (request, status, then): (&str, &[u8; 12], &[u8]) = match t {
         Transport::Ws => (
             "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
             b"HTTP/1.1 101",
+            b"",
         ),
         Transport::Sse => (
             "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
             b"HTTP/1.1 200",
+            b"",
         ),
         Transport::ShortPoll | Transport::LongPoll | Transport::SocketIoPolling => {
             panic!("{t} is not a push transport")
         }
-        // Integration branch only: the Socket.IO endpoint's test replaces this.
-        Transport::SocketIo => unimplemented!("socketio endpoint"),
+        // A WebSocket opened directly, then CONNECT (`40`) in a masked
+        // text frame (FIN + text, mask bit + length 2, a zero mask key).
+        Transport::SocketIo => (
+            "GET /socket.io/?EIO=4&transport=websocket&room=slow&history=0 HTTP/1.1\r\nHost: t\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            b"HTTP/1.1 101",
+            &[0x81, 0x82, 0, 0, 0, 0, b'4', b'0'],
+        ),
     };
     let srv = TestServer::with(server::Config {
         heartbeat: Duration::from_millis(500),
@@ -282,6 +292,7 @@ async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
     let mut head = [0u8; 12];
     stalled.read_exact(&mut head).await.expect("status line");
     assert_eq!(&head, status);
+    stalled.write_all(then).await.expect("connect");
     // 16 MB of messages: far more than the socket buffers hold.
     let text = "x".repeat(8 * 1024);
     let http = reqwest::Client::new();

@@ -26,6 +26,12 @@ pub struct ServerArgs {
     /// SSE `: ping` and WebSocket ping interval.
     #[arg(long, default_value_t = Dur(defaults().heartbeat))]
     heartbeat: Dur,
+    /// Socket.IO `pingInterval`: how often the server pings a session.
+    #[arg(long, default_value_t = Dur(defaults().socketio_ping_interval))]
+    socketio_ping_interval: Dur,
+    /// Socket.IO `pingTimeout`: a session that leaves a ping unanswered this long is dropped.
+    #[arg(long, default_value_t = Dur(defaults().socketio_ping_timeout))]
+    socketio_ping_timeout: Dur,
     /// Longest a long poll is held (a client's `wait` is capped to this).
     #[arg(long, default_value_t = Dur(defaults().long_poll_max_wait))]
     long_poll_max_wait: Dur,
@@ -180,6 +186,8 @@ impl ServerArgs {
             history: self.history,
             subscriber_queue: self.subscriber_queue,
             heartbeat: self.heartbeat.0,
+            socketio_ping_interval: self.socketio_ping_interval.0,
+            socketio_ping_timeout: self.socketio_ping_timeout.0,
             long_poll_max_wait: self.long_poll_max_wait.0,
             // Checked to fit by `parse_message_size`.
             max_message_bytes: usize::try_from(self.max_message_bytes.0).unwrap_or(usize::MAX),

@@ -1,6 +1,9 @@
 //! One subscriber type that speaks every transport, so one test body can
 //! run over all of them. Streams are read with the load generator's own
 //! parsers (`loadgen::wire`): what a test sees is what a load run sees.
+//! Socket.IO's subscriber is in `subscriber/socketio.rs`.
+
+mod socketio;
 
 use crate::{SOON, TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
@@ -127,6 +130,7 @@ enum Inner {
     Poll(Poll),
     Sse(Sse),
     Ws(Ws),
+    SocketIo(socketio::Sio),
 }
 
 /// A subscriber of one room on one transport.
@@ -166,9 +170,9 @@ impl Subscriber {
             Transport::Ws => Inner::Ws(Ws {
                 ws: ws_connect(srv.addr, &format!("{}?{q}", protocol::paths::ws(room))).await,
                 gap: false,
-            }), // Integration branch only: the Socket.IO subscriber replaces this.
+            }),
             Transport::SocketIo | Transport::SocketIoPolling => {
-                unimplemented!("socketio subscriber")
+                Inner::SocketIo(socketio::Sio::open(t, srv, room, &q).await)
             }
         };
         Subscriber { inner }
@@ -224,6 +228,7 @@ impl Subscriber {
             Inner::Poll(p) => Ok(p.next_batch().await),
             Inner::Sse(s) => s.next_message().await.map(|g| vec![g]),
             Inner::Ws(w) => w.next_message().await.map(|g| vec![g]),
+            Inner::SocketIo(s) => s.next_message().await.map(|g| vec![g]),
         }
     }
 
@@ -261,7 +266,7 @@ impl Subscriber {
         match &self.inner {
             Inner::Poll(p) => p.cursor.clone(),
             Inner::Sse(s) => s.last_id.clone(),
-            Inner::Ws(_) => None,
+            Inner::Ws(_) | Inner::SocketIo(_) => None,
         }
     }
 
@@ -271,6 +276,7 @@ impl Subscriber {
             Inner::Poll(p) => p.gap,
             Inner::Sse(s) => s.gap,
             Inner::Ws(w) => w.gap,
+            Inner::SocketIo(s) => s.gap,
         }
     }
 }

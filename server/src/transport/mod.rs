@@ -8,6 +8,7 @@
 
 mod long_poll;
 mod short_poll;
+pub(crate) mod socketio;
 pub(crate) mod sse;
 pub(crate) mod ws;
 
@@ -177,8 +178,22 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     /// What the transport takes from the request itself (the WebSocket upgrade).
     type Admit: Send;
 
-    /// The transport of a request on this route (one route serves both polls).
-    fn transport(params: &Params) -> Transport;
+    /// The subscription's room: `Arc<Room>` where the route names one,
+    /// `Option<Arc<Room>>` where it may come later (Socket.IO's `join`).
+    type Room: RoomOf;
+
+    /// The room's name: the path's `{room}`, except on Socket.IO's route,
+    /// which names it in the query (or not at all).
+    fn room(parts: &mut Parts) -> impl Future<Output = Result<Option<String>, ApiError>> + Send {
+        async {
+            let RoomPath(room) = RoomPath::from_request_parts(parts, &()).await?;
+            Ok(Some(room))
+        }
+    }
+
+    /// The transport of a request on this route (one route serves both
+    /// polls; Socket.IO's serves a polling handshake and a WebSocket).
+    fn transport(params: &Params, admit: &Self::Admit) -> Transport;
 
     /// Whether the request speaks this transport at all; runs after the
     /// query is parsed and before the user is checked. An `Err` is the
@@ -193,13 +208,31 @@ pub(crate) trait Endpoint: Send + Sync + 'static {
     }
 }
 
+/// A room as an endpoint's subscription holds it.
+pub(crate) trait RoomOf: Sized + Send {
+    /// `None` when the endpoint needs a room and the request named none.
+    fn of(room: Option<Arc<Room>>) -> Option<Self>;
+}
+
+impl RoomOf for Arc<Room> {
+    fn of(room: Option<Arc<Room>>) -> Option<Self> {
+        room
+    }
+}
+
+impl RoomOf for Option<Arc<Room>> {
+    fn of(room: Option<Arc<Room>>) -> Option<Self> {
+        Some(room)
+    }
+}
+
 /// A subscriber's request after the steps every transport shares: the room
 /// path and query are valid, `?user=` is the token's subject, the room's
 /// history is loaded, and the connection is labelled with its transport.
 pub(crate) struct Subscription<E: Endpoint> {
     pub app: AppState,
     pub auth: Auth,
-    pub room: Arc<Room>,
+    pub room: E::Room,
     pub transport: Transport,
     pub params: Params,
     pub admit: E::Admit,
@@ -209,9 +242,7 @@ impl<E: Endpoint> FromRequestParts<AppState> for Subscription<E> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
-        let RoomPath(room) = RoomPath::from_request_parts(parts, app)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let room = E::room(parts).await.map_err(IntoResponse::into_response)?;
         let config = &app.config;
         let mut params = Params::from_uri(&parts.uri, config.join_history, config.history)
             .map_err(IntoResponse::into_response)?;
@@ -225,9 +256,17 @@ impl<E: Endpoint> FromRequestParts<AppState> for Subscription<E> {
         if let Some(since) = E::resume(parts).map_err(IntoResponse::into_response)? {
             params.start = Start::Since(since);
         }
-        let room = app.hub.room(&room);
-        room.ready().await.map_err(IntoResponse::into_response)?;
-        let transport = E::transport(&params);
+        let room = match room {
+            Some(name) => {
+                let room = app.hub.room(&name);
+                room.ready().await.map_err(IntoResponse::into_response)?;
+                Some(room)
+            }
+            None => None,
+        };
+        let room = E::Room::of(room)
+            .ok_or_else(|| ApiError::BadQuery("no room named".into()).into_response())?;
+        let transport = E::transport(&params, &admit);
         let Ok(conn) = Conn::from_request_parts(parts, app).await;
         conn.label(Label::Transport(transport));
         Ok(Subscription {
@@ -246,8 +285,9 @@ pub(crate) struct Poll;
 
 impl Endpoint for Poll {
     type Admit = ();
+    type Room = Arc<Room>;
 
-    fn transport(params: &Params) -> Transport {
+    fn transport(params: &Params, _: &()) -> Transport {
         match params.wait {
             Some(_) => Transport::LongPoll,
             None => Transport::ShortPoll,

@@ -140,8 +140,9 @@ pub(crate) struct Sse;
 
 impl Endpoint for Sse {
     type Admit = ();
+    type Room = Arc<crate::hub::Room>;
 
-    fn transport(_: &Params) -> Transport {
+    fn transport(_: &Params, _: &()) -> Transport {
         Transport::Sse
     }
 

@@ -49,8 +49,9 @@ pub(crate) struct Ws;
 
 impl Endpoint for Ws {
     type Admit = WebSocketUpgrade;
+    type Room = Arc<Room>;
 
-    fn transport(_: &Params) -> Transport {
+    fn transport(_: &Params, _: &WebSocketUpgrade) -> Transport {
         Transport::Ws
     }
 
