@@ -79,7 +79,8 @@ impl ConnMeter {
 
     /// Relabels the connection and moves every byte it was charged so far
     /// to `label` too: a Socket.IO session's polling requests count under
-    /// `socketio` once it upgrades.
+    /// `socketio` once it upgrades. Counts no request: the requests stay
+    /// where they were made.
     pub fn move_to(&self, label: Label) {
         let old = self.label.load(Relaxed);
         if old != UNLABELED && old != label.index() as u8 {
@@ -92,15 +93,20 @@ impl ConnMeter {
             to.bytes_in.add(bytes_in);
             to.bytes_out.add(bytes_out);
         }
-        self.label(label);
+        self.charge_to(label);
     }
 
     /// Charges this connection (and from now on its bytes) to `label`, and
     /// counts one request for it.
     pub fn label(&self, label: Label) {
+        self.metrics.label(label).requests.add(1);
+        self.charge_to(label);
+    }
+
+    /// From now on, this connection and its bytes count under `label`.
+    fn charge_to(&self, label: Label) {
         let new = label.index() as u8;
         let m = self.metrics.label(label);
-        m.requests.add(1);
         let old = self.label.swap(new, Relaxed);
         if old != new {
             self.charged_in.store(0, Relaxed);
