@@ -19,10 +19,12 @@ pub enum Transport {
     Ws,
     /// Socket.IO v4 as its official client connects by default: an
     /// Engine.IO polling handshake, then an upgrade to WebSocket.
+    #[serde(rename = "socketio")]
     SocketIo,
     /// Socket.IO v4 over Engine.IO long polling only (a proxy that blocks
     /// WebSockets): a held `GET` for what the server sends, a `POST` for
     /// what the client sends.
+    #[serde(rename = "socketio-polling")]
     SocketIoPolling,
 }
 
