@@ -228,11 +228,15 @@ impl Config {
             Some(p) => Profile::load(p)?,
             None => Profile::builtin(),
         };
-        // A profile that publishes only over the WebSocket.
-        let publish_via = s.publish_via.unwrap_or(match profile.publish.http {
-            None => PublishVia::Ws,
-            Some(_) => PublishVia::Http,
-        });
+        // A profile that publishes only over the WebSocket or Socket.IO.
+        let publish_via =
+            s.publish_via
+                .unwrap_or(match (&profile.publish.http, &profile.publish.frame) {
+                    (Some(_), _) => PublishVia::Http,
+                    (None, Some(_)) => PublishVia::Ws,
+                    (None, None) if profile.publishes_over_socketio() => PublishVia::SocketIo,
+                    (None, None) => PublishVia::Ws,
+                });
         let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
             flag: "--size",
             why: "at most 1 MiB".into(),
@@ -438,6 +442,10 @@ impl Config {
         let (via_ok, missing) = match self.publish_via {
             PublishVia::Http => (p.publish.http.is_some(), "url and body"),
             PublishVia::Ws => (p.publish.frame.is_some(), "frame"),
+            PublishVia::SocketIo => (
+                p.publishes_over_socketio(),
+                "equivalent: [socketio] publish_event and publish_args",
+            ),
         };
         if !via_ok {
             return Err(ConfigError::Conflict {

@@ -1,0 +1,277 @@
+//! The Socket.IO transports against the real thing: the npm `socket.io`
+//! 4.8 chat server of tests/socketio/chat-server.mjs, through
+//! profiles/socketio-chat.toml, and a tiny fake Engine.IO server written
+//! here for what a real server never does (malformed packets, silence).
+//!
+//! These tests never skip: without `node` or `node_modules/socket.io`
+//! (`npm ci` at the repository root) they fail and say so.
+
+use loadgen::Profile;
+use protocol::Transport;
+use protocol::results::PublishVia;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::load::{check_result_file, run_bounded, small_config};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("loadgen lives in the repository")
+        .to_path_buf()
+}
+
+/// The chat server, killed when dropped (it also exits when its stdin,
+/// which we hold, closes).
+struct ChatServer {
+    child: Child,
+    url: String,
+}
+
+impl ChatServer {
+    fn start(args: &[&str]) -> ChatServer {
+        let root = repo_root();
+        assert!(
+            root.join("node_modules/socket.io/package.json").exists(),
+            "node_modules/socket.io is missing: run `npm ci` at the repository root"
+        );
+        let mut child = Command::new("node")
+            .arg(root.join("tests/socketio/chat-server.mjs"))
+            .arg("0")
+            .args(args)
+            .current_dir(&root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("`node` (Debian package nodejs) must be installed");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("ready line");
+        let v: serde_json::Value = serde_json::from_str(&line).expect("ready line is JSON");
+        let url = v["listening"].as_str().expect("listening").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        ChatServer { child, url }
+    }
+}
+
+impl Drop for ChatServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chat_profile() -> Arc<Profile> {
+    let path = repo_root().join("profiles/socketio-chat.toml");
+    Arc::new(Profile::load(&path.display().to_string()).expect("valid profile"))
+}
+
+/// A small run against `url` through the chat profile, publishing by event.
+fn chat_config(url: &str, t: Transport) -> loadgen::Config {
+    let mut cfg = small_config(url, t);
+    cfg.profile = chat_profile();
+    cfg.publish_via = PublishVia::SocketIo;
+    cfg.clients = 20;
+    cfg
+}
+
+fn errors(c: &protocol::results::Counts) -> u64 {
+    c.errors.values().sum()
+}
+
+#[rstest::rstest]
+#[case(Transport::SocketIo)]
+#[case(Transport::SocketIoPolling)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_server_loses_nothing(#[case] t: Transport) {
+    let server = ChatServer::start(&[]);
+    let cfg = chat_config(&server.url, t);
+    let clients = cfg.clients;
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    check_result_file(&r.file);
+    let tr = &r.file.transports[0];
+    let c = &tr.counts;
+    assert!(c.published > 0, "{t}: {c:?} {:?}", r.file.warnings);
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{t}: {c:?}");
+    assert_eq!(errors(c), 0, "{t}: {:?}", r.file.warnings);
+    assert_eq!(c.reconnects, 0, "{t}: {c:?}");
+    assert_eq!(
+        c.engine_io_handshakes, clients,
+        "{t}: one handshake per client"
+    );
+    let upgrades = if t == Transport::SocketIo { clients } else { 0 };
+    assert_eq!(c.engine_io_upgrades, upgrades, "{t}");
+    assert_eq!(
+        tr.publish_latency.count, c.published,
+        "{t}: every publish acknowledged"
+    );
+    let w = &tr.wire_bytes;
+    assert!(
+        w.subscribe_down_bytes > 0 && w.publish_up_bytes > 0,
+        "{t}: {w:?}"
+    );
+    // Polling sends a GET per answer; an upgraded socket only pongs.
+    assert_eq!(
+        w.subscribe_up_bytes > 0,
+        t == Transport::SocketIoPolling,
+        "{t}: {w:?}"
+    );
+    // The whole run's bytes include the handshake and the upgrade: at
+    // least the handshake GET, the CONNECT POST and the upgrade request.
+    let total = &tr.wire_bytes_total;
+    assert!(total.subscribe_up_bytes > clients * 300, "{t}: {total:?}");
+}
+
+/// Short server heartbeats: a client that answers pings outlives many
+/// `pingTimeout`s without a reconnect.
+#[rstest::rstest]
+#[case(Transport::SocketIo)]
+#[case(Transport::SocketIoPolling)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pongs_keep_a_session_alive(#[case] t: Transport) {
+    let server = ChatServer::start(&["--ping-interval", "150", "--ping-timeout", "400"]);
+    let mut cfg = chat_config(&server.url, t);
+    cfg.rate_per_sec = 10.0;
+    cfg.publishers = 1;
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    let c = &r.file.transports[0].counts;
+    assert_eq!(c.reconnects, 0, "{t}: {c:?} {:?}", r.file.warnings);
+    assert_eq!(errors(c), 0, "{t}: {:?}", r.file.warnings);
+    assert!(c.published > 0);
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{t}: {c:?}");
+}
+
+/// The server disconnects every subscriber once (`41`) mid-run: each
+/// reconnects, resumes from its cursor (`since`), and nothing is lost.
+#[rstest::rstest]
+#[case(Transport::SocketIo)]
+#[case(Transport::SocketIoPolling)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_closed_session_is_resumed(#[case] t: Transport) {
+    let server = ChatServer::start(&["--kick-after", "1500", "--kick-users", "^c"]);
+    let cfg = chat_config(&server.url, t);
+    let clients = cfg.clients;
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    let c = &r.file.transports[0].counts;
+    assert_eq!(
+        c.reconnects, clients,
+        "{t}: every client kicked once: {c:?}"
+    );
+    assert_eq!(c.errors["unexpected_close"], clients, "{t}: {c:?}");
+    assert!(c.published > 0);
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{t}: {c:?}");
+    assert_eq!(c.engine_io_handshakes, 2 * clients, "{t}");
+}
+
+/// What the fake server answers to a session's GETs after the handshake.
+#[derive(Clone, Copy)]
+enum Fake {
+    /// CONNECT, then packets no Engine.IO or Socket.IO server sends.
+    Malformed,
+    /// CONNECT, then nothing at all (no pings either).
+    Silent,
+}
+
+/// An Engine.IO polling server on 127.0.0.1:0 that misbehaves as `mode` says.
+async fn fake_server(mode: Fake) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut session = 0u32;
+        while let Ok((sock, _)) = listener.accept().await {
+            session += 1;
+            tokio::spawn(fake_conn(sock, mode, session));
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// One keep-alive connection: a session's handshake, POSTs and GETs.
+async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32) {
+    let (r, mut w) = sock.into_split();
+    let mut r = tokio::io::BufReader::new(r);
+    let mut gets = 0;
+    loop {
+        let mut head = String::new();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; len];
+        if r.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let answer = if !head.contains("sid=") {
+            format!(
+                "0{{\"sid\":\"s{session}\",\"upgrades\":[],\"pingInterval\":200,\"pingTimeout\":200,\"maxPayload\":100000}}"
+            )
+        } else if head.starts_with("POST") {
+            "ok".to_string()
+        } else {
+            gets += 1;
+            match (mode, gets) {
+                (_, 1) => "40{\"sid\":\"x\"}".to_string(),
+                (Fake::Malformed, n) if n % 2 == 0 => "9what".to_string(),
+                (Fake::Malformed, _) => "42[\"chat message\",{\"id\":".to_string(),
+                (Fake::Silent, _) => {
+                    std::future::pending::<()>().await;
+                    return;
+                }
+            }
+        };
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=UTF-8\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if w.write_all(resp.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A run of `clients` idle polling clients against the fake server.
+async fn against_fake(mode: Fake) -> protocol::results::Counts {
+    let url = fake_server(mode).await;
+    let mut cfg = chat_config(&url, Transport::SocketIoPolling);
+    cfg.clients = 5;
+    cfg.publishers = 0;
+    cfg.rate_per_sec = 0.0;
+    cfg.duration = Duration::from_secs(2);
+    cfg.drain = Duration::from_millis(200);
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    r.file.transports[0].counts.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_packets_are_protocol_errors() {
+    let c = against_fake(Fake::Malformed).await;
+    assert!(c.errors["protocol"] >= 5, "{c:?}");
+    assert!(
+        c.engine_io_handshakes > 5,
+        "each error ends a session, and the client starts a new one: {c:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_is_detected() {
+    let c = against_fake(Fake::Silent).await;
+    // pingInterval + pingTimeout is 400 ms: a 2 s run notices it often.
+    assert!(c.errors["timeout"] >= 5, "{c:?}");
+}
