@@ -228,15 +228,9 @@ impl Config {
             Some(p) => Profile::load(p)?,
             None => Profile::builtin(),
         };
-        // A profile that publishes only over the WebSocket or Socket.IO.
-        let publish_via =
-            s.publish_via
-                .unwrap_or(match (&profile.publish.http, &profile.publish.frame) {
-                    (Some(_), _) => PublishVia::Http,
-                    (None, Some(_)) => PublishVia::Ws,
-                    (None, None) if profile.publishes_over_socketio() => PublishVia::SocketIo,
-                    (None, None) => PublishVia::Ws,
-                });
+        let publish_via = s
+            .publish_via
+            .unwrap_or_else(|| profile.default_publish_via());
         let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
             flag: "--size",
             why: "at most 1 MiB".into(),

@@ -275,3 +275,22 @@ async fn a_silent_server_is_detected() {
     // pingInterval + pingTimeout is 400 ms: a 2 s run notices it often.
     assert!(c.errors["timeout"] >= 5, "{c:?}");
 }
+
+/// `rtbench profile check` passes the shipped example on both transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_check_passes_the_chat_example() {
+    let server = ChatServer::start(&[]);
+    let outcomes = loadgen::check(
+        chat_profile(),
+        &server.url,
+        &[],
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("check runs");
+    let names: Vec<_> = outcomes.iter().map(|o| o.transport).collect();
+    assert_eq!(names, [Transport::SocketIo, Transport::SocketIoPolling]);
+    for o in &outcomes {
+        assert!(o.ok, "{}: {} {:?}", o.transport, o.verdict, o.hints);
+    }
+}

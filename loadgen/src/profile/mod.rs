@@ -235,6 +235,18 @@ impl Profile {
         self.publish.frame.is_some()
     }
 
+    /// How publishers send unless told: over HTTP, else the one way the
+    /// profile has (a WebSocket frame, a Socket.IO event).
+    pub fn default_publish_via(&self) -> protocol::results::PublishVia {
+        use protocol::results::PublishVia;
+        match (&self.publish.http, &self.publish.frame) {
+            (Some(_), _) => PublishVia::Http,
+            (None, Some(_)) => PublishVia::Ws,
+            (None, None) if self.publishes_over_socketio() => PublishVia::SocketIo,
+            (None, None) => PublishVia::Ws,
+        }
+    }
+
     /// Can publishers emit a Socket.IO event?
     pub fn publishes_over_socketio(&self) -> bool {
         self.socketio.as_ref().is_some_and(|s| s.publish.is_some())
