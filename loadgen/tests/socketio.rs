@@ -177,24 +177,31 @@ enum Fake {
     Malformed,
     /// CONNECT, then nothing at all (no pings either).
     Silent,
+    /// CONNECT, a gap and an error event, then a lag notice (cursor 7).
+    Notices,
 }
 
+/// The request heads of every handshake the fake server answered.
+type Handshakes = Arc<std::sync::Mutex<Vec<String>>>;
+
 /// An Engine.IO polling server on 127.0.0.1:0 that misbehaves as `mode` says.
-async fn fake_server(mode: Fake) -> String {
+async fn fake_server(mode: Fake) -> (String, Handshakes) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let log = Handshakes::default();
+    let seen = log.clone();
     tokio::spawn(async move {
         let mut session = 0u32;
         while let Ok((sock, _)) = listener.accept().await {
             session += 1;
-            tokio::spawn(fake_conn(sock, mode, session));
+            tokio::spawn(fake_conn(sock, mode, session, seen.clone()));
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), log)
 }
 
 /// One keep-alive connection: a session's handshake, POSTs and GETs.
-async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32) {
+async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32, log: Handshakes) {
     let (r, mut w) = sock.into_split();
     let mut r = tokio::io::BufReader::new(r);
     let mut gets = 0;
@@ -219,6 +226,7 @@ async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32) {
             return;
         }
         let answer = if !head.contains("sid=") {
+            log.lock().expect("log").push(head.clone());
             format!(
                 "0{{\"sid\":\"s{session}\",\"upgrades\":[],\"pingInterval\":200,\"pingTimeout\":200,\"maxPayload\":100000}}"
             )
@@ -234,6 +242,11 @@ async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32) {
                     std::future::pending::<()>().await;
                     return;
                 }
+                (Fake::Notices, 2) => {
+                    "42[\"gap\",{\"cursor\":\"1\"}]\u{1e}42[\"error\",{\"error\":\"no\"}]"
+                        .to_string()
+                }
+                (Fake::Notices, _) => "42[\"lagged\",{\"cursor\":\"7\"}]".to_string(),
             }
         };
         let resp = format!(
@@ -247,21 +260,25 @@ async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32) {
 }
 
 /// A run of `clients` idle polling clients against the fake server.
-async fn against_fake(mode: Fake) -> protocol::results::Counts {
-    let url = fake_server(mode).await;
+async fn against_fake(
+    mode: Fake,
+    profile: Arc<Profile>,
+) -> (protocol::results::Counts, Handshakes) {
+    let (url, log) = fake_server(mode).await;
     let mut cfg = chat_config(&url, Transport::SocketIoPolling);
+    cfg.profile = profile;
     cfg.clients = 5;
     cfg.publishers = 0;
     cfg.rate_per_sec = 0.0;
     cfg.duration = Duration::from_secs(2);
     cfg.drain = Duration::from_millis(200);
     let r = run_bounded(cfg, Duration::from_secs(60)).await;
-    r.file.transports[0].counts.clone()
+    (r.file.transports[0].counts.clone(), log)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_packets_are_protocol_errors() {
-    let c = against_fake(Fake::Malformed).await;
+    let (c, _) = against_fake(Fake::Malformed, chat_profile()).await;
     assert!(c.errors["protocol"] >= 5, "{c:?}");
     assert!(
         c.engine_io_handshakes > 5,
@@ -271,9 +288,37 @@ async fn malformed_packets_are_protocol_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_server_is_detected() {
-    let c = against_fake(Fake::Silent).await;
+    let (c, _) = against_fake(Fake::Silent, chat_profile()).await;
     // pingInterval + pingTimeout is 400 ms: a 2 s run notices it often.
     assert!(c.errors["timeout"] >= 5, "{c:?}");
+}
+
+/// The notices the profile names: a gap and an error event are counted,
+/// a lag notice ends the session, and the next one resumes from its cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_gap_and_error_events_are_counted() {
+    let text = r#"
+[socketio]
+events = ["message"]
+lag_event = "lagged"
+lag_cursor = "/0/cursor"
+gap_event = "gap"
+error_event = "error"
+cursor = [{ from = "message:/id", to = "query:since" }]
+publish_event = "message"
+publish_args = '[{"text":"{payload}"}]'
+"#;
+    let profile = Arc::new(Profile::parse(text, "notices.toml").expect("valid"));
+    let (c, log) = against_fake(Fake::Notices, profile).await;
+    assert!(c.lagged >= 5 && c.gaps >= 5, "{c:?}");
+    assert!(c.errors["protocol"] >= 5, "{c:?}");
+    assert_eq!(c.errors["unexpected_close"], 0, "a lag is no error: {c:?}");
+    // Each client's first handshake is live; every later one resumes from
+    // the lag notice's cursor.
+    let heads = log.lock().expect("log");
+    let fresh = heads.iter().filter(|h| !h.contains("since=")).count();
+    let resumed = heads.iter().filter(|h| h.contains("&since=7 ")).count();
+    assert_eq!((fresh, resumed), (5, heads.len() - 5), "{:?}", &heads[..6]);
 }
 
 /// `rtbench profile check` passes the shipped example on both transports.
