@@ -54,7 +54,7 @@ pub(super) async fn publish(
         c.next_id += 1;
         let id = c.next_id;
         let args = p.args.render(vars);
-        let text = sio::event_text(&s.namespace, Some(id), &p.event, &args);
+        let text = sio::event_text(&s.namespace, Some(id), &p.event, &args)?;
         sh.rec.trace(|| {
             format!(
                 "publish Socket.IO: {}",
@@ -171,14 +171,8 @@ async fn connect(
         .await?;
     let conn = crate::http::HttpConn::handshake(stream, &ep.authority).await?;
     let (mut p, _) = sio::handshake(conn, &s.path, &uri, &headers).await?;
-    let mut connect = String::from("40");
-    if s.namespace != "/" {
-        connect.push_str(&s.namespace);
-        connect.push(',');
-    }
-    if let Some(auth) = &s.auth {
-        auth.render_into(vars, &mut connect);
-    }
+    let auth = s.auth.as_ref().map(|t| t.render(vars));
+    let connect = sio::connect_text(&s.namespace, auth.as_deref())?;
     sio::post(&mut p, connect).await?;
     await_connect(&mut p).await?;
     let stream = ep
@@ -193,7 +187,7 @@ async fn connect(
             c.next_id += 1;
             c.next_id
         });
-        let text = sio::event_text(&s.namespace, id, &e.event, &e.args.render(vars));
+        let text = sio::event_text(&s.namespace, id, &e.event, &e.args.render(vars))?;
         sio::send(&mut c.ws, &text).await?;
         if let Some(id) = id {
             let ack = await_ack(&mut c.ws, s, id).await?;

@@ -25,7 +25,7 @@ mod state;
 pub mod upgrade;
 
 pub use engine::{Polling, handshake, poll, post, send, upgrade as ws_upgrade};
-pub use state::{State, event_text};
+pub use state::{State, connect_text, event_text};
 
 use super::{Client, Shared};
 use crate::error::{ClientError, ErrorKind};

@@ -13,7 +13,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let shared = c.shared.clone();
     let sio = section(&shared)?;
     let cancel = c.cancel().clone();
-    let mut st = State::new(c, sio, started);
+    let mut st = State::new(c, sio, started)?;
     let Some((mut p, rest)) = bounded(
         &cancel,
         REQUEST_TIMEOUT,
@@ -49,8 +49,10 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             return Ok(End::Cancelled);
         };
         trace(c, &p, &body);
-        c.request(!body.contains(&b'4'));
-        if let Some(end) = st.take_payload(c, &shared, &body)? {
+        st.measured = 0;
+        let end = st.take_payload(c, &shared, &body)?;
+        c.request(st.measured == 0);
+        if let Some(end) = end {
             return Ok(end);
         }
     }

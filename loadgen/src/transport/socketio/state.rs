@@ -25,6 +25,9 @@ pub struct State<'a> {
     pub joined: bool,
     /// CONNECT answered and every connect emit sent (and acknowledged).
     pub ready: bool,
+    /// Messages measured since the caller last reset it (a poll's answer
+    /// without any is an empty one).
+    pub measured: usize,
     started: Instant,
 }
 
@@ -34,7 +37,7 @@ fn protocol(why: String) -> ClientError {
 
 impl<'a> State<'a> {
     /// A new session; the CONNECT packet is the first to send.
-    pub fn new(c: &Client, sio: &'a SocketIo, started: Instant) -> State<'a> {
+    pub fn new(c: &Client, sio: &'a SocketIo, started: Instant) -> Result<State<'a>, ClientError> {
         let mut s = State {
             sio,
             out: Vec::new(),
@@ -43,15 +46,13 @@ impl<'a> State<'a> {
             emitted: 0,
             joined: false,
             ready: false,
+            measured: 0,
             started,
         };
         let name = format!("c{}", c.index);
         let auth = sio.auth.as_ref().map(|t| t.render(&c.vars(&name)));
-        let mut p = String::from("40");
-        push_nsp(&mut p, &sio.namespace);
-        p.push_str(auth.as_deref().unwrap_or_default());
-        s.out.push(p);
-        s
+        s.out.push(connect_text(&sio.namespace, auth.as_deref())?);
+        Ok(s)
     }
 
     /// Act on every packet of a polling answer (records joined by 0x1E);
@@ -82,6 +83,9 @@ impl<'a> State<'a> {
         shared: &Shared,
         text: &str,
     ) -> Result<Option<End>, ClientError> {
+        c.shared
+            .rec
+            .trace(|| format!("Socket.IO ← {}", crate::record::snippet(text.as_bytes())));
         let packet = EnginePacket::decode(text)
             .map_err(|e| protocol(format!("malformed Engine.IO packet {:?}: {e}", snip(text))))?;
         match packet {
@@ -114,7 +118,7 @@ impl<'a> State<'a> {
         match packet {
             SioPacket::Connect { .. } => {
                 self.joined = true;
-                self.queue_emits(c);
+                self.queue_emits(c)?;
                 Ok(None)
             }
             SioPacket::Disconnect { .. } => Err(ClientError::new(
@@ -126,7 +130,7 @@ impl<'a> State<'a> {
                 format!("the server refused CONNECT: {}", snip(data.get())),
             )),
             SioPacket::Ack { id, args, .. } => {
-                self.ack(c, id, &args);
+                self.ack(c, id, &args)?;
                 Ok(None)
             }
             SioPacket::Event { event, args, .. } => self.event(c, shared, &event, &args),
@@ -153,8 +157,9 @@ impl<'a> State<'a> {
                     "event {event:?} has no message where [socketio] message points"
                 )));
             };
-            if let Err(e) = c.take_unit(shared, now_us, unit.get().as_bytes()) {
-                c.shared.rec.error(&e);
+            match c.take_unit(shared, now_us, unit.get().as_bytes()) {
+                Ok(n) => self.measured += n,
+                Err(e) => c.shared.rec.error(&e),
             }
         } else if sio.lag_event.as_deref() == Some(event) {
             let cursor = sio.lag_cursor.as_ref().and_then(|p| p.find_str(args));
@@ -173,9 +178,9 @@ impl<'a> State<'a> {
     }
 
     /// The answer to a connect emit: check it, then send the next ones.
-    fn ack(&mut self, c: &mut Client, id: u64, args: &[&RawValue]) {
+    fn ack(&mut self, c: &mut Client, id: u64, args: &[&RawValue]) -> Result<(), ClientError> {
         if self.waiting != Some(id) {
-            return;
+            return Ok(());
         }
         self.waiting = None;
         let refused = self
@@ -189,12 +194,12 @@ impl<'a> State<'a> {
                 snip(why.get())
             )));
         }
-        self.queue_emits(c);
+        self.queue_emits(c)
     }
 
     /// Queue the connect emits, up to the first that waits for its ack;
     /// once all are out, the client counts as connected.
-    fn queue_emits(&mut self, c: &mut Client) {
+    fn queue_emits(&mut self, c: &mut Client) -> Result<(), ClientError> {
         let sio = self.sio;
         let name = format!("c{}", c.index);
         while self.waiting.is_none() && self.emitted < sio.emits.len() {
@@ -207,47 +212,48 @@ impl<'a> State<'a> {
             self.waiting = id;
             let args = e.args.render(&c.vars(&name));
             self.out
-                .push(event_text(&sio.namespace, id, &e.event, &args));
+                .push(event_text(&sio.namespace, id, &e.event, &args)?);
         }
         if self.waiting.is_none() && !self.ready {
             self.ready = true;
             c.connected(self.started);
         }
+        Ok(())
     }
 }
 
-/// `42[nsp,][id]["event",args…]` with `args` a JSON array's text.
-pub fn event_text(nsp: &str, id: Option<u64>, event: &str, args: &str) -> String {
-    let mut out = String::with_capacity(args.len() + event.len() + 16);
-    out.push_str("42");
-    push_nsp(&mut out, nsp);
-    if let Some(id) = id {
-        out.push_str(&id.to_string());
+/// `42[nsp,][id]["event",args…]`, framed by the codec; `args` is the text
+/// of a JSON array (a rendered template: checked here).
+pub fn event_text(
+    nsp: &str,
+    id: Option<u64>,
+    event: &str,
+    args: &str,
+) -> Result<String, ClientError> {
+    let args: Vec<&RawValue> = serde_json::from_str(args).map_err(|e| {
+        protocol(format!(
+            "event {event:?}: the arguments are not a JSON array: {e}"
+        ))
+    })?;
+    let nsp = Namespace::new(nsp).map_err(|e| protocol(format!("namespace {nsp:?}: {e}")))?;
+    let event = std::borrow::Cow::Borrowed(event);
+    Ok(SioPacket::Event {
+        nsp,
+        id,
+        event,
+        args,
     }
-    let mut name = String::new();
-    let nsp = Namespace::ROOT;
-    protocol::socketio::encode_event_message(&mut name, nsp, event, "0");
-    // `42["event",0]` → `["event"`: the name JSON-escaped as the codec does.
-    out.push_str(&name[2..name.len() - 3]);
-    let args = args.trim();
-    let inner = args
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(args)
-        .trim();
-    if !inner.is_empty() {
-        out.push(',');
-        out.push_str(inner);
-    }
-    out.push(']');
-    out
+    .encode_message())
 }
 
-fn push_nsp(out: &mut String, nsp: &str) {
-    if nsp != "/" {
-        out.push_str(nsp);
-        out.push(',');
-    }
+/// `40[nsp,][auth]`: CONNECT, with the rendered auth object.
+pub fn connect_text(nsp: &str, auth: Option<&str>) -> Result<String, ClientError> {
+    let data = auth
+        .map(serde_json::from_str::<&RawValue>)
+        .transpose()
+        .map_err(|e| protocol(format!("the CONNECT auth is not JSON: {e}")))?;
+    let nsp = Namespace::new(nsp).map_err(|e| protocol(format!("namespace {nsp:?}: {e}")))?;
+    Ok(SioPacket::Connect { nsp, data }.encode_message())
 }
 
 /// At most 80 characters of a packet, for an error message.
@@ -265,15 +271,22 @@ mod tests {
 
     #[test]
     fn event_text_frames_like_the_codec() {
+        let t = |nsp, id, ev, args| event_text(nsp, id, ev, args).expect("frames");
+        assert_eq!(t("/", None, "join", "[\"r1\"]"), "42[\"join\",\"r1\"]");
+        assert_eq!(t("/chat", Some(7), "x", "[]"), "42/chat,7[\"x\"]");
         assert_eq!(
-            event_text("/", None, "join", "[\"r1\"]"),
-            "42[\"join\",\"r1\"]"
+            t("/", Some(1), "m", "[{\"a\":[1]}]"),
+            "421[\"m\",{\"a\":[1]}]"
         );
-        assert_eq!(event_text("/chat", Some(7), "x", "[]"), "42/chat,7[\"x\"]");
-        let t = event_text("/", Some(1), "m", "[{\"a\":[1]}]");
-        assert_eq!(t, "421[\"m\",{\"a\":[1]}]");
-        assert_eq!(event_text("/", None, "n", "[[1],[2]]"), "42[\"n\",[1],[2]]");
-        let p = SioPacket::decode(&t[1..]).expect("decodes");
-        assert!(matches!(p, SioPacket::Event { id: Some(1), .. }));
+        assert_eq!(t("/", None, "n", "[[1],[2]]"), "42[\"n\",[1],[2]]");
+        assert!(event_text("/", None, "m", "{\"not\":\"an array\"}").is_err());
+        assert!(event_text("chat", None, "m", "[]").is_err());
+        assert_eq!(connect_text("/", None).expect("c"), "40");
+        let auth = Some("{\"user\":\"c1\"}");
+        assert_eq!(
+            connect_text("/a", auth).expect("c"),
+            "40/a,{\"user\":\"c1\"}"
+        );
+        assert!(connect_text("/", Some("{broken")).is_err());
     }
 }

@@ -26,7 +26,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     let shared = c.shared.clone();
     let sio = section(&shared)?;
     let cancel = c.cancel().clone();
-    let mut st = State::new(c, sio, started);
+    let mut st = State::new(c, sio, started)?;
     let opened = bounded(
         &cancel,
         REQUEST_TIMEOUT,
