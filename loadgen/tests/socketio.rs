@@ -175,7 +175,7 @@ async fn a_server_closed_session_is_resumed(#[case] t: Transport) {
 }
 
 /// What the fake server answers to a session's GETs after the handshake.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Fake {
     /// CONNECT, then packets no Engine.IO or Socket.IO server sends.
     Malformed,
@@ -295,6 +295,96 @@ async fn a_silent_server_is_detected() {
     let (c, _) = against_fake(Fake::Silent, chat_profile()).await;
     // pingInterval + pingTimeout is 400 ms: a 2 s run notices it often.
     assert!(c.errors["timeout"] >= 5, "{c:?}");
+}
+
+/// The same misbehaviour after an upgrade: a fake server (axum) that
+/// handshakes, upgrades, then sends `mode`'s packets on the WebSocket.
+async fn fake_ws_server(mode: Fake) -> String {
+    use axum::routing::any;
+    let app = axum::Router::new()
+        .route("/socket.io/", any(fake_ws_handler))
+        .with_state(mode);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+async fn fake_ws_handler(
+    axum::extract::State(mode): axum::extract::State<Fake>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    use axum::response::IntoResponse;
+    if q.get("transport").is_some_and(|t| t == "websocket") {
+        let (mut parts, _) = req.into_parts();
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await
+        {
+            Ok(up) => up.on_upgrade(move |ws| fake_ws(ws, mode)).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    if !q.contains_key("sid") {
+        return "0{\"sid\":\"w\",\"upgrades\":[\"websocket\"],\"pingInterval\":200,\"pingTimeout\":200,\"maxPayload\":100000}".into_response();
+    }
+    if req.method() == axum::http::Method::POST {
+        return "ok".into_response();
+    }
+    "40{\"sid\":\"x\"}".into_response()
+}
+
+/// The probe, then `mode`'s packets; holds the socket open until the
+/// client drops it.
+async fn fake_ws(mut ws: axum::extract::ws::WebSocket, mode: Fake) {
+    use axum::extract::ws::Message;
+    while let Some(Ok(m)) = ws.recv().await {
+        let Message::Text(t) = m else { continue };
+        match t.as_str() {
+            "2probe" => {
+                let _ = ws.send(Message::Text("3probe".into())).await;
+            }
+            "5" => break,
+            _ => {}
+        }
+    }
+    if let Fake::Malformed = mode {
+        let _ = ws.send(Message::Text("9what".into())).await;
+    }
+    while let Some(Ok(_)) = ws.recv().await {}
+}
+
+#[rstest::rstest]
+#[case(Fake::Malformed, "protocol")]
+#[case(Fake::Silent, "timeout")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgraded_sessions_survive_a_misbehaving_server(#[case] mode: Fake, #[case] error: &str) {
+    let url = fake_ws_server(mode).await;
+    let mut cfg = chat_config(&url, Transport::SocketIo);
+    cfg.profile = Arc::new(
+        Profile::parse(
+            "[socketio]\npublish_event = \"m\"\npublish_args = '[\"{payload}\"]'\n",
+            "fake.toml",
+        )
+        .expect("valid"),
+    );
+    cfg.clients = 5;
+    cfg.publishers = 0;
+    cfg.rate_per_sec = 0.0;
+    cfg.duration = Duration::from_secs(2);
+    cfg.drain = Duration::from_millis(200);
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    let c = &r.file.transports[0].counts;
+    assert!(c.errors[error] >= 5, "{c:?}");
+    assert!(c.engine_io_upgrades >= 5, "{c:?}");
+    // Every session upgraded, but the last ones the end of the run cut short.
+    let h = c.engine_io_handshakes;
+    assert!(
+        (c.engine_io_upgrades..=c.engine_io_upgrades + 5).contains(&h),
+        "{c:?}"
+    );
 }
 
 /// The notices the profile names: a gap and an error event are counted,
