@@ -183,7 +183,13 @@ enum Fake {
     Silent,
     /// CONNECT, a gap and an error event, then a lag notice (cursor 7).
     Notices,
+    /// CONNECT, then the session ends: a close packet (odd sessions) or
+    /// Engine.IO's `400` for a sid it no longer knows (even ones).
+    Closes,
 }
+
+/// Engine.IO's answer (with a `400`) to a request for a closed session.
+const UNKNOWN_SID: &str = "{\"code\":1,\"message\":\"Session ID unknown\"}";
 
 /// The request heads of every handshake the fake server answered.
 type Handshakes = Arc<std::sync::Mutex<Vec<String>>>;
@@ -251,10 +257,17 @@ async fn fake_conn(sock: tokio::net::TcpStream, mode: Fake, session: u32, log: H
                         .to_string()
                 }
                 (Fake::Notices, _) => "42[\"lagged\",{\"cursor\":\"7\"}]".to_string(),
+                (Fake::Closes, _) if session % 2 == 1 => "1".to_string(),
+                (Fake::Closes, _) => UNKNOWN_SID.to_string(),
             }
         };
+        let status = if answer == UNKNOWN_SID {
+            "400 Bad Request"
+        } else {
+            "200 OK"
+        };
         let resp = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=UTF-8\r\ncontent-length: {}\r\n\r\n{answer}",
+            "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=UTF-8\r\ncontent-length: {}\r\n\r\n{answer}",
             answer.len()
         );
         if w.write_all(resp.as_bytes()).await.is_err() {
@@ -295,6 +308,19 @@ async fn a_silent_server_is_detected() {
     let (c, _) = against_fake(Fake::Silent, chat_profile()).await;
     // pingInterval + pingTimeout is 400 ms: a 2 s run notices it often.
     assert!(c.errors["timeout"] >= 5, "{c:?}");
+}
+
+/// A server that ends sessions (a close packet, a `400` for the sid): each
+/// ends the client's session as a drop, and the client starts a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_closed_sessions_are_drops() {
+    let (c, log) = against_fake(Fake::Closes, chat_profile()).await;
+    assert!(c.errors["unexpected_close"] >= 10, "{c:?}");
+    assert_eq!(c.errors["protocol"] + c.errors["http_status"], 0, "{c:?}");
+    // Every session but the ones the end of the run cut short ended so.
+    let sessions = log.lock().expect("log").len() as u64;
+    assert_eq!(c.engine_io_handshakes, sessions);
+    assert!(c.errors["unexpected_close"] + 5 >= sessions, "{c:?}");
 }
 
 /// The same misbehaviour after an upgrade: a fake server (axum) that
