@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::profile::Profile;
 use crate::runner::{self, RunWarning};
 use protocol::Transport;
-use protocol::results::PublishVia;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -52,9 +51,7 @@ pub async fn check(
         cfg.long_poll_wait = Duration::from_secs(2);
         cfg.seed = 1;
         cfg.trace = true;
-        if profile.publish.http.is_none() {
-            cfg.publish_via = PublishVia::Ws;
-        }
+        cfg.publish_via = profile.default_publish_via();
         let r = match runner::run(cfg, cancel.child_token()).await {
             Ok(r) => r,
             Err(Error::Unreachable { target, reason }) => {
@@ -90,7 +87,11 @@ fn judge(profile: &Profile, t: Transport, r: runner::RunResults) -> CheckOutcome
     };
     let c = &res.counts;
     let errors: u64 = c.errors.values().sum();
-    let section = format!("[{t}]");
+    let section = if t.is_socketio() {
+        "[socketio]".to_string()
+    } else {
+        format!("[{t}]")
+    };
     let url_line = profile.sub(t).map_or(0, |s| s.url_line);
     let at = |line: usize| format!("{}:{line}", profile.source_name);
     let mut hints: Vec<String> = r

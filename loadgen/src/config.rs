@@ -228,11 +228,9 @@ impl Config {
             Some(p) => Profile::load(p)?,
             None => Profile::builtin(),
         };
-        // A profile that publishes only over the WebSocket.
-        let publish_via = s.publish_via.unwrap_or(match profile.publish.http {
-            None => PublishVia::Ws,
-            Some(_) => PublishVia::Http,
-        });
+        let publish_via = s
+            .publish_via
+            .unwrap_or_else(|| profile.default_publish_via());
         let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
             flag: "--size",
             why: "at most 1 MiB".into(),
@@ -438,6 +436,10 @@ impl Config {
         let (via_ok, missing) = match self.publish_via {
             PublishVia::Http => (p.publish.http.is_some(), "url and body"),
             PublishVia::Ws => (p.publish.frame.is_some(), "frame"),
+            PublishVia::SocketIo => (
+                p.publishes_over_socketio(),
+                "equivalent: [socketio] publish_event and publish_args",
+            ),
         };
         if !via_ok {
             return Err(ConfigError::Conflict {

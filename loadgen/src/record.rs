@@ -110,6 +110,9 @@ pub struct Shard {
     pub gaps: u64,
     /// Messages without this run's marker.
     pub foreign: u64,
+    /// Engine.IO handshake requests and WebSocket upgrades (Socket.IO).
+    pub sio_handshakes: u64,
+    pub sio_upgrades: u64,
 }
 
 impl Shard {
@@ -127,6 +130,8 @@ impl Shard {
             lagged: 0,
             gaps: 0,
             foreign: 0,
+            sio_handshakes: 0,
+            sio_upgrades: 0,
         }
     }
 }

@@ -141,14 +141,17 @@ testkit::per_transport!(
 /// (`--token-secret`) pass on every transport, HTTP and WebSocket publishing.
 async fn tokens_minted_per_client(transport: Transport) {
     use protocol::results::PublishVia;
-    // WebSocket clients publish over their own kind of connection too.
+    // WebSocket clients publish over their own kind of connection too, and
+    // so do Socket.IO clients that upgrade (an event with an ack; its
+    // handshake carries the publisher's token). Polling-only Socket.IO
+    // keeps HTTP publishing, the default.
     let via = match transport {
         Transport::ShortPoll
         | Transport::LongPoll
         | Transport::Sse
-        | Transport::SocketIo
         | Transport::SocketIoPolling => PublishVia::Http,
         Transport::Ws => PublishVia::Ws,
+        Transport::SocketIo => PublishVia::SocketIo,
     };
     let mut server = TestServer::with(server::Config {
         auth_secret: Some("s3cret".into()),

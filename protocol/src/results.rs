@@ -121,6 +121,12 @@ pub enum PublishVia {
     Http,
     /// A `message` frame on a WebSocket.
     Ws,
+    /// An event with an acknowledgement on a Socket.IO socket.
+    SocketIo,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 macro_rules! str_enum {
@@ -153,7 +159,7 @@ macro_rules! str_enum {
 }
 
 str_enum!(Arrival, "arrival process", Constant => "constant", Poisson => "poisson");
-str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws");
+str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws", SocketIo => "socketio");
 
 /// Every effective setting of the run (defaults, scenario file and flags merged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,6 +317,13 @@ pub struct Counts {
     /// traffic, history from an earlier run, server notices): not measured.
     #[serde(default)]
     pub foreign: u64,
+    /// Socket.IO: Engine.IO handshake requests of the subscribers, whole
+    /// run (one per session). Absent for other transports.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub engine_io_handshakes: u64,
+    /// Socket.IO: sessions upgraded from polling to WebSocket, whole run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub engine_io_upgrades: u64,
     /// Subscriber and publisher errors by kind over the whole run
     /// (`connect_refused`, `connect_timeout`, `timeout`, `http_status`,
     /// `protocol`, `unexpected_close`, `io`).

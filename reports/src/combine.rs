@@ -210,6 +210,8 @@ pub(crate) fn sum_counts<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts
         out.lagged += c.lagged;
         out.gaps += c.gaps;
         out.foreign += c.foreign;
+        out.engine_io_handshakes += c.engine_io_handshakes;
+        out.engine_io_upgrades += c.engine_io_upgrades;
         for (kind, n) in &c.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }

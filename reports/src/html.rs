@@ -123,6 +123,7 @@ fn scenario_line(g: &Group) -> String {
             match s.publish_via {
                 PublishVia::Http => "HTTP POST",
                 PublishVia::Ws => "WebSocket",
+                PublishVia::SocketIo => "Socket.IO",
             }
         ),
         format!(

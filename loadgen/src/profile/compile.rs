@@ -31,14 +31,20 @@ impl Ctx<'_> {
         });
         let health = self.plain_path(raw.health, "health")?;
         let stats = self.plain_path(raw.stats, "stats")?;
-        let subs = self.subs([
-            (Transport::ShortPoll, raw.short_poll),
-            (Transport::LongPoll, raw.long_poll),
-            (Transport::Sse, raw.sse),
-            (Transport::Ws, raw.ws),
-        ])?;
+        let socketio = raw.socketio.map(|s| self.socketio(s)).transpose()?;
+        let (socketio, sio_sub) = socketio.map_or((None, None), |(s, sub)| (Some(s), Some(sub)));
+        let subs = self.subs(
+            [
+                (Transport::ShortPoll, raw.short_poll),
+                (Transport::LongPoll, raw.long_poll),
+                (Transport::Sse, raw.sse),
+                (Transport::Ws, raw.ws),
+            ],
+            sio_sub,
+        )?;
         let has_ws = subs[Transport::Ws.index()].is_some();
-        let publish = self.publish(raw.publish, has_ws)?;
+        let sio_publish = socketio.as_ref().is_some_and(|s| s.publish.is_some());
+        let publish = self.publish(raw.publish, has_ws, sio_publish)?;
         let token = raw.token.as_ref().map(|t| self.token(t)).transpose()?;
         Ok(Profile {
             name,
@@ -47,6 +53,7 @@ impl Ctx<'_> {
             stats,
             publish,
             token,
+            socketio,
             subs,
         })
     }

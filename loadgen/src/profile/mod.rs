@@ -14,9 +14,11 @@
 mod compile;
 mod publish;
 mod raw;
+mod socketio;
 mod sub;
 mod template;
 
+pub use socketio::{ArgPointer, Emit, SioPublish, SocketIo};
 pub use template::{Template, Var, Vars};
 
 use crate::jsonptr::{self, Pointer};
@@ -55,7 +57,9 @@ pub struct Profile {
     pub publish: Publish,
     /// Where a client's token goes (`--token`, `--token-secret`).
     pub token: Option<CursorTo>,
-    subs: [Option<Sub>; 4],
+    /// `[socketio]`: both Socket.IO transports.
+    pub socketio: Option<SocketIo>,
+    subs: [Option<Sub>; Transport::COUNT],
 }
 
 /// How publishers send.
@@ -229,6 +233,23 @@ impl Profile {
     /// Can publishers use the WebSocket?
     pub fn publishes_over_ws(&self) -> bool {
         self.publish.frame.is_some()
+    }
+
+    /// How publishers send unless told: over HTTP, else the one way the
+    /// profile has (a WebSocket frame, a Socket.IO event).
+    pub fn default_publish_via(&self) -> protocol::results::PublishVia {
+        use protocol::results::PublishVia;
+        match (&self.publish.http, &self.publish.frame) {
+            (Some(_), _) => PublishVia::Http,
+            (None, Some(_)) => PublishVia::Ws,
+            (None, None) if self.publishes_over_socketio() => PublishVia::SocketIo,
+            (None, None) => PublishVia::Ws,
+        }
+    }
+
+    /// Can publishers emit a Socket.IO event?
+    pub fn publishes_over_socketio(&self) -> bool {
+        self.socketio.as_ref().is_some_and(|s| s.publish.is_some())
     }
 }
 

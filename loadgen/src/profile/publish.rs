@@ -11,17 +11,32 @@ const PUB_VARS: &[Var] = &[Var::Room, Var::Pub];
 const PUB_BODY_VARS: &[Var] = &[Var::Room, Var::Pub, Var::Payload];
 
 /// Why a publish template must contain `{payload}`.
-const NEEDS_PAYLOAD: &str = "must contain {payload}: the marker that carries the latency stamps";
+pub(super) const NEEDS_PAYLOAD: &str =
+    "must contain {payload}: the marker that carries the latency stamps";
 
 impl Ctx<'_> {
     /// `[publish]`: required, with url and body (HTTP) or frame (WebSocket,
     /// which needs the `[ws]` section: `has_ws`), each carrying `{payload}`.
-    pub(super) fn publish(&self, publish: Option<Spanned<RawPublish>>, has_ws: bool) -> R<Publish> {
+    /// Without the section, a profile must publish by Socket.IO event
+    /// (`sio_publish`).
+    pub(super) fn publish(
+        &self,
+        publish: Option<Spanned<RawPublish>>,
+        has_ws: bool,
+        sio_publish: bool,
+    ) -> R<Publish> {
         let Some(publish) = publish else {
+            if sio_publish {
+                return Ok(Publish {
+                    http: None,
+                    frame: None,
+                    line: 0,
+                });
+            }
             return Err(self.err(
                 None,
                 "[publish]",
-                "missing: a profile must say how to publish (url and body, or frame)",
+                "missing: a profile must say how to publish (url and body, or frame; or [socketio] publish_event)",
             ));
         };
         let line = self.line(publish.span().start);

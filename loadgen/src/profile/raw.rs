@@ -19,6 +19,7 @@ pub(super) struct RawProfile {
     pub long_poll: Option<Spanned<RawSub>>,
     pub sse: Option<Spanned<RawSub>>,
     pub ws: Option<Spanned<RawSub>>,
+    pub socketio: Option<Spanned<RawSocketIo>>,
 }
 
 #[derive(Deserialize)]
@@ -70,4 +71,45 @@ pub(super) struct RawCursor {
 pub(super) struct RawMatch {
     pub pointer: Spanned<String>,
     pub equals: Option<String>,
+}
+
+/// `[socketio]`: one section for both Socket.IO transports.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSocketIo {
+    pub path: Option<Spanned<String>>,
+    pub query: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub first_query: Option<Spanned<String>>,
+    pub resume_query: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<String>>,
+    pub auth: Option<Spanned<String>>,
+    #[serde(default)]
+    pub emit: Vec<Spanned<RawEmit>>,
+    pub events: Option<Spanned<Vec<String>>>,
+    pub message: Option<Spanned<String>>,
+    #[serde(default)]
+    pub cursor: Vec<Spanned<RawCursor>>,
+    pub lag_event: Option<Spanned<String>>,
+    pub lag_cursor: Option<Spanned<String>>,
+    pub gap_event: Option<Spanned<String>>,
+    pub error_event: Option<Spanned<String>>,
+    pub ack_error: Option<Spanned<String>>,
+    pub echo: Option<Spanned<bool>>,
+    pub publish_event: Option<Spanned<String>>,
+    pub publish_args: Option<Spanned<String>>,
+    pub publish_id: Option<Spanned<String>>,
+}
+
+/// An event a Socket.IO client emits right after CONNECT (`join`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEmit {
+    pub event: Spanned<String>,
+    /// The arguments, a JSON array template: `'["{room}"]'`.
+    pub args: Option<Spanned<String>>,
+    /// Wait for the acknowledgement before going on.
+    #[serde(default)]
+    pub ack: bool,
 }

@@ -22,18 +22,23 @@ impl Ctx<'_> {
     pub(super) fn subs(
         &self,
         sections: [(Transport, Option<Spanned<RawSub>>); 4],
-    ) -> R<[Option<Sub>; 4]> {
-        let mut subs: [Option<Sub>; 4] = [None, None, None, None];
+        socketio: Option<Sub>,
+    ) -> R<[Option<Sub>; Transport::COUNT]> {
+        let mut subs: [Option<Sub>; Transport::COUNT] = Default::default();
         for (t, section) in sections {
             if let Some(s) = section {
                 subs[t.index()] = Some(self.sub(t, s)?);
             }
         }
+        if let Some(s) = socketio {
+            subs[Transport::SocketIoPolling.index()] = Some(s.clone());
+            subs[Transport::SocketIo.index()] = Some(s);
+        }
         if subs.iter().all(Option::is_none) {
             return Err(self.err(
                 None,
                 "transports",
-                "the profile defines no transport: add at least one of [short-poll], [long-poll], [sse], [ws]",
+                "the profile defines no transport: add at least one of [short-poll], [long-poll], [sse], [ws], [socketio]",
             ));
         }
         Ok(subs)
@@ -173,7 +178,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn cursor_rule(&self, t: Transport, c: &Spanned<RawCursor>) -> R<CursorRule> {
+    pub(super) fn cursor_rule(&self, t: Transport, c: &Spanned<RawCursor>) -> R<CursorRule> {
         let field = format!("[{}] cursor", t.as_str());
         let raw = c.get_ref();
         let (from_s, to_s) = (raw.from.get_ref().as_str(), raw.to.get_ref().as_str());
@@ -199,7 +204,9 @@ impl Ctx<'_> {
             _ => {
                 let forms = match t {
                     Transport::Sse => "\"sse-id\", \"body:/ptr\" or \"message:/ptr\"",
-                    Transport::Ws => "\"body:/ptr\" or \"message:/ptr\"",
+                    Transport::Ws | Transport::SocketIo | Transport::SocketIoPolling => {
+                        "\"body:/ptr\" or \"message:/ptr\""
+                    }
                     _ => "\"header:NAME\", \"body:/ptr\" or \"message:/ptr\"",
                 };
                 return Err(self.err(

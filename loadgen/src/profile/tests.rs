@@ -18,6 +18,7 @@ fn builtin_defines_every_transport() {
     let p = Profile::builtin();
     assert_eq!(p.name, "rtbench");
     assert_eq!(p.transports(), Transport::ALL.to_vec());
+    assert!(p.socketio.is_some());
     assert!(p.publishes_over_ws());
     let ws = p.sub(Transport::Ws).expect("ws");
     assert_eq!(ws.lag_close, Some(4000));
@@ -145,4 +146,96 @@ fn shipped_profiles_parse() {
         }
     }
     assert!(n >= 1);
+}
+
+const SIO: &str = r#"
+[socketio]
+auth = '{"user":"{client}"}'
+emit = [{ event = "join", args = '["{room}"]', ack = true }]
+events = ["chat message"]
+publish_event = "chat message"
+publish_args = '[{"text":"{payload}"}]'
+publish_id = "/0/id"
+"#;
+
+#[test]
+fn socketio_section_serves_both_transports() {
+    let p = Profile::parse(SIO, "chat.toml").expect("valid");
+    assert_eq!(
+        p.transports(),
+        [Transport::SocketIo, Transport::SocketIoPolling]
+    );
+    assert_eq!(
+        p.default_publish_via(),
+        protocol::results::PublishVia::SocketIo
+    );
+    let s = p.socketio.as_ref().expect("section");
+    assert_eq!(
+        (s.path.as_str(), s.namespace.as_str()),
+        ("/socket.io/", "/")
+    );
+    assert_eq!(s.message, ArgPointer::parse("/0").expect("ptr"));
+    assert!(s.emits[0].ack && s.echo);
+    let vars = Vars {
+        room: "r1",
+        client: "c3",
+        ..Vars::default()
+    };
+    let sub = p.sub(Transport::SocketIoPolling).expect("sub");
+    assert_eq!(sub.url.render(&vars), "/socket.io/?EIO=4&transport=polling");
+    assert_eq!(s.emits[0].args.render(&vars), r#"["r1"]"#);
+    // The built-in profile: rtbench's endpoint (docs/socketio.md).
+    let b = Profile::builtin();
+    let sub = b.sub(Transport::SocketIo).expect("socketio");
+    assert_eq!(
+        sub.url.render(&vars),
+        "/socket.io/?EIO=4&transport=polling&room=r1"
+    );
+    let bs = b.socketio.as_ref().expect("section");
+    assert_eq!(bs.lag_event.as_deref(), Some("lagged"));
+    assert_eq!(
+        bs.lag_cursor,
+        Some(ArgPointer::parse("/0/cursor").expect("p"))
+    );
+}
+
+#[test]
+fn socketio_errors_name_field_and_line() {
+    let e = err(&SIO.replace("/0/id", "id"));
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(8), "[socketio] publish_id")
+    );
+    assert!(e.why.contains("argument index"), "{e}");
+    let e = err(&SIO.replace(r#"'[{"text":"{payload}"}]'"#, r#"'[{"text":"x"}]'"#));
+    assert_eq!(e.field, "[socketio] publish_args");
+    assert!(e.why.contains("{payload}"), "{e}");
+    let e = err(&SIO.replace(r#"'["{room}"]'"#, r#"'"{room}"'"#));
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(4), "[socketio] emit args")
+    );
+    assert!(e.why.contains("JSON array"), "{e}");
+    let e = err(&SIO.replace(r#"'{"user":"{client}"}'"#, r#"'{"user":"{pub}"}'"#));
+    assert_eq!((e.line, e.field.as_str()), (Some(3), "[socketio] auth"));
+    let e = err(&format!("{SIO}namespace = \"chat\"\n"));
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(9), "[socketio] namespace")
+    );
+    let e = err(&format!("{SIO}path = \"socket.io\"\n"));
+    assert_eq!(e.field, "[socketio] path");
+    let e = err(&format!("{SIO}query = \"room={{channel}}\"\n"));
+    assert_eq!((e.line, e.field.as_str()), (Some(9), "[socketio] query"));
+    let e = err(&format!(
+        "{SIO}cursor = [{{ from = \"sse-id\", to = \"query:since\" }}]\n"
+    ));
+    assert_eq!((e.line, e.field.as_str()), (Some(9), "[socketio] cursor"));
+    let e = err(&SIO.replace("publish_event = \"chat message\"\n", ""));
+    assert_eq!(e.field, "[socketio] publish_event");
+    let e = err(&format!("{SIO}lag_close = 4000\n"));
+    assert_eq!(e.field, "TOML");
+    // Without a way to publish at all.
+    let e = err("[socketio]\nevents = [\"m\"]\n");
+    assert_eq!(e.field, "[publish]");
 }

@@ -9,11 +9,13 @@
 //! room gets an equal share, and `seq` counts per (publisher, room) so each
 //! subscriber sees a gap-free sequence from every publisher (see `coherence`).
 //!
-//! `schedule` holds the intended times; `http` and `ws` send one publish
-//! each way (`ws` also turns echoes into acknowledgements).
+//! `schedule` holds the intended times; `http`, `ws` and `socketio` send
+//! one publish each way (`ws` also turns echoes into acknowledgements,
+//! `socketio` waits for the event's acknowledgement).
 
 mod http;
 mod schedule;
+mod socketio;
 mod ws;
 
 use schedule::Schedule;
@@ -80,7 +82,7 @@ pub async fn run_publisher(
                 _ = &mut due => break,
             }
         }
-        if sh.cfg.publish_via == PublishVia::Ws {
+        if sh.cfg.publish_via != PublishVia::Http {
             if !p.publish(k, sent_us, &cancel).await {
                 break;
             }
@@ -133,6 +135,8 @@ struct Publisher<'a> {
     max_in_flight: usize,
     /// One socket per room.
     ws: Vec<Option<WsPub>>,
+    /// One Socket.IO socket per room (`--publish-via socketio`).
+    sio: Vec<Option<socketio::SioPub>>,
     /// WebSocket publishes acknowledged by their echo (see `ws`).
     echo_acks: bool,
     echoes: Vec<Echoes>,
@@ -171,6 +175,7 @@ impl<'a> Publisher<'a> {
                 1
             },
             ws: (0..rooms).map(|_| None).collect(),
+            sio: (0..rooms).map(|_| None).collect(),
             echo_acks: cfg.publish_via == PublishVia::Ws
                 && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.echo),
             echoes: (0..rooms).map(|_| Echoes::default()).collect(),
@@ -215,7 +220,7 @@ impl<'a> Publisher<'a> {
     }
 
     /// Publish the `k`-th message (intended at `sent_us`) over the
-    /// WebSocket and count it; false when it failed because the run was
+    /// WebSocket or Socket.IO and count it; false when it failed because the run was
     /// cancelled.
     async fn publish(&mut self, k: u64, sent_us: u64, cancel: &CancellationToken) -> bool {
         let (room, seq) = self.next_message(k);
@@ -235,8 +240,13 @@ impl<'a> Publisher<'a> {
             in_window: sh.rec.in_window(sent_us),
             echoes: self.echo_acks.then(|| &self.echoes[room]),
         };
-        let conn = &mut self.ws[room];
-        let res = ws::publish_ws(sh, ep, conn, self.slot, &self.counter, &vars, pubws).await;
+        let res = if sh.cfg.publish_via == PublishVia::SocketIo {
+            let conn = &mut self.sio[room];
+            socketio::publish(sh, ep, conn, self.slot, &self.counter, &vars).await
+        } else {
+            let conn = &mut self.ws[room];
+            ws::publish_ws(sh, ep, conn, self.slot, &self.counter, &vars, pubws).await
+        };
         let in_window = sh.rec.in_window(sent_us);
         match res {
             Ok(()) => self.acknowledged(room, seq, in_window, sent_at.elapsed()),
@@ -316,7 +326,8 @@ impl<'a> Publisher<'a> {
         s.sec.published += 1;
         if in_window {
             s.win.published += 1;
-            if self.sh.cfg.publish_via == PublishVia::Http {
+            // Over HTTP and Socket.IO: the time to the acknowledgement.
+            if self.sh.cfg.publish_via != PublishVia::Ws {
                 record(&mut s.publish, took.as_micros() as u64);
             }
             if self.echo_acks {
@@ -337,6 +348,7 @@ impl<'a> Publisher<'a> {
             self.target = (self.target + 1) % targets;
             self.http.clear();
             self.ws.iter_mut().for_each(|c| *c = None);
+            self.sio.iter_mut().for_each(|c| *c = None);
         }
         if in_window {
             self.out.errors += 1;

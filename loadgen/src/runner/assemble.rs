@@ -172,6 +172,8 @@ struct Totals {
     lagged: u64,
     gaps: u64,
     foreign: u64,
+    sio_handshakes: u64,
+    sio_upgrades: u64,
     win: WinCounts,
 }
 
@@ -186,6 +188,8 @@ fn totals(rec: &Recorder) -> Totals {
         lagged: 0,
         gaps: 0,
         foreign: 0,
+        sio_handshakes: 0,
+        sio_upgrades: 0,
         win: WinCounts::default(),
     };
     rec.each_shard(|s| {
@@ -199,6 +203,8 @@ fn totals(rec: &Recorder) -> Totals {
         t.lagged += s.lagged;
         t.gaps += s.gaps;
         t.foreign += s.foreign;
+        t.sio_handshakes += s.sio_handshakes;
+        t.sio_upgrades += s.sio_upgrades;
         t.win.deliveries += s.win.deliveries;
         t.win.by_publish += s.win.by_publish;
         t.win.payload_bytes += s.win.payload_bytes;
@@ -284,6 +290,8 @@ fn counts(p: &PubCounts, t: &Totals) -> Counts {
         lagged: t.lagged,
         gaps: t.gaps,
         foreign: t.foreign,
+        engine_io_handshakes: t.sio_handshakes,
+        engine_io_upgrades: t.sio_upgrades,
         errors,
     }
 }

@@ -24,7 +24,9 @@ const FD_MARGIN: u64 = 64;
 pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<RunWarning>) -> Result<(), Error> {
     let per_pub = match cfg.publish_via {
         PublishVia::Http => 1,
+        // One socket per room (Socket.IO: its polling connection too).
         PublishVia::Ws => cfg.rooms,
+        PublishVia::SocketIo => 2 * cfg.rooms,
     };
     let need = cfg.clients + cfg.publishers * per_pub + FD_MARGIN;
     match sys::raise_nofile_limit(need) {

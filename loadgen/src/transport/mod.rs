@@ -15,7 +15,8 @@
 //! [`Endpoint`] per server instance), `client` (one client's state and
 //! connection bookkeeping), `cursor` (resume points and the subscribe URL),
 //! `measure` (what an answer records), `reconnect` (backoff and failover)
-//! and `token` (each client's token).
+//! and `token` (each client's token). `socketio` holds both Socket.IO
+//! transports (its own module docs say how they use the wire).
 
 mod client;
 mod cursor;
@@ -26,6 +27,7 @@ mod reconnect;
 mod shared;
 pub mod short_poll;
 mod silence;
+pub mod socketio;
 pub mod sse;
 mod token;
 pub mod ws;
@@ -99,11 +101,15 @@ mod tests {
         let long = size(&long_poll::session(&mut c));
         let sse = size(&sse::session(&mut c));
         let ws = size(&ws::session(&mut c));
+        let sio = size(&socketio::upgrade::session(&mut c));
+        let sio_polling = size(&socketio::polling::session(&mut c));
         let sizes = [
             ("short-poll", short),
             ("long-poll", long),
             ("sse", sse),
             ("ws", ws),
+            ("socketio", sio),
+            ("socketio-polling", sio_polling),
         ];
         for (name, n) in sizes {
             assert!(n <= 6 * 1024, "{name} session future is {n} bytes");

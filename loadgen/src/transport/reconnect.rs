@@ -1,7 +1,7 @@
 //! The life of one client: a session, and after a failure a jittered
 //! backoff and a failover to the next server instance, until the run ends.
 
-use super::{Client, End, Outcome, long_poll, short_poll, sse, ws};
+use super::{Client, End, Outcome, long_poll, short_poll, socketio, sse, ws};
 use protocol::Transport;
 use std::time::Duration;
 
@@ -21,12 +21,8 @@ pub async fn run_client(mut c: Client) -> Outcome {
             Transport::LongPoll => Box::pin(long_poll::session(&mut c)).await,
             Transport::Sse => Box::pin(sse::session(&mut c)).await,
             Transport::Ws => Box::pin(ws::session(&mut c)).await,
-            Transport::SocketIo | Transport::SocketIoPolling => {
-                Err(crate::error::ClientError::new(
-                    crate::error::ErrorKind::Protocol,
-                    "socketio: not built yet",
-                ))
-            }
+            Transport::SocketIo => Box::pin(socketio::upgrade::session(&mut c)).await,
+            Transport::SocketIoPolling => Box::pin(socketio::polling::session(&mut c)).await,
         };
         let was_connected = c.connected;
         c.disconnected();

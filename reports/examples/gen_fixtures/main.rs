@@ -385,6 +385,8 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             lagged: 0,
             gaps: 0,
             foreign: 0,
+            engine_io_handshakes: 0,
+            engine_io_upgrades: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,
