@@ -6,7 +6,6 @@ use super::events::{Client, Flow, event};
 use super::store::{Handle, In, Out};
 use crate::AppState;
 use crate::hub::Delivery;
-use crate::metrics::Label;
 use crate::transport::{Framing, MAX_BATCH, Queued, next_queued};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
@@ -183,14 +182,10 @@ impl Session {
         }
     }
 
-    /// The WebSocket takes over: what the outbox holds goes out on it, and
-    /// the polling connections' bytes move to `socketio`.
+    /// The WebSocket takes over: what the outbox holds goes out on it.
     async fn upgrade(&mut self, link: &mut Link, ws: Box<WebSocket>) {
         let queued: Vec<Out> = self.h.outbox().queue.drain(..).collect();
         *link = Link::Ws(ws);
-        for meter in self.h.polls() {
-            meter.move_to(Label::Transport(Transport::SocketIo));
-        }
         let queued = queued
             .into_iter()
             .filter(|o| !matches!(o, Out::Packet(p) if p == "6"))

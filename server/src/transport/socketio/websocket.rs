@@ -5,8 +5,10 @@ use super::engine_error;
 use super::session::{Link, Session};
 use super::store::{Handle, In, Out};
 use crate::AppState;
+use crate::metrics::Label;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use protocol::Transport;
 use protocol::socketio::engine::PROBE;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -73,6 +75,13 @@ async fn probe(h: &Handle, mut ws: WebSocket) -> Option<WebSocket> {
     match ws.recv().await {
         Some(Ok(Message::Text(t))) if t.as_str() == ping => {}
         _ => return None,
+    }
+    // The session is upgrading: its polling connections' bytes move to
+    // `socketio` now, while they are surely open (a client may close them
+    // as soon as it has sent `5`). A probe that fails after this leaves
+    // them there.
+    for meter in h.polls() {
+        meter.move_to(Label::Transport(Transport::SocketIo));
     }
     let pong = format!("3{PROBE}");
     ws.send(Message::Text(Utf8Bytes::from(pong))).await.ok()?;
