@@ -56,7 +56,7 @@ fn overhead(sio: &Entry, ws: &Entry) -> Option<Finding> {
         .collect();
     (!parts.is_empty()).then(|| {
         info(format!(
-            "{} over raw WebSocket: {}.",
+            "{} against raw WebSocket: {}.",
             super::capitalize(&name(sio)),
             parts.join("; ")
         ))
