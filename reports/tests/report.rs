@@ -326,8 +326,8 @@ fn socketio_overhead_over_websocket_is_stated() {
         .map(|f| f.text)
         .collect();
     for who in [
-        "Socket.IO over raw WebSocket: ",
-        "Socket.IO over polling over raw WebSocket: ",
+        "Socket.IO against raw WebSocket: ",
+        "Socket.IO over polling against raw WebSocket: ",
     ] {
         let f = texts
             .iter()
