@@ -409,7 +409,7 @@ pub(crate) fn matrix_findings(c: &Comparison, lines: &[Line]) -> Vec<Finding> {
     out
 }
 
-fn capitalize(s: &str) -> String {
+pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 /// How to render.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
-    /// Page title (`<title>` and heading).
+    /// Page title (`<title>` and heading); empty: the transports compared,
+    /// named from the results.
     pub title: String,
     /// The command that produced the results (`rtbench bench --repeat 3 …`),
     /// shown in the methodology note; `None` to leave it out.
@@ -22,7 +23,7 @@ pub struct RenderOptions {
 impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
-            title: "Short polling, long polling, SSE and WebSockets compared".into(),
+            title: String::new(),
             command: None,
         }
     }
@@ -79,8 +80,13 @@ pub fn render(
         written.push(path);
     }
 
+    let title = if opts.title.is_empty() {
+        title_of(c)
+    } else {
+        opts.title.clone()
+    };
     let page = html::page(&Page {
-        title: &opts.title,
+        title: &title,
         comparison: c,
         groups,
         matrix_findings,
@@ -134,4 +140,32 @@ fn network_pages(c: &Comparison) -> Result<(Vec<NetworkPage>, Option<RadioPage>)
         })
     };
     Ok((pages, radio))
+}
+
+/// "Short polling, SSE and WebSockets compared", from the transports the
+/// results hold.
+fn title_of(c: &Comparison) -> String {
+    use protocol::Transport;
+    let names: Vec<&str> = Transport::ALL
+        .into_iter()
+        .filter(|t| {
+            c.groups
+                .iter()
+                .any(|g| g.entries.iter().any(|e| e.transport == *t))
+        })
+        .map(|t| match t {
+            Transport::ShortPoll => "short polling",
+            Transport::LongPoll => "long polling",
+            Transport::Sse => "SSE",
+            Transport::Ws => "WebSockets",
+            Transport::SocketIo => "Socket.IO",
+            Transport::SocketIoPolling => "Socket.IO over polling",
+        })
+        .collect();
+    let list = match names.split_last() {
+        None => return "Real-time transports compared".into(),
+        Some((only, [])) => return format!("{} measured", crate::findings::capitalize(only)),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    };
+    format!("{} compared", crate::findings::capitalize(&list))
 }
