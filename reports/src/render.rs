@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// How to render.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// Page title (`<title>` and heading); empty: the transports compared,
     /// named from the results.
@@ -18,15 +18,6 @@ pub struct RenderOptions {
     /// The command that produced the results (`rtbench bench --repeat 3 …`),
     /// shown in the methodology note; `None` to leave it out.
     pub command: Option<String>,
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        RenderOptions {
-            title: String::new(),
-            command: None,
-        }
-    }
 }
 
 /// What [`render`] wrote.
