@@ -228,8 +228,18 @@ fn errors(c: &Counts) -> String {
     } else {
         format!(" ({})", kinds.join(" "))
     };
+    // Socket.IO only: its handshakes and upgrades (zero elsewhere).
+    let engine_io = if c.engine_io_handshakes > 0 {
+        format!(
+            " engine.io handshakes={} upgrades={}",
+            thousands(c.engine_io_handshakes),
+            thousands(c.engine_io_upgrades)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}{kinds} reconnects={} lagged={} gaps={} foreign={}",
+        "{}{kinds} reconnects={} lagged={} gaps={} foreign={}{engine_io}",
         thousands(total),
         thousands(c.reconnects),
         thousands(c.lagged),
@@ -289,6 +299,19 @@ mod tests {
             "lossy-lte; link down 12,345 packets (dropped: loss 3), up 999 packets (0 dropped), cpu 120 ms"
         );
         assert_eq!(link_line("lte", None), "lte");
+    }
+
+    #[test]
+    fn engine_io_counts_show_only_for_socketio() {
+        let mut c = Counts::default();
+        assert!(!errors(&c).contains("engine.io"), "{}", errors(&c));
+        c.engine_io_handshakes = 1_200;
+        c.engine_io_upgrades = 1_000;
+        assert!(
+            errors(&c).ends_with(" foreign=0 engine.io handshakes=1,200 upgrades=1,000"),
+            "{}",
+            errors(&c)
+        );
     }
 
     #[test]

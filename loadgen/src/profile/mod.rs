@@ -1,15 +1,17 @@
 //! Target profiles: how to speak to a server (TOML, documented in
 //! `docs/profiles.md`). rtbench's own server is described by the built-in
 //! profile `profiles/rtbench.toml` through exactly this mechanism, so the
-//! four client modules have one code path for every server.
+//! client modules have one code path for every server.
 //!
 //! A profile is parsed once into compiled templates, pointers and header
 //! names; errors name the file, line and field, so writing a profile for a
 //! new server is a short edit-and-check loop with `rtbench profile check`.
 //!
 //! `raw` is the file format as written, `compile` the checks and
-//! compilation shared by every section, `publish` and `sub` those of the
-//! `[publish]` and transport sections.
+//! compilation shared by every section, `publish`, `sub` and `socketio`
+//! those of the `[publish]` section, the per-transport sections and
+//! `[socketio]`. A compiled section ([`Sub`]) keeps what every transport
+//! has (URL, cursors) apart from what only its family has ([`Family`]).
 
 mod compile;
 mod publish;
@@ -92,7 +94,9 @@ impl HttpPublish {
     }
 }
 
-/// How one transport subscribes and what its answers look like.
+/// How one transport subscribes and what its answers look like: what
+/// every transport has (the subscribe URL and the resume machinery), and
+/// what only its family has ([`Family`]).
 #[derive(Debug, Clone)]
 pub struct Sub {
     pub url: Template,
@@ -104,18 +108,47 @@ pub struct Sub {
     pub resume_query: Option<String>,
     /// Where the messages are in a unit; `None`: the unit is one message.
     pub messages: Option<Pointer>,
-    /// Polling: statuses meaning "nothing new".
-    pub empty_status: Vec<u16>,
     pub cursors: Vec<CursorRule>,
+    pub family: Family,
+}
+
+/// The fields of one family of transports (one per section of a profile,
+/// so the size of its variants does not matter).
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Family {
+    Poll(PollSub),
+    Sse(SseSub),
+    Ws(WsSub),
+    /// The rest is `Profile::socketio`.
+    SocketIo,
+}
+
+/// Short and long polling.
+#[derive(Debug, Clone)]
+pub struct PollSub {
+    /// Statuses meaning "nothing new".
+    pub empty_status: Vec<u16>,
     pub gap: Option<Match>,
-    pub error: Option<Match>,
-    /// SSE: event names that carry messages (`message` also matches unnamed events).
+}
+
+#[derive(Debug, Clone)]
+pub struct SseSub {
+    /// Event names that carry messages (`message` also matches unnamed events).
     pub events: Vec<String>,
     pub lag_event: Option<String>,
     pub gap_event: Option<String>,
-    /// WebSocket close code meaning "you fell behind; resume".
+    /// Where the resume cursor is in a lag notice's data.
+    pub lag_cursor: Option<Pointer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WsSub {
+    pub gap: Option<Match>,
+    pub error: Option<Match>,
+    /// Close code meaning "you fell behind; resume".
     pub lag_close: Option<u16>,
-    /// Where the resume cursor is in a lag notice (SSE data, close reason).
+    /// Where the resume cursor is in the lag close's reason.
     pub lag_cursor: Option<Pointer>,
     pub subprotocols: Vec<String>,
     /// Frames sent right after the WebSocket opens.
@@ -124,11 +157,56 @@ pub struct Sub {
     pub echo: bool,
 }
 
+/// What another family's section has of a family's fields: nothing.
+static NO_POLL: PollSub = PollSub {
+    empty_status: Vec::new(),
+    gap: None,
+};
+static NO_SSE: SseSub = SseSub {
+    events: Vec::new(),
+    lag_event: None,
+    gap_event: None,
+    lag_cursor: None,
+};
+static NO_WS: WsSub = WsSub {
+    gap: None,
+    error: None,
+    lag_close: None,
+    lag_cursor: None,
+    subprotocols: Vec::new(),
+    on_open: Vec::new(),
+    echo: true,
+};
+
 impl Sub {
-    /// Is `name` one of the events that carry messages?
+    /// The polling fields (empty for another family).
+    pub fn poll(&self) -> &PollSub {
+        match &self.family {
+            Family::Poll(p) => p,
+            _ => &NO_POLL,
+        }
+    }
+
+    /// The SSE fields (empty for another family).
+    pub fn sse(&self) -> &SseSub {
+        match &self.family {
+            Family::Sse(s) => s,
+            _ => &NO_SSE,
+        }
+    }
+
+    /// The WebSocket fields (empty for another family).
+    pub fn ws(&self) -> &WsSub {
+        match &self.family {
+            Family::Ws(w) => w,
+            _ => &NO_WS,
+        }
+    }
+
+    /// Is `name` one of the SSE events that carry messages?
     pub fn measures_event(&self, name: &str) -> bool {
         let name = if name.is_empty() { "message" } else { name };
-        self.events.iter().any(|e| e == name)
+        self.sse().events.iter().any(|e| e == name)
     }
 }
 

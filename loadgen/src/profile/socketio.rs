@@ -195,18 +195,8 @@ impl Ctx<'_> {
             first_query: self.query(&s.first_query, &f("first_query"))?,
             resume_query: self.query(&s.resume_query, &f("resume_query"))?,
             messages: None,
-            empty_status: Vec::new(),
             cursors,
-            gap: None,
-            error: None,
-            events: Vec::new(),
-            lag_event: None,
-            gap_event: None,
-            lag_close: None,
-            lag_cursor: None,
-            subprotocols: Vec::new(),
-            on_open: Vec::new(),
-            echo: s.echo.as_ref().is_none_or(|e| *e.get_ref()),
+            family: super::Family::SocketIo,
         })
     }
 

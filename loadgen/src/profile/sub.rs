@@ -3,7 +3,7 @@
 
 use super::compile::{Ctx, R};
 use super::raw::{RawCursor, RawMatch, RawSub};
-use super::{CursorFrom, CursorRule, CursorTo, Match, Sub, Var};
+use super::{CursorFrom, CursorRule, CursorTo, Family, Match, PollSub, SseSub, Sub, Var, WsSub};
 use hyper::header::HeaderName;
 use memchr::memmem;
 use protocol::Transport;
@@ -79,31 +79,49 @@ impl Ctx<'_> {
                 .map(|m| self.pointer(m, &f("messages")))
                 .transpose()?
                 .filter(|p| !p.is_root()),
-            empty_status: s.empty_status.map(Spanned::into_inner).unwrap_or_default(),
             cursors,
-            gap: self.matcher(&s.gap, &f("gap"))?,
-            error: self.matcher(&s.error, &f("error"))?,
-            events: s
-                .events
-                .map(Spanned::into_inner)
-                .unwrap_or_else(|| vec!["message".into()]),
-            lag_event: s.lag_event.map(Spanned::into_inner),
-            gap_event: s.gap_event.map(Spanned::into_inner),
-            lag_close: s.lag_close.map(Spanned::into_inner),
-            lag_cursor: s
-                .lag_cursor
-                .as_ref()
-                .map(|p| self.pointer(p, &f("lag_cursor")))
-                .transpose()?,
-            subprotocols: s.subprotocols.map(Spanned::into_inner).unwrap_or_default(),
-            on_open: s
-                .on_open
-                .map(Spanned::into_inner)
-                .unwrap_or_default()
-                .iter()
-                .map(|fr| self.template(fr, &f("on_open"), SUB_URL_VARS))
-                .collect::<R<Vec<_>>>()?,
-            echo: s.echo.is_none_or(Spanned::into_inner),
+            family: self.family(t, s)?,
+        })
+    }
+
+    /// The fields of `t`'s family (`fields_apply` refused the others).
+    fn family(&self, t: Transport, s: RawSub) -> R<Family> {
+        let f = |name: &str| format!("[{}] {name}", t.as_str());
+        let lag_cursor = s
+            .lag_cursor
+            .as_ref()
+            .map(|p| self.pointer(p, &f("lag_cursor")))
+            .transpose()?;
+        Ok(match t {
+            Transport::ShortPoll | Transport::LongPoll => Family::Poll(PollSub {
+                empty_status: s.empty_status.map(Spanned::into_inner).unwrap_or_default(),
+                gap: self.matcher(&s.gap, &f("gap"))?,
+            }),
+            Transport::Sse => Family::Sse(SseSub {
+                events: s
+                    .events
+                    .map(Spanned::into_inner)
+                    .unwrap_or_else(|| vec!["message".into()]),
+                lag_event: s.lag_event.map(Spanned::into_inner),
+                gap_event: s.gap_event.map(Spanned::into_inner),
+                lag_cursor,
+            }),
+            Transport::Ws => Family::Ws(WsSub {
+                gap: self.matcher(&s.gap, &f("gap"))?,
+                error: self.matcher(&s.error, &f("error"))?,
+                lag_close: s.lag_close.map(Spanned::into_inner),
+                lag_cursor,
+                subprotocols: s.subprotocols.map(Spanned::into_inner).unwrap_or_default(),
+                on_open: s
+                    .on_open
+                    .map(Spanned::into_inner)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|fr| self.template(fr, &f("on_open"), SUB_URL_VARS))
+                    .collect::<R<Vec<_>>>()?,
+                echo: s.echo.is_none_or(Spanned::into_inner),
+            }),
+            Transport::SocketIo | Transport::SocketIoPolling => Family::SocketIo,
         })
     }
 

@@ -21,7 +21,7 @@ fn builtin_defines_every_transport() {
     assert!(p.socketio.is_some());
     assert!(p.publishes_over_ws());
     let ws = p.sub(Transport::Ws).expect("ws");
-    assert_eq!(ws.lag_close, Some(4000));
+    assert_eq!(ws.ws().lag_close, Some(4000));
     assert_eq!(
         ws.cursors,
         [CursorRule {
@@ -44,7 +44,10 @@ fn minimal_profile_and_defaults() {
     assert_eq!(h.method, hyper::Method::POST);
     assert!(h.accepted(202) && !h.accepted(302));
     assert!(!p.publishes_over_ws());
-    assert!(p.sub(Transport::Sse).expect("sse").echo);
+    assert!(p.sub(Transport::Sse).expect("sse").ws().echo);
+    // A section's echo defaults to true where it means something: [ws].
+    let ws = Profile::parse(&MINIMAL.replace("[sse]", "[ws]"), "w.toml").expect("valid");
+    assert!(ws.sub(Transport::Ws).expect("ws").ws().echo);
 }
 
 #[test]
@@ -104,13 +107,13 @@ fn errors_name_field_and_line() {
 fn matchers_prefilter_and_compare() {
     let p = Profile::builtin();
     let ws = p.sub(Transport::Ws).expect("ws");
-    let gap = ws.gap.as_ref().expect("gap");
+    let gap = ws.ws().gap.as_ref().expect("gap");
     assert!(gap.matches(br#"{"type":"gap","cursor":"3"}"#));
     assert!(!gap.matches(br#"{"type":"message","text":"gap"}"#));
     assert!(!gap.matches(b"not json at all"));
     let poll_gap = p
         .sub(Transport::LongPoll)
-        .and_then(|s| s.gap.as_ref())
+        .and_then(|s| s.poll().gap.as_ref())
         .expect("gap");
     assert!(poll_gap.matches(br#"{"messages":[],"cursor":"1","gap":true}"#));
     assert!(!poll_gap.matches(br#"{"messages":[],"cursor":"1","gap":false}"#));

@@ -177,7 +177,7 @@ impl<'a> Publisher<'a> {
             ws: (0..rooms).map(|_| None).collect(),
             sio: (0..rooms).map(|_| None).collect(),
             echo_acks: cfg.publish_via == PublishVia::Ws
-                && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.echo),
+                && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.ws().echo),
             echoes: (0..rooms).map(|_| Echoes::default()).collect(),
             sent_in_window: 0,
             slot: cfg.clients as usize + local as usize,

@@ -94,7 +94,7 @@ fn take_answer(
 ) -> Result<(), ClientError> {
     let shared = c.shared.clone();
     let sub = shared.sub();
-    let empty_answer = sub.empty_status.contains(&status.as_u16());
+    let empty_answer = sub.poll().empty_status.contains(&status.as_u16());
     if !status.is_success() && !empty_answer {
         return Err(c.shared.url_error(ClientError::new(
             ErrorKind::HttpStatus,
@@ -114,7 +114,7 @@ fn take_answer(
     let messages = if empty_answer {
         0
     } else {
-        if sub.gap.as_ref().is_some_and(|g| g.matches(body)) {
+        if sub.poll().gap.as_ref().is_some_and(|g| g.matches(body)) {
             c.gap();
         }
         c.take_unit(&shared, now_us, body)?

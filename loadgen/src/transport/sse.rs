@@ -185,8 +185,9 @@ fn take_chunk(
                 crate::record::snippet(ev.data)
             )
         });
-        if sub.lag_event.as_deref() == Some(ev.event) {
+        if sub.sse().lag_event.as_deref() == Some(ev.event) {
             let cursor = sub
+                .sse()
                 .lag_cursor
                 .as_ref()
                 .and_then(|p| p.find_str(ev.data).ok().flatten())
@@ -197,7 +198,7 @@ fn take_chunk(
         if let Some(id) = ev.id {
             c.set_cursors(|from| (*from == CursorFrom::SseId).then_some(Cow::Borrowed(id)));
         }
-        if sub.gap_event.as_deref() == Some(ev.event) {
+        if sub.sse().gap_event.as_deref() == Some(ev.event) {
             c.gap();
         } else if sub.measures_event(ev.event)
             && let Err(e) = c.take_unit(shared, now_us, ev.data)

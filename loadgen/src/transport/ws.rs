@@ -51,15 +51,15 @@ pub async fn open(
             .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("header {k}: {e}")))?;
         h.insert(k, v);
     }
-    if !sub.subprotocols.is_empty() {
-        let v = HeaderValue::from_str(&sub.subprotocols.join(", "))
+    if !sub.ws().subprotocols.is_empty() {
+        let v = HeaderValue::from_str(&sub.ws().subprotocols.join(", "))
             .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("subprotocols: {e}")))?;
         h.insert(header::SEC_WEBSOCKET_PROTOCOL, v);
     }
     let (mut ws, _resp) = tokio_tungstenite::client_async_with_config(req, stream, Some(config()))
         .await
         .map_err(|e| ClientError::from_ws(&e))?;
-    for frame in &sub.on_open {
+    for frame in &sub.ws().on_open {
         ws.send(Message::text(frame.render(vars)))
             .await
             .map_err(|e| ClientError::from_ws(&e))?;
@@ -112,7 +112,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         format!(
             "WebSocket ws://{}{path} open; sent {} on_open frame(s)",
             c.authority(),
-            sub.on_open.len()
+            sub.ws().on_open.len()
         )
     });
     c.connected(started);
@@ -178,12 +178,12 @@ fn take_message(
     c.shared
         .rec
         .trace(|| format!("WebSocket frame: {}", crate::record::snippet(unit)));
-    if sub.error.as_ref().is_some_and(|m| m.matches(unit)) {
+    if sub.ws().error.as_ref().is_some_and(|m| m.matches(unit)) {
         c.shared.rec.error(&ClientError::new(
             ErrorKind::Protocol,
             format!("server error frame: {}", String::from_utf8_lossy(unit)),
         ));
-    } else if sub.gap.as_ref().is_some_and(|m| m.matches(unit)) {
+    } else if sub.ws().gap.as_ref().is_some_and(|m| m.matches(unit)) {
         c.gap();
     } else if let Err(e) = c.take_unit(shared, now_us, unit) {
         c.shared.rec.error(&e);
@@ -197,9 +197,10 @@ fn closed(c: &mut Client, sub: &Sub, frame: Option<&CloseFrame>) -> Result<End, 
     c.shared
         .rec
         .trace(|| format!("WebSocket closed by the server: {frame:?}"));
-    if code.is_some() && code == sub.lag_close {
+    if code.is_some() && code == sub.ws().lag_close {
         let cursor = frame.and_then(|f| {
-            sub.lag_cursor
+            sub.ws()
+                .lag_cursor
                 .as_ref()
                 .and_then(|p| p.find_str(f.reason.as_bytes()).ok().flatten())
         });
