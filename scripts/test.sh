@@ -2,7 +2,8 @@
 # The project's test command (the README's second line, and what CI runs).
 # Installs what the tests need when it is missing — Debian's chromium for the
 # browser tests, redis-server for the scale-out tests (each test starts its
-# own on a free port), playwright-core from npm — then runs every test of the
+# own on a free port), playwright-core, socket.io and socket.io-client from npm
+# (package.json) — then runs every test of the
 # workspace. Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ -z "$policy" ] || rm -f "$policy"
 fi
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/socket.io-client ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/socket.io ] || [ ! -d node_modules/socket.io-client ]; then
   echo "scripts/test.sh: installing the npm packages of package.json (npm ci; no browser download)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
