@@ -90,7 +90,7 @@ async fn lagged_subscribers_resume(transport: Transport) {
     cfg.drain = Duration::from_secs(15); // ends as soon as everything arrived
     let results = run_bounded(cfg, Duration::from_secs(40)).await;
     let c = &results.file.transports[0].counts;
-    eprintln!("{transport}: {c:?}");
+    eprintln!("{transport}: {c:?} {:?}", results.file.warnings);
     assert_eq!(
         (c.lost, c.duplicate, c.reordered, c.gaps),
         (0, 0, 0, 0),

@@ -58,8 +58,20 @@ impl Session {
         self.app.metrics.socketio_sessions.fetch_add(1, Relaxed);
         let ending = self.main(&mut link).await;
         self.finish(&mut link, ending).await;
+        self.close_inbound().await;
         self.app.socketio.remove(&self.h.sid);
         self.app.metrics.socketio_sessions.fetch_sub(1, Relaxed);
+    }
+
+    /// A client may finish upgrading while its polling session ends: the
+    /// WebSocket it hands over still gets the session's last words.
+    async fn close_inbound(&mut self) {
+        self.inbound.close();
+        while let Some(i) = self.inbound.recv().await {
+            if let In::Upgrade(ws) = i {
+                last_words(&self.app, &self.h, ws).await;
+            }
+        }
     }
 
     async fn main(&mut self, link: &mut Link) -> Ending {
@@ -267,6 +279,19 @@ impl Session {
             }
         }
     }
+}
+
+/// What a polling session that ended left in its outbox (a lag notice,
+/// `41`, `1`), then a close frame: a WebSocket that arrives too late is
+/// closed in order, never dropped.
+pub(super) async fn last_words(app: &AppState, h: &Handle, mut ws: Box<WebSocket>) {
+    let out: Vec<Out> = h.outbox().queue.drain(..).collect();
+    let _ = write_frames(app, &mut ws, out).await;
+    let close = Message::Close(Some(CloseFrame {
+        code: 1000,
+        reason: Utf8Bytes::from_static(""),
+    }));
+    let _ = ws.send(close).await;
 }
 
 /// `out` as text frames under one flush; room messages are counted as

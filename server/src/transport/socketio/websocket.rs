@@ -2,7 +2,7 @@
 //! upgrade of a polling session (`2probe`, `3probe`, `5`).
 
 use super::engine_error;
-use super::session::{Link, Session};
+use super::session::{Link, Session, last_words};
 use super::store::{Handle, In, Out};
 use crate::AppState;
 use crate::metrics::Label;
@@ -12,6 +12,7 @@ use protocol::Transport;
 use protocol::socketio::engine::PROBE;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use tokio::sync::mpsc::error::SendError;
 
 /// Small buffers, as on `/ws`: an idle socket should cost little.
 const READ_BUFFER: usize = 2048;
@@ -61,8 +62,12 @@ pub(super) fn upgrade(app: AppState, h: Arc<Handle>, upgrade: WebSocketUpgrade) 
     configure(&app, upgrade).on_upgrade(move |ws| {
         tracker.track_future(async move {
             let timeout = app.config.socketio_ping_timeout;
-            if let Ok(Some(ws)) = tokio::time::timeout(timeout, probe(&h, ws)).await {
-                let _ = h.inbound.send(In::Upgrade(Box::new(ws))).await;
+            if let Ok(Some(ws)) = tokio::time::timeout(timeout, probe(&h, ws)).await
+                && let Err(SendError(In::Upgrade(ws))) =
+                    h.inbound.send(In::Upgrade(Box::new(ws))).await
+            {
+                // The session ended while the client upgraded.
+                last_words(&app, &h, ws).await;
             }
         })
     })
