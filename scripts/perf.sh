@@ -8,9 +8,10 @@
 #   scripts/perf.sh                 # every row (~12 min)
 #   scripts/perf.sh fanout-ws wrk   # some rows
 #
-# Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k
+# Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k socketio
 # (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery;
-# 100k needs redis-server and ~3 GiB of memory, and is not in the default set).
+# 100k needs redis-server and ~3 GiB of memory, and is not in the default set;
+# socketio needs node and npm's socket.io, and prints rtbench's own tables).
 # Not in CI: figures on a shared VM are for people, not for gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -148,6 +149,30 @@ scale_100k() {
   $rec scale "$dir" "$out" "$out.workers"
 }
 
+# Socket.IO's cost: rtbench's server over ws, socketio and socketio-polling,
+# then the npm socket.io chat server (tests/socketio/chat-server.mjs) through
+# profiles/socketio-chat.toml, its CPU and RSS from /proc. 1,000 clients in
+# one room, 10 msg/s of 100 B; the Node server's clients join 100 a second
+# (every join is announced to the room: a faster ramp is a join storm).
+socketio_cost() {
+  local out="$work/socketio"
+  "$bin" bench --transports ws,socketio,socketio-polling --clients 1000 --rate 10 --size 100 \
+    --duration 20s --out "$out" 2>&1 | grep -v '^\[' || true
+  local node_pid node_url
+  coproc NODE { exec node tests/socketio/chat-server.mjs 2>"$work/socketio-node.log"; }
+  node_pid=$NODE_PID
+  read -r line <&"${NODE[0]}"
+  node_url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
+  for t in socketio socketio-polling; do
+    echo "npm socket.io chat server, $t:"
+    "$bin" load --target "$node_url" --profile profiles/socketio-chat.toml --transport "$t" \
+      --server-pid "$node_pid" --clients 1000 --rate 10 --size 100 --ramp-up 100 \
+      --duration 20s --output "$work/socketio-node-$t.json" 2>&1 | grep -E 'latency|bytes_per|errors|server|warning|coherence' || true
+  done
+  kill "$node_pid" 2>/dev/null || true
+  wait "$node_pid" 2>/dev/null || true
+}
+
 for row in "${rows[@]}"; do
   case $row in
     fanout-ws) fanout fanout-ws ws ;;
@@ -158,6 +183,7 @@ for row in "${rows[@]}"; do
     latency-10k) latency_10k ;;
     wrk) wrk_ratio ;;
     100k) scale_100k ;;
+    socketio) socketio_cost ;;
     *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
   esac
 done
