@@ -196,30 +196,44 @@ pub(crate) fn two_panels<'a>(
     Ok(area.split_horizontally(area.dim_in_pixel().0 / 2))
 }
 
-/// A row of legend items (swatch + label), left-aligned under the header;
-/// returns the area below it.
+/// Legend items (swatch + label), left-aligned under the header, in as many
+/// rows as the width needs; returns the area below them.
 pub(crate) fn legend<'a>(
     area: &Area<'a>,
     items: &[(String, RGBColor, Swatch)],
 ) -> DrawResult<Area<'a>> {
-    let (strip, rest) = area.split_vertically(44);
+    const ROW: i32 = 44;
     let style = font(20.0);
-    let mut x = 28;
-    for (label, color, swatch) in items {
+    let width = area.dim_in_pixel().0 as i32;
+    // Each item's place: (x, row).
+    let mut places = Vec::with_capacity(items.len());
+    let (mut x, mut row) = (28, 0);
+    for (label, _, _) in items {
+        let (w, _) = area.estimate_text_size(label, &style)?;
+        let need = 40 + w as i32;
+        if x > 28 && x + need > width - 20 {
+            (x, row) = (28, row + 1);
+        }
+        places.push((x, row * ROW));
+        x += need + 36;
+    }
+    let (strip, rest) = area.split_vertically((row + 1) * ROW);
+    for ((label, color, swatch), (x, y)) in items.iter().zip(places) {
         match swatch {
             Swatch::Line => {
                 strip.draw(&PathElement::new(
-                    vec![(x, 18), (x + 30, 18)],
+                    vec![(x, y + 18), (x + 30, y + 18)],
                     color.stroke_width(4),
                 ))?;
             }
             Swatch::Box => {
-                strip.draw(&Rectangle::new([(x + 4, 8), (x + 26, 28)], color.filled()))?;
+                strip.draw(&Rectangle::new(
+                    [(x + 4, y + 8), (x + 26, y + 28)],
+                    color.filled(),
+                ))?;
             }
         }
-        strip.draw_text(label, &style, (x + 40, 7))?;
-        let (w, _) = strip.estimate_text_size(label, &style)?;
-        x += 40 + w as i32 + 36;
+        strip.draw_text(label, &style, (x + 40, y + 7))?;
     }
     Ok(rest)
 }
