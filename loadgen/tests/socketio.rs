@@ -152,6 +152,23 @@ async fn pongs_keep_a_session_alive(#[case] t: Transport) {
     assert_eq!((c.delivered, c.lost), (c.expected, 0), "{t}: {c:?}");
 }
 
+/// A publisher quiet for many `pingTimeout`s between publishes keeps its
+/// session: its socket's reader answers the pings meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_publisher_keeps_its_session() {
+    let server = ChatServer::start(&["--ping-interval", "100", "--ping-timeout", "200"]);
+    let mut cfg = chat_config(&server.url, Transport::SocketIo);
+    cfg.clients = 5;
+    cfg.publishers = 1;
+    cfg.rate_per_sec = 2.0;
+    cfg.duration = Duration::from_secs(3);
+    let r = run_bounded(cfg, Duration::from_secs(60)).await;
+    let c = &r.file.transports[0].counts;
+    assert!(c.published >= 4, "{c:?}");
+    assert_eq!(c.publish_errors, 0, "{c:?} {:?}", r.file.warnings);
+    assert_eq!((c.delivered, c.lost), (c.expected, 0), "{c:?}");
+}
+
 /// The server disconnects every subscriber once (`41`) mid-run: each
 /// reconnects, resumes from its cursor (`since`), and nothing is lost.
 #[rstest::rstest]

@@ -3,25 +3,124 @@
 //! (polling handshake, CONNECT, upgrade, the profile's connect emits such
 //! as `join`), and the profile's `publish_event` emitted with an
 //! acknowledgement. A publish counts once acknowledged; its latency is the
-//! time to the ack. Between publishes nobody reads the socket: the room's
-//! messages wait in the socket's buffers and are read (and pings
-//! answered) while waiting for the next ack.
+//! time to the ack. A reader task owns the socket's receiving side from the
+//! upgrade on: it answers pings, so a publisher that is quiet for longer
+//! than the server's `pingTimeout` keeps its session, drops the room's
+//! messages as they come, and hands acknowledgements over.
 
 use crate::error::{ClientError, ErrorKind};
 use crate::net::{Stream, WireCounter};
 use crate::profile::{SocketIo, Vars};
 use crate::transport::socketio::{self as sio, Polling};
 use crate::transport::{Endpoint, REQUEST_TIMEOUT, Shared};
-use futures_util::StreamExt;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use protocol::socketio::{EnginePacket, SioPacket};
 use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+type Sink = Arc<Mutex<SplitSink<WebSocketStream<Stream>, Message>>>;
+/// An acknowledgement (its id and Socket.IO text), or how the socket ended.
+type Acked = Result<(u64, String), ClientError>;
+
 /// A publisher's Socket.IO socket to one room.
 pub(super) struct SioPub {
-    ws: WebSocketStream<Stream>,
+    sink: Sink,
+    acks: mpsc::UnboundedReceiver<Acked>,
+    reader: tokio::task::JoinHandle<()>,
     next_id: u64,
+}
+
+impl Drop for SioPub {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl SioPub {
+    /// Hands the receiving side of an open socket to a reader task.
+    fn start(ws: WebSocketStream<Stream>, next_id: u64, namespace: String) -> SioPub {
+        let (sink, stream) = ws.split();
+        let sink = Arc::new(Mutex::new(sink));
+        let (tx, acks) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read(stream, sink.clone(), tx, namespace));
+        SioPub {
+            sink,
+            acks,
+            reader,
+            next_id,
+        }
+    }
+
+    async fn send(&self, text: String) -> Result<(), ClientError> {
+        let mut sink = self.sink.lock().await;
+        sink.send(Message::text(text))
+            .await
+            .map_err(|e| ClientError::from_ws(&e))
+    }
+
+    /// The text of the acknowledgement with `id` (older ones are skipped).
+    async fn ack(&mut self, id: u64) -> Result<String, ClientError> {
+        loop {
+            match self.acks.recv().await {
+                Some(Ok((got, text))) if got == id => return Ok(text),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(ended("the publisher's socket reader stopped")),
+            }
+        }
+    }
+}
+
+fn ended(why: &'static str) -> ClientError {
+    ClientError::new(ErrorKind::UnexpectedClose, why)
+}
+
+/// The publisher socket's receiving side, for as long as it lives.
+async fn read(
+    mut stream: SplitStream<WebSocketStream<Stream>>,
+    sink: Sink,
+    acks: mpsc::UnboundedSender<Acked>,
+    namespace: String,
+) {
+    let end = loop {
+        let text = match stream.next().await {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(_))) | None => {
+                break ended("the server closed the publisher's socket");
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break ClientError::from_ws(&e),
+        };
+        let packet = match EnginePacket::decode(text.as_str()) {
+            Ok(p) => p,
+            Err(e) => break protocol(format!("malformed Engine.IO packet: {e}")),
+        };
+        match packet {
+            EnginePacket::Ping(d) => {
+                let pong = Message::text(format!("3{d}"));
+                if let Err(e) = sink.lock().await.send(pong).await {
+                    break ClientError::from_ws(&e);
+                }
+            }
+            EnginePacket::Close => {
+                break ended("the server closed the publisher's Engine.IO session");
+            }
+            EnginePacket::Message(m) => match SioPacket::decode(m) {
+                Ok(SioPacket::Ack { id, nsp, .. }) if nsp.as_str() == namespace => {
+                    let _ = acks.send(Ok((id, m.to_string())));
+                }
+                Ok(SioPacket::Disconnect { .. }) => {
+                    break ended("the server disconnected the publisher (41)");
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    };
+    let _ = acks.send(Err(end));
 }
 
 fn protocol(why: String) -> ClientError {
@@ -61,8 +160,8 @@ pub(super) async fn publish(
                 crate::record::snippet(text.as_bytes())
             )
         });
-        sio::send(&mut c.ws, &text).await?;
-        let ack = await_ack(&mut c.ws, s, id).await?;
+        c.send(text).await?;
+        let ack = c.ack(id).await?;
         check_ack(s, &ack)?;
         if let Some(ptr) = &p.id {
             let acked = sio_args(&ack).and_then(|a| ptr.find_str(&a));
@@ -181,20 +280,21 @@ async fn connect(
         .await?;
     let ws = sio::ws_upgrade(stream, &ep.authority, &p, &headers, &mut Vec::new()).await?;
     drop(p);
-    let mut c = SioPub { ws, next_id: 0 };
+    let mut ws = ws;
+    let mut next_id = 0;
     for e in &s.emits {
         let id = e.ack.then(|| {
-            c.next_id += 1;
-            c.next_id
+            next_id += 1;
+            next_id
         });
         let text = sio::event_text(&s.namespace, id, &e.event, &e.args.render(vars))?;
-        sio::send(&mut c.ws, &text).await?;
+        sio::send(&mut ws, &text).await?;
         if let Some(id) = id {
-            let ack = await_ack(&mut c.ws, s, id).await?;
+            let ack = await_ack(&mut ws, s, id).await?;
             check_ack(s, &ack)?;
         }
     }
-    Ok(c)
+    Ok(SioPub::start(ws, next_id, s.namespace.clone()))
 }
 
 /// Poll until the server answers CONNECT, answering pings.
