@@ -44,17 +44,9 @@ pub fn section(shared: &Shared) -> Result<&SocketIo, ClientError> {
 
 /// The handshake URL of this client (cursors included) and its headers.
 pub fn handshake_request(c: &Client) -> (String, Vec<(HeaderName, String)>) {
-    let name = format!("c{}", c.index);
-    let vars = c.vars(&name);
-    let sub = c.sub();
-    let mut headers: Vec<_> = sub
-        .headers
-        .iter()
-        .map(|(k, t)| (k.clone(), t.render(&vars)))
-        .collect();
-    headers.extend(c.shared.token_header(&name));
+    let (url, mut headers) = super::poll::base(c);
     headers.extend(c.cursor_headers().map(|(k, v)| (k.clone(), v.to_string())));
-    (c.url(&sub.url.render(&vars)), headers)
+    (c.url(&url), headers)
 }
 
 /// Count one Engine.IO handshake request or upgrade (for the result file).

@@ -58,8 +58,9 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     }
 }
 
-/// Dial, then the Engine.IO handshake (counted).
-async fn open(c: &mut Client) -> Result<(Polling, bytes::Bytes), ClientError> {
+/// Dial, then the Engine.IO handshake (counted): how both Socket.IO
+/// transports begin.
+pub(super) async fn open(c: &mut Client) -> Result<(Polling, bytes::Bytes), ClientError> {
     let conn = {
         let _permit = c.dialer().permit().await;
         let stream = c.dial(crate::net::Purpose::Http).await?;

@@ -3,7 +3,7 @@
 //! (`2probe`/`3probe`/`5`) and the polling connection is closed.
 
 use super::super::{Client, End, REQUEST_TIMEOUT, Silence, bounded};
-use super::{State, count, handshake, handshake_request, section};
+use super::{State, count, handshake_request, section};
 use crate::error::{ClientError, ErrorKind};
 use crate::net::Stream;
 use futures_util::StreamExt;
@@ -87,17 +87,8 @@ fn closed(why: &str) -> ClientError {
 /// CONNECT, then upgrade (counted); the polling connection is dropped.
 async fn open(c: &mut Client, st: &mut State<'_>) -> Result<Opened, ClientError> {
     let shared = c.shared.clone();
-    let conn = {
-        let _permit = c.dialer().permit().await;
-        let stream = c.dial(crate::net::Purpose::Http).await?;
-        crate::http::HttpConn::handshake(stream, c.authority()).await?
-    };
-    let (uri, headers) = handshake_request(c);
-    count(c, false);
-    let path = &section(&shared)?.path;
-    let (mut p, rest) = handshake(conn, path, &uri, &headers)
-        .await
-        .map_err(|e| shared.url_error(e))?;
+    let (mut p, rest) = super::polling::open(c).await?;
+    let (_, headers) = handshake_request(c);
     if let Some(end) = st.take_payload(c, &shared, &rest)? {
         return Ok(Opened::End(end));
     }
