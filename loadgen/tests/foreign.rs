@@ -317,7 +317,9 @@ async fn measure_acme(transport: Transport, via: PublishVia) {
         | Transport::Sse
         | Transport::Ws
         | Transport::SocketIo
-        | Transport::SocketIoPolling => {
+        | Transport::SocketIoPolling
+        | Transport::WebTransport
+        | Transport::WebTransportDatagram => {
             assert!(p50 < 50_000, "{transport}: p50 {p50}us")
         }
     }

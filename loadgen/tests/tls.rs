@@ -121,12 +121,14 @@ async fn over_tls(t: Transport, http2: bool) {
         ) => {
             assert!(h2 >= 50, "{t}: only {h2} HTTP/2 connections")
         }
-        // A WebSocket upgrade is HTTP/1.1: only publishers, preflight and
-        // stats speak HTTP/2.
-        (true, Transport::Ws) => assert!(
-            (1..50).contains(&h2),
-            "{t}: {h2} HTTP/2 connections for 50 WebSocket clients"
-        ),
+        // A WebSocket upgrade is HTTP/1.1 and WebTransport is HTTP/3: only
+        // publishers, preflight and stats speak HTTP/2.
+        (true, Transport::Ws | Transport::WebTransport | Transport::WebTransportDatagram) => {
+            assert!(
+                (1..50).contains(&h2),
+                "{t}: {h2} HTTP/2 connections for 50 WebSocket clients"
+            )
+        }
     }
     s.shutdown().await;
 }

@@ -149,7 +149,9 @@ async fn tokens_minted_per_client(transport: Transport) {
         Transport::ShortPoll
         | Transport::LongPoll
         | Transport::Sse
-        | Transport::SocketIoPolling => PublishVia::Http,
+        | Transport::SocketIoPolling
+        | Transport::WebTransport
+        | Transport::WebTransportDatagram => PublishVia::Http,
         Transport::Ws => PublishVia::Ws,
         Transport::SocketIo => PublishVia::SocketIo,
     };

@@ -9,7 +9,7 @@
 //! # Layout
 //! - [`message`]: the message object every transport carries, publish and poll bodies,
 //!   WebSocket client and server frames, the JSON error body.
-//! - [`transport`]: the four transports and their names.
+//! - [`transport`]: the transports and their names.
 //! - [`paths`]: endpoint paths and room-name validation.
 //! - [`stats`]: the `/api/stats` document.
 //! - `hist` (feature `hist`): HdrHistograms as result files carry them.
@@ -18,6 +18,7 @@
 //! - [`rng`]: SplitMix64, the seeded PRNG the server and load generator share.
 //! - [`socketio`]: the Socket.IO v4 wire codec (Engine.IO 4 packets and
 //!   long-polling payloads, Socket.IO 5 packets).
+//! - [`webtransport`]: WebTransport's stream lines and datagrams.
 //! - `sys` (feature `sys`): descriptor limit and process figures from /proc.
 //! - [`mod@format`]: how numbers read in every output (`12.3 ms`, `1.50 KiB`, `9,200`).
 
@@ -37,8 +38,9 @@ pub mod sys;
 pub mod token;
 pub mod transport;
 pub mod units;
+pub mod webtransport;
 
-pub use listening::Listening;
+pub use listening::{Listening, WebTransportInfo};
 pub use message::{
     ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, Message, PollResponse, PublishRequest,
     PublishResponse, ServerFrame, TypingRequest,

@@ -21,6 +21,12 @@ pub fn ws(room: &str) -> String {
     format!("/api/rooms/{room}/ws")
 }
 
+/// WebTransport session of a room (an HTTP/3 extended CONNECT over QUIC,
+/// on the UDP port the server announces).
+pub fn wt(room: &str) -> String {
+    format!("/api/rooms/{room}/wt")
+}
+
 /// Typing indicator for HTTP transports (`POST`).
 pub fn typing(room: &str) -> String {
     format!("/api/rooms/{room}/typing")
@@ -30,6 +36,9 @@ pub fn typing(room: &str) -> String {
 pub const METRICS: &str = "/metrics";
 /// JSON counters plus process CPU and RSS.
 pub const STATS: &str = "/api/stats";
+/// Where WebTransport listens and the SHA-256 hash of its certificate, for
+/// clients that pin it (browsers' `serverCertificateHashes`).
+pub const WEBTRANSPORT_INFO: &str = "/api/webtransport";
 /// Liveness probe.
 pub const HEALTHZ: &str = "/healthz";
 

@@ -26,17 +26,27 @@ pub enum Transport {
     /// what the client sends.
     #[serde(rename = "socketio-polling")]
     SocketIoPolling,
+    /// WebTransport over HTTP/3: messages on one server-opened
+    /// unidirectional QUIC stream, reliable and ordered.
+    #[serde(rename = "webtransport")]
+    WebTransport,
+    /// WebTransport over HTTP/3: one message per QUIC datagram, unreliable
+    /// by design (a message lost on the way is dropped, not retransmitted).
+    #[serde(rename = "webtransport-datagram")]
+    WebTransportDatagram,
 }
 
 impl Transport {
     /// Every transport, in the order reports list them (polling first, push last).
-    pub const ALL: [Transport; 6] = [
+    pub const ALL: [Transport; 8] = [
         Transport::ShortPoll,
         Transport::LongPoll,
         Transport::Sse,
         Transport::Ws,
         Transport::SocketIo,
         Transport::SocketIoPolling,
+        Transport::WebTransport,
+        Transport::WebTransportDatagram,
     ];
 
     /// How many there are: the length of per-transport arrays.
@@ -51,6 +61,8 @@ impl Transport {
             Transport::Ws => "ws",
             Transport::SocketIo => "socketio",
             Transport::SocketIoPolling => "socketio-polling",
+            Transport::WebTransport => "webtransport",
+            Transport::WebTransportDatagram => "webtransport-datagram",
         }
     }
 
@@ -61,13 +73,35 @@ impl Transport {
 
     /// Push transports keep one long-lived stream; polling ones make requests.
     pub const fn is_push(self) -> bool {
-        matches!(self, Transport::Sse | Transport::Ws | Transport::SocketIo)
+        matches!(
+            self,
+            Transport::Sse
+                | Transport::Ws
+                | Transport::SocketIo
+                | Transport::WebTransport
+                | Transport::WebTransportDatagram
+        )
     }
 
     /// Socket.IO's transports, which share one profile section and one
     /// server endpoint.
     pub const fn is_socketio(self) -> bool {
         matches!(self, Transport::SocketIo | Transport::SocketIoPolling)
+    }
+
+    /// WebTransport's modes, which share one profile section and one
+    /// server endpoint (over QUIC, not TCP).
+    pub const fn is_webtransport(self) -> bool {
+        matches!(
+            self,
+            Transport::WebTransport | Transport::WebTransportDatagram
+        )
+    }
+
+    /// A transport that may drop a message on purpose (a lost datagram is
+    /// not resent): what it misses is dropped by design, not lost.
+    pub const fn drops_by_design(self) -> bool {
+        matches!(self, Transport::WebTransportDatagram)
     }
 }
 
@@ -107,6 +141,8 @@ impl FromStr for Transport {
             "socketio-polling" | "socket.io-polling" | "socket-io-polling" => {
                 Ok(Transport::SocketIoPolling)
             }
+            "webtransport" | "wt" => Ok(Transport::WebTransport),
+            "webtransport-datagram" | "wt-datagram" => Ok(Transport::WebTransportDatagram),
             _ => Err(ParseTransportError(s.to_string())),
         }
     }

@@ -71,6 +71,8 @@ pub fn name(e: &Entry) -> String {
         (Transport::Ws, _) => "WebSocket".into(),
         (Transport::SocketIo, _) => "Socket.IO".into(),
         (Transport::SocketIoPolling, _) => "Socket.IO over polling".into(),
+        (Transport::WebTransport, _) => "WebTransport".into(),
+        (Transport::WebTransportDatagram, _) => "WebTransport datagrams".into(),
     }
 }
 
@@ -171,7 +173,11 @@ fn polling(g: &Group, e: &Entry) -> Option<Finding> {
                 ))
             })
         }
-        Transport::Sse | Transport::Ws | Transport::SocketIo => None,
+        Transport::Sse
+        | Transport::Ws
+        | Transport::SocketIo
+        | Transport::WebTransport
+        | Transport::WebTransportDatagram => None,
     }
 }
 

@@ -295,7 +295,12 @@ fn setting_of(t: Transport, s: &Scenario) -> Option<f64> {
     match t {
         Transport::ShortPoll => s.poll_interval_secs,
         Transport::LongPoll => s.long_poll_wait_secs,
-        Transport::Sse | Transport::Ws | Transport::SocketIo | Transport::SocketIoPolling => None,
+        Transport::Sse
+        | Transport::Ws
+        | Transport::SocketIo
+        | Transport::SocketIoPolling
+        | Transport::WebTransport
+        | Transport::WebTransportDatagram => None,
     }
 }
 

@@ -151,6 +151,8 @@ fn title_of(c: &Comparison) -> String {
             Transport::Ws => "WebSockets",
             Transport::SocketIo => "Socket.IO",
             Transport::SocketIoPolling => "Socket.IO over polling",
+            Transport::WebTransport => "WebTransport",
+            Transport::WebTransportDatagram => "WebTransport datagrams",
         })
         .collect();
     let list = match names.split_last() {

@@ -258,6 +258,9 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     // One machine-readable line first, for scripts and `rtbench bench`.
     let line = serde_json::to_string(&protocol::Listening {
         listening: format!("{scheme}://{addr}"),
+        // The server's WebTransport listener fills these in.
+        webtransport: None,
+        cert_hash: None,
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;

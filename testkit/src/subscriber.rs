@@ -174,6 +174,10 @@ impl Subscriber {
             Transport::SocketIo | Transport::SocketIoPolling => {
                 Inner::SocketIo(socketio::Sio::open(t, srv, room, &q).await)
             }
+            // Integration branch only: the WebTransport subscriber replaces this.
+            Transport::WebTransport | Transport::WebTransportDatagram => {
+                unimplemented!("webtransport subscriber")
+            }
         };
         Subscriber { inner }
     }

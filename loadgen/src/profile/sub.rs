@@ -122,6 +122,8 @@ impl Ctx<'_> {
                 echo: s.echo.is_none_or(Spanned::into_inner),
             }),
             Transport::SocketIo | Transport::SocketIoPolling => Family::SocketIo,
+            // Integration branch only: the [webtransport] section replaces this.
+            Transport::WebTransport | Transport::WebTransportDatagram => Family::SocketIo,
         })
     }
 

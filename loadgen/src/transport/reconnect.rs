@@ -23,6 +23,13 @@ pub async fn run_client(mut c: Client) -> Outcome {
             Transport::Ws => Box::pin(ws::session(&mut c)).await,
             Transport::SocketIo => Box::pin(socketio::upgrade::session(&mut c)).await,
             Transport::SocketIoPolling => Box::pin(socketio::polling::session(&mut c)).await,
+            // Integration branch only: the WebTransport client replaces this.
+            Transport::WebTransport | Transport::WebTransportDatagram => {
+                Err(crate::error::ClientError::new(
+                    crate::error::ErrorKind::Protocol,
+                    "webtransport: not built yet",
+                ))
+            }
         };
         let was_connected = c.connected;
         c.disconnected();

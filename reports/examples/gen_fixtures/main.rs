@@ -169,6 +169,13 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
                         + fan * 140.0 * (s.clients as f64 / 100.0)
                         + rng.exp(80.0)
                 }
+                // QUIC: encryption and packetization in user space.
+                Transport::WebTransport | Transport::WebTransportDatagram => {
+                    (accept - sent) * 1e6
+                        + 60.0
+                        + fan * 150.0 * (s.clients as f64 / 100.0)
+                        + rng.exp(80.0)
+                }
             };
             // A hiccup now and then (a scheduler pause on a shared
             // box): the tail beyond p99.9.
@@ -234,6 +241,20 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         Transport::Ws => (0, 0, 0, per_msg_in_window * (json + 4)),
         // `42["message",…]` around the JSON.
         Transport::SocketIo => (0, 0, 0, per_msg_in_window * (json + 17)),
+        // A QUIC short header, a STREAM or DATAGRAM frame and its AEAD tag,
+        // with acknowledgements going up.
+        Transport::WebTransport => (
+            0,
+            0,
+            per_msg_in_window * 12,
+            per_msg_in_window * (json + 30),
+        ),
+        Transport::WebTransportDatagram => (
+            0,
+            0,
+            per_msg_in_window * 12,
+            per_msg_in_window * (json + 28),
+        ),
     };
     let wire = |up: u64, down: u64| {
         let r2 = |v: f64| (v * 100.0).round() / 100.0;
@@ -257,6 +278,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         Transport::Ws => clients * 390,
         Transport::SocketIo => clients * 690,
         Transport::SocketIoPolling => clients * 300,
+        Transport::WebTransport | Transport::WebTransportDatagram => clients * 5_200,
     };
     let wire_bytes_total = wire(
         (up as f64 * scale) as u64 + handshake / 2,
@@ -347,6 +369,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         Transport::Ws => 10_500.0,
         Transport::SocketIo => 11_500.0,
         Transport::SocketIoPolling => 12_800.0,
+        Transport::WebTransport | Transport::WebTransportDatagram => 24_000.0,
     };
     let r2 = |v: f64| (v * 100.0).round() / 100.0;
     let rates = Rates {

@@ -266,9 +266,11 @@ fn simulate(t: Transport, net: &Net, seed: u64) -> Traffic {
         Transport::LongPoll | Transport::SocketIoPolling => {
             long_poll(net, &msgs, &mut rng, &mut out)
         }
-        Transport::Sse | Transport::Ws | Transport::SocketIo => {
-            push(t, net, &msgs, &mut rng, &mut out)
-        }
+        Transport::Sse
+        | Transport::Ws
+        | Transport::SocketIo
+        | Transport::WebTransport
+        | Transport::WebTransportDatagram => push(t, net, &msgs, &mut rng, &mut out),
     }
     out
 }

@@ -82,6 +82,8 @@ pub fn color_hex(t: Transport) -> &'static str {
         Transport::Ws => "#0072b2",
         Transport::SocketIo => "#e69f00",
         Transport::SocketIoPolling => "#56b4e9",
+        Transport::WebTransport => "#000000",
+        Transport::WebTransportDatagram => "#999999",
     }
 }
 

@@ -49,6 +49,8 @@ pub(crate) fn cost(t: Transport) -> (f64, f64, f64) {
         Transport::Ws => (0.0, 8.2e-6, 6_150.0),
         Transport::SocketIo => (0.0, 9.0e-6, 7_400.0),
         Transport::SocketIoPolling => (52e-6, 6.5e-6, 11_000.0),
+        Transport::WebTransport => (0.0, 14e-6, 22_000.0),
+        Transport::WebTransportDatagram => (0.0, 13e-6, 22_000.0),
     }
 }
 
