@@ -84,6 +84,10 @@ pub struct Tracker {
     pubs: Vec<PubTrack>,
     pub duplicate: u64,
     pub reordered: u64,
+    /// Window messages first received through a catch-up fetch.
+    pub recovered: u64,
+    /// Messages taken now come from a catch-up fetch.
+    pub recovering: bool,
 }
 
 impl Tracker {
@@ -107,6 +111,9 @@ impl Tracker {
         }
         if seq < t.max_seq {
             self.reordered += 1;
+        }
+        if self.recovering {
+            self.recovered += 1;
         }
         t.max_seq = t.max_seq.max(seq);
         true
@@ -169,9 +176,22 @@ pub struct Tally {
     pub duplicate: u64,
     pub reordered: u64,
     pub unexpected: u64,
+    /// Misses of a transport that drops by design (not `lost`).
+    pub dropped_by_design: u64,
+    pub recovered: u64,
+    /// Count misses as `dropped_by_design` rather than `lost`.
+    pub by_design: bool,
 }
 
 impl Tally {
+    /// An empty tally for a run of `t`.
+    pub fn for_transport(t: protocol::Transport) -> Tally {
+        Tally {
+            by_design: t.drops_by_design(),
+            ..Tally::default()
+        }
+    }
+
     /// Add one subscriber of `room`; `own`: the publishers whose messages
     /// this process judges (its own, in a distributed run).
     pub fn add(
@@ -182,17 +202,21 @@ impl Tally {
         own: &std::ops::Range<u32>,
     ) {
         let mut hits = 0;
+        let mut missed = 0;
         for (publisher, seqs) in &expected.rooms[room] {
             self.expected += seqs.len() as u64;
-            match t.get(*publisher) {
-                Some(seen) => {
-                    let got = seqs.iter().filter(|&&s| seen.contains(s)).count() as u64;
-                    hits += got;
-                    self.lost += seqs.len() as u64 - got;
-                }
-                None => self.lost += seqs.len() as u64,
-            }
+            let got = t.get(*publisher).map_or(0, |seen| {
+                seqs.iter().filter(|&&s| seen.contains(s)).count() as u64
+            });
+            hits += got;
+            missed += seqs.len() as u64 - got;
         }
+        if self.by_design {
+            self.dropped_by_design += missed;
+        } else {
+            self.lost += missed;
+        }
+        self.recovered += t.recovered;
         let total = t.total(own);
         self.delivered += total;
         self.unexpected += total - hits;
@@ -339,8 +363,30 @@ mod tests {
                 lost: 6,
                 duplicate: 1,
                 reordered: 1,
-                unexpected: 1
+                unexpected: 1,
+                ..Tally::default()
             }
+        );
+    }
+
+    /// A datagram run's misses are dropped by design, and fetched ones
+    /// count as recovered deliveries.
+    #[test]
+    fn datagram_misses_are_dropped_by_design() {
+        let mut exp = Expected::new(1);
+        exp.add(0, 0, (0..10).collect());
+        let mut a = Tracker::default();
+        for s in [0, 1, 2, 5, 6] {
+            a.receive(0, s);
+        }
+        a.recovering = true;
+        a.receive(0, 3);
+        assert!(!a.receive(0, 3));
+        let mut t = Tally::for_transport(protocol::Transport::WebTransportDatagram);
+        t.add(&exp, 0, &a, &(0..1));
+        assert_eq!(
+            (t.delivered, t.lost, t.dropped_by_design, t.recovered),
+            (6, 0, 4, 1)
         );
     }
 }

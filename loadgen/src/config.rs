@@ -117,6 +117,8 @@ pub struct Config {
     pub token: Option<TokenSource>,
     /// Certificates to trust and ALPN for `https://` targets.
     pub tls: crate::tls::TlsOptions,
+    /// webtransport-datagram: fetch the messages behind a hole in ids.
+    pub datagram_catch_up: bool,
     /// The emulated network between clients and server (`--network`): named
     /// in the result file, and it turns on the radio model.
     pub network: Option<netem::NetworkSpec>,
@@ -271,7 +273,9 @@ impl Config {
                 insecure: s.insecure,
                 ca_cert: s.ca_cert,
                 http2: s.http2,
+                cert_hash: s.cert_hash,
             },
+            datagram_catch_up: s.datagram_catch_up,
             network: s.network,
             client_ns: None,
         })
@@ -302,7 +306,11 @@ impl Config {
                 "needs https:// targets: HTTP/2 is chosen by TLS ALPN, as browsers do",
             );
         }
-        if (self.tls.insecure || self.tls.ca_cert.is_some()) && !self.targets.iter().any(|t| t.tls)
+        // WebTransport is always TLS (QUIC), whatever the target's scheme.
+        let tls_anyway = self.transport.is_webtransport();
+        if (self.tls.insecure || self.tls.ca_cert.is_some())
+            && !tls_anyway
+            && !self.targets.iter().any(|t| t.tls)
         {
             let flag = if self.tls.insecure {
                 "--insecure"
@@ -439,6 +447,10 @@ impl Config {
             PublishVia::SocketIo => (
                 p.publishes_over_socketio(),
                 "equivalent: [socketio] publish_event and publish_args",
+            ),
+            PublishVia::WebTransport => (
+                p.webtransport_publish().is_some(),
+                "equivalent: [webtransport] publish_frame",
             ),
         };
         if !via_ok {

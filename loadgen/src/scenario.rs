@@ -128,6 +128,18 @@ pub struct Scenario {
     /// publishes, one connection per client; WebSockets stay on HTTP/1.1
     #[arg(long)]
     pub http2: bool,
+    /// WebTransport: trust the server's certificate by its SHA-256 (64 hex
+    /// digits, from the server's start-up line or GET /api/webtransport)
+    /// [default: with neither --ca-cert nor --insecure, the hash the
+    /// server's /api/webtransport gives, pinned once]
+    #[arg(long = "cert-hash", value_name = "HEX", conflicts_with_all = ["insecure", "ca_cert"])]
+    pub cert_hash: Option<String>,
+    /// webtransport-datagram: a subscriber that sees a hole in the room's
+    /// ids (after a short reorder window) fetches the missing messages on a
+    /// stream; they count as delivered (late) and recovered, instead of
+    /// dropped by design
+    #[arg(long = "datagram-catch-up")]
+    pub datagram_catch_up: bool,
     /// A token every client sends (where the profile says; rtbench's:
     /// `Authorization: Bearer`)
     #[arg(long, value_name = "TOKEN", conflicts_with = "token_secret")]
@@ -151,9 +163,14 @@ const fn secs(n: u64) -> Dur {
 /// another transport they are a mistake worth naming; in a scenario file
 /// (which describes a workload for every transport, and bench shares it)
 /// and in bench they simply do not apply to the other transports' runs.
-pub const TRANSPORT_ONLY: [(&str, &str, Transport); 2] = [
+pub const TRANSPORT_ONLY: [(&str, &str, Transport); 3] = [
     ("poll_interval", "--poll-interval", Transport::ShortPoll),
     ("long_poll_wait", "--long-poll-wait", Transport::LongPoll),
+    (
+        "datagram_catch_up",
+        "--datagram-catch-up",
+        Transport::WebTransportDatagram,
+    ),
 ];
 
 /// A value that does not fit its setting: the key and why.

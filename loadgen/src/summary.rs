@@ -184,8 +184,19 @@ fn radio(r: &RadioResult) -> String {
 }
 
 fn coherence(c: &Counts) -> String {
+    // Datagram runs only: what the transport dropped by design and what
+    // catch-up fetched back (zero elsewhere).
+    let by_design = if c.dropped_by_design > 0 || c.recovered > 0 {
+        format!(
+            " dropped_by_design={} recovered={}",
+            thousands(c.dropped_by_design),
+            thousands(c.recovered)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "expected={} delivered={} lost={} duplicate={} reordered={} unexpected={}",
+        "expected={} delivered={} lost={}{by_design} duplicate={} reordered={} unexpected={}",
         thousands(c.expected),
         thousands(c.delivered),
         thousands(c.lost),

@@ -28,6 +28,8 @@ pub struct TlsOptions {
     pub ca_cert: Option<PathBuf>,
     /// Offer only `h2` for HTTP requests (SSE, polls, publishes).
     pub http2: bool,
+    /// WebTransport: the certificate's SHA-256, hex (`--cert-hash`).
+    pub cert_hash: Option<String>,
 }
 
 /// Connectors for one run, built once.
@@ -81,7 +83,7 @@ fn invalid(flag: &'static str, why: String) -> ConfigError {
 
 /// `--ca-cert`, else `SSL_CERT_FILE`, else the system bundle (an empty
 /// store if there is none: every handshake then says what to pass).
-fn roots(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore, ConfigError> {
+pub(crate) fn roots(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore, ConfigError> {
     let mut store = rustls::RootCertStore::empty();
     let (path, flag) = match ca_cert {
         Some(p) => (p.to_path_buf(), Some("--ca-cert")),
@@ -144,7 +146,7 @@ pub fn server_name(host: &str) -> Result<ServerName<'static>, ConfigError> {
 /// `--insecure`: accepts any certificate, still checks the handshake's
 /// signatures (so the session is at least well-formed TLS).
 #[derive(Debug)]
-struct AnyCertificate(WebPkiSupportedAlgorithms);
+pub(crate) struct AnyCertificate(pub(crate) WebPkiSupportedAlgorithms);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(

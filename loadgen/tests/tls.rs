@@ -94,6 +94,7 @@ async fn over_tls(t: Transport, http2: bool) {
         insecure: false,
         ca_cert: Some(testdata("ca.pem")),
         http2,
+        cert_hash: None,
     };
     let r = run_bounded(cfg, Duration::from_secs(60)).await;
     let c = &r.file.transports[0].counts;

@@ -123,6 +123,9 @@ pub enum PublishVia {
     Ws,
     /// An event with an acknowledgement on a Socket.IO socket.
     SocketIo,
+    /// A `message` request line on a WebTransport session's bidirectional
+    /// stream, answered by an `ack` line.
+    WebTransport,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -159,7 +162,7 @@ macro_rules! str_enum {
 }
 
 str_enum!(Arrival, "arrival process", Constant => "constant", Poisson => "poisson");
-str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws", SocketIo => "socketio");
+str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws", SocketIo => "socketio", WebTransport => "webtransport");
 
 /// Every effective setting of the run (defaults, scenario file and flags merged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -293,8 +296,19 @@ pub struct Counts {
     pub expected: u64,
     /// Distinct (subscriber, publisher, seq) received.
     pub delivered: u64,
-    /// Expected but never received by the end of drain.
+    /// Expected but never received by the end of drain (by a transport
+    /// that promises delivery).
     pub lost: u64,
+    /// Expected but never received over a transport that drops by design
+    /// (`webtransport-datagram`: a lost datagram is not resent). Absent
+    /// for other transports, whose misses are `lost`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_by_design: u64,
+    /// Of `delivered`, messages a datagram subscriber fetched after seeing
+    /// a hole in the room's ids (`--datagram-catch-up`): late, with the
+    /// recovery in their latency. Absent otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recovered: u64,
     /// Received again after a first receipt.
     pub duplicate: u64,
     /// Received after a higher seq of the same publisher.

@@ -33,8 +33,9 @@ http://198.18.0.2:PORT) [default: a fresh `rtbench server` per run, behind a fre
 pub struct BenchArgs {
     #[command(flatten)]
     pub shared: ScenarioArgs,
-    /// Transports to compare, comma-separated, or `all` [default: all, or
-    /// those the --profile defines]
+    /// Transports to compare, comma-separated, or `all` [default: those the
+    /// --profile defines (all for rtbench's), except webtransport-datagram,
+    /// which drops by design and runs only when named]
     #[arg(long, value_name = "LIST", value_parser = parse_transports)]
     pub transports: Option<TransportList>,
     /// Directory for the result files and the report
@@ -100,7 +101,12 @@ fn transports(args: &BenchArgs, scenario: &Scenario) -> Result<Vec<Transport>, C
         None => loadgen::Profile::builtin(),
     };
     let Some(asked) = &args.transports else {
-        return Ok(profile.transports());
+        // Datagrams drop by design: compared only when asked for.
+        return Ok(profile
+            .transports()
+            .into_iter()
+            .filter(|t| !t.drops_by_design())
+            .collect());
     };
     let missing: Vec<&str> = asked
         .0
@@ -279,6 +285,13 @@ impl Bench<'_> {
         let stage = Stage::start(&scenario, server).await?;
         let mut cfg = run_config(self.args, self.resolved, cell, t, stage.own_url())?;
         cfg.client_ns = stage.client_ns();
+        // WebTransport to bench's own server: pin the certificate its
+        // start-up line named (unless told how to trust it).
+        let tls = &mut cfg.tls;
+        if t.is_webtransport() && !tls.insecure && tls.ca_cert.is_none() && tls.cert_hash.is_none()
+        {
+            tls.cert_hash = stage.own_cert_hash().map(str::to_string);
+        }
         eprintln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,

@@ -25,6 +25,10 @@ pub struct ChildServer {
     /// Held open: the child exits when it closes.
     _stdin: Option<ChildStdin>,
     pub url: String,
+    /// The WebTransport certificate's SHA-256, when WebTransport listens
+    /// on the same host and port as `url` (else the load generator asks
+    /// the server's `/api/webtransport`).
+    pub cert_hash: Option<String>,
     pub pid: u32,
 }
 
@@ -76,14 +80,19 @@ impl ChildServer {
             let status = child.wait().await.ok();
             bail!("the child server exited before listening ({status:?})");
         };
-        let url = serde_json::from_str::<protocol::Listening>(&first)
-            .with_context(|| format!("unexpected first line from the server: {first:?}"))?
-            .listening;
+        let listening = serde_json::from_str::<protocol::Listening>(&first)
+            .with_context(|| format!("unexpected first line from the server: {first:?}"))?;
+        let url = listening.listening;
+        let same_place = |wt: &String| wt.strip_prefix("https://") == url.strip_prefix("http://");
+        let cert_hash = listening
+            .cert_hash
+            .filter(|_| listening.webtransport.as_ref().is_some_and(same_place));
         let stdin = child.stdin.take();
         Ok(ChildServer {
             child,
             _stdin: stdin,
             url,
+            cert_hash,
             pid,
         })
     }

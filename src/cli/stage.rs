@@ -83,6 +83,14 @@ impl Stage {
         }
     }
 
+    /// The certificate hash rtbench's own server printed, if any.
+    pub fn own_cert_hash(&self) -> Option<&str> {
+        match &self.server {
+            Some(Server::Own(s)) => s.cert_hash.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Where the load generator creates its sockets (with a link).
     pub fn client_ns(&self) -> Option<Netns> {
         self.link.as_ref().map(|l| l.client().clone())

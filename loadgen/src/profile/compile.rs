@@ -33,6 +33,11 @@ impl Ctx<'_> {
         let stats = self.plain_path(raw.stats, "stats")?;
         let socketio = raw.socketio.map(|s| self.socketio(s)).transpose()?;
         let (socketio, sio_sub) = socketio.map_or((None, None), |(s, sub)| (Some(s), Some(sub)));
+        let wt = raw
+            .webtransport
+            .map(|s| self.webtransport(s))
+            .transpose()?
+            .unwrap_or_default();
         let subs = self.subs(
             [
                 (Transport::ShortPoll, raw.short_poll),
@@ -41,6 +46,7 @@ impl Ctx<'_> {
                 (Transport::Ws, raw.ws),
             ],
             sio_sub,
+            wt,
         )?;
         let has_ws = subs[Transport::Ws.index()].is_some();
         let sio_publish = socketio.as_ref().is_some_and(|s| s.publish.is_some());

@@ -19,9 +19,11 @@ mod raw;
 mod socketio;
 mod sub;
 mod template;
+mod webtransport;
 
 pub use socketio::{ArgPointer, Emit, SioPublish, SocketIo};
 pub use template::{Template, Var, Vars};
+pub use webtransport::{Framing, WtPublish, WtSub};
 
 use crate::jsonptr::{self, Pointer};
 use compile::Ctx;
@@ -122,6 +124,8 @@ pub enum Family {
     Ws(WsSub),
     /// The rest is `Profile::socketio`.
     SocketIo,
+    /// `[webtransport]`, one mode of it.
+    WebTransport(WtSub),
 }
 
 /// Short and long polling.
@@ -200,6 +204,14 @@ impl Sub {
         match &self.family {
             Family::Ws(w) => w,
             _ => &NO_WS,
+        }
+    }
+
+    /// The WebTransport fields (`None` for another family).
+    pub fn wt(&self) -> Option<&WtSub> {
+        match &self.family {
+            Family::WebTransport(w) => Some(w),
+            _ => None,
         }
     }
 
@@ -323,6 +335,14 @@ impl Profile {
             (None, None) if self.publishes_over_socketio() => PublishVia::SocketIo,
             (None, None) => PublishVia::Ws,
         }
+    }
+
+    /// The `[webtransport]` publishing fields, if the profile has them.
+    pub fn webtransport_publish(&self) -> Option<&WtPublish> {
+        [Transport::WebTransport, Transport::WebTransportDatagram]
+            .into_iter()
+            .find_map(|t| self.sub(t).and_then(Sub::wt))
+            .and_then(|w| w.publish.as_ref())
     }
 
     /// Can publishers emit a Socket.IO event?

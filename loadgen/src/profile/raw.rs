@@ -20,6 +20,7 @@ pub(super) struct RawProfile {
     pub sse: Option<Spanned<RawSub>>,
     pub ws: Option<Spanned<RawSub>>,
     pub socketio: Option<Spanned<RawSocketIo>>,
+    pub webtransport: Option<Spanned<RawWebTransport>>,
 }
 
 #[derive(Deserialize)]
@@ -112,4 +113,28 @@ pub(super) struct RawEmit {
     /// Wait for the acknowledgement before going on.
     #[serde(default)]
     pub ack: bool,
+}
+
+/// `[webtransport]`: one section for both WebTransport modes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebTransport {
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    pub modes: Option<Spanned<Vec<String>>>,
+    pub mode_query: Option<Spanned<String>>,
+    pub framing: Option<Spanned<String>>,
+    pub first_query: Option<Spanned<String>>,
+    pub resume_query: Option<Spanned<String>>,
+    #[serde(default)]
+    pub cursor: Vec<Spanned<RawCursor>>,
+    pub gap: Option<Spanned<RawMatch>>,
+    pub error: Option<Spanned<RawMatch>>,
+    pub lag: Option<Spanned<RawMatch>>,
+    pub lag_close: Option<Spanned<u32>>,
+    pub lag_cursor: Option<Spanned<String>>,
+    pub publish_frame: Option<Spanned<String>>,
+    pub publish_id: Option<Spanned<String>>,
+    pub publish_error: Option<Spanned<RawMatch>>,
 }

@@ -23,6 +23,7 @@ impl Ctx<'_> {
         &self,
         sections: [(Transport, Option<Spanned<RawSub>>); 4],
         socketio: Option<Sub>,
+        webtransport: Vec<(Transport, Sub)>,
     ) -> R<[Option<Sub>; Transport::COUNT]> {
         let mut subs: [Option<Sub>; Transport::COUNT] = Default::default();
         for (t, section) in sections {
@@ -34,11 +35,14 @@ impl Ctx<'_> {
             subs[Transport::SocketIoPolling.index()] = Some(s.clone());
             subs[Transport::SocketIo.index()] = Some(s);
         }
+        for (t, s) in webtransport {
+            subs[t.index()] = Some(s);
+        }
         if subs.iter().all(Option::is_none) {
             return Err(self.err(
                 None,
                 "transports",
-                "the profile defines no transport: add at least one of [short-poll], [long-poll], [sse], [ws], [socketio]",
+                "the profile defines no transport: add at least one of [short-poll], [long-poll], [sse], [ws], [socketio], [webtransport]",
             ));
         }
         Ok(subs)
@@ -121,9 +125,12 @@ impl Ctx<'_> {
                     .collect::<R<Vec<_>>>()?,
                 echo: s.echo.is_none_or(Spanned::into_inner),
             }),
-            Transport::SocketIo | Transport::SocketIoPolling => Family::SocketIo,
-            // Integration branch only: the [webtransport] section replaces this.
-            Transport::WebTransport | Transport::WebTransportDatagram => Family::SocketIo,
+            // Their own sections compile their subs (`[socketio]`,
+            // `[webtransport]`), never a RawSub.
+            Transport::SocketIo
+            | Transport::SocketIoPolling
+            | Transport::WebTransport
+            | Transport::WebTransportDatagram => Family::SocketIo,
         })
     }
 
@@ -169,7 +176,7 @@ impl Ctx<'_> {
 
     /// A gap or error matcher: a pointer naming a field, and the value it
     /// must have (or be truthy); the needle lets most units skip parsing.
-    fn matcher(&self, m: &Option<Spanned<RawMatch>>, field: &str) -> R<Option<Match>> {
+    pub(super) fn matcher(&self, m: &Option<Spanned<RawMatch>>, field: &str) -> R<Option<Match>> {
         let Some(m) = m else { return Ok(None) };
         let raw = m.get_ref();
         let pointer = self.pointer(&raw.pointer, field)?;
@@ -224,9 +231,11 @@ impl Ctx<'_> {
             _ => {
                 let forms = match t {
                     Transport::Sse => "\"sse-id\", \"body:/ptr\" or \"message:/ptr\"",
-                    Transport::Ws | Transport::SocketIo | Transport::SocketIoPolling => {
-                        "\"body:/ptr\" or \"message:/ptr\""
-                    }
+                    Transport::Ws
+                    | Transport::SocketIo
+                    | Transport::SocketIoPolling
+                    | Transport::WebTransport
+                    | Transport::WebTransportDatagram => "\"body:/ptr\" or \"message:/ptr\"",
                     _ => "\"header:NAME\", \"body:/ptr\" or \"message:/ptr\"",
                 };
                 return Err(self.err(

@@ -242,3 +242,61 @@ fn socketio_errors_name_field_and_line() {
     let e = err("[socketio]\nevents = [\"m\"]\n");
     assert_eq!(e.field, "[publish]");
 }
+
+#[test]
+fn webtransport_section_serves_its_modes() {
+    let p = Profile::builtin();
+    let stream = p
+        .sub(Transport::WebTransport)
+        .and_then(Sub::wt)
+        .expect("wt");
+    let dgram = p
+        .sub(Transport::WebTransportDatagram)
+        .and_then(Sub::wt)
+        .expect("wt datagram");
+    assert_eq!(stream.mode, protocol::webtransport::Mode::Stream);
+    assert_eq!(dgram.mode, protocol::webtransport::Mode::Datagram);
+    assert_eq!(stream.framing, Framing::Newline);
+    assert_eq!(stream.lag_close, Some(protocol::webtransport::CLOSE_LAGGED));
+    assert!(
+        stream
+            .lag
+            .as_ref()
+            .is_some_and(|m| m.matches(br#"{"type":"lagged","cursor":"4"}"#))
+    );
+    assert!(p.webtransport_publish().is_some());
+    let only_stream = r#"
+[publish]
+url = "/pub/{room}"
+body = "{payload}"
+
+[webtransport]
+url = "/wt/{room}"
+framing = "length"
+"#;
+    let q = Profile::parse(only_stream, "p.toml").expect("valid");
+    assert_eq!(q.transports(), vec![Transport::WebTransport]);
+    let wt = q
+        .sub(Transport::WebTransport)
+        .and_then(Sub::wt)
+        .expect("wt");
+    assert_eq!(wt.framing, Framing::Length);
+    assert!(wt.mode_query.is_none() && wt.publish.is_none());
+}
+
+#[test]
+fn webtransport_errors_name_field_and_line() {
+    let base =
+        "[publish]\nurl = \"/p\"\nbody = \"{payload}\"\n[webtransport]\nurl = \"/wt/{room}\"\n";
+    let e = err(&format!("{base}framing = \"cbor\"\n"));
+    assert_eq!(
+        (e.field.as_str(), e.line),
+        ("[webtransport] framing", Some(6))
+    );
+    let e = err(&format!("{base}modes = [\"stream\", \"carrier-pigeon\"]\n"));
+    assert_eq!(e.field, "[webtransport] modes");
+    let e = err(&format!("{base}publish_frame = '{{\"text\":\"hi\"}}'\n"));
+    assert_eq!(e.field, "[webtransport] publish_frame");
+    let e = err("[webtransport]\nmodes = [\"stream\"]\n");
+    assert_eq!(e.field, "[webtransport] url");
+}

@@ -9,13 +9,15 @@
 //! room gets an equal share, and `seq` counts per (publisher, room) so each
 //! subscriber sees a gap-free sequence from every publisher (see `coherence`).
 //!
-//! `schedule` holds the intended times; `http`, `ws` and `socketio` send
+//! `schedule` holds the intended times; `http`, `ws`, `socketio` and
+//! `webtransport` send
 //! one publish each way (`ws` also turns echoes into acknowledgements,
-//! `socketio` waits for the event's acknowledgement).
+//! `socketio` and `webtransport` wait for the acknowledgement).
 
 mod http;
 mod schedule;
 mod socketio;
+mod webtransport;
 mod ws;
 
 use schedule::Schedule;
@@ -137,6 +139,8 @@ struct Publisher<'a> {
     ws: Vec<Option<WsPub>>,
     /// One Socket.IO socket per room (`--publish-via socketio`).
     sio: Vec<Option<socketio::SioPub>>,
+    /// One WebTransport session per room (`--publish-via webtransport`).
+    wt: Vec<Option<webtransport::WtPub>>,
     /// WebSocket publishes acknowledged by their echo (see `ws`).
     echo_acks: bool,
     echoes: Vec<Echoes>,
@@ -176,6 +180,7 @@ impl<'a> Publisher<'a> {
             },
             ws: (0..rooms).map(|_| None).collect(),
             sio: (0..rooms).map(|_| None).collect(),
+            wt: (0..rooms).map(|_| None).collect(),
             echo_acks: cfg.publish_via == PublishVia::Ws
                 && cfg.profile.sub(Transport::Ws).is_some_and(|s| s.ws().echo),
             echoes: (0..rooms).map(|_| Echoes::default()).collect(),
@@ -243,6 +248,9 @@ impl<'a> Publisher<'a> {
         let res = if sh.cfg.publish_via == PublishVia::SocketIo {
             let conn = &mut self.sio[room];
             socketio::publish(sh, ep, conn, self.slot, &self.counter, &vars).await
+        } else if sh.cfg.publish_via == PublishVia::WebTransport {
+            let conn = &mut self.wt[room];
+            webtransport::publish(sh, ep, conn, &self.counter, &vars).await
         } else {
             let conn = &mut self.ws[room];
             ws::publish_ws(sh, ep, conn, self.slot, &self.counter, &vars, pubws).await
@@ -349,6 +357,7 @@ impl<'a> Publisher<'a> {
             self.http.clear();
             self.ws.iter_mut().for_each(|c| *c = None);
             self.sio.iter_mut().for_each(|c| *c = None);
+            self.wt.iter_mut().for_each(|c| *c = None);
         }
         if in_window {
             self.out.errors += 1;

@@ -281,6 +281,8 @@ fn counts(p: &PubCounts, t: &Totals) -> Counts {
         expected: c.expected,
         delivered: c.delivered,
         lost: c.lost,
+        dropped_by_design: c.dropped_by_design,
+        recovered: c.recovered,
         duplicate: c.duplicate,
         reordered: c.reordered,
         unexpected: c.unexpected,

@@ -249,7 +249,7 @@ pub(super) async fn stop_clients(
     let cfg = &shared.cfg;
     let own = cfg.own_publishers();
     let mut c = Collected {
-        tally: Tally::default(),
+        tally: Tally::for_transport(cfg.transport),
         receipts: (cfg.workers > 1).then(|| Receipts::new(shared.rooms.len())),
         stuck: 0,
     };

@@ -27,6 +27,8 @@ pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<RunWarning>) -> Resu
         // One socket per room (Socket.IO: its polling connection too).
         PublishVia::Ws => cfg.rooms,
         PublishVia::SocketIo => 2 * cfg.rooms,
+        // Sessions share one UDP socket per target.
+        PublishVia::WebTransport => 0,
     };
     let need = cfg.clients + cfg.publishers * per_pub + FD_MARGIN;
     match sys::raise_nofile_limit(need) {
@@ -61,7 +63,7 @@ pub(super) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> 
         };
     };
     match get_once(&ep.dialer, &ep.authority, path, PREFLIGHT_LIMIT).await {
-        Ok((status, _)) if (200..300).contains(&status) => Ok(()),
+        Ok((status, _)) if (200..300).contains(&status) => webtransport(cfg, ep).await,
         Ok((status, body)) => Err(Error::BadTarget {
             target: ep.url.clone(),
             reason: format!(
@@ -70,6 +72,29 @@ pub(super) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> 
             ),
         }),
         Err(e) => Err(failed(ep, e)),
+    }
+}
+
+/// A WebTransport run learns where sessions go, and which certificate to
+/// trust, once before it starts (the server's `GET /api/webtransport`).
+async fn webtransport(cfg: &Config, ep: &Endpoint) -> Result<(), Error> {
+    if !cfg.transport.is_webtransport() && cfg.publish_via != PublishVia::WebTransport {
+        return Ok(());
+    }
+    let q = crate::transport::webtransport::quic(ep, cfg);
+    match tokio::time::timeout(PREFLIGHT_LIMIT, q).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Error::BadTarget {
+            target: ep.url.clone(),
+            reason: e.detail.to_string(),
+        }),
+        Err(_) => Err(Error::Unreachable {
+            target: ep.url.clone(),
+            reason: format!(
+                "GET {} got no answer within {PREFLIGHT_LIMIT:?}",
+                protocol::paths::WEBTRANSPORT_INFO
+            ),
+        }),
     }
 }
 

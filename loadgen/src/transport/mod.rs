@@ -30,6 +30,7 @@ mod silence;
 pub mod socketio;
 pub mod sse;
 mod token;
+pub mod webtransport;
 pub mod ws;
 
 pub use client::{Client, Outcome};
@@ -103,6 +104,7 @@ mod tests {
         let ws = size(&ws::session(&mut c));
         let sio = size(&socketio::upgrade::session(&mut c));
         let sio_polling = size(&socketio::polling::session(&mut c));
+        let wt = size(&webtransport::session(&mut c));
         let sizes = [
             ("short-poll", short),
             ("long-poll", long),
@@ -110,6 +112,7 @@ mod tests {
             ("ws", ws),
             ("socketio", sio),
             ("socketio-polling", sio_polling),
+            ("webtransport", wt),
         ];
         for (name, n) in sizes {
             assert!(n <= 6 * 1024, "{name} session future is {n} bytes");

@@ -1,7 +1,7 @@
 //! The life of one client: a session, and after a failure a jittered
 //! backoff and a failover to the next server instance, until the run ends.
 
-use super::{Client, End, Outcome, long_poll, short_poll, socketio, sse, ws};
+use super::{Client, End, Outcome, long_poll, short_poll, socketio, sse, webtransport, ws};
 use protocol::Transport;
 use std::time::Duration;
 
@@ -23,12 +23,8 @@ pub async fn run_client(mut c: Client) -> Outcome {
             Transport::Ws => Box::pin(ws::session(&mut c)).await,
             Transport::SocketIo => Box::pin(socketio::upgrade::session(&mut c)).await,
             Transport::SocketIoPolling => Box::pin(socketio::polling::session(&mut c)).await,
-            // Integration branch only: the WebTransport client replaces this.
             Transport::WebTransport | Transport::WebTransportDatagram => {
-                Err(crate::error::ClientError::new(
-                    crate::error::ErrorKind::Protocol,
-                    "webtransport: not built yet",
-                ))
+                Box::pin(webtransport::session(&mut c)).await
             }
         };
         let was_connected = c.connected;

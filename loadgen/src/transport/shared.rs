@@ -28,6 +28,8 @@ pub struct Endpoint {
     pub authority: Arc<str>,
     /// Clients connected to it now.
     pub connected: AtomicI64,
+    /// Its WebTransport endpoint, made on first use.
+    pub quic: tokio::sync::OnceCell<super::webtransport::Quic>,
 }
 
 impl Endpoint {
@@ -53,6 +55,7 @@ impl Endpoint {
                 .in_netns(cfg.client_ns.clone()),
             authority: t.authority.as_str().into(),
             connected: AtomicI64::new(0),
+            quic: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -1,0 +1,197 @@
+//! One QUIC endpoint (one UDP socket) per server instance, shared by every
+//! session of the run, and opening a session on it: the URL, the headers,
+//! and errors that say what to do (refused, certificate, no UDP answer).
+
+use super::trust::{self, Pin, Trust};
+use crate::config::Config;
+use crate::error::{ClientError, ErrorKind};
+use crate::target::Target;
+use crate::transport::Endpoint;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use wtransport::endpoint::endpoint_side::Client as ClientSide;
+use wtransport::error::{ConnectingError, ConnectionError};
+
+/// The info request must answer within this.
+const INFO_LIMIT: Duration = Duration::from_secs(4);
+
+/// WebTransport of one server instance.
+pub struct Quic {
+    pub endpoint: wtransport::Endpoint<ClientSide>,
+    /// `https://HOST:PORT`, where sessions go.
+    pub base: String,
+    pub addr: SocketAddr,
+    /// The pin's verifier, when sessions pin a hash.
+    pin: Option<Arc<Pin>>,
+}
+
+impl std::fmt::Debug for Quic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Quic({})", self.base)
+    }
+}
+
+/// The instance's QUIC endpoint, made on first use (the first session or
+/// the preflight asks the server where WebTransport is).
+pub async fn quic<'a>(ep: &'a Endpoint, cfg: &Config) -> Result<&'a Quic, ClientError> {
+    ep.quic.get_or_try_init(|| Quic::new(ep, cfg)).await
+}
+
+impl Quic {
+    async fn new(ep: &Endpoint, cfg: &Config) -> Result<Quic, ClientError> {
+        let config_err = |e: crate::config::ConfigError| {
+            ClientError::new(ErrorKind::Protocol, format!("WebTransport: {e}"))
+        };
+        let (target, trust) = match Trust::from_flags(&cfg.tls).map_err(config_err)? {
+            Some(t) => (Target::parse(&ep.url).map_err(config_err)?, t),
+            None => ask_server(ep).await?,
+        };
+        let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
+        let bind = bind_addr(target.addr, &cfg.source_ips);
+        let timeout = cfg.stream_timeout;
+        let config = wtransport::ClientConfig::builder()
+            .with_bind_address(bind)
+            .with_custom_tls(tls)
+            .max_idle_timeout(Some(timeout))
+            .map_err(|_| {
+                ClientError::new(ErrorKind::Protocol, "--stream-timeout is too long for QUIC")
+            })?
+            // Our own keep-alives too: a server whose are rarer than our
+            // idle timeout must not see us drop the session.
+            .keep_alive_interval(Some(timeout / 3))
+            .build();
+        let endpoint =
+            wtransport::Endpoint::client(config).map_err(|e| ClientError::from_io(&e, true))?;
+        Ok(Quic {
+            endpoint,
+            base: format!("https://{}", target.authority),
+            addr: target.addr,
+            pin,
+        })
+    }
+
+    /// Open a session at `path_and_query` with `headers`.
+    pub async fn connect(
+        &self,
+        path_and_query: &str,
+        headers: Vec<(String, String)>,
+    ) -> Result<wtransport::Connection, ClientError> {
+        let mut opts =
+            wtransport::endpoint::ConnectOptions::builder(format!("{}{path_and_query}", self.base));
+        for (k, v) in headers {
+            opts = opts.add_header(k, v);
+        }
+        self.endpoint
+            .connect(opts.build())
+            .await
+            .map_err(|e| self.connecting_error(e))
+    }
+
+    /// Why a session could not be opened, in terms the user can act on.
+    fn connecting_error(&self, e: ConnectingError) -> ClientError {
+        let addr = self.addr;
+        match e {
+            ConnectingError::SessionRejected => ClientError::new(
+                ErrorKind::HttpStatus,
+                format!(
+                    "WebTransport session refused at {}: the server answered 403, 404 or 429 \
+                     (refused origin, unknown path, or too many connections)",
+                    self.base
+                ),
+            ),
+            ConnectingError::ConnectionError(ConnectionError::TimedOut) => ClientError::new(
+                ErrorKind::ConnectTimeout,
+                format!("no answer over UDP/QUIC at {addr}: is WebTransport on, and UDP allowed?"),
+            ),
+            ConnectingError::ConnectionError(_)
+                if self
+                    .pin
+                    .as_ref()
+                    .is_some_and(|p| p.mismatched.load(Ordering::Relaxed)) =>
+            {
+                ClientError::new(
+                    ErrorKind::Protocol,
+                    format!(
+                        "certificate hash mismatch at {addr}: pass --cert-hash from the server's \
+                         start-up line or GET {}",
+                        protocol::paths::WEBTRANSPORT_INFO
+                    ),
+                )
+            }
+            ConnectingError::ConnectionError(c) => closed_error(&c, false),
+            other => ClientError::new(ErrorKind::Protocol, format!("WebTransport: {other}")),
+        }
+    }
+}
+
+/// A session that ended with `c` (not a lag close, handled before).
+/// `refused`: the code of a session refused after it was accepted.
+pub fn closed_error(c: &ConnectionError, connected: bool) -> ClientError {
+    match c {
+        ConnectionError::ApplicationClosed(close) => {
+            let code = close.code().into_inner();
+            let reason = String::from_utf8_lossy(close.reason());
+            match u32::try_from(code)
+                .ok()
+                .and_then(protocol::webtransport::refused_status)
+            {
+                Some(status) => ClientError::new(
+                    ErrorKind::HttpStatus,
+                    format!("WebTransport session refused ({status}, code {code}): {reason}"),
+                ),
+                None => ClientError::new(
+                    ErrorKind::UnexpectedClose,
+                    format!("server closed the WebTransport session (code {code}): {reason}"),
+                ),
+            }
+        }
+        ConnectionError::TimedOut if connected => ClientError::new(
+            ErrorKind::Timeout,
+            "WebTransport session went silent (QUIC idle timeout)",
+        ),
+        ConnectionError::TimedOut => ClientError::new(
+            ErrorKind::ConnectTimeout,
+            "no answer over UDP/QUIC: is WebTransport on, and UDP allowed?",
+        ),
+        other => ClientError::new(ErrorKind::UnexpectedClose, format!("WebTransport: {other}")),
+    }
+}
+
+/// `GET /api/webtransport`: the session URL and the hash to pin; a server
+/// without it (404) is reached at the target, trusting the system's roots.
+async fn ask_server(ep: &Endpoint) -> Result<(Target, Trust), ClientError> {
+    let path = protocol::paths::WEBTRANSPORT_INFO;
+    let (status, body) = crate::http::get_once(&ep.dialer, &ep.authority, path, INFO_LIMIT).await?;
+    match status {
+        200 => trust::from_info(&body),
+        404 => {
+            let t = Target::parse(&ep.url)
+                .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("WebTransport: {e}")))?;
+            Ok((t, Trust::Roots))
+        }
+        s => Err(ClientError::new(
+            ErrorKind::HttpStatus,
+            format!(
+                "GET {path} answered {s}: {}",
+                String::from_utf8_lossy(&body)
+            ),
+        )),
+    }
+}
+
+/// The UDP socket's address: the first `--source-ips` address of the
+/// target's family, else any.
+fn bind_addr(target: SocketAddr, source_ips: &[IpAddr]) -> SocketAddr {
+    let ip = source_ips
+        .iter()
+        .find(|ip| ip.is_ipv4() == target.is_ipv4())
+        .copied()
+        .unwrap_or(if target.is_ipv4() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        });
+    SocketAddr::new(ip, 0)
+}
