@@ -54,7 +54,27 @@ impl UdpBytes {
         self.up = up.max(self.up);
         self.down = down.max(self.down);
     }
+
+    /// Close the session and count its last packet: the close goes out on
+    /// the endpoint's next send, so wait (briefly) until the connection's
+    /// sent bytes show it; the server counts it too.
+    pub async fn close(&mut self, conn: &wtransport::Connection, counter: &WireCounter) {
+        let sent = |c: &wtransport::Connection| c.quic_connection().stats().udp_tx.bytes;
+        let before = sent(conn);
+        conn.close(0u32.into(), b"");
+        for _ in 0..CLOSE_POLLS {
+            if sent(conn) > before {
+                break;
+            }
+            tokio::time::sleep(CLOSE_POLL).await;
+        }
+        self.sample(conn, counter);
+    }
 }
+
+/// How long [`UdpBytes::close`] waits for the close to go out, at most.
+const CLOSE_POLLS: u32 = 50;
+const CLOSE_POLL: Duration = Duration::from_millis(5);
 
 /// The session path and query: the profile's URL with cursors (as every
 /// transport), then the mode.
@@ -150,7 +170,11 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
         fetch: None,
     });
     let res = s.run(c, &shared, wt).await;
-    s.bytes.sample(&s.conn, &c.counter);
+    if matches!(res, Ok(End::Lagged)) {
+        s.bytes.close(&s.conn, &c.counter).await;
+    } else {
+        s.bytes.sample(&s.conn, &c.counter);
+    }
     res
 }
 
@@ -201,7 +225,7 @@ impl Session {
             };
             let end = match ev {
                 Event::Cancelled => {
-                    self.conn.close(0u32.into(), b"");
+                    self.bytes.close(&self.conn, &c.counter).await;
                     Some(End::Cancelled)
                 }
                 Event::Tick => {
@@ -262,7 +286,6 @@ impl Session {
                     .as_ref()
                     .and_then(|p| p.find_str(frame).ok().flatten());
                 c.lagged(cursor.as_deref());
-                self.conn.close(0u32.into(), b"");
                 return Ok(Some(End::Lagged));
             } else {
                 let frame = frame.to_vec();
