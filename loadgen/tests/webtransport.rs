@@ -179,7 +179,7 @@ async fn downstream(up: Arc<UdpSocket>, front: Arc<UdpSocket>, to: SocketAddr, f
     while let Ok(n) = up.recv(&mut buf).await {
         let k = f.down_packets.fetch_add(1, Ordering::Relaxed) + 1;
         let every = f.drop_every.load(Ordering::Relaxed);
-        if f.blackhole.load(Ordering::Relaxed) || (every > 0 && k % every == 0) {
+        if f.blackhole.load(Ordering::Relaxed) || (every > 0 && k.is_multiple_of(every)) {
             f.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
