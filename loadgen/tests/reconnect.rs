@@ -56,7 +56,14 @@ async fn clients_resume_after_a_cut(transport: Transport) {
     });
     let results = run_bounded(cfg, Duration::from_secs(40)).await;
     let c = &results.file.transports[0].counts;
-    assert!(c.reconnects >= 30, "every client reconnected: {c:?}");
+    if transport.is_webtransport() {
+        // Sessions go over UDP straight to the server's WebTransport
+        // address (from its /api/webtransport): cutting TCP must cost them
+        // nothing. A silent UDP path is tests/webtransport.rs's.
+        assert_eq!((c.reconnects, c.lost), (0, 0), "{c:?}");
+    } else {
+        assert!(c.reconnects >= 30, "every client reconnected: {c:?}");
+    }
     assert_eq!(c.lost, 0, "{c:?} {:?}", results.file.warnings);
     assert_eq!(c.duplicate, 0, "{c:?}");
     assert_eq!(c.reordered, 0, "{c:?}");

@@ -76,9 +76,17 @@ async fn delivers_everything_exactly_once(transport: Transport) {
         sub.wire_bytes_out_total,
         "subscribe down",
     );
+    // quinn counts the datagram that opens a connection (the client's
+    // first Initial, padded to 1,200 bytes) outside the server
+    // connection's statistics: the server's count lacks it per session.
+    let first_datagrams = if transport.is_webtransport() {
+        1200 * t.connect_time.count
+    } else {
+        0
+    };
     within_1pct(
         w.subscribe_up_bytes,
-        sub.wire_bytes_in_total,
+        sub.wire_bytes_in_total + first_datagrams,
         "subscribe up",
     );
     within_1pct(w.publish_up_bytes, publ.wire_bytes_in_total, "publish up");
