@@ -1,7 +1,7 @@
 //! The numbers agree with physics. Theory: short polling with interval T has
 //! mean latency T/2 + RTT and a request rate of clients/T. Truth: a proxy
-//! that holds every server→client chunk for 20 ms raises the push
-//! transports' median latency by 20 ms.
+//! that holds every server→client chunk (or datagram) for 20 ms raises the
+//! push transports' median latency by 20 ms.
 
 use protocol::Transport;
 use std::io::{Read, Write};
@@ -86,8 +86,52 @@ fn delay_proxy(upstream: SocketAddr, delay: Duration) -> SocketAddr {
     addr
 }
 
-async fn median_latency_us(url: &str, transport: Transport) -> u64 {
+/// The same for QUIC: a UDP proxy on 127.0.0.1:`port` (the TCP proxy's
+/// port number, where WebTransport sessions to it go) to `upstream`,
+/// holding each server→client datagram for `delay`.
+fn udp_delay_proxy(port: u16, upstream: SocketAddr, delay: Duration) {
+    let front = std::net::UdpSocket::bind(("127.0.0.1", port)).expect("the proxy's port on UDP");
+    std::thread::spawn(move || {
+        let mut ups: std::collections::HashMap<SocketAddr, std::net::UdpSocket> =
+            std::collections::HashMap::new();
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = front.recv_from(&mut buf) {
+            if !ups.contains_key(&from) {
+                let up = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+                up.connect(upstream).expect("connect");
+                let (Ok(up_read), Ok(back)) = (up.try_clone(), front.try_clone()) else {
+                    continue;
+                };
+                let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = up_read.recv(&mut buf) {
+                        let due = std::time::Instant::now() + delay;
+                        if tx.send((due, buf[..n].to_vec())).is_err() {
+                            break;
+                        }
+                    }
+                });
+                std::thread::spawn(move || {
+                    while let Ok((due, d)) = rx.recv() {
+                        std::thread::sleep(
+                            due.saturating_duration_since(std::time::Instant::now()),
+                        );
+                        let _ = back.send_to(&d, from);
+                    }
+                });
+                ups.insert(from, up);
+            }
+            if let Some(up) = ups.get(&from) {
+                let _ = up.send(&buf[..n]);
+            }
+        }
+    });
+}
+
+async fn median_latency_us(url: &str, transport: Transport, cert_hash: Option<String>) -> u64 {
     let mut cfg = small_config(url, transport);
+    cfg.tls.cert_hash = cert_hash;
     cfg.duration = Duration::from_secs(3);
     let results = run_bounded(cfg, Duration::from_secs(30)).await;
     let t = &results.file.transports[0];
@@ -103,12 +147,27 @@ testkit::per_push_transport!(
 async fn latency_tells_the_truth(transport: Transport) {
     let mut server = TestServer::start().await;
     let proxy = delay_proxy(server.addr, Duration::from_millis(20));
+    // WebTransport goes over UDP: through a UDP proxy on the same port
+    // number, the certificate pinned (its /api/webtransport would name the
+    // server's own address).
+    let cert_hash = if transport.is_webtransport() {
+        udp_delay_proxy(proxy.port(), server.addr, Duration::from_millis(20));
+        let info: protocol::WebTransportInfo = server
+            .get(protocol::paths::WEBTRANSPORT_INFO)
+            .await
+            .json()
+            .await
+            .expect("webtransport info");
+        Some(info.cert_hash)
+    } else {
+        None
+    };
     // Both runs at once against one server (each run has its own rooms), so
     // whatever else loads the machine weighs on both alike.
     let (direct_url, proxy_url) = (server.url.clone(), format!("http://{proxy}"));
     let (direct, delayed) = tokio::join!(
-        median_latency_us(&direct_url, transport),
-        median_latency_us(&proxy_url, transport)
+        median_latency_us(&direct_url, transport, None),
+        median_latency_us(&proxy_url, transport, cert_hash)
     );
     let rise = delayed as f64 - direct as f64;
     eprintln!("{transport}: median {direct}us direct, {delayed}us via 20 ms proxy, rise {rise}us");
