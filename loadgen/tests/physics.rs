@@ -96,35 +96,36 @@ fn udp_delay_proxy(port: u16, upstream: SocketAddr, delay: Duration) {
             std::collections::HashMap::new();
         let mut buf = vec![0u8; 65536];
         while let Ok((n, from)) = front.recv_from(&mut buf) {
-            if !ups.contains_key(&from) {
-                let up = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-                up.connect(upstream).expect("connect");
-                let (Ok(up_read), Ok(back)) = (up.try_clone(), front.try_clone()) else {
-                    continue;
-                };
-                let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 65536];
-                    while let Ok(n) = up_read.recv(&mut buf) {
-                        let due = std::time::Instant::now() + delay;
-                        if tx.send((due, buf[..n].to_vec())).is_err() {
-                            break;
+            let up = match ups.entry(from) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let up = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+                    up.connect(upstream).expect("connect");
+                    let (Ok(up_read), Ok(back)) = (up.try_clone(), front.try_clone()) else {
+                        continue;
+                    };
+                    let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+                    std::thread::spawn(move || {
+                        let mut buf = vec![0u8; 65536];
+                        while let Ok(n) = up_read.recv(&mut buf) {
+                            let due = std::time::Instant::now() + delay;
+                            if tx.send((due, buf[..n].to_vec())).is_err() {
+                                break;
+                            }
                         }
-                    }
-                });
-                std::thread::spawn(move || {
-                    while let Ok((due, d)) = rx.recv() {
-                        std::thread::sleep(
-                            due.saturating_duration_since(std::time::Instant::now()),
-                        );
-                        let _ = back.send_to(&d, from);
-                    }
-                });
-                ups.insert(from, up);
-            }
-            if let Some(up) = ups.get(&from) {
-                let _ = up.send(&buf[..n]);
-            }
+                    });
+                    std::thread::spawn(move || {
+                        while let Ok((due, d)) = rx.recv() {
+                            std::thread::sleep(
+                                due.saturating_duration_since(std::time::Instant::now()),
+                            );
+                            let _ = back.send_to(&d, from);
+                        }
+                    });
+                    v.insert(up)
+                }
+            };
+            let _ = up.send(&buf[..n]);
         }
     });
 }
