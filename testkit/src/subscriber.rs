@@ -13,6 +13,7 @@ use loadgen::wire::SseParser;
 use protocol::Transport;
 use protocol::message::ServerFrame;
 use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED, WS_CLOSE_LAGGED};
+use protocol::webtransport::Mode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::VecDeque;
@@ -177,10 +178,10 @@ impl Subscriber {
             Transport::SocketIo | Transport::SocketIoPolling => {
                 Inner::SocketIo(socketio::Sio::open(t, srv, room, &q).await)
             }
-            Transport::WebTransport => Inner::Wt(wt::Wt::open(srv, room, &q).await),
-            // It drops messages by design: its tests read datagrams themselves.
+            Transport::WebTransport => Inner::Wt(wt::Wt::open(srv, room, Mode::Stream, &q).await),
+            // Datagrams are not resent, but loopback loses none.
             Transport::WebTransportDatagram => {
-                panic!("no Subscriber for {t}: use testkit::wt_connect")
+                Inner::Wt(wt::Wt::open(srv, room, Mode::Datagram, &q).await)
             }
         };
         Subscriber { inner }

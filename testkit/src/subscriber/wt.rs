@@ -4,7 +4,7 @@
 
 use super::{End, FrameType, Got};
 use crate::TestServer;
-use protocol::webtransport::{CLOSE_LAGGED, FRAME_END, Notice};
+use protocol::webtransport::{CLOSE_LAGGED, FRAME_END, Mode, Notice};
 use wtransport::error::ConnectionError;
 use wtransport::tls::Sha256Digest;
 use wtransport::{ClientConfig, Connection, Endpoint, RecvStream};
@@ -94,34 +94,52 @@ pub fn ended(e: ConnectionError) -> End {
     }
 }
 
-/// A stream-mode subscriber.
+/// A subscriber in either mode (datagram mode on loopback loses nothing).
 pub(super) struct Wt {
     conn: Connection,
     lines: Lines,
+    datagrams: bool,
     pub gap: bool,
     /// The endpoint lives as long as its session.
     _client: Endpoint<wtransport::endpoint::endpoint_side::Client>,
 }
 
 impl Wt {
-    pub async fn open(srv: &TestServer, room: &str, q: &str) -> Wt {
+    pub async fn open(srv: &TestServer, room: &str, mode: Mode, q: &str) -> Wt {
         let client = wt_client(srv);
         let info = srv.webtransport.as_ref().expect("webtransport");
-        let url = format!("{}{}?mode=stream&{q}", info.url, protocol::paths::wt(room));
+        let url = format!(
+            "{}{}?mode={}&{q}",
+            info.url,
+            protocol::paths::wt(room),
+            mode.as_str()
+        );
         let conn = client.connect(url).await.expect("webtransport session");
         let recv = conn.accept_uni().await.expect("the server's stream");
         Wt {
             conn,
             lines: Lines::new(recv),
+            datagrams: mode == Mode::Datagram,
             gap: false,
             _client: client,
         }
     }
 
-    /// The next message line; a gap notice is noted, a lag or close ends it.
+    /// The next message (a line or a datagram); a gap notice is noted, a
+    /// lag or close ends it.
     pub async fn next_message(&mut self) -> Result<Got, End> {
         loop {
-            let Some(line) = self.lines.next().await else {
+            let line = tokio::select! {
+                l = self.lines.next() => l,
+                d = self.conn.receive_datagram(), if self.datagrams => match d {
+                    Ok(d) => {
+                        let text = std::str::from_utf8(d.payload().as_ref()).map(str::to_string);
+                        return Ok(Got::parse(&text.expect("UTF-8 datagram")));
+                    }
+                    Err(e) => return Err(ended(e)),
+                },
+            };
+            let Some(line) = line else {
                 return Err(ended(self.conn.closed().await));
             };
             let frame: FrameType =
