@@ -103,8 +103,9 @@ pub struct Scenario {
     /// within a quarter of it more)
     #[arg(long = "stream-timeout", value_name = "DURATION", default_value_t = secs(60))]
     pub stream_timeout: Dur,
-    /// How publishers send: http (POST), ws (a frame) or socketio (an event
-    /// with an acknowledgement) [default: http, or the one way a profile
+    /// How publishers send: http (POST), ws (a frame), socketio (an event
+    /// with an acknowledgement) or webtransport (a frame on a session's
+    /// stream, acknowledged) [default: http, or the one way a profile
     /// without HTTP publishing has]
     #[arg(long = "publish-via", value_name = "VIA")]
     #[serde(with = "opt_text")]

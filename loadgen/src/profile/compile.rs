@@ -50,7 +50,11 @@ impl Ctx<'_> {
         )?;
         let has_ws = subs[Transport::Ws.index()].is_some();
         let sio_publish = socketio.as_ref().is_some_and(|s| s.publish.is_some());
-        let publish = self.publish(raw.publish, has_ws, sio_publish)?;
+        let wt_publish = subs
+            .iter()
+            .flatten()
+            .any(|s| s.wt().is_some_and(|w| w.publish.is_some()));
+        let publish = self.publish(raw.publish, has_ws, sio_publish || wt_publish)?;
         let token = raw.token.as_ref().map(|t| self.token(t)).transpose()?;
         Ok(Profile {
             name,

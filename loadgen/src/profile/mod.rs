@@ -326,13 +326,15 @@ impl Profile {
     }
 
     /// How publishers send unless told: over HTTP, else the one way the
-    /// profile has (a WebSocket frame, a Socket.IO event).
+    /// profile has (a WebSocket frame, a Socket.IO event, a WebTransport
+    /// frame).
     pub fn default_publish_via(&self) -> protocol::results::PublishVia {
         use protocol::results::PublishVia;
         match (&self.publish.http, &self.publish.frame) {
             (Some(_), _) => PublishVia::Http,
             (None, Some(_)) => PublishVia::Ws,
             (None, None) if self.publishes_over_socketio() => PublishVia::SocketIo,
+            (None, None) if self.webtransport_publish().is_some() => PublishVia::WebTransport,
             (None, None) => PublishVia::Ws,
         }
     }

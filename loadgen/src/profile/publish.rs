@@ -17,16 +17,16 @@ pub(super) const NEEDS_PAYLOAD: &str =
 impl Ctx<'_> {
     /// `[publish]`: required, with url and body (HTTP) or frame (WebSocket,
     /// which needs the `[ws]` section: `has_ws`), each carrying `{payload}`.
-    /// Without the section, a profile must publish by Socket.IO event
-    /// (`sio_publish`).
+    /// Without the section, a profile must publish by Socket.IO event or
+    /// WebTransport frame (`other_publish`).
     pub(super) fn publish(
         &self,
         publish: Option<Spanned<RawPublish>>,
         has_ws: bool,
-        sio_publish: bool,
+        other_publish: bool,
     ) -> R<Publish> {
         let Some(publish) = publish else {
-            if sio_publish {
+            if other_publish {
                 return Ok(Publish {
                     http: None,
                     frame: None,
@@ -36,7 +36,7 @@ impl Ctx<'_> {
             return Err(self.err(
                 None,
                 "[publish]",
-                "missing: a profile must say how to publish (url and body, or frame; or [socketio] publish_event)",
+                "missing: a profile must say how to publish (url and body, or frame; or [socketio] publish_event, or [webtransport] publish_frame)",
             ));
         };
         let line = self.line(publish.span().start);

@@ -300,3 +300,18 @@ fn webtransport_errors_name_field_and_line() {
     let e = err("[webtransport]\nmodes = [\"stream\"]\n");
     assert_eq!(e.field, "[webtransport] url");
 }
+
+#[test]
+fn a_webtransport_only_profile_publishes_over_it() {
+    let text = r#"
+[webtransport]
+url = "/wt/{room}"
+publish_frame = '{"text":"{payload}"}'
+publish_id = "/id"
+"#;
+    let p = Profile::parse(text, "p.toml").expect("valid");
+    assert_eq!(
+        p.default_publish_via(),
+        protocol::results::PublishVia::WebTransport
+    );
+}
