@@ -33,8 +33,11 @@ use protocol::webtransport::Mode;
 use std::time::{Duration, Instant};
 use wtransport::error::ConnectionError;
 
-/// How often a session samples its byte counts (and checks its holes).
-const TICK: Duration = Duration::from_millis(100);
+/// How often a session samples its byte counts (a timer per session:
+/// not much more often than the run's per-second samples need).
+const TICK: Duration = Duration::from_millis(250);
+/// With catch-up: how often it also looks for holes past their window.
+const CATCH_UP_TICK: Duration = Duration::from_millis(100);
 
 /// UDP bytes of one connection already added to the client's counter.
 #[derive(Debug, Default)]
@@ -207,9 +210,14 @@ impl Session {
         let own = c.cancel().child_token();
         let cancelled = own.cancelled();
         tokio::pin!(cancelled);
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let datagrams = wt.mode == Mode::Datagram;
+        let every = if datagrams && shared.cfg.datagram_catch_up {
+            CATCH_UP_TICK
+        } else {
+            TICK
+        };
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut uni: Option<wtransport::RecvStream> = None;
         loop {
             let (conn, frames) = (&self.conn, &mut self.frames);

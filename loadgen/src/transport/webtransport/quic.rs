@@ -49,10 +49,11 @@ impl Quic {
             None => ask_server(ep).await?,
         };
         let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
-        let bind = bind_addr(target.addr, &cfg.source_ips);
+        let socket = udp_socket(bind_addr(target.addr, &cfg.source_ips))
+            .map_err(|e| ClientError::from_io(&e, true))?;
         let timeout = cfg.stream_timeout;
         let config = wtransport::ClientConfig::builder()
-            .with_bind_address(bind)
+            .with_bind_socket(socket)
             .with_custom_tls(tls)
             .max_idle_timeout(Some(timeout))
             .map_err(|_| {
@@ -179,6 +180,17 @@ async fn ask_server(ep: &Endpoint) -> Result<(Target, Trust), ClientError> {
             ),
         )),
     }
+}
+
+/// Kernel buffer asked for on the shared UDP socket, each way.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// The run's UDP socket for one server, with large kernel buffers (a
+/// failure to get them is no error: the kernel's default then applies).
+fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let _ = crate::sys::set_socket_buffers(&socket, SOCKET_BUFFER);
+    Ok(socket)
 }
 
 /// The UDP socket's address: the first `--source-ips` address of the
