@@ -241,14 +241,54 @@ enum Stalled {
     /// The session and its unread stream (kept open).
     Wt(wtransport::Connection, wtransport::RecvStream),
 }
+
+impl Stalled {
+    /// `raw`: the request, the status line it gets and what the client
+    /// sends once connected; `None`: a WebTransport session.
+    async fn open(srv: &TestServer, raw: Option<(&str, &[u8; 12], &[u8])>) -> Stalled {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Some((request, status, then)) = raw else {
+            let path = format!("{}?history=0", protocol::paths::wt("slow"));
+            let conn = testkit::wt_connect(srv, &path).await.expect("session");
+            let stream = conn.accept_uni().await.expect("the server's stream");
+            return Stalled::Wt(conn, stream);
+        };
+        let mut s = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
+        s.write_all(request.as_bytes()).await.expect("request");
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.expect("status line");
+        assert_eq!(&head, status);
+        s.write_all(then).await.expect("connect");
+        Stalled::Tcp(s)
+    }
+
+    /// Returns once the server has closed the connection.
+    async fn gone(self) {
+        use tokio::io::AsyncReadExt;
+        match self {
+            Stalled::Tcp(mut s) => {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+            Stalled::Wt(conn, _stream) => {
+                conn.closed().await;
+            }
+        }
+    }
+}
 /// A subscriber that stops reading: its socket buffers fill, then the
 /// server gives up on it within two heartbeats (counted) instead of holding
 /// it forever, and everyone else keeps getting messages.
 async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // The subscribe request written by hand, the status line it gets, and
-    // what the client sends once connected.
-    // WebTransport has no raw request: a session that never reads its stream.
+    // what the client sends once connected; WebTransport has none.
     let raw: Option<(&str, &[u8; 12], &[u8])> = match t {
         Transport::Ws => Some((
             "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
@@ -291,25 +331,7 @@ async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
         false
     });
     // The stalled one: a raw request (or a session), then it never reads again.
-    let stalled = match raw {
-        Some((request, status, then)) => {
-            let mut s = tokio::net::TcpStream::connect(srv.addr)
-                .await
-                .expect("connect");
-            s.write_all(request.as_bytes()).await.expect("request");
-            let mut head = [0u8; 12];
-            s.read_exact(&mut head).await.expect("status line");
-            assert_eq!(&head, status);
-            s.write_all(then).await.expect("connect");
-            Stalled::Tcp(s)
-        }
-        None => {
-            let path = format!("{}?history=0", protocol::paths::wt("slow"));
-            let conn = testkit::wt_connect(&srv, &path).await.expect("session");
-            let stream = conn.accept_uni().await.expect("the server's stream");
-            Stalled::Wt(conn, stream)
-        }
-    };
+    let stalled = Stalled::open(&srv, raw).await;
     // 16 MB of messages: far more than the socket buffers hold.
     let text = "x".repeat(8 * 1024);
     let http = reqwest::Client::new();
@@ -333,23 +355,7 @@ async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
     }
     // Its connection is gone: the socket ends (EOF or reset) once what the
     // kernel buffered is read; the session is closed.
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
-        match stalled {
-            Stalled::Tcp(mut s) => {
-                let mut buf = vec![0u8; 1 << 16];
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
-            }
-            Stalled::Wt(conn, _stream) => {
-                conn.closed().await;
-            }
-        }
-    })
-    .await;
+    let drained = tokio::time::timeout(Duration::from_secs(10), stalled.gone()).await;
     assert!(
         drained.is_ok(),
         "the server kept the stalled connection open"
