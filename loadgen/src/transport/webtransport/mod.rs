@@ -252,7 +252,7 @@ impl Session {
                 }
                 Event::Read(_) => Some(self.stream_ended(c, wt).await?),
                 Event::Datagram(Ok(d)) => {
-                    self.take_message(c, shared, wt, &d);
+                    take_message(&mut self.holes, c, shared, wt, &d);
                     None
                 }
             };
@@ -269,9 +269,11 @@ impl Session {
         shared: &Shared,
         wt: &WtSub,
     ) -> Result<Option<End>, ClientError> {
+        // Disjoint borrows: the frame stays in the buffer while it is
+        // recorded (no copy per message).
+        let Session { frames, holes, .. } = self;
         loop {
-            let frame = self
-                .frames
+            let frame = frames
                 .next_frame()
                 .map_err(|e| ClientError::new(ErrorKind::Protocol, e.to_string()))?;
             let Some(frame) = frame else { return Ok(None) };
@@ -296,37 +298,8 @@ impl Session {
                 c.lagged(cursor.as_deref());
                 return Ok(Some(End::Lagged));
             } else {
-                let frame = frame.to_vec();
-                self.take_message(c, shared, wt, &frame);
+                take_message(holes, c, shared, wt, frame);
             }
-        }
-    }
-
-    /// Record one message (a stream frame or a datagram); in datagram mode
-    /// the cursor is the highest id seen, whatever the arrival order.
-    fn take_message(&mut self, c: &mut Client, shared: &Shared, wt: &WtSub, msg: &[u8]) {
-        let now_us = c.shared.rec.clock.now_us();
-        if let Err(e) = c.take_unit(shared, now_us, msg) {
-            c.shared.rec.error(&e);
-            return;
-        }
-        if wt.mode != Mode::Datagram {
-            return;
-        }
-        let Some(id) = c
-            .cursors
-            .first()
-            .and_then(|v| v.as_deref()?.parse::<u64>().ok())
-        else {
-            return;
-        };
-        self.holes
-            .saw(id, Instant::now(), shared.cfg.datagram_catch_up);
-        if let (Some(h), Some(Some(slot))) = (self.holes.highest, c.cursors.first_mut())
-            && h != id
-        {
-            slot.clear();
-            slot.push_str(&h.to_string());
         }
     }
 
@@ -385,5 +358,32 @@ impl Session {
         };
         let reply = stream.fetch(&due).await?;
         fetch::take_fetched(c, shared, &reply, &due)
+    }
+}
+
+/// Record one message (a stream frame or a datagram); in datagram mode
+/// the cursor is the highest id seen, whatever the arrival order.
+fn take_message(holes: &mut Holes, c: &mut Client, shared: &Shared, wt: &WtSub, msg: &[u8]) {
+    let now_us = c.shared.rec.clock.now_us();
+    if let Err(e) = c.take_unit(shared, now_us, msg) {
+        c.shared.rec.error(&e);
+        return;
+    }
+    if wt.mode != Mode::Datagram {
+        return;
+    }
+    let Some(id) = c
+        .cursors
+        .first()
+        .and_then(|v| v.as_deref()?.parse::<u64>().ok())
+    else {
+        return;
+    };
+    holes.saw(id, Instant::now(), shared.cfg.datagram_catch_up);
+    if let (Some(h), Some(Some(slot))) = (holes.highest, c.cursors.first_mut())
+        && h != id
+    {
+        slot.clear();
+        let _ = std::fmt::Write::write_fmt(slot, format_args!("{h}"));
     }
 }
