@@ -307,7 +307,8 @@ impl Config {
             );
         }
         // WebTransport is always TLS (QUIC), whatever the target's scheme.
-        let tls_anyway = self.transport.is_webtransport();
+        let tls_anyway =
+            self.transport.is_webtransport() || self.publish_via == PublishVia::WebTransport;
         if (self.tls.insecure || self.tls.ca_cert.is_some())
             && !tls_anyway
             && !self.targets.iter().any(|t| t.tls)
@@ -318,6 +319,15 @@ impl Config {
                 "--ca-cert"
             };
             return invalid(flag, "only applies to https:// targets");
+        }
+        if let Some(hash) = &self.tls.cert_hash {
+            if !tls_anyway {
+                return invalid(
+                    "--cert-hash",
+                    "only applies to WebTransport (--transport webtransport or webtransport-datagram, --publish-via webtransport)",
+                );
+            }
+            crate::transport::webtransport::parse_hash(hash)?;
         }
         if self.workers == 0 || self.worker_id >= self.workers {
             return invalid("--worker-id", "must be below --workers (0 … N−1)");
@@ -513,6 +523,22 @@ mod tests {
         c.clients = 60_000;
         assert_eq!(c.validate().map_err(|e| e.flag()), Err("--source-ips"));
         c.source_ips = crate::parse::source_ips("127.0.0.1-127.0.0.4").expect("ips");
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    /// WebTransport is TLS whatever the target's scheme; a pin is checked
+    /// before anything connects.
+    #[test]
+    fn webtransport_trust_flags() {
+        let mut c = Config::new("http://127.0.0.1:1", Transport::Ws).expect("config");
+        c.tls.cert_hash = Some("ab".repeat(32));
+        assert_eq!(c.validate().map_err(|e| e.flag()), Err("--cert-hash"));
+        c.transport = Transport::WebTransport;
+        assert_eq!(c.validate(), Ok(()));
+        c.tls.cert_hash = Some("abc".into());
+        assert_eq!(c.validate().map_err(|e| e.flag()), Err("--cert-hash"));
+        c.tls.cert_hash = None;
+        c.tls.insecure = true;
         assert_eq!(c.validate(), Ok(()));
     }
 

@@ -23,6 +23,7 @@ mod trust;
 
 pub use frames::Frames;
 pub use quic::{Quic, closed_error, quic};
+pub use trust::parse_hash;
 
 use super::{Client, End, REQUEST_TIMEOUT, Shared, bounded};
 use crate::error::{ClientError, ErrorKind};
