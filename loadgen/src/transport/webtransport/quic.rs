@@ -49,8 +49,14 @@ impl Quic {
             None => ask_server(ep).await?,
         };
         let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
-        let socket = udp_socket(bind_addr(target.addr, &cfg.source_ips))
-            .map_err(|e| ClientError::from_io(&e, true))?;
+        let bind = bind_addr(target.addr, &cfg.source_ips);
+        // Over an emulated network: in the link's client namespace, as the
+        // TCP transports' sockets.
+        let socket = match &cfg.client_ns {
+            Some(ns) => ns.run(|| udp_socket(bind)).and_then(|r| r),
+            None => udp_socket(bind),
+        }
+        .map_err(|e| ClientError::from_io(&e, true))?;
         let timeout = cfg.stream_timeout;
         let config = wtransport::ClientConfig::builder()
             .with_bind_socket(socket)
