@@ -30,7 +30,7 @@ pub struct WireCounter {
 
 impl WireCounter {
     /// Bytes went out (`up`) or came in.
-    fn moved(&self, up: bool, n: usize) {
+    pub(crate) fn moved(&self, up: bool, n: usize) {
         if n == 0 {
             return;
         }

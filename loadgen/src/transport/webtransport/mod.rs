@@ -52,9 +52,10 @@ impl UdpBytes {
     pub fn sample(&mut self, conn: &wtransport::Connection, counter: &WireCounter) {
         let s = conn.quic_connection().stats();
         let (up, down) = (s.udp_tx.bytes, s.udp_rx.bytes);
-        let ord = std::sync::atomic::Ordering::Relaxed;
-        counter.up.fetch_add(up.saturating_sub(self.up), ord);
-        counter.down.fetch_add(down.saturating_sub(self.down), ord);
+        // Through `moved`, so a phone's radio model hears of the activity
+        // (to within a sample's period).
+        counter.moved(true, up.saturating_sub(self.up) as usize);
+        counter.moved(false, down.saturating_sub(self.down) as usize);
         self.up = up.max(self.up);
         self.down = down.max(self.down);
     }
