@@ -432,3 +432,39 @@ async fn shutdown_closes_sessions_with_going_away() {
     let (code, _) = closed(&conn).await;
     assert_eq!(code, u64::from(protocol::webtransport::CLOSE_GOING_AWAY));
 }
+
+#[tokio::test]
+async fn a_lagging_session_gets_the_lag_line_then_close_4000_with_its_cursor() {
+    let srv = TestServer::with(server::Config {
+        subscriber_queue: 4,
+        ..server::Config::default()
+    })
+    .await;
+    let (conn, mut stream) = session(&srv, "lag", "history=0").await;
+    // Far more than the queue holds, faster than the session task runs (one
+    // thread: it runs only when the publishes wait).
+    let url = format!("{}{}", srv.url, protocol::paths::messages("lag"));
+    let bodies: Vec<_> = (0..400)
+        .map(|i| serde_json::json!({"user": "u", "text": format!("b{i}")}))
+        .collect();
+    futures_util::future::join_all(bodies.iter().map(|b| srv.http.post(&url).json(b).send())).await;
+    let mut last = None;
+    let notice = loop {
+        let line = next_line(&mut stream).await;
+        match serde_json::from_str::<protocol::webtransport::Notice>(&line) {
+            Ok(protocol::webtransport::Notice::Lagged(n)) => break n,
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => {
+                let m: protocol::Message = serde_json::from_str(&line).expect("message");
+                last = Some(m.id);
+            }
+        }
+    };
+    // The last id delivered, or where the session started (an empty room).
+    assert_eq!(notice.cursor, last.unwrap_or_else(|| "0".into()));
+    let (code, reason) = closed(&conn).await;
+    assert_eq!(code, u64::from(protocol::webtransport::CLOSE_LAGGED));
+    let reason: protocol::LagNotice = serde_json::from_slice(&reason).expect("lag notice");
+    assert_eq!(reason, notice);
+    assert_eq!(srv.metric("rtbench_server_lagged_total").await, 1);
+}
