@@ -468,3 +468,67 @@ async fn a_lagging_session_gets_the_lag_line_then_close_4000_with_its_cursor() {
     assert_eq!(reason, notice);
     assert_eq!(srv.metric("rtbench_server_lagged_total").await, 1);
 }
+
+#[tokio::test]
+async fn with_tls_files_quic_uses_that_certificate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/tls");
+    let srv = TestServer::with(server::Config {
+        tls: Some(server::tls::TlsFiles {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        }),
+        ..server::Config::default()
+    })
+    .await;
+    let info = srv.webtransport.clone().expect("wt");
+    assert!(!info.self_signed);
+    let chain = wtransport::tls::CertificateChain::load_pemfile(dir.join("server.pem"))
+        .await
+        .expect("pem");
+    let leaf = chain.as_slice().first().expect("leaf").hash();
+    assert_eq!(testkit::digest(&info.cert_hash), leaf);
+    // Not pinnable (valid longer than 14 days): checked against nothing here,
+    // and the certificate seen is the file's.
+    let client = wtransport::Endpoint::client(
+        wtransport::ClientConfig::builder()
+            .with_bind_default()
+            .with_no_cert_validation()
+            .build(),
+    )
+    .expect("client");
+    let conn = client
+        .connect(format!("{}/api/rooms/tls/wt?history=0", info.url))
+        .await
+        .expect("session");
+    let seen = conn.peer_identity().expect("certificate");
+    assert_eq!(seen.as_slice().first().expect("leaf").hash(), leaf);
+}
+
+#[tokio::test]
+async fn garbage_on_request_streams_never_ends_the_session() {
+    let srv = TestServer::with(server::Config {
+        max_message_bytes: 1024,
+        ..server::Config::default()
+    })
+    .await;
+    let (conn, _stream) = session(&srv, "junk", "history=0").await;
+    let junk: [&[u8]; 5] = [
+        b"\xff\xfe\x00garbage\n",
+        b"{\"type\":\"message\"\n",
+        b"{\"type\":\"fetch\",\"since\":\"99999999999999999999999\"}\n",
+        &[b'{'; 3000],
+        b"no newline at the end",
+    ];
+    for bytes in junk {
+        let mut req = Requests::open(&conn).await;
+        req.write(bytes).await;
+        req.send.finish().await.expect("finish");
+        let r = req.reply().await;
+        assert!(matches!(r, Reply::Error(_)), "{r:?}");
+    }
+    let mut req = Requests::open(&conn).await;
+    let ok = req
+        .ask(r#"{"type":"message","user":"u","text":"alive"}"#)
+        .await;
+    assert!(matches!(ok, Reply::Ack(_)), "{ok:?}");
+}
