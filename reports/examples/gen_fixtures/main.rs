@@ -410,6 +410,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             foreign: 0,
             engine_io_handshakes: 0,
             engine_io_upgrades: 0,
+            dropped_by_design: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,
