@@ -10,7 +10,8 @@
 //! next request is at the server), each packet crossing the link's one-way
 //! delay, the fan-out of a message serialized at the link's down rate, and on
 //! a lossy link a retransmission timeout for a lost packet, with everything
-//! behind it on a stream held back (head-of-line blocking). The radio figures
+//! behind it on a stream held back (head-of-line blocking); on QUIC the loss
+//! timer replaces TCP's, and a lost datagram is dropped by design. The radio figures
 //! come from the emulator's own models (`netem::radio`), fed with the times
 //! each client sent or received data, as the load generator feeds them.
 
