@@ -1,8 +1,9 @@
 //! The chat page in a real browser: starts the `rtbench` binary as a server on
 //! a free port and runs `tests/browser/chat.mjs` (playwright-core driving
 //! Debian's headless Chromium) against it. Five users on the page's five
-//! transports check user lists, delivery, typing, history, XSS safety and
-//! reconnects.
+//! TCP transports check user lists, delivery, typing, history, XSS safety and
+//! reconnects; `chat-webtransport.mjs` does the same for WebTransport (QUIC),
+//! beside a WebSocket page.
 //!
 //! Needs `node`, `node_modules/playwright-core` (`npm ci`) and
 //! `/usr/bin/chromium` (or `$CHROMIUM`); `scripts/test.sh` installs them. When
@@ -57,6 +58,21 @@ fn chat_page_over_tls_and_http2() {
         &[],
     );
     assert!(url.starts_with("https://"), "{url}");
+}
+
+/// The page's WebTransport option: a WebSocket page and a WebTransport page
+/// (the server's self-signed certificate pinned by its hash) chat with each
+/// other, hostile names and texts stay text, and the WebTransport page
+/// resumes after its session times out (a short heartbeat makes QUIC's idle
+/// timeout 2 s).
+#[test]
+fn chat_page_over_webtransport() {
+    page_test(
+        "browser/webtransport",
+        &["--heartbeat", "1s"],
+        "tests/browser/chat-webtransport.mjs",
+        &[],
+    );
 }
 
 /// The page against a server that wants tokens: names from the tokens, and
