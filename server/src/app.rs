@@ -25,6 +25,8 @@ pub struct Shared {
     pub tracker: TaskTracker,
     /// Socket.IO sessions by sid.
     pub(crate) socketio: transport::socketio::Store,
+    /// WebTransport's URL and certificate hash, once its endpoint is up.
+    pub webtransport: std::sync::OnceLock<protocol::WebTransportInfo>,
 }
 
 /// Cheap handle to [`Shared`].
@@ -69,6 +71,7 @@ impl AppState {
             shutdown,
             tracker: TaskTracker::new(),
             socketio: transport::socketio::Store::default(),
+            webtransport: std::sync::OnceLock::new(),
         })))
     }
 }
@@ -92,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .route(protocol::paths::METRICS, get(page::metrics))
         .route(protocol::paths::STATS, get(page::stats))
         .route(protocol::paths::HEALTHZ, get(page::healthz))
+        .route(protocol::paths::WEBTRANSPORT_INFO, get(page::webtransport))
         .fallback(page::not_found)
         .method_not_allowed_fallback(page::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -8,8 +8,8 @@
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use protocol::token::{TokenError, verify};
@@ -52,8 +52,8 @@ impl Auth {
     }
 }
 
-fn token_of(req: &Request) -> Option<String> {
-    if let Some(v) = req.headers().get(header::AUTHORIZATION)
+fn token_of(headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION)
         && let Ok(v) = v.to_str()
     {
         let v = v.trim();
@@ -64,10 +64,33 @@ fn token_of(req: &Request) -> Option<String> {
             return Some(t.trim().to_string());
         }
     }
-    let q = req.uri().query()?;
+    let q = uri.query()?;
     q.split('&')
         .find_map(|kv| kv.strip_prefix("token="))
         .map(str::to_string)
+}
+
+/// The user of a request's token (`Authorization: Bearer` or `?token=`):
+/// `Ok(None)` when auth is off; a refusal is counted.
+pub(crate) fn authorize(
+    app: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<Option<Auth>, TokenError> {
+    let Some(secret) = &app.config.auth_secret else {
+        return Ok(None);
+    };
+    let verdict = match token_of(headers, uri) {
+        Some(t) => verify_token(secret, &t),
+        None => Err(TokenError::Missing),
+    };
+    match verdict {
+        Ok(sub) => Ok(Some(Auth(Some(sub.into())))),
+        Err(e) => {
+            app.limit_metrics.auth_failures.fetch_add(1, Relaxed);
+            Err(e)
+        }
+    }
 }
 
 /// The token's subject, if `token` is valid now.
@@ -80,31 +103,28 @@ pub(crate) fn verify_token(secret: &str, token: &str) -> Result<String, TokenErr
 
 /// The middleware: check the token of every room endpoint.
 pub async fn check(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(secret) = &app.config.auth_secret else {
+    if app.config.auth_secret.is_none() {
         return next.run(req).await;
-    };
+    }
     let path = req.uri().path();
     let socketio = path == protocol::socketio::PATH;
     if !path.starts_with("/api/rooms/") && !socketio {
         return next.run(req).await;
     }
-    let token = token_of(&req);
     // Socket.IO: a session's later requests carry its sid, not a token,
     // and a handshake without one sends it in the CONNECT packet.
-    if socketio && (token.is_none() || crate::transport::socketio::has_sid(req.uri())) {
+    if socketio
+        && (token_of(req.headers(), req.uri()).is_none()
+            || crate::transport::socketio::has_sid(req.uri()))
+    {
         return next.run(req).await;
     }
-    let verdict = match token {
-        Some(t) => verify_token(secret, &t),
-        None => Err(TokenError::Missing),
-    };
-    match verdict {
-        Ok(sub) => {
-            req.extensions_mut().insert(Auth(Some(sub.into())));
+    match authorize(&app, req.headers(), req.uri()) {
+        Ok(auth) => {
+            req.extensions_mut().insert(auth.unwrap_or_default());
             next.run(req).await
         }
         Err(e) => {
-            app.limit_metrics.auth_failures.fetch_add(1, Relaxed);
             let upgrade = req
                 .headers()
                 .get(header::UPGRADE)

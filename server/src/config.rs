@@ -59,6 +59,10 @@ pub struct Config {
     /// Socket.IO `pingTimeout`: how long a ping may go unanswered before
     /// the session is dropped.
     pub socketio_ping_timeout: Duration,
+    /// Serve WebTransport over HTTP/3 on UDP (docs/webtransport.md).
+    pub webtransport: bool,
+    /// WebTransport's UDP address; `None`: the TCP listener's (same port number).
+    pub webtransport_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -93,6 +97,8 @@ impl Default for Config {
             socketio_ping_timeout: Duration::from_millis(
                 protocol::socketio::engine::DEFAULT_PING_TIMEOUT_MS,
             ),
+            webtransport: true,
+            webtransport_addr: None,
         }
     }
 }

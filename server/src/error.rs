@@ -39,6 +39,8 @@ pub enum ApiError {
     TooBusy(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    NotServed(&'static str),
 }
 
 impl ApiError {
@@ -60,13 +62,14 @@ impl ApiError {
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::TooBusy(_) => "too_busy",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::NotServed(_) => "not_found",
         }
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NotServed(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::BrokerUnavailable(_) | ApiError::TooBusy(_) => {
@@ -124,4 +127,12 @@ pub enum Error {
     Config(String),
     #[error("{0} (make a certificate with scripts/gen-test-cert.sh, or see README \"TLS\")")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("{0}")]
+    Bind(#[from] crate::bind::BindError),
+    #[error("cannot make WebTransport's self-signed certificate: {0}")]
+    SelfSigned(String),
+    #[error(
+        "cannot start the WebTransport (HTTP/3) endpoint: {0} (or turn it off with --no-webtransport)"
+    )]
+    WebTransport(#[source] std::io::Error),
 }

@@ -1,7 +1,7 @@
 //! rtbench reference chat server: one feed, every transport.
 //!
 //! Every room's messages reach subscribers over short polling, long
-//! polling, Server-Sent Events and WebSockets with byte-identical JSON, so a
+//! polling, Server-Sent Events, WebSockets, Socket.IO and WebTransport with byte-identical JSON, so a
 //! comparison between transports measures the transports and nothing else.
 //!
 //! # Layout
@@ -16,6 +16,7 @@
 //! Internal:
 //! - `app`: [`AppState`] and [`app`], the router of every endpoint.
 //! - `listen`: [`run`]: the accept loop, `--max-connections`, shutdown.
+//! - `bind`: [`bind`]: TCP and WebTransport's UDP on one port number.
 //! - `connection`: one socket: TLS (or a 400 to plain HTTP), then HTTP/2 or HTTP/1.1.
 //! - `config`: [`Config`], the server's settings.
 //! - `auth`: `--auth-token-secret`, JWT checks on room endpoints.
@@ -30,6 +31,7 @@
 
 mod app;
 mod auth;
+mod bind;
 mod broker;
 mod config;
 mod connection;
@@ -47,8 +49,9 @@ pub mod tls;
 pub mod transport;
 
 pub use app::{AppState, Shared, app};
+pub use bind::{BindError, Listeners, Udp, bind, bind_std};
 pub use broker::BrokerError;
 pub use config::Config;
 pub use delay::{rounds_for, spend};
 pub use error::{ApiError, Error};
-pub use listen::run;
+pub use listen::{Started, run, start};

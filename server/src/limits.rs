@@ -209,11 +209,7 @@ fn origin(req: &Request) -> Option<&str> {
 }
 
 /// Same origin: the page this server served itself (`http://` + Host).
-fn same_origin(req: &Request, origin: &str) -> bool {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
+fn same_origin(host: Option<&str>, origin: &str) -> bool {
     host.is_some_and(|h| {
         origin
             .strip_prefix("http://")
@@ -222,25 +218,40 @@ fn same_origin(req: &Request, origin: &str) -> bool {
     })
 }
 
+/// Whether a browser page from `origin` may connect to a server it
+/// reached as `host` (`--allowed-origins`; no `Origin` is not a browser's
+/// cross-origin request). A refusal is counted.
+pub(crate) fn origin_allowed(app: &AppState, origin: Option<&str>, host: Option<&str>) -> bool {
+    let (Some(allowed), Some(o)) = (&app.config.allowed_origins, origin) else {
+        return true;
+    };
+    if same_origin(host, o)
+        || allowed
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(o))
+    {
+        return true;
+    }
+    app.limit_metrics.rejected_origins.fetch_add(1, Relaxed);
+    false
+}
+
 /// `--allowed-origins`: a browser page from another origin may not open a
 /// WebSocket or call the API (403); allowed origins get CORS headers and
 /// preflight answers. Requests without `Origin` (curl, the load generator)
 /// and same-origin ones are not affected.
 pub async fn origins(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(allowed) = &app.config.allowed_origins else {
-        return next.run(req).await;
-    };
     let Some(o) = origin(&req).map(str::to_string) else {
         return next.run(req).await;
     };
-    if same_origin(&req, &o) {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if app.config.allowed_origins.is_none() || same_origin(host, &o) {
         return next.run(req).await;
     }
-    if !allowed
-        .iter()
-        .any(|a| a == "*" || a.eq_ignore_ascii_case(&o))
-    {
-        app.limit_metrics.rejected_origins.fetch_add(1, Relaxed);
+    if !origin_allowed(&app, Some(&o), host) {
         return ApiError::Forbidden(format!(
             "origin {o} is not allowed here (server flag --allowed-origins)"
         ))

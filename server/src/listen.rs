@@ -2,10 +2,12 @@
 //! accepting, then drain open connections within the deadline).
 
 use crate::app::{AppState, app};
+use crate::bind::{Listeners, Udp};
 use crate::connection::connection;
 use crate::error::{ApiError, Error};
 use crate::metrics::Metrics;
 use crate::net::ConnMeter;
+use crate::transport::wt;
 use crate::{Config, broker, limits, tls};
 use axum::Router;
 use axum::response::IntoResponse;
@@ -21,48 +23,141 @@ use tokio_util::sync::CancellationToken;
 /// its 503 (or 1013 close) before it is cut off.
 const REFUSAL_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Serves `listener` until `shutdown` is cancelled, then drains connections
-/// for at most `config.shutdown_timeout`.
+/// Serves `listeners` until `shutdown` is cancelled, then drains connections
+/// for at most `config.shutdown_timeout`. A bare `TcpListener` serves
+/// WebTransport on the same port number (see [`crate::bind`]).
 pub async fn run(
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     config: Config,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
+    start(listeners, config, shutdown).await?.serve().await
+}
+
+/// A server whose sockets, certificates and broker are ready, not yet
+/// accepting: what it will announce, then [`Started::serve`].
+pub struct Started {
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: AppState,
+    wt: Option<Arc<wt::WtEndpoint>>,
+    shutdown: CancellationToken,
+}
+
+/// Everything [`run`] does before it accepts: a bad certificate path, a
+/// taken UDP port or a Redis that is down fails here.
+pub async fn start(
+    listeners: impl Into<Listeners>,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<Started, Error> {
+    let Listeners { tcp: listener, udp } = listeners.into();
     listener.local_addr().map_err(Error::Listener)?;
     // Certificates first: a typo in a path fails before Redis is dialled.
     let tls = match &config.tls {
         Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
         None => None,
     };
-    let state = start(config, &shutdown).await?;
-    let reaper = spawn_reaper(state.clone());
-    let routers = Routers {
-        app: app(state.clone()),
-        busy: busy_router(),
+    let udp = udp_socket(&config, &listener, udp)?;
+    let state = start_state(config, &shutdown).await?;
+    let wt = match udp {
+        Some(socket) => {
+            let (endpoint, info) = wt::start(&state.config, socket).await?;
+            let _ = state.webtransport.set(info);
+            Some(Arc::new(endpoint))
+        }
+        None => None,
     };
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok((stream, _)) => admit(&state, &routers, stream, &tls),
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning; the
-                    // listener stays usable once descriptors free up.
-                    eprintln!("rtbench server: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(Started {
+        listener,
+        tls,
+        state,
+        wt,
+        shutdown,
+    })
+}
+
+impl Started {
+    /// The TCP listener's address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// WebTransport's URL and certificate hash; `None` when it is off.
+    pub fn webtransport(&self) -> Option<&protocol::WebTransportInfo> {
+        self.state.webtransport.get()
+    }
+
+    /// Accepts until shutdown, then drains.
+    pub async fn serve(self) -> Result<(), Error> {
+        let Started {
+            listener,
+            tls,
+            state,
+            wt,
+            shutdown,
+        } = self;
+        if let Some(endpoint) = &wt {
+            tokio::spawn(wt::serve(endpoint.clone(), state.clone()));
+        }
+        let reaper = spawn_reaper(state.clone());
+        let routers = Routers {
+            app: app(state.clone()),
+            busy: busy_router(),
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = listener.accept() => match r {
+                    Ok((stream, _)) => admit(&state, &routers, stream, &tls),
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning; the
+                        // listener stays usable once descriptors free up.
+                        eprintln!("rtbench server: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
         }
+        drop(listener);
+        drain(&state).await;
+        if let Some(endpoint) = wt {
+            endpoint.close(
+                wtransport::VarInt::from_u32(protocol::webtransport::CLOSE_GOING_AWAY),
+                b"server shutting down",
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+        }
+        reaper.abort();
+        Ok(())
     }
-    drop(listener);
-    drain(&state).await;
-    reaper.abort();
-    Ok(())
+}
+
+/// WebTransport's UDP socket, if it is on: `--webtransport-addr`, else the
+/// one bound with the TCP listener, else one on the TCP listener's port.
+fn udp_socket(
+    config: &Config,
+    tcp: &TcpListener,
+    udp: Udp,
+) -> Result<Option<std::net::UdpSocket>, Error> {
+    if !config.webtransport {
+        return Ok(None);
+    }
+    if let Some(addr) = config.webtransport_addr {
+        let socket = std::net::UdpSocket::bind(addr)
+            .map_err(|source| crate::bind::BindError::Udp { addr, source })?;
+        return Ok(Some(socket));
+    }
+    Ok(match udp {
+        Udp::Bound(s) => Some(s),
+        Udp::SamePort => Some(crate::bind::same_port(tcp)?),
+        Udp::None => None,
+    })
 }
 
 /// The shared state, with the Redis broker (when configured) connected and
 /// its fan-in and presence refresh running.
-async fn start(config: Config, shutdown: &CancellationToken) -> Result<AppState, Error> {
+async fn start_state(config: Config, shutdown: &CancellationToken) -> Result<AppState, Error> {
     let metrics = Arc::new(Metrics::default());
     let broker = match &config.broker {
         Some(url) => Some(broker::RedisBroker::connect(url, &config, metrics.clone()).await?),

@@ -130,6 +130,32 @@ pub struct Metrics {
     pub socketio_sessions: AtomicI64,
     /// Socket.IO sessions dropped for not answering a ping in time.
     pub socketio_ping_timeouts: AtomicU64,
+    /// WebTransport sessions open now.
+    pub webtransport_sessions: AtomicI64,
+    /// WebTransport datagrams by [`Datagram`] outcome.
+    webtransport_datagrams: [AtomicU64; 3],
+}
+
+/// What became of a message a datagram-mode session was to send as a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datagram {
+    Sent,
+    /// Not sent, or pushed an older one out of a full send buffer.
+    Dropped,
+    /// Larger than the path allows: it went on the session's stream instead.
+    TooLarge,
+}
+
+impl Datagram {
+    const ALL: [Datagram; 3] = [Datagram::Sent, Datagram::Dropped, Datagram::TooLarge];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Datagram::Sent => "sent",
+            Datagram::Dropped => "dropped",
+            Datagram::TooLarge => "too_large",
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -147,6 +173,8 @@ impl Default for Metrics {
             protocol_errors: Default::default(),
             socketio_sessions: AtomicI64::new(0),
             socketio_ping_timeouts: AtomicU64::new(0),
+            webtransport_sessions: AtomicI64::new(0),
+            webtransport_datagrams: Default::default(),
         }
     }
 }
@@ -165,6 +193,11 @@ impl Metrics {
     /// A peer of `t` sent something that is not its protocol.
     pub fn protocol_error(&self, t: Transport) {
         self.protocol_errors[t.index()].fetch_add(1, Relaxed);
+    }
+
+    /// One datagram-mode message went `how`.
+    pub fn datagram(&self, how: Datagram) {
+        self.webtransport_datagrams[how as usize].fetch_add(1, Relaxed);
     }
 
     pub fn delivered(&self, t: Transport, n: u64) {
@@ -214,6 +247,7 @@ impl Metrics {
         }
         wire_bytes(&mut out, &s);
         self.socketio_lines(&mut out);
+        self.webtransport_lines(&mut out);
         for (name, kind, help, value) in self.scalars(&s) {
             let _ = writeln!(
                 out,
@@ -253,6 +287,25 @@ impl Metrics {
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
+        }
+    }
+
+    /// The WebTransport session gauge and datagram outcomes.
+    fn webtransport_lines(&self, out: &mut String) {
+        let name = "rtbench_server_webtransport_sessions";
+        let _ = writeln!(
+            out,
+            "# HELP {name} WebTransport sessions open now.\n# TYPE {name} gauge\n{name} {}",
+            self.webtransport_sessions.load(Relaxed).max(0)
+        );
+        let name = "rtbench_server_webtransport_datagrams_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Messages of datagram-mode sessions by outcome: sent as a datagram, dropped (send buffer full or no datagrams), too large for one (sent on the stream).\n# TYPE {name} counter"
+        );
+        for d in Datagram::ALL {
+            let n = self.webtransport_datagrams[d as usize].load(Relaxed);
+            let _ = writeln!(out, "{name}{{result=\"{}\"}} {n}", d.as_str());
         }
     }
 

@@ -56,7 +56,8 @@ impl ConnMeter {
         self
     }
 
-    fn add(&self, n: u64, out: bool) {
+    /// `n` bytes read (`out` false) or written, charged to the label.
+    pub(crate) fn add(&self, n: u64, out: bool) {
         let l = self.label.load(Relaxed);
         if l == UNLABELED {
             let p = if out {

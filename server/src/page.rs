@@ -60,3 +60,15 @@ pub async fn method_not_allowed(conn: Conn) -> ApiError {
     conn.label(Label::Other);
     ApiError::MethodNotAllowed
 }
+
+/// `GET /api/webtransport`: where sessions go and the certificate to pin.
+pub async fn webtransport(State(app): State<AppState>, conn: Conn) -> Response {
+    conn.label(Label::Other);
+    match app.webtransport.get() {
+        Some(info) => Json(info).into_response(),
+        None => ApiError::NotServed(
+            "WebTransport is off on this server (started with --no-webtransport)",
+        )
+        .into_response(),
+    }
+}

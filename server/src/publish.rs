@@ -49,7 +49,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 }
 
 /// `--publish-rate-limit`: 429 with `Retry-After` past this connection's tokens.
-fn rate_limit(app: &AppState, conn: &Conn) -> Result<(), ApiError> {
+pub(crate) fn rate_limit(app: &AppState, conn: &Conn) -> Result<(), ApiError> {
     let Some(limit) = &app.config.publish_rate_limit else {
         return Ok(());
     };

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 /// their one source, so `--help` shows what the server really uses.
 #[derive(Args, Debug)]
 pub struct ServerArgs {
-    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    /// Address to listen on (TCP, and UDP on the same port for WebTransport);
+    /// port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
     /// Messages kept per room for pollers and reconnecting clients.
@@ -105,6 +106,12 @@ pub struct ServerArgs {
     /// (Redis Streams; any instance resumes any client's cursor)
     #[arg(long, default_value_t = Broker(defaults().broker), value_name = "BROKER", value_parser = parse_broker)]
     broker: Broker,
+    /// WebTransport's UDP address [default: the --addr port, on UDP]
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_webtransport")]
+    webtransport_addr: Option<SocketAddr>,
+    /// Do not serve WebTransport (HTTP/3 on UDP)
+    #[arg(long, default_value_t = !defaults().webtransport)]
+    no_webtransport: bool,
     /// Shut down when standard input closes: `rtbench bench` starts its
     /// server this way so that the server never outlives it, even when the
     /// parent is killed. Such a child prints no banner, so whatever it
@@ -204,6 +211,8 @@ impl ServerArgs {
             auth_secret: self.auth_token_secret.clone(),
             header_read_timeout: self.header_read_timeout.0,
             tls: self.tls_files(),
+            webtransport: !self.no_webtransport,
+            webtransport_addr: self.webtransport_addr,
             ..server::Config::default()
         }
     }
@@ -238,29 +247,37 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         Ok(_) => {}
         Err(e) => eprintln!("rtbench server: cannot raise the descriptor limit: {e}"),
     }
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}: is another server using it? Try --addr 127.0.0.1:0 for a free port",
-                args.addr
-            )
-        })?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    let scheme = match args.tls_files() {
-        Some(files) => {
-            // Checked before anything is announced: a bad path is the first error.
-            server::tls::server_config(&files).context("cannot set up TLS")?;
-            "https"
-        }
-        None => "http",
+    let config = args.config();
+    // UDP on the same port only when WebTransport goes there.
+    let listeners = if config.webtransport && config.webtransport_addr.is_none() {
+        server::bind(args.addr).await.map_err(anyhow::Error::new)?
+    } else {
+        let tcp = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(|source| server::BindError::Tcp {
+                addr: args.addr,
+                source,
+            })
+            .map_err(anyhow::Error::new)?;
+        server::Listeners::tcp_only(tcp)
     };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let token = CancellationToken::new();
+    // Certificates, sockets and the broker are checked before anything is announced.
+    let started = server::start(listeners, config.clone(), token.clone())
+        .await
+        .context("cannot start the server")?;
+    let addr = started.local_addr().context("reading the bound address")?;
+    let wt = started.webtransport();
     // One machine-readable line first, for scripts and `rtbench bench`.
     let line = serde_json::to_string(&protocol::Listening {
         listening: format!("{scheme}://{addr}"),
-        // The server's WebTransport listener fills these in.
-        webtransport: None,
-        cert_hash: None,
+        webtransport: wt.map(|w| w.url.clone()),
+        cert_hash: wt.map(|w| w.cert_hash.clone()),
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{line}")?;
@@ -277,7 +294,6 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
             args.inject_latency.0, args.inject_latency_jitter.0
         );
     }
-    let config = args.config();
     if config.inject_cost_rounds > 0 {
         eprintln!(
             "rtbench server: spending {} busy-loop rounds of CPU on every delivery: for testing \
@@ -285,12 +301,11 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
             config.inject_cost_rounds
         );
     }
-    let token = CancellationToken::new();
     cancel_on_signal(token.clone());
     if args.exit_on_stdin_eof {
         cancel_on_stdin_eof(token.clone());
     }
-    server::run(listener, config, token).await?;
+    started.serve().await?;
     if banner {
         eprintln!("rtbench server: stopped");
     }

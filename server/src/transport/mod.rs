@@ -11,6 +11,7 @@ mod short_poll;
 pub(crate) mod socketio;
 pub(crate) mod sse;
 pub(crate) mod ws;
+pub(crate) mod wt;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -146,18 +147,7 @@ pub(crate) trait Framing {
 
 /// `{"messages":[…],"cursor":"N"}` built from the messages' JSON as it is.
 pub(crate) fn poll_body(b: &Backlog) -> Response {
-    let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
-    let mut body = Vec::with_capacity(len + 64);
-    body.extend_from_slice(b"{\"messages\":[");
-    for (i, d) in b.messages.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(d.json.as_bytes());
-    }
-    body.extend_from_slice(b"],\"cursor\":\"");
-    body.extend_from_slice(b.cursor.to_string().as_bytes());
-    body.extend_from_slice(if b.gap { b"\",\"gap\":true}" } else { b"\"}" });
+    let body = poll_json(b, b"{");
     (
         [
             (
@@ -169,6 +159,25 @@ pub(crate) fn poll_body(b: &Backlog) -> Response {
         body,
     )
         .into_response()
+}
+
+/// A poll answer's JSON from the messages' JSON as it is, opened by
+/// `open` (`{`, or `{"type":…,` for a framed reply).
+pub(crate) fn poll_json(b: &Backlog, open: &[u8]) -> Vec<u8> {
+    let len: usize = b.messages.iter().map(|d| d.json.len() + 1).sum();
+    let mut body = Vec::with_capacity(len + 64 + open.len());
+    body.extend_from_slice(open);
+    body.extend_from_slice(b"\"messages\":[");
+    for (i, d) in b.messages.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(d.json.as_bytes());
+    }
+    body.extend_from_slice(b"],\"cursor\":\"");
+    body.extend_from_slice(b.cursor.to_string().as_bytes());
+    body.extend_from_slice(if b.gap { b"\",\"gap\":true}" } else { b"\"}" });
+    body
 }
 
 /// What a transport's route adds to the subscribe steps every transport
