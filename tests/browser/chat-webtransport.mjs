@@ -121,6 +121,9 @@ async function main() {
 
   const wt = await kit.openPage(browser, 'xss-webtransport', null, problems);
   pages.push(wt);
+  // Publishes and typing go on the session: an HTTP POST would be the fallback.
+  const posts = [];
+  wt.page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
   // The page is told the relay's address; the certificate's hash is the server's.
   await wt.page.route('**/api/webtransport', async (route) => {
     const resp = await route.fetch();
@@ -155,6 +158,7 @@ async function main() {
     'xss-webtransport: a publish was refused');
   const sessions = await metric('rtbench_server_webtransport_sessions');
   check(sessions >= 1, `rtbench_server_webtransport_sessions is ${sessions}: the page did not use WebTransport`);
+  check(posts.length === 0, `xss-webtransport: published or typed over HTTP, not WebTransport: ${posts.join(', ')}`);
   log('ok - hostile name and text are literal text; published over WebTransport');
 
   begin('resume: the relay is cut until the session ends');
