@@ -52,24 +52,7 @@ pub(crate) fn webtransport_findings(g: &Group) -> Vec<Finding> {
 }
 
 fn against(wt: &Entry, ws: &Entry) -> Option<Finding> {
-    let parts: Vec<String> = FIGURES
-        .iter()
-        .filter_map(|(m, what)| {
-            let (a, b) = (value(wt, m)?, value(ws, m)?);
-            let ratio = if b > 0.0 {
-                format!(" ({} the WebSocket's)", format::factor(a / b))
-            } else {
-                String::new()
-            };
-            let (a, b) = (m.kind.show(a), m.kind.show(b));
-            // "p50 latency 1 ms against …", but "244 B on the wire … against …".
-            Some(if m.kind == metric::Kind::Latency {
-                format!("{what} {a} against {b}{ratio}")
-            } else {
-                format!("{a} {what} against {b}{ratio}")
-            })
-        })
-        .collect();
+    let parts = super::against_websocket(wt, ws, &FIGURES);
     (!parts.is_empty()).then(|| {
         info(format!(
             "{} against WebSocket: {}.",
