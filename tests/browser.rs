@@ -64,12 +64,13 @@ fn chat_page_over_tls_and_http2() {
 /// (the server's self-signed certificate pinned by its hash) chat with each
 /// other, hostile names and texts stay text, and the WebTransport page
 /// resumes after its session times out (a short heartbeat makes QUIC's idle
-/// timeout 2 s).
+/// timeout 6 s: long enough that a busy machine does not end a session the
+/// test needs, short enough for the outage).
 #[test]
 fn chat_page_over_webtransport() {
     page_test(
         "browser/webtransport",
-        &["--heartbeat", "1s"],
+        &["--heartbeat", "3s"],
         "tests/browser/chat-webtransport.mjs",
         &[],
     );
@@ -81,12 +82,18 @@ fn chat_page_over_webtransport() {
 fn chat_page_with_tokens() {
     let secret = "browser test secret";
     let tok = |sub: &str| protocol::token::mint(secret.as_bytes(), sub, Some(4_000_000_000));
-    let (a, b, c, d) = (tok("alice"), tok("bob"), tok("carol"), tok("dan"));
+    let (a, b, c, d, e) = (
+        tok("alice"),
+        tok("bob"),
+        tok("carol"),
+        tok("dan"),
+        tok("erin"),
+    );
     page_test(
         "browser/auth",
         &["--auth-token-secret", secret],
         "tests/browser/chat-auth.mjs",
-        &[&a, &b, &c, &d],
+        &[&a, &b, &c, &d, &e],
     );
 }
 

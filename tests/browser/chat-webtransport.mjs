@@ -124,6 +124,7 @@ async function main() {
   // Publishes and typing go on the session: an HTTP POST would be the fallback.
   const posts = [];
   wt.page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+
   // The page is told the relay's address; the certificate's hash is the server's.
   await wt.page.route('**/api/webtransport', async (route) => {
     const resp = await route.fetch();
