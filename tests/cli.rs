@@ -417,3 +417,41 @@ fn server_with_bad_tls_files_exits_naming_the_file() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--tls-key"), "{}", stderr(&o));
 }
+
+#[test]
+fn server_announces_webtransport_on_its_port_with_the_certificate_hash() {
+    let s = server();
+    let port = s.listening.listening.rsplit(':').next().expect("port");
+    assert_eq!(
+        s.listening.webtransport.as_deref(),
+        Some(format!("https://127.0.0.1:{port}").as_str())
+    );
+    let hash = s.listening.cert_hash.as_deref().expect("cert_hash");
+    assert!(
+        hash.len() == 64
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{hash}"
+    );
+    let off = testkit::rtbench!().server(&["--no-webtransport"], None);
+    assert_eq!(off.listening.webtransport, None);
+    assert_eq!(off.listening.cert_hash, None);
+}
+
+#[test]
+fn server_whose_udp_port_is_taken_says_which_flags_help() {
+    // A port free on TCP whose UDP side someone holds.
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("tcp");
+    let port = tcp.local_addr().expect("addr").port();
+    let _udp = std::net::UdpSocket::bind(("127.0.0.1", port)).expect("udp");
+    drop(tcp);
+    let o = rtbench(&["server", "--addr", &format!("127.0.0.1:{port}")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("UDP") && e.contains("--webtransport-addr") && e.contains("--no-webtransport"),
+        "{e}"
+    );
+    assert!(o.stdout.is_empty(), "nothing announced");
+}

@@ -25,7 +25,7 @@ use protocol::Transport;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// The shape of one workload run.
@@ -75,6 +75,8 @@ pub struct Done {
 pub enum WorkloadError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Bind(#[from] server::BindError),
     #[error("load generator: {0}")]
     Loadgen(#[from] loadgen::Error),
     #[error("load generator config: {0}")]
@@ -116,8 +118,8 @@ pub fn run(shape: &Shape) -> Result<Done, WorkloadError> {
 }
 
 async fn drive(shape: &Shape) -> Result<Done, WorkloadError> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
+    let listener = server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = listener.tcp.local_addr()?;
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(server::run(
         listener,

@@ -58,8 +58,8 @@ pub async fn start(
         Some(files) => Some(TlsAcceptor::from(tls::server_config(files)?)),
         None => None,
     };
-    let udp = udp_socket(&config, &listener, udp)?;
     let state = start_state(config, &shutdown).await?;
+    let udp = udp_socket(&state.config, &listener, udp)?;
     let wt = match udp {
         Some(socket) => {
             let (endpoint, info) = wt::start(&state.config, socket).await?;

@@ -234,41 +234,86 @@ testkit::per_push_transport!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_subscriber_that_stops_reading_is_disconnected
 );
+
+/// A subscriber that never reads again.
+enum Stalled {
+    Tcp(tokio::net::TcpStream),
+    /// The session and its unread stream (kept open).
+    Wt(wtransport::Connection, wtransport::RecvStream),
+}
+
+impl Stalled {
+    /// `raw`: the request, the status line it gets and what the client
+    /// sends once connected; `None`: a WebTransport session.
+    async fn open(srv: &TestServer, raw: Option<(&str, &[u8; 12], &[u8])>) -> Stalled {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Some((request, status, then)) = raw else {
+            let path = format!("{}?history=0", protocol::paths::wt("slow"));
+            let conn = testkit::wt_connect(srv, &path).await.expect("session");
+            let stream = conn.accept_uni().await.expect("the server's stream");
+            return Stalled::Wt(conn, stream);
+        };
+        let mut s = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
+        s.write_all(request.as_bytes()).await.expect("request");
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await.expect("status line");
+        assert_eq!(&head, status);
+        s.write_all(then).await.expect("connect");
+        Stalled::Tcp(s)
+    }
+
+    /// Returns once the server has closed the connection.
+    async fn gone(self) {
+        use tokio::io::AsyncReadExt;
+        match self {
+            Stalled::Tcp(mut s) => {
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+            Stalled::Wt(conn, _stream) => {
+                conn.closed().await;
+            }
+        }
+    }
+}
 /// A subscriber that stops reading: its socket buffers fill, then the
 /// server gives up on it within two heartbeats (counted) instead of holding
 /// it forever, and everyone else keeps getting messages.
 async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // The subscribe request written by hand, the status line it gets, and
-    // what the client sends once connected.
-    let (request, status, then): (&str, &[u8; 12], &[u8]) = match t {
-        Transport::Ws => (
+    // what the client sends once connected; WebTransport has none.
+    let raw: Option<(&str, &[u8; 12], &[u8])> = match t {
+        Transport::Ws => Some((
             "GET /api/rooms/slow/ws?history=0 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
             b"HTTP/1.1 101",
             b"",
-        ),
-        Transport::Sse => (
+        )),
+        Transport::Sse => Some((
             "GET /api/rooms/slow/events?history=0 HTTP/1.1\r\nHost: t\r\n\r\n",
             b"HTTP/1.1 200",
             b"",
-        ),
+        )),
         Transport::ShortPoll | Transport::LongPoll | Transport::SocketIoPolling => {
             panic!("{t} is not a push transport")
         }
-        // Integration branch only: the WebTransport work writes this case.
-        Transport::WebTransport | Transport::WebTransportDatagram => {
-            panic!("{t}: not built yet")
-        }
+        Transport::WebTransport | Transport::WebTransportDatagram => None,
         // A WebSocket opened directly, then CONNECT (`40`) in a masked
         // text frame (FIN + text, mask bit + length 2, a zero mask key).
-        Transport::SocketIo => (
+        Transport::SocketIo => Some((
             "GET /socket.io/?EIO=4&transport=websocket&room=slow&history=0 HTTP/1.1\r\nHost: t\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
             b"HTTP/1.1 101",
             &[0x81, 0x82, 0, 0, 0, 0, b'4', b'0'],
-        ),
+        )),
     };
     let srv = TestServer::with(server::Config {
         heartbeat: Duration::from_millis(500),
@@ -285,18 +330,8 @@ async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
         }
         false
     });
-    // The stalled one: a raw request, then it never reads again.
-    let mut stalled = tokio::net::TcpStream::connect(srv.addr)
-        .await
-        .expect("connect");
-    stalled
-        .write_all(request.as_bytes())
-        .await
-        .expect("request");
-    let mut head = [0u8; 12];
-    stalled.read_exact(&mut head).await.expect("status line");
-    assert_eq!(&head, status);
-    stalled.write_all(then).await.expect("connect");
+    // The stalled one: a raw request (or a session), then it never reads again.
+    let stalled = Stalled::open(&srv, raw).await;
     // 16 MB of messages: far more than the socket buffers hold.
     let text = "x".repeat(8 * 1024);
     let http = reqwest::Client::new();
@@ -319,17 +354,8 @@ async fn a_subscriber_that_stops_reading_is_disconnected(t: Transport) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Its connection is gone: the socket ends (EOF or reset) once what the
-    // kernel buffered is read.
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            match stalled.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
+    // kernel buffered is read; the session is closed.
+    let drained = tokio::time::timeout(Duration::from_secs(10), stalled.gone()).await;
     assert!(
         drained.is_ok(),
         "the server kept the stalled connection open"

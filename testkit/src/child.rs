@@ -84,6 +84,8 @@ pub struct ChildServer {
     _stdin: Option<ChildStdin>,
     /// Base URL from the server's first stdout line, without a trailing `/`.
     pub url: String,
+    /// That first line (WebTransport's URL and certificate hash too).
+    pub listening: protocol::Listening,
 }
 
 impl ChildServer {
@@ -116,6 +118,11 @@ impl ChildServer {
             child,
             _stdin: stdin,
             url: String::new(),
+            listening: protocol::Listening {
+                listening: String::new(),
+                webtransport: None,
+                cert_hash: None,
+            },
         };
         let line = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_else(|_| {
             let status = server.exited();
@@ -129,6 +136,7 @@ impl ChildServer {
         let listening: protocol::Listening = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("the server's first stdout line ({e}): {line:?}"));
         server.url = listening.listening.trim_end_matches('/').to_string();
+        server.listening = listening;
         server
     }
 

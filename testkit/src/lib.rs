@@ -30,6 +30,7 @@ mod transports;
 
 pub use protocol::Transport;
 pub use server::{TestServer, free_port, metric, serve_router, ws_connect};
+pub use subscriber::wt::{Lines, digest, ended, wt_client, wt_connect};
 pub use subscriber::{End, Got, SubOpts, Subscriber, texts};
 pub use transports::{EXPANDED, EXPANDED_PUSH};
 

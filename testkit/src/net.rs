@@ -31,19 +31,18 @@ impl Net {
 
     /// rtbench's server on the link's server side; its base URL.
     pub fn server(&mut self, config: server::Config) -> String {
-        let listener = self
+        let (tcp, udp) = self
             .link
             .server()
-            .run(|| std::net::TcpListener::bind((netem::SERVER_ADDR, 0)))
+            .run(|| server::bind_std((netem::SERVER_ADDR, 0).into()))
             .expect("enter the server side")
             .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        listener.set_nonblocking(true).expect("nonblocking");
-        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        let url = format!("http://{}", tcp.local_addr().expect("addr"));
+        let listeners = server::Listeners::from_std(tcp, udp).expect("tokio listeners");
         let token = CancellationToken::new();
         let t = token.clone();
         tokio::spawn(async move {
-            if let Err(e) = server::run(listener, config, t).await {
+            if let Err(e) = server::run(listeners, config, t).await {
                 eprintln!("server stopped: {e}");
             }
         });

@@ -16,6 +16,9 @@ pub struct TestServer {
     pub url: String,
     /// A plain-HTTP client (it cannot speak to a TLS server).
     pub http: reqwest::Client,
+    /// WebTransport's URL and certificate hash (`None` with
+    /// `webtransport: false`); the UDP port is the TCP one.
+    pub webtransport: Option<protocol::WebTransportInfo>,
     token: CancellationToken,
     handle: Option<JoinHandle<Result<(), server::Error>>>,
 }
@@ -27,20 +30,25 @@ impl TestServer {
     }
 
     pub async fn with(config: server::Config) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listeners = server::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
+        let token = CancellationToken::new();
+        let started = server::start(listeners, config.clone(), token.clone())
+            .await
+            .expect("server starts");
+        let addr = started.local_addr().expect("local addr");
         let url = match config.tls {
             Some(_) => format!("https://localhost:{}", addr.port()),
             None => format!("http://{addr}"),
         };
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(server::run(listener, config, token.clone()));
+        let webtransport = started.webtransport().cloned();
+        let handle = tokio::spawn(started.serve());
         TestServer {
             addr,
             url,
             http: reqwest::Client::new(),
+            webtransport,
             token,
             handle: Some(handle),
         }

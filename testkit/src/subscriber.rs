@@ -1,9 +1,11 @@
 //! One subscriber type that speaks every transport, so one test body can
 //! run over all of them. Streams are read with the load generator's own
 //! parsers (`loadgen::wire`): what a test sees is what a load run sees.
-//! Socket.IO's subscriber is in `subscriber/socketio.rs`.
+//! Socket.IO's subscriber is in `subscriber/socketio.rs`, WebTransport's
+//! (and its client helpers) in `subscriber/wt.rs`.
 
 mod socketio;
+pub mod wt;
 
 use crate::{SOON, TestServer, ws_connect};
 use futures_util::{SinkExt, StreamExt};
@@ -11,6 +13,7 @@ use loadgen::wire::SseParser;
 use protocol::Transport;
 use protocol::message::ServerFrame;
 use protocol::message::{SSE_EVENT_GAP, SSE_EVENT_LAGGED, WS_CLOSE_LAGGED};
+use protocol::webtransport::Mode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::VecDeque;
@@ -131,6 +134,7 @@ enum Inner {
     Sse(Sse),
     Ws(Ws),
     SocketIo(socketio::Sio),
+    Wt(wt::Wt),
 }
 
 /// A subscriber of one room on one transport.
@@ -174,9 +178,10 @@ impl Subscriber {
             Transport::SocketIo | Transport::SocketIoPolling => {
                 Inner::SocketIo(socketio::Sio::open(t, srv, room, &q).await)
             }
-            // Integration branch only: the WebTransport subscriber replaces this.
-            Transport::WebTransport | Transport::WebTransportDatagram => {
-                unimplemented!("webtransport subscriber")
+            Transport::WebTransport => Inner::Wt(wt::Wt::open(srv, room, Mode::Stream, &q).await),
+            // Datagrams are not resent, but loopback loses none.
+            Transport::WebTransportDatagram => {
+                Inner::Wt(wt::Wt::open(srv, room, Mode::Datagram, &q).await)
             }
         };
         Subscriber { inner }
@@ -233,6 +238,7 @@ impl Subscriber {
             Inner::Sse(s) => s.next_message().await.map(|g| vec![g]),
             Inner::Ws(w) => w.next_message().await.map(|g| vec![g]),
             Inner::SocketIo(s) => s.next_message().await.map(|g| vec![g]),
+            Inner::Wt(w) => w.next_message().await.map(|g| vec![g]),
         }
     }
 
@@ -270,7 +276,7 @@ impl Subscriber {
         match &self.inner {
             Inner::Poll(p) => p.cursor.clone(),
             Inner::Sse(s) => s.last_id.clone(),
-            Inner::Ws(_) | Inner::SocketIo(_) => None,
+            Inner::Ws(_) | Inner::SocketIo(_) | Inner::Wt(_) => None,
         }
     }
 
@@ -281,6 +287,7 @@ impl Subscriber {
             Inner::Sse(s) => s.gap,
             Inner::Ws(w) => w.gap,
             Inner::SocketIo(s) => s.gap,
+            Inner::Wt(w) => w.gap,
         }
     }
 }

@@ -142,12 +142,17 @@ async fn incoming_session(app: AppState, incoming: IncomingSession) {
     let open = limits.open_connections.fetch_add(1, Relaxed);
     let meter =
         Arc::new(ConnMeter::new(app.metrics.clone()).holding(OpenConnection(limits.clone())));
-    let request = match tokio::time::timeout(app.config.header_read_timeout, incoming).await {
-        Ok(Ok(r)) => r,
-        _ => {
-            limits.tls_failures.fetch_add(1, Relaxed);
-            return;
-        }
+    // A handshake in progress does not hold up shutdown.
+    let handshake = tokio::time::timeout(app.config.header_read_timeout, incoming);
+    let request = tokio::select! {
+        _ = app.shutdown.cancelled() => return,
+        r = handshake => match r {
+            Ok(Ok(r)) => r,
+            _ => {
+                limits.tls_failures.fetch_add(1, Relaxed);
+                return;
+            }
+        },
     };
     let refusal = tokio::time::timeout(Duration::from_secs(10), async {
         if open >= app.config.max_connections as i64 {
