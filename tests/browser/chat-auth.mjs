@@ -5,7 +5,8 @@
 // packet) and erin (WebTransport: the token in the session's query) join
 // with only a token (their names come from it), see each other
 // and exchange messages; carol types the name "mallory" with her own token
-// and is refused when she tries to send.
+// and is refused when she tries to send; frank's bad token is refused on
+// WebTransport.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -70,7 +71,12 @@ await carol.page.fill('#text', 'I am mallory');
 await carol.page.click('#send');
 await waitFor(carol, 'is told her message was not sent (forbidden)', () =>
   [...document.querySelectorAll('#messages .notice')].some((n) => /Not sent: .*forbidden/.test(n.textContent)));
-for (const p of [alice, bob, carol, dan, erin]) await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
-console.log('ok: tokens on WebSocket, SSE, Socket.IO, WebTransport and long polling; impersonation refused');
+// A refused WebTransport session (bad token: closed with 4401) says so.
+const frank = await join('frank', 'not-a-token', 'webtransport', 'frank');
+await waitFor(frank, 'is told the WebTransport session was refused (bad token)', () =>
+  [...document.querySelectorAll('#messages .notice')].some((n) => /Cannot subscribe: /.test(n.textContent)) &&
+  document.body.dataset.state === 'error');
+for (const p of [alice, bob, carol, dan, erin, frank]) await p.page.screenshot({ path: path.join(SHOTS, `auth-${p.name}.png`) });
+console.log('ok: tokens on WebSocket, SSE, Socket.IO, WebTransport and long polling; impersonation and a bad token refused');
 clearTimeout(timer);
 await browser.close();
