@@ -9,9 +9,11 @@
 #   scripts/perf.sh fanout-ws wrk   # some rows
 #
 # Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k socketio
+#       webtransport
 # (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery;
 # 100k needs redis-server and ~3 GiB of memory, and is not in the default set;
-# socketio needs node and npm's socket.io, and prints rtbench's own tables).
+# socketio needs node and npm's socket.io, and prints rtbench's own tables;
+# webtransport prints bench's tables on loopback and on lossy-lte).
 # Not in CI: figures on a shared VM are for people, not for gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -173,6 +175,17 @@ socketio_cost() {
   wait "$node_pid" 2>/dev/null || true
 }
 
+# WebTransport against WebSocket: 1,000 clients in one room, 10 msg/s of
+# 100 B, on loopback, then behind the lossy-lte link (1% loss each way,
+# where TCP's head-of-line blocking should show and datagrams should not).
+webtransport_cost() {
+  local ts="ws,webtransport,webtransport-datagram"
+  "$bin" bench --transports "$ts" --clients 1000 --rate 10 --size 100 \
+    --duration 20s --out "$work/webtransport" 2>&1 | grep -v '^\[' || true
+  "$bin" bench --transports "$ts" --clients 1000 --rate 10 --size 100 \
+    --duration 20s --network lossy-lte --out "$work/webtransport-lossy-lte" 2>&1 | grep -v '^\[' || true
+}
+
 for row in "${rows[@]}"; do
   case $row in
     fanout-ws) fanout fanout-ws ws ;;
@@ -184,6 +197,7 @@ for row in "${rows[@]}"; do
     wrk) wrk_ratio ;;
     100k) scale_100k ;;
     socketio) socketio_cost ;;
+    webtransport) webtransport_cost ;;
     *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
   esac
 done

@@ -1,8 +1,9 @@
 //! The chat page in a real browser: starts the `rtbench` binary as a server on
 //! a free port and runs `tests/browser/chat.mjs` (playwright-core driving
 //! Debian's headless Chromium) against it. Five users on the page's five
-//! transports check user lists, delivery, typing, history, XSS safety and
-//! reconnects.
+//! TCP transports check user lists, delivery, typing, history, XSS safety and
+//! reconnects; `chat-webtransport.mjs` does the same for WebTransport (QUIC),
+//! beside a WebSocket page.
 //!
 //! Needs `node`, `node_modules/playwright-core` (`npm ci`) and
 //! `/usr/bin/chromium` (or `$CHROMIUM`); `scripts/test.sh` installs them. When
@@ -59,18 +60,40 @@ fn chat_page_over_tls_and_http2() {
     assert!(url.starts_with("https://"), "{url}");
 }
 
+/// The page's WebTransport option: a WebSocket page and a WebTransport page
+/// (the server's self-signed certificate pinned by its hash) chat with each
+/// other, hostile names and texts stay text, and the WebTransport page
+/// resumes after its session times out (a short heartbeat makes QUIC's idle
+/// timeout 6 s: long enough that a busy machine does not end a session the
+/// test needs, short enough for the outage).
+#[test]
+fn chat_page_over_webtransport() {
+    page_test(
+        "browser/webtransport",
+        &["--heartbeat", "3s"],
+        "tests/browser/chat-webtransport.mjs",
+        &[],
+    );
+}
+
 /// The page against a server that wants tokens: names from the tokens, and
 /// an impersonation attempt refused in the UI.
 #[test]
 fn chat_page_with_tokens() {
     let secret = "browser test secret";
     let tok = |sub: &str| protocol::token::mint(secret.as_bytes(), sub, Some(4_000_000_000));
-    let (a, b, c, d) = (tok("alice"), tok("bob"), tok("carol"), tok("dan"));
+    let (a, b, c, d, e) = (
+        tok("alice"),
+        tok("bob"),
+        tok("carol"),
+        tok("dan"),
+        tok("erin"),
+    );
     page_test(
         "browser/auth",
         &["--auth-token-secret", secret],
         "tests/browser/chat-auth.mjs",
-        &[&a, &b, &c, &d],
+        &[&a, &b, &c, &d, &e],
     );
 }
 

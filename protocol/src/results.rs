@@ -338,6 +338,12 @@ pub struct Counts {
     /// Socket.IO: sessions upgraded from polling to WebSocket, whole run.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub engine_io_upgrades: u64,
+    /// WebTransport datagrams: messages a subscriber never received, which
+    /// the transport does not resend (a datagram lost in the network or
+    /// dropped from a full send buffer). Not part of `lost`. Absent for
+    /// other transports.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_by_design: u64,
     /// Subscriber and publisher errors by kind over the whole run
     /// (`connect_refused`, `connect_timeout`, `timeout`, `http_status`,
     /// `protocol`, `unexpected_close`, `io`).

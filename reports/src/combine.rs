@@ -212,6 +212,7 @@ pub(crate) fn sum_counts<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts
         out.foreign += c.foreign;
         out.engine_io_handshakes += c.engine_io_handshakes;
         out.engine_io_upgrades += c.engine_io_upgrades;
+        out.dropped_by_design += c.dropped_by_design;
         for (kind, n) in &c.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }

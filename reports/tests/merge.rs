@@ -154,13 +154,15 @@ fn one_group_per_scenario_transports_in_order() {
         "long-poll.json",
         "socketio-polling.json",
         "socketio.json",
+        "webtransport-datagram.json",
+        "webtransport.json",
         "more/ws-repeat.json",
     ]
     .iter()
     .map(|n| fixture(n))
     .collect();
     let c = merge(&load_results(&paths).expect("load")).expect("merge");
-    assert_eq!(c.files, 7);
+    assert_eq!(c.files, 9);
     assert_eq!(c.groups.len(), 1);
     let g = &c.groups[0];
     let order: Vec<Transport> = g.entries.iter().map(|e| e.transport).collect();

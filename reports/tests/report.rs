@@ -67,7 +67,7 @@ fn every_transport_renders_every_section_and_chart() {
 
     let html = std::fs::read_to_string(&summary.index).expect("index.html");
     assert!(html.contains(
-        "<h1>Short polling, long polling, SSE, WebSockets, Socket.IO and Socket.IO over polling compared</h1>"
+        "<h1>Short polling, long polling, SSE, WebSockets, Socket.IO, Socket.IO over polling, WebTransport and WebTransport datagrams compared</h1>"
     ));
     for needle in [
         "<h2>100 clients · 1 room · 10 msg/s Poisson · 100 B messages</h2>",

@@ -432,3 +432,103 @@ async fn shutdown_closes_sessions_with_going_away() {
     let (code, _) = closed(&conn).await;
     assert_eq!(code, u64::from(protocol::webtransport::CLOSE_GOING_AWAY));
 }
+
+#[tokio::test]
+async fn a_lagging_session_gets_the_lag_line_then_close_4000_with_its_cursor() {
+    let srv = TestServer::with(server::Config {
+        subscriber_queue: 4,
+        ..server::Config::default()
+    })
+    .await;
+    let (conn, mut stream) = session(&srv, "lag", "history=0").await;
+    // Far more than the queue holds, faster than the session task runs (one
+    // thread: it runs only when the publishes wait).
+    let url = format!("{}{}", srv.url, protocol::paths::messages("lag"));
+    let bodies: Vec<_> = (0..400)
+        .map(|i| serde_json::json!({"user": "u", "text": format!("b{i}")}))
+        .collect();
+    futures_util::future::join_all(bodies.iter().map(|b| srv.http.post(&url).json(b).send())).await;
+    let mut last = None;
+    let notice = loop {
+        let line = next_line(&mut stream).await;
+        match serde_json::from_str::<protocol::webtransport::Notice>(&line) {
+            Ok(protocol::webtransport::Notice::Lagged(n)) => break n,
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => {
+                let m: protocol::Message = serde_json::from_str(&line).expect("message");
+                last = Some(m.id);
+            }
+        }
+    };
+    // The last id delivered, or where the session started (an empty room).
+    assert_eq!(notice.cursor, last.unwrap_or_else(|| "0".into()));
+    let (code, reason) = closed(&conn).await;
+    assert_eq!(code, u64::from(protocol::webtransport::CLOSE_LAGGED));
+    let reason: protocol::LagNotice = serde_json::from_slice(&reason).expect("lag notice");
+    assert_eq!(reason, notice);
+    assert_eq!(srv.metric("rtbench_server_lagged_total").await, 1);
+}
+
+#[tokio::test]
+async fn with_tls_files_quic_uses_that_certificate() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/tls");
+    let srv = TestServer::with(server::Config {
+        tls: Some(server::tls::TlsFiles {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        }),
+        ..server::Config::default()
+    })
+    .await;
+    let info = srv.webtransport.clone().expect("wt");
+    assert!(!info.self_signed);
+    let chain = wtransport::tls::CertificateChain::load_pemfile(dir.join("server.pem"))
+        .await
+        .expect("pem");
+    let leaf = chain.as_slice().first().expect("leaf").hash();
+    assert_eq!(testkit::digest(&info.cert_hash), leaf);
+    // Not pinnable (valid longer than 14 days): checked against nothing here,
+    // and the certificate seen is the file's.
+    let client = wtransport::Endpoint::client(
+        wtransport::ClientConfig::builder()
+            .with_bind_default()
+            .with_no_cert_validation()
+            .build(),
+    )
+    .expect("client");
+    let conn = client
+        .connect(format!("{}/api/rooms/tls/wt?history=0", info.url))
+        .await
+        .expect("session");
+    let seen = conn.peer_identity().expect("certificate");
+    assert_eq!(seen.as_slice().first().expect("leaf").hash(), leaf);
+}
+
+#[tokio::test]
+async fn garbage_on_request_streams_never_ends_the_session() {
+    let srv = TestServer::with(server::Config {
+        max_message_bytes: 1024,
+        ..server::Config::default()
+    })
+    .await;
+    let (conn, _stream) = session(&srv, "junk", "history=0").await;
+    let junk: [&[u8]; 5] = [
+        b"\xff\xfe\x00garbage\n",
+        b"{\"type\":\"message\"\n",
+        b"{\"type\":\"fetch\",\"since\":\"99999999999999999999999\"}\n",
+        &[b'{'; 3000],
+        b"no newline at the end",
+    ];
+    for bytes in junk {
+        let mut req = Requests::open(&conn).await;
+        req.write(bytes).await;
+        req.send.finish().await.expect("finish");
+        let r = req.reply().await;
+        assert!(matches!(r, Reply::Error(_)), "{r:?}");
+    }
+    let mut req = Requests::open(&conn).await;
+    let ok = req
+        .ask(r#"{"type":"message","user":"u","text":"alive"}"#)
+        .await;
+    assert!(matches!(ok, Reply::Ack(_)), "{ok:?}");
+}

@@ -13,7 +13,7 @@
 //!
 //! Written:
 //! - `short-poll.json`, `long-poll.json`, `sse.json`, `ws.json`, `socketio.json`,
-//!   `socketio-polling.json`: one transport
+//!   `socketio-polling.json`, `webtransport.json`, `webtransport-datagram.json`: one transport
 //!   each, one scenario (100 clients, one room, 10 msg/s Poisson, 100 B, 10 s),
 //!   as one `rtbench load` run per transport would write them.
 //! - `more/ws-repeat.json`: the WebSocket run again, a minute later (another seed).
@@ -410,6 +410,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             foreign: 0,
             engine_io_handshakes: 0,
             engine_io_upgrades: 0,
+            dropped_by_design: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,

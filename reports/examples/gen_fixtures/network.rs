@@ -10,7 +10,8 @@
 //! next request is at the server), each packet crossing the link's one-way
 //! delay, the fan-out of a message serialized at the link's down rate, and on
 //! a lossy link a retransmission timeout for a lost packet, with everything
-//! behind it on a stream held back (head-of-line blocking). The radio figures
+//! behind it on a stream held back (head-of-line blocking); on QUIC the loss
+//! timer replaces TCP's, and a lost datagram is dropped by design. The radio figures
 //! come from the emulator's own models (`netem::radio`), fed with the times
 //! each client sent or received data, as the load generator feeds them.
 
@@ -100,6 +101,20 @@ impl Net {
             0.0
         }
     }
+    /// The same on QUIC: a quiet session notices the loss when its probe
+    /// timeout fires (RFC 9002: about the smoothed RTT plus variance plus
+    /// the peer's 25 ms ACK delay), with no 200 ms floor.
+    fn lost_quic(&self, rng: &mut Rng) -> f64 {
+        if rng.unit() < self.loss {
+            1.5 * self.rtt + 0.025
+        } else {
+            0.0
+        }
+    }
+    /// Whether a packet is dropped (a datagram's is never resent).
+    fn drops(&self, rng: &mut Rng) -> bool {
+        rng.unit() < self.loss
+    }
     fn down_delay(&self, bytes: u64, queued: u64) -> f64 {
         self.rtt / 2.0 + (queued + 1) as f64 * (bytes + HEADERS) as f64 * 8.0 / self.down
     }
@@ -160,10 +175,17 @@ fn json() -> u64 {
 }
 
 /// One client on a push stream: each message leaves the server after its
-/// fan-out position, crosses the link, and waits behind a lost one.
+/// fan-out position, crosses the link, and waits behind a lost one. A
+/// WebTransport stream does so on QUIC (its own loss timer, no TCP floor);
+/// a datagram waits for nothing, and a lost one is gone.
 fn push(t: Transport, net: &Net, msgs: &[Msg], rng: &mut Rng, out: &mut Traffic) {
+    // Frame bytes besides the JSON: SSE's `data:` and blank line, a
+    // WebSocket's header; on QUIC a short header, a STREAM or DATAGRAM
+    // frame and the AEAD tag.
     let (frame, base, per) = match t {
         Transport::Sse => (json() + 23, 60e-6, 16e-6),
+        Transport::WebTransport => (json() + 30, 60e-6, 15e-6),
+        Transport::WebTransportDatagram => (json() + 28, 55e-6, 14e-6),
         _ => (json() + 4, 40e-6, 12e-6),
     };
     for c in 0..CLIENTS {
@@ -172,7 +194,13 @@ fn push(t: Transport, net: &Net, msgs: &[Msg], rng: &mut Rng, out: &mut Traffic)
         let mut act = Vec::new();
         for m in msgs.iter().filter(|m| m.room == room) {
             let ready = m.accept + base + k as f64 * per + rng.exp(per * 5.0);
-            let recv = (ready + net.down_delay(frame, k) + net.lost(rng)).max(free);
+            let arrive = ready + net.down_delay(frame, k);
+            let recv = match t {
+                Transport::WebTransportDatagram if net.drops(rng) => continue,
+                Transport::WebTransportDatagram => arrive,
+                Transport::WebTransport => (arrive + net.lost_quic(rng)).max(free),
+                _ => (arrive + net.lost(rng)).max(free),
+            };
             free = recv;
             out.receipts.push((m.sent, recv));
             out.bytes.push((recv, 0, frame));
@@ -427,12 +455,22 @@ fn base_result(t: Transport, net: &Net, published: u64, delivered: u64) -> Trans
         connect_time: summary(&connect),
         connect_time_histogram: encode(&connect),
         rates: Rates::default(),
-        counts: Counts {
-            published,
-            expected,
-            delivered,
-            lost: expected.saturating_sub(delivered),
-            ..Default::default()
+        counts: if t.drops_by_design() {
+            Counts {
+                published,
+                expected,
+                delivered,
+                dropped_by_design: expected.saturating_sub(delivered),
+                ..Default::default()
+            }
+        } else {
+            Counts {
+                published,
+                expected,
+                delivered,
+                lost: expected.saturating_sub(delivered),
+                ..Default::default()
+            }
         },
         wire_bytes: WireBytes::default(),
         wire_bytes_total: WireBytes::default(),

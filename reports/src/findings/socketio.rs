@@ -2,9 +2,8 @@
 //! bytes per delivery, server CPU per delivery and memory per connection,
 //! each against the WebSocket entry of the same group.
 
-use super::{info, name, value};
+use super::{info, name};
 use crate::Finding;
-use crate::format;
 use crate::merge::{Entry, Group};
 use crate::metric::{self, Metric};
 
@@ -38,22 +37,7 @@ pub(crate) fn socketio_findings(g: &Group) -> Vec<Finding> {
 }
 
 fn overhead(sio: &Entry, ws: &Entry) -> Option<Finding> {
-    let parts: Vec<String> = COSTS
-        .iter()
-        .filter_map(|(m, what)| {
-            let (a, b) = (value(sio, m)?, value(ws, m)?);
-            let ratio = if b > 0.0 {
-                format!(" ({} the WebSocket's)", format::factor(a / b))
-            } else {
-                String::new()
-            };
-            Some(format!(
-                "{} {what} against {}{ratio}",
-                m.kind.show(a),
-                m.kind.show(b)
-            ))
-        })
-        .collect();
+    let parts = super::against_websocket(sio, ws, &COSTS);
     (!parts.is_empty()).then(|| {
         info(format!(
             "{} against raw WebSocket: {}.",

@@ -226,3 +226,27 @@ async fn refuse(request: SessionRequest, refused: Response, meter: &ConnMeter) {
     conn.close(VarInt::from_u32(code), &reason);
     session::Wire::default().sample(&conn, meter);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_paths() {
+        assert_eq!(room_of("/api/rooms/lobby/wt"), Some("lobby"));
+        assert_eq!(room_of("/api/rooms/lobby/wt?mode=datagram"), Some("lobby"));
+        assert_eq!(
+            room_of("/api/rooms/a.b/wt"),
+            Some("a.b"),
+            "refused later: 4400"
+        );
+        for not in [
+            "/api/rooms/lobby/ws",
+            "/api/rooms/a/b/wt",
+            "/wt",
+            "/api/rooms//x",
+        ] {
+            assert_eq!(room_of(not), None, "{not}");
+        }
+    }
+}
