@@ -297,18 +297,8 @@ pub struct Counts {
     /// Distinct (subscriber, publisher, seq) received.
     pub delivered: u64,
     /// Expected but never received by the end of drain (by a transport
-    /// that promises delivery).
+    /// that promises delivery; see `dropped_by_design`).
     pub lost: u64,
-    /// Expected but never received over a transport that drops by design
-    /// (`webtransport-datagram`: a lost datagram is not resent). Absent
-    /// for other transports, whose misses are `lost`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub dropped_by_design: u64,
-    /// Of `delivered`, messages a datagram subscriber fetched after seeing
-    /// a hole in the room's ids (`--datagram-catch-up`): late, with the
-    /// recovery in their latency. Absent otherwise.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub recovered: u64,
     /// Received again after a first receipt.
     pub duplicate: u64,
     /// Received after a higher seq of the same publisher.
@@ -344,6 +334,11 @@ pub struct Counts {
     /// other transports.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped_by_design: u64,
+    /// Of `delivered`, messages a datagram subscriber fetched after seeing
+    /// a hole in the room's ids (`--datagram-catch-up`): late, with the
+    /// recovery in their latency. Absent otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recovered: u64,
     /// Subscriber and publisher errors by kind over the whole run
     /// (`connect_refused`, `connect_timeout`, `timeout`, `http_status`,
     /// `protocol`, `unexpected_close`, `io`).

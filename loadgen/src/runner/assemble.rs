@@ -294,7 +294,6 @@ fn counts(p: &PubCounts, t: &Totals) -> Counts {
         foreign: t.foreign,
         engine_io_handshakes: t.sio_handshakes,
         engine_io_upgrades: t.sio_upgrades,
-        dropped_by_design: 0,
         errors,
     }
 }
