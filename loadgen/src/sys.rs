@@ -25,34 +25,6 @@ pub fn trim_heap() {
     }
 }
 
-/// Ask for `bytes` of kernel buffer each way on a socket (the kernel caps
-/// it at `net.core.rmem_max`/`wmem_max`). WebTransport's clients share one
-/// UDP socket per server: with the default ~200 KiB, a burst to thousands
-/// of sessions overflows it, and a datagram lost there would be counted
-/// against the transport.
-#[allow(unsafe_code)]
-pub fn set_socket_buffers(socket: &impl std::os::fd::AsRawFd, bytes: usize) -> std::io::Result<()> {
-    let fd = socket.as_raw_fd();
-    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
-        // SAFETY: `fd` is an open socket borrowed for the call; the option
-        // value is a c_int on the stack, its size passed with it.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&raw const value).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// User + system CPU seconds of this process.
 pub fn cpu_seconds() -> f64 {
     cpu_seconds_of("self").unwrap_or(0.0)

@@ -40,8 +40,15 @@ pub(crate) fn concurrent(parts: &[Part<'_>]) -> Result<TransportResult, String> 
     if let Some(c) = cross_worker(&results) {
         out.counts.expected = c.expected;
         out.counts.delivered = c.delivered;
-        out.counts.lost = c.lost;
         out.counts.unexpected = c.unexpected;
+        // A datagram transport's misses across workers are dropped by
+        // design, as each worker counted its own.
+        if out.transport.drops_by_design() {
+            out.counts.dropped_by_design = c.lost;
+            out.counts.lost = 0;
+        } else {
+            out.counts.lost = c.lost;
+        }
     }
     out.worker = None;
     out.clients = results.iter().map(|r| r.clients).sum();
@@ -213,6 +220,7 @@ pub(crate) fn sum_counts<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts
         out.engine_io_handshakes += c.engine_io_handshakes;
         out.engine_io_upgrades += c.engine_io_upgrades;
         out.dropped_by_design += c.dropped_by_design;
+        out.recovered += c.recovered;
         for (kind, n) in &c.errors {
             *out.errors.entry(kind.clone()).or_default() += n;
         }

@@ -124,6 +124,7 @@ fn scenario_line(g: &Group) -> String {
                 PublishVia::Http => "HTTP POST",
                 PublishVia::Ws => "WebSocket",
                 PublishVia::SocketIo => "Socket.IO",
+                PublishVia::WebTransport => "WebTransport",
             }
         ),
         format!(

@@ -146,13 +146,22 @@ fn udp_socket(
     if let Some(addr) = config.webtransport_addr {
         let socket = std::net::UdpSocket::bind(addr)
             .map_err(|source| crate::bind::BindError::Udp { addr, source })?;
-        return Ok(Some(socket));
+        return Ok(Some(with_buffers(socket)));
     }
-    Ok(match udp {
+    let socket = match udp {
         Udp::Bound(s) => Some(s),
         Udp::SamePort => Some(crate::bind::same_port(tcp)?),
         Udp::None => None,
-    })
+    };
+    Ok(socket.map(with_buffers))
+}
+
+/// Kernel buffer asked for on the UDP socket, each way: it carries every
+/// session, and a datagram the kernel drops for want of room would count
+/// against the transport. Not getting it is no error (the default applies).
+fn with_buffers(socket: std::net::UdpSocket) -> std::net::UdpSocket {
+    let _ = protocol::sys::set_socket_buffers(&socket, 8 << 20);
+    socket
 }
 
 /// The shared state, with the Redis broker (when configured) connected and

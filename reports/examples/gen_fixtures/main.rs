@@ -411,6 +411,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
             engine_io_handshakes: 0,
             engine_io_upgrades: 0,
             dropped_by_design: 0,
+            recovered: 0,
             errors: BTreeMap::new(),
         },
         wire_bytes,

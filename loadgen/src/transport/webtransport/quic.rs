@@ -195,7 +195,7 @@ const SOCKET_BUFFER: usize = 8 << 20;
 /// failure to get them is no error: the kernel's default then applies).
 fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     let socket = std::net::UdpSocket::bind(addr)?;
-    let _ = crate::sys::set_socket_buffers(&socket, SOCKET_BUFFER);
+    let _ = protocol::sys::set_socket_buffers(&socket, SOCKET_BUFFER);
     Ok(socket)
 }
 
