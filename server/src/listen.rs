@@ -97,9 +97,9 @@ impl Started {
             wt,
             shutdown,
         } = self;
-        if let Some(endpoint) = &wt {
-            tokio::spawn(wt::serve(endpoint.clone(), state.clone()));
-        }
+        let accepting = wt
+            .as_ref()
+            .map(|endpoint| tokio::spawn(wt::serve(endpoint.clone(), state.clone())));
         let reaper = spawn_reaper(state.clone());
         let routers = Routers {
             app: app(state.clone()),
@@ -121,6 +121,9 @@ impl Started {
         }
         drop(listener);
         drain(&state).await;
+        if let Some(task) = accepting {
+            let _ = task.await;
+        }
         if let Some(endpoint) = wt {
             endpoint.close(
                 wtransport::VarInt::from_u32(protocol::webtransport::CLOSE_GOING_AWAY),

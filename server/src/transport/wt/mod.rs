@@ -127,7 +127,10 @@ fn transport_config(config: &crate::Config) -> TransportConfig {
 /// Accepts sessions until shutdown; each is tracked for the drain.
 pub(crate) async fn serve(endpoint: Arc<WtEndpoint>, app: AppState) {
     loop {
+        // Shutdown first: `accept` panics on a closed endpoint, and the
+        // endpoint is closed after shutdown (once this loop has ended).
         let incoming = tokio::select! {
+            biased;
             _ = app.shutdown.cancelled() => break,
             i = endpoint.accept() => i,
         };
