@@ -1,6 +1,9 @@
 //! One QUIC endpoint (one UDP socket) per server instance, shared by every
 //! session of the run, and opening a session on it: the URL, the headers,
 //! and errors that say what to do (refused, certificate, no UDP answer).
+//! Over an emulated network each session gets a socket of its own instead:
+//! the link shapes each client's flow (its 5-tuple) as one phone's radio,
+//! and one shared socket would squeeze every client into one phone's link.
 
 use super::trust::{self, Pin, Trust};
 use crate::config::Config;
@@ -19,7 +22,9 @@ const INFO_LIMIT: Duration = Duration::from_secs(4);
 
 /// WebTransport of one server instance.
 pub struct Quic {
-    pub endpoint: wtransport::Endpoint<ClientSide>,
+    endpoint: wtransport::Endpoint<ClientSide>,
+    /// Over an emulated network: how to make each session's own endpoint.
+    per_session: Option<PerSession>,
     /// `https://HOST:PORT`, where sessions go.
     pub base: String,
     pub addr: SocketAddr,
@@ -39,6 +44,14 @@ pub async fn quic<'a>(ep: &'a Endpoint, cfg: &Config) -> Result<&'a Quic, Client
     ep.quic.get_or_try_init(|| Quic::new(ep, cfg)).await
 }
 
+/// What a session's own endpoint is made of (see the module docs).
+struct PerSession {
+    tls: rustls::ClientConfig,
+    bind: SocketAddr,
+    ns: netem::Netns,
+    timeout: Duration,
+}
+
 impl Quic {
     async fn new(ep: &Endpoint, cfg: &Config) -> Result<Quic, ClientError> {
         let config_err = |e: crate::config::ConfigError| {
@@ -50,29 +63,24 @@ impl Quic {
         };
         let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
         let bind = bind_addr(target.addr, &cfg.source_ips);
+        let timeout = cfg.stream_timeout;
         // Over an emulated network: in the link's client namespace, as the
         // TCP transports' sockets.
+        let per_session = cfg.client_ns.clone().map(|ns| PerSession {
+            tls: tls.clone(),
+            bind,
+            ns,
+            timeout,
+        });
         let socket = match &cfg.client_ns {
-            Some(ns) => ns.run(|| udp_socket(bind)).and_then(|r| r),
-            None => udp_socket(bind),
+            Some(ns) => ns.run(|| udp_socket(bind, true)).and_then(|r| r),
+            None => udp_socket(bind, true),
         }
         .map_err(|e| ClientError::from_io(&e, true))?;
-        let timeout = cfg.stream_timeout;
-        let config = wtransport::ClientConfig::builder()
-            .with_bind_socket(socket)
-            .with_custom_tls(tls)
-            .max_idle_timeout(Some(timeout))
-            .map_err(|_| {
-                ClientError::new(ErrorKind::Protocol, "--stream-timeout is too long for QUIC")
-            })?
-            // Our own keep-alives too: a server whose are rarer than our
-            // idle timeout must not see us drop the session.
-            .keep_alive_interval(Some(timeout / 3))
-            .build();
-        let endpoint =
-            wtransport::Endpoint::client(config).map_err(|e| ClientError::from_io(&e, true))?;
+        let endpoint = client_endpoint(socket, tls, timeout)?;
         Ok(Quic {
             endpoint,
+            per_session,
             base: format!("https://{}", target.authority),
             addr: target.addr,
             pin,
@@ -90,7 +98,21 @@ impl Quic {
         for (k, v) in headers {
             opts = opts.add_header(k, v);
         }
-        self.endpoint
+        let own;
+        let endpoint = match &self.per_session {
+            None => &self.endpoint,
+            Some(p) => {
+                let socket =
+                    p.ns.run(|| udp_socket(p.bind, false))
+                        .and_then(|r| r)
+                        .map_err(|e| ClientError::from_io(&e, true))?;
+                own = client_endpoint(socket, p.tls.clone(), p.timeout)?;
+                &own
+            }
+        };
+        // A session keeps its endpoint's driver running after the endpoint
+        // handle is dropped.
+        endpoint
             .connect(opts.build())
             .await
             .map_err(|e| self.connecting_error(e))
@@ -191,12 +213,35 @@ async fn ask_server(ep: &Endpoint) -> Result<(Target, Trust), ClientError> {
 /// Kernel buffer asked for on the shared UDP socket, each way.
 const SOCKET_BUFFER: usize = 8 << 20;
 
-/// The run's UDP socket for one server, with large kernel buffers (a
+/// A UDP socket for sessions; a shared one gets large kernel buffers (a
 /// failure to get them is no error: the kernel's default then applies).
-fn udp_socket(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+fn udp_socket(addr: SocketAddr, shared: bool) -> std::io::Result<std::net::UdpSocket> {
     let socket = std::net::UdpSocket::bind(addr)?;
-    let _ = protocol::sys::set_socket_buffers(&socket, SOCKET_BUFFER);
+    if shared {
+        let _ = protocol::sys::set_socket_buffers(&socket, SOCKET_BUFFER);
+    }
     Ok(socket)
+}
+
+/// A client endpoint on `socket`, with the idle timeout and keep-alives of
+/// `--stream-timeout`.
+fn client_endpoint(
+    socket: std::net::UdpSocket,
+    tls: rustls::ClientConfig,
+    timeout: Duration,
+) -> Result<wtransport::Endpoint<ClientSide>, ClientError> {
+    let config = wtransport::ClientConfig::builder()
+        .with_bind_socket(socket)
+        .with_custom_tls(tls)
+        .max_idle_timeout(Some(timeout))
+        .map_err(|_| {
+            ClientError::new(ErrorKind::Protocol, "--stream-timeout is too long for QUIC")
+        })?
+        // Our own keep-alives too: a server whose are rarer than our idle
+        // timeout must not see us drop the session.
+        .keep_alive_interval(Some(timeout / 3))
+        .build();
+    wtransport::Endpoint::client(config).map_err(|e| ClientError::from_io(&e, true))
 }
 
 /// The UDP socket's address: the first `--source-ips` address of the
