@@ -192,3 +192,36 @@ async fn under_loss_nothing_is_lost_and_push_pays_retransmissions() {
         "{stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webtransport_delivers_one_rtt_after_due() {
+    one_rtt_after_due(Transport::WebTransport).await;
+}
+
+/// Each WebTransport client is one phone on a link of its own, as TCP
+/// clients are: 20 clients taking ~25 kbit/s each through a per-flow
+/// 100 kbit/s downlink deliver everything promptly. Sharing one UDP flow
+/// they would need 500 kbit/s of it, and queue for seconds or drop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_webtransport_client_has_a_link_of_its_own() {
+    let _lock = timing_lock();
+    let mut net = Net::start("rtt=40ms,down=100kbit");
+    let url = net.server(server::Config::default());
+    let mut cfg = net.config(&url, Transport::WebTransport);
+    cfg.clients = 20;
+    cfg.rate_per_sec = 10.0;
+    cfg.duration = Duration::from_secs(5);
+    let results = run(cfg, Duration::from_secs(60)).await;
+    let t = only(&results);
+    let p99 = ms(t.latency.p99_us);
+    eprintln!("webtransport, 20 clients behind 100 kbit/s each: p99 {p99} ms");
+    assert_eq!(
+        (t.counts.lost, t.counts.delivered),
+        (0, t.counts.expected),
+        "{:?}",
+        t.counts
+    );
+    // (A handshake's certificate burst may overflow a queue once; QUIC
+    // resends it.)
+    assert!(p99 < 1_000.0, "p99 {p99} ms: clients share a link");
+}
