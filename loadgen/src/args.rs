@@ -204,8 +204,9 @@ fn thresholds(table: Value) -> Result<Vec<String>, String> {
 /// Flags of `rtbench load`: the shared ones, and those of one run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
-    /// How clients subscribe: ws, sse, long-poll, short-poll, socketio or
-    /// socketio-polling (or `transport` in the scenario file)
+    /// How clients subscribe: ws, sse, long-poll, short-poll, socketio,
+    /// socketio-polling, webtransport or webtransport-datagram (or
+    /// `transport` in the scenario file)
     #[arg(long, value_name = "TRANSPORT")]
     pub transport: Option<Transport>,
     #[command(flatten)]

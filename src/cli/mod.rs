@@ -26,9 +26,9 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "rtbench",
     version,
-    about = "Measure short polling, long polling, SSE, WebSockets and Socket.IO for real-time web apps",
+    about = "Measure short polling, long polling, SSE, WebSockets, Socket.IO and WebTransport for real-time web apps",
     long_about = "rtbench settles with measurements how short polling, long polling, Server-Sent \
-Events, WebSockets and Socket.IO compare: delivery latency, request rate, bytes on the wire, \
+Events, WebSockets, Socket.IO and WebTransport compare: delivery latency, request rate, bytes on the wire, \
 loss, and server cost.\n\nStart with `rtbench server` and open the printed URL for the chat page."
 )]
 pub struct Cli {
