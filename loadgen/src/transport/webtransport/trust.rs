@@ -10,7 +10,6 @@ use crate::error::{ClientError, ErrorKind};
 use crate::target::Target;
 use crate::tls::{AnyCertificate, TlsOptions};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::sync::Arc;
@@ -65,7 +64,8 @@ impl Trust {
 #[derive(Debug)]
 pub struct Pin {
     hash: [u8; 32],
-    algs: WebPkiSupportedAlgorithms,
+    /// The handshake's signatures are checked as `--insecure` checks them.
+    signatures: AnyCertificate,
     pub mismatched: AtomicBool,
 }
 
@@ -97,7 +97,7 @@ impl ServerCertVerifier for Pin {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+        self.signatures.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -106,11 +106,11 @@ impl ServerCertVerifier for Pin {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+        self.signatures.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        self.signatures.supported_verify_schemes()
     }
 }
 
@@ -133,7 +133,7 @@ pub fn tls_config(
         Trust::Pinned(hash) => {
             let p = Arc::new(Pin {
                 hash: *hash,
-                algs,
+                signatures: AnyCertificate(algs),
                 mismatched: AtomicBool::new(false),
             });
             pin = Some(p.clone());
