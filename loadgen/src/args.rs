@@ -5,12 +5,14 @@
 //! line (a flag not given never overrides the file).
 
 use crate::config::{Config, ConfigError, RunOptions};
+use crate::live::LiveMetrics;
 use crate::scenario::{Given, LayerError, Scenario, TRANSPORT_ONLY};
 use protocol::Transport;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What `load` and `bench` share: where settings come from, and how the
 /// results are judged and shown.
@@ -30,6 +32,19 @@ pub struct ScenarioArgs {
     /// No live progress, only the summary
     #[arg(long)]
     pub quiet: bool,
+    /// When standard error is not a terminal (CI logs), print a plain
+    /// progress line this often; 0 = never
+    #[arg(
+        long = "progress-interval",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
+    pub progress_interval: protocol::units::Dur,
+    /// Serve the load generator's live counters and latency in Prometheus
+    /// text format at http://ADDR/metrics during the run (e.g.
+    /// 127.0.0.1:9091; docs/grafana/rtbench.json is a dashboard for it)
+    #[arg(long = "metrics-addr", value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The settings of a run after layering, and what judges its results.
@@ -99,13 +114,21 @@ impl ScenarioArgs {
         })
     }
 
-    /// How the run is shown and which file its settings came from.
+    /// How the run is shown and which file its settings came from; the
+    /// live metrics endpoint is bound separately, once per command
+    /// ([`Self::bind_metrics`]).
     pub fn run_options(&self) -> RunOptions {
         RunOptions {
             progress: !self.quiet,
+            progress_interval: self.progress_interval.0,
             scenario_file: self.scenario.clone(),
             ..RunOptions::default()
         }
+    }
+
+    /// Listen on `--metrics-addr`, if given.
+    pub fn bind_metrics(&self) -> Result<Option<Arc<LiveMetrics>>, ConfigError> {
+        self.metrics_addr.map(LiveMetrics::bind).transpose()
     }
 }
 
@@ -361,10 +384,17 @@ impl LoadArgs {
         if own_server {
             scenario.target = link_server_placeholder();
         }
+        if self.processes > 1 && self.shared.metrics_addr.is_some() {
+            return Err(ConfigError::Conflict {
+                flag: "--metrics-addr",
+                why: "with --processes (each worker process has its own figures)".into(),
+            });
+        }
         let run = RunOptions {
             workers: self.workers,
             worker_id: self.worker_id,
             start_at: self.start_at,
+            metrics: self.shared.bind_metrics()?,
             ..self.shared.run_options()
         };
         let config = Config::from_scenario(scenario.clone(), run)?;

@@ -96,8 +96,12 @@ pub struct Config {
     pub seed: u64,
     /// Loopback addresses client sockets bind to, round-robin (empty: let the kernel pick).
     pub source_ips: Vec<IpAddr>,
-    /// Show live progress (only on a terminal).
+    /// Show live progress: a live line on a terminal, else a plain line
+    /// every `progress_interval` (zero: none).
     pub progress: bool,
+    pub progress_interval: Duration,
+    /// Where the live figures are served (`--metrics-addr`).
+    pub metrics: Option<Arc<crate::live::LiveMetrics>>,
     /// Scenario file the settings came from (recorded in the result file).
     pub scenario_file: Option<PathBuf>,
     /// How to speak to the target (default: the built-in rtbench profile).
@@ -156,6 +160,8 @@ pub const PORTS_PER_SOURCE_IP: u64 = 28_000;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub progress: bool,
+    pub progress_interval: Duration,
+    pub metrics: Option<Arc<crate::live::LiveMetrics>>,
     pub workers: u32,
     pub worker_id: u32,
     pub start_at: Option<f64>,
@@ -166,6 +172,8 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             progress: false,
+            progress_interval: Duration::from_secs(10),
+            metrics: None,
             workers: 1,
             worker_id: 0,
             start_at: None,
@@ -257,6 +265,8 @@ impl Config {
             seed: s.seed.unwrap_or_else(random_seed),
             source_ips: s.source_ips.map(|ips| ips.0).unwrap_or_default(),
             progress: run.progress,
+            progress_interval: run.progress_interval,
+            metrics: run.metrics,
             scenario_file: run.scenario_file,
             profile: Arc::new(profile),
             server_pid: s.server_pid,

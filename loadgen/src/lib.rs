@@ -54,6 +54,7 @@ mod error;
 pub mod fuzz;
 mod http;
 mod jsonptr;
+pub mod live;
 pub mod marker;
 mod net;
 mod network;

@@ -1,12 +1,15 @@
 //! The once-a-second sampler: drains every shard's per-second counters and
 //! histogram into the time series, sums the per-client byte counters, and
-//! drives the live progress line (indicatif, only on a terminal).
+//! drives the live output: the progress line (indicatif on a terminal, a
+//! plain line every few seconds otherwise, e.g. in CI logs) and the
+//! `--metrics-addr` endpoint.
 
+use crate::config::Config;
 use crate::record::{Recorder, SecCounts};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use protocol::results::{Phase, SecondSample};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -34,12 +37,20 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 }
 
 impl Sampler {
-    pub fn spawn(rec: Arc<Recorder>, clients: u64, progress: bool) -> Sampler {
+    pub fn spawn(rec: Arc<Recorder>, cfg: &Config) -> Sampler {
         let stop = CancellationToken::new();
         let token = stop.clone();
+        let pb = progress_bar(cfg.progress);
+        // Off a terminal: a plain line every `progress_interval` seconds.
+        let every = match (&pb, cfg.progress) {
+            (None, true) => cfg.progress_interval.as_secs(),
+            _ => 0,
+        };
+        let live = cfg.metrics.clone();
+        let clients = cfg.clients;
         let handle = tokio::spawn(async move {
-            let pb = progress_bar(progress);
             let mut state = State::new(rec, clients);
+            let mut lines = PlainProgress::new(clients);
             let start = tokio::time::Instant::from_std(state.rec.clock.start());
             let mut t = 1u64;
             loop {
@@ -50,6 +61,15 @@ impl Sampler {
                 let s = state.sample(t);
                 if let Some(pb) = &pb {
                     pb.set_message(state.progress_line(&s));
+                }
+                if every > 0 {
+                    lines.add(&s, &state.scratch);
+                    if t.is_multiple_of(every) {
+                        let _ = writeln!(std::io::stderr().lock(), "{}", lines.take(&s));
+                    }
+                }
+                if let Some(live) = &live {
+                    live.push(&s);
                 }
                 state.series.push(s);
                 t += 1;
@@ -150,5 +170,98 @@ impl State {
             p99,
             self.errors
         )
+    }
+}
+
+/// The plain progress line: figures of the seconds since the last line.
+struct PlainProgress {
+    clients: u64,
+    secs: u64,
+    deliveries: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+}
+
+impl PlainProgress {
+    fn new(clients: u64) -> Self {
+        PlainProgress {
+            clients,
+            secs: 0,
+            deliveries: 0,
+            errors: 0,
+            latency: Histogram::new(3).unwrap_or_else(|_| unreachable!("valid precision")),
+        }
+    }
+
+    fn add(&mut self, s: &SecondSample, latency: &Histogram<u64>) {
+        self.secs += 1;
+        self.deliveries += s.deliveries;
+        self.errors += s.errors;
+        let _ = self.latency.add(latency);
+    }
+
+    /// The line for the seconds added since the last one, which it resets.
+    fn take(&mut self, s: &SecondSample) -> String {
+        let q = |q: f64| {
+            if self.latency.is_empty() {
+                "-".to_string()
+            } else {
+                crate::summary::fmt_us(self.latency.value_at_quantile(q))
+            }
+        };
+        let line = format!(
+            "rtbench: {}s {} connected {}/{} deliveries/s {} p50 {} p99 {} errors {}",
+            s.t_secs,
+            s.phase.map_or("", Phase::as_str),
+            s.connected,
+            self.clients,
+            self.deliveries / self.secs.max(1),
+            q(0.5),
+            q(0.99),
+            self.errors
+        );
+        *self = PlainProgress::new(self.clients);
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_line_covers_the_seconds_since_the_last() {
+        let mut p = PlainProgress::new(100);
+        let mut h = Histogram::<u64>::new(3).expect("histogram");
+        h.record(2_000).expect("record");
+        let mut s = SecondSample {
+            t_secs: 1,
+            phase: Some(Phase::Measure),
+            deliveries: 300,
+            published: 3,
+            requests: 0,
+            empty: 0,
+            errors: 1,
+            down_bytes: 0,
+            up_bytes: 0,
+            connected: 100,
+            p50_us: Some(2_000),
+            p99_us: Some(2_000),
+        };
+        p.add(&s, &h);
+        s.t_secs = 2;
+        s.deliveries = 100;
+        p.add(&s, &Histogram::new(3).expect("histogram"));
+        let line = p.take(&s);
+        assert!(
+            line.starts_with("rtbench: 2s measure connected 100/100 deliveries/s 200 p50 2.00 ms"),
+            "{line}"
+        );
+        assert!(line.ends_with("p99 2.00 ms errors 2"), "{line}");
+        let again = p.take(&s);
+        assert!(
+            again.contains("deliveries/s 0 p50 - p99 - errors 0"),
+            "{again}"
+        );
     }
 }

@@ -217,6 +217,7 @@ async fn run_all(
         target,
         results_dir,
         cancel,
+        metrics: args.shared.bind_metrics()?,
     };
     let mut outcome = Outcome::default();
     let mut n = 0;
@@ -249,6 +250,8 @@ struct Bench<'a> {
     target: Option<String>,
     results_dir: PathBuf,
     cancel: CancellationToken,
+    /// `--metrics-addr`: one endpoint that each run serves in turn.
+    metrics: Option<std::sync::Arc<loadgen::live::LiveMetrics>>,
 }
 
 impl Bench<'_> {
@@ -285,6 +288,7 @@ impl Bench<'_> {
         let stage = Stage::start(&scenario, server).await?;
         let mut cfg = run_config(self.args, self.resolved, cell, t, stage.own_url())?;
         cfg.client_ns = stage.client_ns();
+        cfg.metrics = self.metrics.clone();
         // WebTransport to bench's own server: pin the certificate its
         // start-up line named (unless told how to trust it).
         let tls = &mut cfg.tls;

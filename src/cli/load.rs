@@ -28,6 +28,9 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Some(p) = &output {
         loadgen::check_output_writable(p)?;
     }
+    if let Some(addr) = plan.config.metrics.as_ref().and_then(|m| m.local_addr()) {
+        eprintln!("rtbench load: live metrics at http://{addr}/metrics");
+    }
     let stage = start_stage(&args, &mut plan).await?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
