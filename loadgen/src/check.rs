@@ -100,6 +100,8 @@ fn judge(profile: &Profile, t: Transport, r: runner::RunResults) -> CheckOutcome
         .filter(|w| matches!(w, RunWarning::FirstError { .. }))
         .map(ToString::to_string)
         .collect();
+    // The server's answer (expanded request, status, body) beats a guess.
+    let answered = !hints.is_empty();
     let ok = c.expected > 0 && c.delivered == c.expected && errors == 0 && c.publish_errors == 0;
     let verdict = if ok {
         format!(
@@ -111,14 +113,16 @@ fn judge(profile: &Profile, t: Transport, r: runner::RunResults) -> CheckOutcome
             c.foreign
         )
     } else if c.published == 0 {
-        hints.push(format!(
-            "no publish was accepted: check [publish] ({}) against the server's publish API",
-            at(profile.publish.line)
-        ));
+        hints.extend((!answered).then(|| {
+            format!(
+                "no publish was accepted: check [publish] ({}) against the server's publish API",
+                at(profile.publish.line)
+            )
+        }));
         "FAILED: nothing was published".into()
     } else if c.delivered == 0 && c.foreign > 0 {
         hints.push(format!(
-            "messages arrived without this run's marker: the server must relay the {{payload}} text of [publish] ({}) unchanged, and {section} messages must point at the messages",
+            "messages arrived without this run's marker: the server must relay the {{payload}} text of [publish] ({}) unchanged, {section} messages must point at the messages, and frames that are not messages need [ws] message_if or [sse] events to be skipped",
             at(profile.publish.line)
         ));
         format!(
@@ -126,10 +130,10 @@ fn judge(profile: &Profile, t: Transport, r: runner::RunResults) -> CheckOutcome
             c.foreign
         )
     } else if c.delivered == 0 {
-        hints.push(format!(
+        hints.extend((!answered).then(|| format!(
             "nothing arrived: check that {section} url ({}) subscribes to the room [publish] sends to",
             at(url_line)
-        ));
+        )));
         "FAILED: no message arrived".into()
     } else if c.lost > 0 {
         hints.push(format!(

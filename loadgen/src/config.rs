@@ -71,6 +71,8 @@ pub struct Config {
     pub clients: u64,
     /// Rooms the clients are spread over evenly.
     pub rooms: u64,
+    /// Rooms are named `<prefix><N>` (else after the run's tag).
+    pub room_prefix: Option<String>,
     pub publishers: u64,
     /// Messages per second, total across publishers.
     pub rate_per_sec: f64,
@@ -250,6 +252,7 @@ impl Config {
             transport,
             clients: s.clients.0,
             rooms: s.rooms.0,
+            room_prefix: s.room_prefix,
             publishers: s.publishers.0,
             rate_per_sec: s.rate.0,
             arrival: s.arrival,
@@ -359,6 +362,12 @@ impl Config {
         if self.rooms == 0 || self.rooms > self.clients {
             return invalid("--rooms", "must be between 1 and --clients");
         }
+        if let Some(p) = &self.room_prefix {
+            crate::rooms::check_prefix(p).map_err(|why| ConfigError::Invalid {
+                flag: "--room-prefix",
+                why: why.to_string(),
+            })?;
+        }
         if self.rate_per_sec > 0.0 && self.publishers == 0 {
             return invalid("--publishers", "must be at least 1 when --rate is above 0");
         }
@@ -448,6 +457,16 @@ impl Config {
     /// The profile must define the transport and the publish path in use.
     fn check_profile(&self) -> Result<(), ConfigError> {
         let p = &self.profile;
+        if let Some(max) = p.rooms.filter(|&max| self.rooms > max) {
+            return Err(ConfigError::Conflict {
+                flag: "--rooms",
+                why: format!(
+                    "above {max} with profile '{}' ({}): it says rooms = {max} (the server \
+                     has no more; clients would hear other rooms' messages)",
+                    p.name, p.source_name
+                ),
+            });
+        }
         if p.sub(self.transport).is_none() {
             let defined: Vec<&str> = p.transports().iter().map(|t| t.as_str()).collect();
             return Err(ConfigError::Conflict {

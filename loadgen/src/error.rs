@@ -133,6 +133,12 @@ impl ClientError {
         }
     }
 
+    /// Name the request (its expanded path) the error is about.
+    pub fn on(mut self, path: &str) -> Self {
+        self.detail = format!("GET {path}: {}", self.detail).into();
+        self
+    }
+
     /// Point at the profile field a rejected request came from, so the
     /// first-error line tells the user what to fix.
     pub fn in_field(mut self, profile: &crate::profile::Profile, field: &str, line: usize) -> Self {
@@ -188,7 +194,11 @@ impl ClientError {
             }
             W::Http(resp) => ClientError::new(
                 ErrorKind::HttpStatus,
-                format!("WebSocket upgrade answered {}", resp.status()),
+                format!(
+                    "WebSocket upgrade answered {}: {}",
+                    resp.status(),
+                    crate::record::snippet(resp.body().as_deref().unwrap_or_default())
+                ),
             ),
             _ => ClientError::new(ErrorKind::Protocol, e.to_string()),
         }

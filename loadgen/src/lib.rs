@@ -65,6 +65,7 @@ mod publisher;
 mod record;
 mod report;
 pub mod rng;
+mod rooms;
 mod runner;
 mod sampler;
 pub mod scenario;

@@ -65,6 +65,12 @@ pub struct Scenario {
     /// Rooms; clients are spread over them evenly
     #[arg(long, value_name = "R", default_value_t = Count(1))]
     pub rooms: Count,
+    /// Name the rooms PREFIX0, PREFIX1, … (what `{room}` expands to in a
+    /// profile), the same in every run: for a server that only serves
+    /// channels it knows [default: rtb<run tag>r<N>, e.g. rtb9f5812f0r0,
+    /// new each run, [a-z0-9] only]
+    #[arg(long = "room-prefix", value_name = "PREFIX")]
+    pub room_prefix: Option<String>,
     /// Open-loop publishers
     #[arg(long, value_name = "P", default_value_t = Count(1))]
     pub publishers: Count,

@@ -56,6 +56,12 @@ impl Ctx<'_> {
             .any(|s| s.wt().is_some_and(|w| w.publish.is_some()));
         let publish = self.publish(raw.publish, has_ws, sio_publish || wt_publish)?;
         let token = raw.token.as_ref().map(|t| self.token(t)).transpose()?;
+        let rooms = match raw.rooms {
+            Some(r) if *r.get_ref() == 0 => {
+                return Err(self.err(Some(r.span()), "rooms", "must be at least 1"));
+            }
+            r => r.map(Spanned::into_inner),
+        };
         Ok(Profile {
             name,
             source_name: self.source_name.to_string(),
@@ -63,6 +69,7 @@ impl Ctx<'_> {
             stats,
             publish,
             token,
+            rooms,
             socketio,
             subs,
         })

@@ -61,6 +61,9 @@ pub struct Profile {
     pub publish: Publish,
     /// Where a client's token goes (`--token`, `--token-secret`).
     pub token: Option<CursorTo>,
+    /// Most rooms the server has (`rooms = 1`: one global room, which
+    /// ignores `{room}`); more would silently multiply deliveries.
+    pub rooms: Option<u64>,
     /// `[socketio]`: both Socket.IO transports.
     pub socketio: Option<SocketIo>,
     subs: [Option<Sub>; Transport::COUNT],
@@ -150,6 +153,9 @@ pub struct SseSub {
 pub struct WsSub {
     pub gap: Option<Match>,
     pub error: Option<Match>,
+    /// Only frames it matches carry messages; the others (history, user
+    /// lists, system notices) are ignored, as SSE's other events are.
+    pub message_if: Option<Match>,
     /// Close code meaning "you fell behind; resume".
     pub lag_close: Option<u16>,
     /// Where the resume cursor is in the lag close's reason.
@@ -175,6 +181,7 @@ static NO_SSE: SseSub = SseSub {
 static NO_WS: WsSub = WsSub {
     gap: None,
     error: None,
+    message_if: None,
     lag_close: None,
     lag_cursor: None,
     subprotocols: Vec::new(),

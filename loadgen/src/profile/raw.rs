@@ -12,6 +12,7 @@ pub(super) struct RawProfile {
     pub health: Option<Spanned<String>>,
     pub stats: Option<Spanned<String>>,
     pub token: Option<Spanned<String>>,
+    pub rooms: Option<Spanned<u64>>,
     pub publish: Option<Spanned<RawPublish>>,
     #[serde(rename = "short-poll")]
     pub short_poll: Option<Spanned<RawSub>>,
@@ -50,6 +51,7 @@ pub(super) struct RawSub {
     pub cursor: Vec<Spanned<RawCursor>>,
     pub gap: Option<Spanned<RawMatch>>,
     pub error: Option<Spanned<RawMatch>>,
+    pub message_if: Option<Spanned<RawMatch>>,
     pub events: Option<Spanned<Vec<String>>>,
     pub lag_event: Option<Spanned<String>>,
     pub gap_event: Option<Spanned<String>>,

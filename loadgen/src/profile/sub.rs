@@ -113,6 +113,7 @@ impl Ctx<'_> {
             Transport::Ws => Family::Ws(WsSub {
                 gap: self.matcher(&s.gap, &f("gap"))?,
                 error: self.matcher(&s.error, &f("error"))?,
+                message_if: self.matcher(&s.message_if, &f("message_if"))?,
                 lag_close: s.lag_close.map(Spanned::into_inner),
                 lag_cursor,
                 subprotocols: s.subprotocols.map(Spanned::into_inner).unwrap_or_default(),
@@ -142,7 +143,7 @@ impl Ctx<'_> {
             v.as_ref().map(Spanned::span)
         }
         let polling: &[Transport] = &[ShortPoll, LongPoll];
-        let fields: [FieldScope; 11] = [
+        let fields: [FieldScope; 12] = [
             (at(&s.empty_status), "empty_status", polling),
             (at(&s.events), "events", &[Sse]),
             (at(&s.lag_event), "lag_event", &[Sse]),
@@ -152,6 +153,7 @@ impl Ctx<'_> {
             (at(&s.on_open), "on_open", &[Ws]),
             (at(&s.echo), "echo", &[Ws]),
             (at(&s.error), "error", &[Ws]),
+            (at(&s.message_if), "message_if", &[Ws]),
             (at(&s.gap), "gap", &[ShortPoll, LongPoll, Ws]),
             (at(&s.lag_cursor), "lag_cursor", &[Sse, Ws]),
         ];

@@ -54,7 +54,9 @@ pub(super) async fn publish_http(
             return Err(ClientError::new(
                 ErrorKind::HttpStatus,
                 format!(
-                    "publish answered {status}: {}",
+                    "publish {} {} answered {status}: {}",
+                    spec.method,
+                    spec.url.render(vars),
                     crate::record::snippet(&answer)
                 ),
             )

@@ -140,7 +140,7 @@ fn share(cfg: &Config, targets: Vec<Endpoint>, cancel: &CancellationToken) -> (A
         cfg: cfg.clone(),
         rec,
         targets,
-        rooms: room_names(run_tag, cfg.rooms),
+        rooms: crate::rooms::names(run_tag, cfg.rooms, cfg.room_prefix.as_deref()),
         run_tag,
         ramp: RampGate::default(),
         cancel: cancel.child_token(),
@@ -155,8 +155,4 @@ fn run_tag() -> u32 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     SplitMix64::new(nanos ^ u64::from(std::process::id())).next_u64() as u32
-}
-
-fn room_names(tag: u32, rooms: u64) -> Vec<String> {
-    (0..rooms).map(|r| format!("load-{tag:08x}-{r}")).collect()
 }

@@ -99,7 +99,7 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
             ))
             .await
             .map_err(|e| match e.kind {
-                ErrorKind::HttpStatus | ErrorKind::Protocol => shared.url_error(e),
+                ErrorKind::HttpStatus | ErrorKind::Protocol => shared.url_error(e.on(&path)),
                 _ => e,
             })
         },
@@ -185,6 +185,15 @@ fn take_message(
         ));
     } else if sub.ws().gap.as_ref().is_some_and(|m| m.matches(unit)) {
         c.gap();
+    } else if sub
+        .ws()
+        .message_if
+        .as_ref()
+        .is_some_and(|m| !m.matches(unit))
+    {
+        c.shared
+            .rec
+            .trace(|| "ignored: not selected by [ws] message_if".to_string());
     } else if let Err(e) = c.take_unit(shared, now_us, unit) {
         c.shared.rec.error(&e);
     }
