@@ -5,6 +5,7 @@
 //! pass the server's check, `--room-prefix` names the rooms, `message_if`
 //! skips the frames that are not messages, `rooms = 1` refuses more rooms,
 //! and a refused request shows the expanded URL and the server's answer.
+//! `profiles/ws-chat-example.toml` is the profile, shipped as an example.
 
 use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -124,7 +125,11 @@ fn config(url: &str, profile: Arc<Profile>) -> Config {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_message_if_skips_are_ignored_not_foreign() {
     let (url, rooms) = start_chat().await;
-    let cfg = config(&url, profile(true, "/pub/{room}", "/chat/{room}"));
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../profiles/ws-chat-example.toml"
+    );
+    let cfg = config(&url, Arc::new(Profile::load(shipped).expect("example")));
     let results = run_bounded(cfg, Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert!(c.published > 0, "{c:?} {:?}", results.file.warnings);
