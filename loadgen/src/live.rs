@@ -14,6 +14,7 @@ use protocol::Transport;
 use protocol::results::{Phase, SecondSample};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio_util::sync::CancellationToken;
 
@@ -93,11 +94,20 @@ struct Sums {
 }
 
 /// A bound `/metrics` endpoint and the figures it serves. Bound once by the
-/// CLI (so a busy address fails before any run), served during each run.
+/// CLI (so a busy address fails before any run), served from the first run on.
 #[derive(Debug)]
 pub struct LiveMetrics {
     listener: std::net::TcpListener,
     sums: Mutex<Sums>,
+    serving: AtomicBool,
+    /// Ends the serving task when the endpoint is dropped.
+    stop: CancellationToken,
+}
+
+impl Drop for LiveMetrics {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl LiveMetrics {
@@ -112,6 +122,8 @@ impl LiveMetrics {
         Ok(Arc::new(LiveMetrics {
             listener,
             sums: Mutex::new(Sums::default()),
+            serving: AtomicBool::new(false),
+            stop: CancellationToken::new(),
         }))
     }
 
@@ -146,17 +158,21 @@ impl LiveMetrics {
         self.sums.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Answer scrapes until `stop`.
-    pub(crate) fn serve(self: &Arc<Self>, stop: CancellationToken) {
-        let listener = match self
+    /// Answer scrapes from now on, until this endpoint is dropped: after a
+    /// run its final figures stay up (a last scrape sees the whole series),
+    /// and `bench`'s runs take turns on one endpoint.
+    pub(crate) fn serve(self: &Arc<Self>) {
+        if self.serving.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let Ok(listener) = self
             .listener
             .try_clone()
             .and_then(tokio::net::TcpListener::from_std)
-        {
-            Ok(l) => l,
-            Err(_) => return,
+        else {
+            return;
         };
-        let me = self.clone();
+        let (me, stop) = (Arc::downgrade(self), self.stop.clone());
         tokio::spawn(async move {
             loop {
                 let stream = tokio::select! {
@@ -166,12 +182,14 @@ impl LiveMetrics {
                         Err(_) => continue,
                     },
                 };
-                let me = me.clone();
-                let stop = stop.clone();
+                let (me, stop) = (me.clone(), stop.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
-                        let me = me.clone();
-                        async move { Ok::<_, std::convert::Infallible>(me.answer(&req)) }
+                        let resp = match me.upgrade() {
+                            Some(live) => live.answer(&req),
+                            None => Response::new(String::new()),
+                        };
+                        async move { Ok::<_, std::convert::Infallible>(resp) }
                     });
                     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
                     tokio::select! {

@@ -54,11 +54,11 @@ async fn scrapes_during_a_run_match_the_series() {
     let live = LiveMetrics::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
     let url = format!("http://{}/metrics", live.local_addr().expect("addr"));
     let mut cfg = small_config(&server.url, Transport::Ws);
-    cfg.metrics = Some(live);
+    cfg.metrics = Some(live.clone());
     let run = Background::start(cfg);
     let stop = CancellationToken::new();
     let scraper = tokio::spawn({
-        let stop = stop.clone();
+        let (stop, url) = (stop.clone(), url.clone());
         async move {
             let http = reqwest::Client::new();
             let mut seen = Vec::new();
@@ -75,12 +75,31 @@ async fn scrapes_during_a_run_match_the_series() {
     });
     let results = run.finish(Duration::from_secs(60)).await;
     stop.cancel();
-    let seen = scraper.await.expect("scraper");
+    let mut seen = scraper.await.expect("scraper");
     let series = &testkit::load::only(&results).series;
     assert!(
         seen.iter().any(|s| s.measuring && s.deliveries > 0),
         "no scrape in the window: {seen:?}"
     );
+    // After the run the endpoint shows the whole series.
+    let text = reqwest::get(&url)
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    let last = parse(&text).expect("every family present");
+    assert_eq!(last.t as usize, series.len(), "{last:?}");
+    let final_second = series.last().expect("a second");
+    let p99 = value(
+        &text,
+        "rtbench_loadgen_latency_seconds",
+        "quantile=\"0.99\"",
+    );
+    assert_eq!(p99, final_second.p99_us.map(|us| us as f64 / 1e6), "{text}");
+    let connected = value(&text, "rtbench_loadgen_connected_clients", "");
+    assert_eq!(connected, Some(final_second.connected as f64), "{text}");
+    seen.push(last);
     for s in &seen {
         let upto = &series[..s.t as usize];
         let sum = |f: fn(&loadgen::results::SecondSample) -> u64| upto.iter().map(f).sum::<u64>();

@@ -71,13 +71,10 @@ pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, E
     }
     let (shared, rss_baseline) = share(&cfg, targets, &cancel);
     let rec = shared.rec.clone();
-    // Scrapes are answered from ramp-up to the end of the run.
-    let serving = CancellationToken::new();
-    let _stop_serving = serving.clone().drop_guard();
     if let Some(live) = &cfg.metrics {
         let targets: Vec<&str> = cfg.targets.iter().map(|t| t.url.as_str()).collect();
         live.start_run(cfg.transport, &targets.join(","), cfg.clients);
-        live.serve(serving);
+        live.serve();
     }
     let sampler = Sampler::spawn(rec.clone(), &cfg);
 
