@@ -69,11 +69,68 @@ pub(super) struct RawCursor {
     pub to: Spanned<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A matcher: `{ pointer = "/type", equals = "gap" }`, or the same as one
+/// string, `"/type == \"gap\""` (`"/gap"` alone: truthy). A string's
+/// pointer has an empty span; the matcher's own span stands for it.
 pub(super) struct RawMatch {
     pub pointer: Spanned<String>,
     pub equals: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatchTable {
+    pointer: Spanned<String>,
+    equals: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawMatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MatchVisitor)
+    }
+}
+
+struct MatchVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MatchVisitor {
+    type Value = RawMatch;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(r#"a matcher: "/pointer == \"value\"", "/pointer", or { pointer = "/pointer", equals = "value" }"#)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawMatch, E> {
+        let (pointer, equals) = match v.split_once("==") {
+            None => (v.trim(), None),
+            Some((p, value)) => {
+                let value = value.trim();
+                let quoted = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .filter(|v| !v.contains('"'));
+                match quoted {
+                    Some(q) => (p.trim(), Some(q.to_string())),
+                    None => {
+                        return Err(E::custom(format!(
+                            "'{value}': put the value in double quotes, e.g. /type == \"message\""
+                        )));
+                    }
+                }
+            }
+        };
+        Ok(RawMatch {
+            pointer: Spanned::new(0..0, pointer.to_string()),
+            equals,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawMatch, A::Error> {
+        let t = RawMatchTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(RawMatch {
+            pointer: t.pointer,
+            equals: t.equals,
+        })
+    }
 }
 
 /// `[socketio]`: one section for both Socket.IO transports.

@@ -181,7 +181,12 @@ impl Ctx<'_> {
     pub(super) fn matcher(&self, m: &Option<Spanned<RawMatch>>, field: &str) -> R<Option<Match>> {
         let Some(m) = m else { return Ok(None) };
         let raw = m.get_ref();
-        let pointer = self.pointer(&raw.pointer, field)?;
+        let written = if raw.pointer.span().is_empty() {
+            Spanned::new(m.span(), raw.pointer.get_ref().clone())
+        } else {
+            raw.pointer.clone()
+        };
+        let pointer = self.pointer(&written, field)?;
         if pointer.is_root() {
             return Err(self.err(
                 Some(m.span()),

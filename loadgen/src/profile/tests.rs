@@ -119,6 +119,41 @@ fn matchers_prefilter_and_compare() {
     assert!(!poll_gap.matches(br#"{"messages":[],"cursor":"1","gap":false}"#));
 }
 
+/// `message_if` as a string or as a table is one matcher; it belongs to
+/// `[ws]` only, and a bad one names its line.
+#[test]
+fn message_if_selects_ws_frames() {
+    let ws = "[publish]\nframe = \"{payload}\"\n[ws]\nurl = \"/ws/{room}\"\n";
+    for form in [
+        r#"message_if = "/type == \"message\"""#,
+        r#"message_if = { pointer = "/type", equals = "message" }"#,
+    ] {
+        let p = Profile::parse(&format!("{ws}{form}\n"), "p.toml").expect(form);
+        let sub = p.sub(Transport::Ws).expect("ws");
+        let m = sub.ws().message_if.as_ref().expect("message_if");
+        assert!(m.matches(br#"{"type":"message","text":"hi"}"#), "{form}");
+        assert!(
+            !m.matches(br#"{"type":"userList","users":["message"]}"#),
+            "{form}"
+        );
+    }
+    let p = Profile::parse(&format!("{ws}message_if = \"/ok\"\n"), "p.toml").expect("truthy");
+    let sub = p.sub(Transport::Ws).expect("ws");
+    let m = sub.ws().message_if.as_ref().expect("message_if");
+    assert!(m.matches(br#"{"ok":true}"#) && !m.matches(br#"{"ok":false}"#));
+    let e = err(&format!("{ws}message_if = \"/type == message\"\n"));
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(e.why.contains("double quotes"), "{e}");
+    let e = err(&format!("{ws}message_if = 'type == \"x\"'\n"));
+    assert_eq!(
+        (e.line, e.field.as_str()),
+        (Some(5), "[ws] message_if"),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}message_if = \"/type\"\n"));
+    assert!(e.why.contains("does not apply to sse"), "{e}");
+}
+
 #[test]
 fn load_by_name_or_path() {
     assert_eq!(
