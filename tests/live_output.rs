@@ -1,5 +1,5 @@
 //! Live output of the real binary off a terminal (as in CI logs): a plain
-//! progress line every `--progress-interval`, none with `--quiet`, and
+//! progress line every `--progress-interval`, none with `--quiet` or 0, and
 //! `--metrics-addr` refused where no single process could serve it.
 
 use std::process::Output;
@@ -54,13 +54,19 @@ fn off_a_terminal_a_plain_progress_line_every_interval() {
         "{err}"
     );
 
-    let quiet = load(&server.url, &["--progress-interval", "1s", "--quiet"]);
-    assert!(quiet.status.success(), "{}", stderr(&quiet));
-    assert!(
-        !stderr(&quiet).contains("rtbench: 1s"),
-        "{}",
-        stderr(&quiet)
-    );
+    let silent: [&[&str]; 2] = [
+        &["--progress-interval", "1s", "--quiet"],
+        &["--progress-interval", "0"],
+    ];
+    for flags in silent {
+        let o = load(&server.url, flags);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("rtbench: 1s"),
+            "{flags:?}: {}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

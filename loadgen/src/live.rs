@@ -266,7 +266,10 @@ impl LiveMetrics {
                         }
                     }
                 }
-                _ => one(&format!(",target=\"{}\"", escape(&m.target)), "1".into()),
+                "rtbench_loadgen_run_info" => {
+                    one(&format!(",target=\"{}\"", escape(&m.target)), "1".into())
+                }
+                _ => unreachable!("every name of METRICS has its arm (tested)"),
             }
         }
         out
@@ -278,4 +281,47 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_renders_with_the_run_labels() {
+        let live = LiveMetrics::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        live.start_run(Transport::Sse, "http://127.0.0.1:1/\"x\"", 7);
+        let sample = |t, deliveries, p99_us| SecondSample {
+            t_secs: t,
+            phase: Some(Phase::Measure),
+            deliveries,
+            published: 1,
+            requests: 0,
+            empty: 0,
+            errors: 0,
+            down_bytes: 10,
+            up_bytes: 1,
+            connected: 7,
+            p50_us: p99_us,
+            p99_us,
+        };
+        live.push(&sample(1, 5, Some(2_500)));
+        live.push(&sample(2, 6, None));
+        let text = live.render();
+        for (name, _, _) in METRICS {
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+        assert!(text.contains("rtbench_loadgen_deliveries_total{transport=\"sse\"} 11\n"));
+        assert!(text.contains("rtbench_loadgen_phase{transport=\"sse\",phase=\"measure\"} 1\n"));
+        assert!(text.contains("rtbench_loadgen_phase{transport=\"sse\",phase=\"drain\"} 0\n"));
+        assert!(
+            text.contains(r#"target="http://127.0.0.1:1/\"x\""} 1"#),
+            "{text}"
+        );
+        // The last second had no delivery: no latency sample, not a stale one.
+        assert!(!text.contains("rtbench_loadgen_latency_seconds{"), "{text}");
+        live.push(&sample(3, 1, Some(2_500)));
+        let text = live.render();
+        assert!(text.contains("quantile=\"0.99\"} 0.0025\n"), "{text}");
+    }
 }
