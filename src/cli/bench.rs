@@ -4,6 +4,7 @@
 //! and at the end renders the report over every file it wrote.
 
 use super::matrix::{Axis, Cell, cells, file_name, parse_axis};
+use super::out::errln;
 use super::report::Format;
 use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, command_line};
@@ -77,10 +78,10 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
     }
     super::report::render(&outcome.files, &args.out, args.format, command_line())?;
     for p in &outcome.problems {
-        eprintln!("rtbench bench: {p}");
+        errln!("rtbench bench: {p}");
     }
     if outcome.cancelled {
-        eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
+        errln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
     let files = reports::load_results(&outcome.files)?;
     let passed = check_thresholds(&thresholds, &files)?;
@@ -292,7 +293,7 @@ impl Bench<'_> {
         {
             tls.cert_hash = stage.own_cert_hash().map(str::to_string);
         }
-        eprintln!(
+        errln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,
             protocol::format::sig3(cfg.rate_per_sec),

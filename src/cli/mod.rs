@@ -8,6 +8,7 @@ mod child;
 pub mod compare;
 pub mod load;
 mod matrix;
+pub(crate) mod out;
 mod processes;
 pub mod profile;
 pub mod report;
@@ -18,6 +19,7 @@ mod server_cmd;
 mod stage;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use out::errln;
 use std::io::Write;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -138,11 +140,11 @@ impl CliError {
                 ExitCode::from(2)
             }
             CliError::Usage(e) => {
-                eprintln!("rtbench: error: {e:#}");
+                errln!("rtbench: error: {e:#}");
                 ExitCode::from(2)
             }
             CliError::Failure(e) => {
-                eprintln!("rtbench: error: {e:#}");
+                errln!("rtbench: error: {e:#}");
                 ExitCode::FAILURE
             }
         }
@@ -248,7 +250,7 @@ fn check_thresholds(
         return Ok(true);
     }
     let outcomes = reports::thresholds::evaluate(thresholds, files)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = out::stdout();
     writeln!(out)?;
     reports::thresholds::print_outcomes(&outcomes, &mut out)?;
     Ok(!reports::thresholds::any_failed(&outcomes))
@@ -261,7 +263,7 @@ fn cancel_on_signal(token: CancellationToken) {
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("rtbench: cannot watch SIGTERM: {e}");
+                    errln!("rtbench: cannot watch SIGTERM: {e}");
                     let _ = tokio::signal::ctrl_c().await;
                     token.cancel();
                     return;
