@@ -22,10 +22,11 @@ fn latency(l: &LatencySummary) -> String {
         return "-".to_string();
     }
     format!(
-        "mean={} p50={} p90={} p99={} p99.9={} max={} n={}",
+        "mean={} p50={} p90={} p95={} p99={} p99.9={} max={} n={}",
         format::duration_us(l.mean_us),
         fmt_us(l.p50_us),
         fmt_us(l.p90_us),
+        fmt_us(l.p95_us),
         fmt_us(l.p99_us),
         fmt_us(l.p999_us),
         fmt_us(l.max_us),

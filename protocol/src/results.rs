@@ -267,6 +267,10 @@ pub struct LatencySummary {
     pub stdev_us: f64,
     pub p50_us: u64,
     pub p90_us: u64,
+    /// Absent from files written before it existed: loading recomputes it
+    /// from the stored histogram.
+    #[serde(default)]
+    pub p95_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
     pub max_us: u64,

@@ -119,9 +119,12 @@ pub enum CliError {
     /// Settings that cannot work: shown as clap shows a bad flag, with the
     /// subcommand's usage line (exit 2).
     Config(loadgen::ConfigError),
-    /// Input the user fixes: a flag checked late, an unreadable file, an
-    /// unreachable target (exit 2).
+    /// Flags that do not go together or a value checked after parsing:
+    /// shown with the subcommand's usage line, as clap shows its own (exit 2).
     Usage(anyhow::Error),
+    /// Input the user fixes that no flag's syntax explains: an unreadable
+    /// file, an unreachable target, a missing privilege (exit 2).
+    Input(anyhow::Error),
     /// Anything else (exit 1).
     Failure(anyhow::Error),
 }
@@ -140,6 +143,11 @@ impl CliError {
                 ExitCode::from(2)
             }
             CliError::Usage(e) => {
+                let kind = clap::error::ErrorKind::ValueValidation;
+                let _ = usage_error(path, kind, format!("{e:#}")).print();
+                ExitCode::from(2)
+            }
+            CliError::Input(e) => {
                 errln!("rtbench: error: {e:#}");
                 ExitCode::from(2)
             }
@@ -180,7 +188,7 @@ impl From<loadgen::Error> for CliError {
     fn from(e: loadgen::Error) -> CliError {
         match e {
             loadgen::Error::Config(c) => CliError::Config(c),
-            e if e.is_usage() => CliError::Usage(e.into()),
+            e if e.is_usage() => CliError::Input(e.into()),
             e => CliError::Failure(e.into()),
         }
     }
@@ -189,20 +197,20 @@ impl From<loadgen::Error> for CliError {
 impl From<loadgen::OutputError> for CliError {
     /// Checked before a run: an output the user must change.
     fn from(e: loadgen::OutputError) -> CliError {
-        CliError::Usage(e.into())
+        CliError::Input(e.into())
     }
 }
 
 impl From<loadgen::ProfileError> for CliError {
     fn from(e: loadgen::ProfileError) -> CliError {
-        CliError::Usage(e.into())
+        CliError::Input(e.into())
     }
 }
 
 impl From<reports::Error> for CliError {
     fn from(e: reports::Error) -> CliError {
         if e.is_input_error() {
-            CliError::Usage(e.into())
+            CliError::Input(e.into())
         } else {
             CliError::Failure(e.into())
         }
