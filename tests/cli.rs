@@ -45,6 +45,43 @@ fn settings_errors_show_the_subcommands_usage() {
         assert!(e.contains("Usage: rtbench load [OPTIONS]"), "{args:?}: {e}");
         assert!(!e.contains("rtbench <COMMAND>"), "{args:?}: {e}");
     }
+    let unknown = temp_file("unknown-key.toml", "clientz = 3\n");
+    let unknown = unknown.display().to_string();
+    let broken = temp_file("broken-scenario.toml", "clients = \n");
+    let only_sse = temp_file(
+        "only-sse-usage.toml",
+        "[publish]\nurl = \"/p/{room}\"\nbody = \"{payload}\"\n[sse]\nurl = \"/s/{room}\"\n",
+    );
+    let only_sse = only_sse.display().to_string();
+    let broken = broken.display().to_string();
+    // Values checked after parsing, flags that do not go together, bad
+    // files: each shows the usage line of the command it was given to.
+    for (args, usage) in [
+        (vec!["load", "--scenario", &unknown], "rtbench load"),
+        (vec!["load", "--scenario", &broken], "rtbench load"),
+        (vec!["load", "--threshold", "p99<25ms"], "rtbench load"),
+        (vec!["bench", "--scenario", &unknown], "rtbench bench"),
+        (vec!["bench", "--threshold", "ws.p97<1s"], "rtbench bench"),
+        (
+            vec![
+                "bench",
+                "--target",
+                "http://127.0.0.1:1",
+                "--server-arg=--x",
+            ],
+            "rtbench bench",
+        ),
+        (
+            vec!["profile", "check", &only_sse, "--transports", "ws"],
+            "rtbench profile check",
+        ),
+    ] {
+        let o = rtbench(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(&format!("Usage: {usage} ")), "{args:?}: {e}");
+        assert!(!e.contains("rtbench <COMMAND>"), "{args:?}: {e}");
+    }
     let o = rtbench(&["bench", "--scenario", &bad]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
