@@ -433,7 +433,8 @@ pub struct ServerCost {
     pub rss_peak_bytes: u64,
     /// Open connections with this transport's label at the end of the window.
     pub connections: u64,
-    /// (RSS after − RSS before ramp-up) / connections; null when unknown.
+    /// (RSS after − RSS before ramp-up) / connections; null when unknown or
+    /// when not every client was connected at the end of the window.
     pub rss_per_connection_bytes: Option<f64>,
     /// Deliveries the server counted for this transport during the window.
     pub deliveries: u64,

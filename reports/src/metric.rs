@@ -350,7 +350,7 @@ pub const SERVER_RSS_PER_CONNECTION: Metric = Metric {
     worse: Worse::Higher,
     about: "server memory per open connection",
     value: |r| r.server.as_ref().and_then(|s| s.rss_per_connection_bytes),
-    missing: "the server reported no memory per connection (no /api/stats, or no connection)",
+    missing: "no memory per connection (no /api/stats, or not every client connected)",
     applies: all,
 };
 pub const LOADGEN_RSS_PER_CLIENT: Metric = Metric {
