@@ -394,7 +394,7 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         "--target",
         &url,
         "--transports",
-        "ws,sse",
+        "ws,sse,short-poll",
     ]);
     drop(server);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -407,6 +407,15 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         out.contains("WebSocket frame:"),
         "the trace shows the wire: {out}"
     );
+    // Plain values, as on the wire: no Rust `Some("1")`, no `\"` escapes.
+    assert!(
+        out.contains("SSE event: message id: 1 data: {\"id\":\"1\""),
+        "{out}"
+    );
+    assert!(out.contains("cursors now [1]"), "{out}");
+    for internal in ["Some(", "None", "\\\""] {
+        assert!(!out.contains(internal), "{internal} in {out}");
+    }
 }
 
 #[test]
