@@ -6,6 +6,7 @@
 pub mod bench;
 mod child;
 pub mod compare;
+mod docs;
 pub mod load;
 mod matrix;
 pub(crate) mod out;
@@ -58,6 +59,10 @@ pub enum Command {
     /// rtbench's own; see docs/profiles.md).
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --out DIR.
+    Man(docs::ManArgs),
     /// Runs a `--server-cmd` in its own process group and stops the group
     /// when standard input closes (internal: how rtbench makes sure such a
     /// server never outlives it).
@@ -75,6 +80,8 @@ impl Command {
             Command::Report(_) => &["report"],
             Command::Compare(_) => &["compare"],
             Command::Profile(profile::ProfileCommand::Check(_)) => &["profile", "check"],
+            Command::Completions(_) => &["completions"],
+            Command::Man(_) => &["man"],
             Command::Supervise(_) => &["supervise"],
         }
     }
@@ -87,6 +94,8 @@ impl Command {
             Command::Compare(args) => compare::run(args),
             Command::Profile(profile::ProfileCommand::Check(args)) => profile::check(args).await,
             Command::Report(args) => report::run(args).map(|()| Done::Ok),
+            Command::Completions(args) => docs::completions(args),
+            Command::Man(args) => docs::man(args),
             Command::Supervise(args) => server_cmd::supervise(args).await,
         }
     }
