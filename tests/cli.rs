@@ -339,6 +339,13 @@ fn load_in_several_processes_merges_into_one_exact_result() {
     assert_eq!(c["expected"].as_u64(), Some(published * 30), "{c}");
     assert_eq!(c["delivered"], c["expected"], "{c}");
     assert_eq!(c["lost"], 0);
+    let l = &t["latency"];
+    assert!(l["p95_us"].as_u64().is_some_and(|p95| p95 > 0), "{l}");
+    assert!(l["p95_us"].as_u64() <= l["p99_us"].as_u64(), "{l}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(" p95="),
+        "in the summary"
+    );
     assert!(t["worker"].is_null(), "merged, not a shard");
     for k in 0..3 {
         assert!(
