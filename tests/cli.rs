@@ -63,6 +63,10 @@ fn settings_errors_show_the_subcommands_usage() {
         (vec!["bench", "--scenario", &unknown], "rtbench bench"),
         (vec!["bench", "--threshold", "ws.p97<1s"], "rtbench bench"),
         (
+            vec!["bench", "--transports", "ws", "--poll-interval", "1s"],
+            "rtbench bench",
+        ),
+        (
             vec![
                 "bench",
                 "--target",

@@ -128,6 +128,22 @@ fn transports(args: &BenchArgs, scenario: &Scenario) -> Result<Vec<Transport>, C
     Ok(asked.0.clone())
 }
 
+/// A flag for one transport that this bench does not run would change
+/// nothing: refused, as `load` refuses it.
+fn check_transport_flags(resolved: &Resolved, transports: &[Transport]) -> Result<(), CliError> {
+    for (key, flag, t) in [
+        ("poll_interval", "--poll-interval", Transport::ShortPoll),
+        ("long_poll_wait", "--long-poll-wait", Transport::LongPoll),
+    ] {
+        if resolved.flag_given(key) && !transports.contains(&t) {
+            return Err(CliError::usage(format!(
+                "{flag} is for {t}, which this bench does not run (see --transports)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Transports in report order.
 #[derive(Debug, Clone)]
 pub struct TransportList(pub Vec<Transport>);
@@ -181,6 +197,7 @@ async fn run_all(
     }
     let cells = cells(&args.matrix);
     let transports = transports(args, &resolved.scenario)?;
+    check_transport_flags(resolved, &transports)?;
     // Every run's settings, checked before the first run starts.
     for cell in &cells {
         let scenario = cell.apply(&resolved.scenario)?;
