@@ -346,10 +346,10 @@ fn load_in_several_processes_merges_into_one_exact_result() {
     let l = &t["latency"];
     assert!(l["p95_us"].as_u64().is_some_and(|p95| p95 > 0), "{l}");
     assert!(l["p95_us"].as_u64() <= l["p99_us"].as_u64(), "{l}");
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains(" p95="),
-        "in the summary"
-    );
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(summary.contains(" p95="), "in the summary: {summary}");
+    // Every client connected: memory per connection means something.
+    assert!(summary.contains("/connection"), "{summary}");
     assert!(t["worker"].is_null(), "merged, not a shard");
     for k in 0..3 {
         assert!(
