@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("rtbench: cannot start the async runtime: {e}");
+            cli::out::errln!("rtbench: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -45,6 +45,47 @@ fn settings_errors_show_the_subcommands_usage() {
         assert!(e.contains("Usage: rtbench load [OPTIONS]"), "{args:?}: {e}");
         assert!(!e.contains("rtbench <COMMAND>"), "{args:?}: {e}");
     }
+    let unknown = temp_file("unknown-key.toml", "clientz = 3\n");
+    let unknown = unknown.display().to_string();
+    let broken = temp_file("broken-scenario.toml", "clients = \n");
+    let only_sse = temp_file(
+        "only-sse-usage.toml",
+        "[publish]\nurl = \"/p/{room}\"\nbody = \"{payload}\"\n[sse]\nurl = \"/s/{room}\"\n",
+    );
+    let only_sse = only_sse.display().to_string();
+    let broken = broken.display().to_string();
+    // Values checked after parsing, flags that do not go together, bad
+    // files: each shows the usage line of the command it was given to.
+    for (args, usage) in [
+        (vec!["load", "--scenario", &unknown], "rtbench load"),
+        (vec!["load", "--scenario", &broken], "rtbench load"),
+        (vec!["load", "--threshold", "p99<25ms"], "rtbench load"),
+        (vec!["bench", "--scenario", &unknown], "rtbench bench"),
+        (vec!["bench", "--threshold", "ws.p97<1s"], "rtbench bench"),
+        (
+            vec!["bench", "--transports", "ws", "--poll-interval", "1s"],
+            "rtbench bench",
+        ),
+        (
+            vec![
+                "bench",
+                "--target",
+                "http://127.0.0.1:1",
+                "--server-arg=--x",
+            ],
+            "rtbench bench",
+        ),
+        (
+            vec!["profile", "check", &only_sse, "--transports", "ws"],
+            "rtbench profile check",
+        ),
+    ] {
+        let o = rtbench(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(&format!("Usage: {usage} ")), "{args:?}: {e}");
+        assert!(!e.contains("rtbench <COMMAND>"), "{args:?}: {e}");
+    }
     let o = rtbench(&["bench", "--scenario", &bad]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
@@ -302,6 +343,13 @@ fn load_in_several_processes_merges_into_one_exact_result() {
     assert_eq!(c["expected"].as_u64(), Some(published * 30), "{c}");
     assert_eq!(c["delivered"], c["expected"], "{c}");
     assert_eq!(c["lost"], 0);
+    let l = &t["latency"];
+    assert!(l["p95_us"].as_u64().is_some_and(|p95| p95 > 0), "{l}");
+    assert!(l["p95_us"].as_u64() <= l["p99_us"].as_u64(), "{l}");
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(summary.contains(" p95="), "in the summary: {summary}");
+    // Every client connected: memory per connection means something.
+    assert!(summary.contains("/connection"), "{summary}");
     assert!(t["worker"].is_null(), "merged, not a shard");
     for k in 0..3 {
         assert!(
@@ -357,7 +405,7 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         "--target",
         &url,
         "--transports",
-        "ws,sse",
+        "ws,sse,short-poll",
     ]);
     drop(server);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -370,6 +418,15 @@ fn profile_check_of_the_builtin_against_a_real_server() {
         out.contains("WebSocket frame:"),
         "the trace shows the wire: {out}"
     );
+    // Plain values, as on the wire: no Rust `Some("1")`, no `\"` escapes.
+    assert!(
+        out.contains("SSE event: message id: 1 data: {\"id\":\"1\""),
+        "{out}"
+    );
+    assert!(out.contains("cursors now [1]"), "{out}");
+    for internal in ["Some(", "None", "\\\""] {
+        assert!(!out.contains(internal), "{internal} in {out}");
+    }
 }
 
 #[test]

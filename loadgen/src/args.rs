@@ -24,8 +24,8 @@ pub struct ScenarioArgs {
     pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub settings: Given<Scenario>,
-    /// Pass/fail limit on the results, e.g. ws.latency.p99<25ms, *.loss==0,
-    /// sse.bytes_per_delivery<900 (repeatable; adds to the scenario file's
+    /// Pass/fail limit on the results, e.g. ws.latency.p99<25ms, ws.p(95)<20ms,
+    /// *.loss==0, sse.bytes_per_delivery<900 (repeatable; adds to the scenario file's
     /// [thresholds]); a failed threshold exits 99 after the results are written
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,

@@ -136,11 +136,25 @@ impl Shard {
     }
 }
 
+/// An optional value as a trace shows it: the value, or `none`.
+pub fn or_none<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
+}
+
 /// Bytes as a short, printable snippet for a trace.
 pub fn snippet(bytes: &[u8]) -> String {
     const MAX: usize = 160;
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX)]);
-    let mut s: String = text.escape_debug().collect();
+    // Quotes stay as they are (JSON reads as JSON); only control
+    // characters are escaped, so one trace entry stays one line.
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
     if bytes.len() > MAX {
         s.push_str(&format!("… ({} bytes)", bytes.len()));
     }

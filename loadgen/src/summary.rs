@@ -22,10 +22,11 @@ fn latency(l: &LatencySummary) -> String {
         return "-".to_string();
     }
     format!(
-        "mean={} p50={} p90={} p99={} p99.9={} max={} n={}",
+        "mean={} p50={} p90={} p95={} p99={} p99.9={} max={} n={}",
         format::duration_us(l.mean_us),
         fmt_us(l.p50_us),
         fmt_us(l.p90_us),
+        fmt_us(l.p95_us),
         fmt_us(l.p99_us),
         fmt_us(l.p999_us),
         fmt_us(l.max_us),
@@ -130,7 +131,7 @@ fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
         "server",
         &t.server
             .as_ref()
-            .map_or_else(|| "no /api/stats".to_string(), server),
+            .map_or_else(|| "no /api/stats".to_string(), |s| server(s, t.clients)),
     )?;
     line(out, "loadgen", &loadgen(&t.loadgen))?;
     if let Some(r) = &t.radio {
@@ -264,16 +265,23 @@ fn cpu(seconds: f64, percent: f64) -> String {
     format!("cpu {} ({})", secs(seconds), cpu_percent(percent))
 }
 
-fn server(s: &ServerCost) -> String {
+/// The server's cost; memory per connection only when every planned client
+/// was connected (a few connections would carry all of the server's own).
+fn server(s: &ServerCost, clients: u64) -> String {
+    let per_connection = match s.rss_per_connection_bytes {
+        Some(b) => format!(", {}/connection", fmt_bytes(b)),
+        None if s.connections < clients => format!(
+            " of {} planned: no memory per connection",
+            thousands(clients)
+        ),
+        None => String::new(),
+    };
     format!(
-        "{}, rss {} -> {}, {} connections{}",
+        "{}, rss {} -> {}, {} connections{per_connection}",
         cpu(s.cpu_seconds, s.cpu_percent),
         fmt_bytes(s.rss_before_bytes as f64),
         fmt_bytes(s.rss_after_bytes as f64),
         thousands(s.connections),
-        s.rss_per_connection_bytes
-            .map(|b| format!(", {}/connection", fmt_bytes(b)))
-            .unwrap_or_default()
     )
 }
 

@@ -69,6 +69,7 @@ pub fn summarize(h: &Histogram<u64>) -> LatencySummary {
         stdev_us: round2(h.stdev()),
         p50_us: h.value_at_quantile(0.5),
         p90_us: h.value_at_quantile(0.9),
+        p95_us: h.value_at_quantile(0.95),
         p99_us: h.value_at_quantile(0.99),
         p999_us: h.value_at_quantile(0.999),
         max_us: h.max(),

@@ -267,6 +267,10 @@ pub struct LatencySummary {
     pub stdev_us: f64,
     pub p50_us: u64,
     pub p90_us: u64,
+    /// Absent from files written before it existed: loading recomputes it
+    /// from the stored histogram.
+    #[serde(default)]
+    pub p95_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
     pub max_us: u64,
@@ -429,7 +433,8 @@ pub struct ServerCost {
     pub rss_peak_bytes: u64,
     /// Open connections with this transport's label at the end of the window.
     pub connections: u64,
-    /// (RSS after − RSS before ramp-up) / connections; null when unknown.
+    /// (RSS after − RSS before ramp-up) / connections; null when unknown or
+    /// when not every client was connected at the end of the window.
     pub rss_per_connection_bytes: Option<f64>,
     /// Deliveries the server counted for this transport during the window.
     pub deliveries: u64,

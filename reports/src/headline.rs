@@ -125,6 +125,13 @@ pub const HEADLINE: &[Row] = &[
         "Latency p90",
         "p90",
     ),
+    row(
+        &metric::LATENCY_P95,
+        "latency_p95_ms",
+        "Latency",
+        "Latency p95",
+        "p95",
+    ),
     terminal(row(
         &metric::LATENCY_P99,
         "latency_p99_ms",

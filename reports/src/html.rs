@@ -89,7 +89,7 @@ fn prose(s: &str) -> String {
 /// The scenario in a few words: `100 clients · 1 room · 10 msg/s Poisson · 100 B
 /// messages`, and `· network lte` when it ran across an emulated network.
 pub fn scenario_title(g: &Group) -> String {
-    title_of(&g.scenario)
+    g.title.clone()
 }
 
 pub(crate) fn title_of(s: &Scenario) -> String {

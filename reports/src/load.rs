@@ -121,16 +121,29 @@ pub fn load_file(path: &Path, lenient: bool) -> Result<Option<ResultFile>, Error
         .scenario
         .profile
         .get_or_insert_with(|| "rtbench".to_string());
-    for t in &result.transports {
-        for (name, b64) in [
-            ("latency_histogram", &t.latency_histogram),
-            ("publish_latency_histogram", &t.publish_latency_histogram),
-            ("connect_time_histogram", &t.connect_time_histogram),
+    for t in &mut result.transports {
+        let transport = t.transport;
+        for (name, b64, summary) in [
+            ("latency_histogram", &t.latency_histogram, &mut t.latency),
+            (
+                "publish_latency_histogram",
+                &t.publish_latency_histogram,
+                &mut t.publish_latency,
+            ),
+            (
+                "connect_time_histogram",
+                &t.connect_time_histogram,
+                &mut t.connect_time,
+            ),
         ] {
-            hist::decode(b64).map_err(|why| Error::Histogram {
-                what: format!("{}: {} {name}", path.display(), t.transport),
+            let h = hist::decode(b64).map_err(|why| Error::Histogram {
+                what: format!("{}: {transport} {name}", path.display()),
                 why,
             })?;
+            // Files from before p95 was stored: the histogram has it.
+            if summary.p95_us == 0 && !h.is_empty() {
+                summary.p95_us = h.value_at_quantile(0.95);
+            }
         }
     }
     Ok(Some(result))

@@ -2,10 +2,12 @@
 //! one [`Entry`] per transport in it, each entry made of one or more runs.
 //!
 //! - **Group key**: every scenario setting except the `seed`, the loopback
-//!   `source_ips` and the two transport-only settings (short-poll interval,
-//!   long-poll wait), so that the transports of one comparison land in
-//!   one group. Scenarios that differ in clients, rate or size are separate
-//!   groups: a matrix.
+//!   `source_ips`, the drain and the two transport-only settings (short-poll
+//!   interval, long-poll wait), so that the transports of one comparison
+//!   land in one group. The drain is how long a run waits for stragglers,
+//!   not load, and `bench` raises it for short polling. Scenarios that differ
+//!   in clients, rate or size are separate groups: a matrix. Groups whose
+//!   titles would read the same have the settings that differ appended.
 //! - **Entry key**: the transport plus its own setting (the poll interval for
 //!   short polling, the wait for long polling): short polling at 1 s and at
 //!   250 ms are two entries of one group.
@@ -45,8 +47,11 @@ pub struct Comparison {
 #[derive(Debug, Clone)]
 pub struct Group {
     /// The scenario of the group's first file; the short-poll interval and
-    /// long-poll wait are taken from the first file that has them.
+    /// long-poll wait are taken from the first file that has them, the
+    /// drain is the longest of the files'.
     pub scenario: Scenario,
+    /// The scenario in a few words, unique among the comparison's groups.
+    pub title: String,
     /// Transports in `Transport::ALL` order (polling first, push last).
     pub entries: Vec<Entry>,
     /// Distinct machines of the group's files.
@@ -134,10 +139,11 @@ pub fn merge(files: &[ResultFile]) -> Result<Comparison, Error> {
             }
         }
     }
-    let groups = pending
+    let mut groups: Vec<Group> = pending
         .into_iter()
         .map(PendingGroup::build)
         .collect::<Result<_, _>>()?;
+    tell_apart(&mut groups);
     let mut machines: Vec<Machine> = Vec::new();
     let mut versions: Vec<String> = Vec::new();
     for f in files {
@@ -183,6 +189,7 @@ impl<'a> PendingGroup<'a> {
         let s = &mut self.scenario;
         s.poll_interval_secs = s.poll_interval_secs.or(file.scenario.poll_interval_secs);
         s.long_poll_wait_secs = s.long_poll_wait_secs.or(file.scenario.long_poll_wait_secs);
+        s.drain_secs = s.drain_secs.max(file.scenario.drain_secs);
         for result in &file.transports {
             let setting = setting_of(result.transport, &file.scenario);
             let part = FilePart {
@@ -227,6 +234,7 @@ impl<'a> PendingGroup<'a> {
             entries.push(build_entry(e, label)?);
         }
         Ok(Group {
+            title: crate::html::title_of(&self.scenario),
             scenario: self.scenario,
             entries,
             machines: self.machines,
@@ -275,12 +283,43 @@ fn created_range(files: &[ResultFile]) -> (String, String) {
     )
 }
 
+/// Appends to each title that another group shares the settings in which
+/// they differ (`· publishers=2`): no two tables read the same.
+fn tell_apart(groups: &mut [Group]) {
+    let fields: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|g| serde_json::to_value(workload(&g.scenario)).unwrap_or_default())
+        .collect();
+    let titles: Vec<String> = groups.iter().map(|g| g.title.clone()).collect();
+    for (i, g) in groups.iter_mut().enumerate() {
+        let twins: Vec<usize> = (0..titles.len())
+            .filter(|&j| j != i && titles[j] == titles[i])
+            .collect();
+        let Some(own) = fields[i].as_object() else {
+            continue;
+        };
+        let differ: Vec<String> = own
+            .iter()
+            .filter(|(k, v)| twins.iter().any(|&j| fields[j].get(k.as_str()) != Some(v)))
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                v => format!("{k}={v}"),
+            })
+            .collect();
+        if !differ.is_empty() {
+            g.title = format!("{} · {}", g.title, differ.join(" · "));
+        }
+    }
+}
+
 /// The scenario without what does not change the workload: the seed, the
-/// loopback source addresses and the two transport-only settings (see the
-/// module docs). Grouping, matrix axes and `compare`'s pairing all start here.
+/// loopback source addresses, the drain and the two transport-only settings
+/// (see the module docs). Grouping, matrix axes and `compare`'s pairing all
+/// start here.
 pub(crate) fn workload(s: &Scenario) -> Scenario {
     let mut s = s.clone();
     s.seed = 0;
+    s.drain_secs = 0.0;
     s.source_ips.clear();
     s.poll_interval_secs = None;
     s.long_poll_wait_secs = None;

@@ -160,6 +160,13 @@ pub const LATENCY_P90: Metric = latency!(
     NO_DELIVERY,
     |l| l.p90_us as f64
 );
+pub const LATENCY_P95: Metric = latency!(
+    "latency.p95",
+    "95th percentile delivery latency",
+    latency,
+    NO_DELIVERY,
+    |l| l.p95_us as f64
+);
 pub const LATENCY_P99: Metric = latency!(
     "latency.p99",
     "99th percentile delivery latency",
@@ -188,6 +195,13 @@ pub const PUBLISH_LATENCY_P50: Metric = latency!(
     NO_PUBLISH,
     |l| l.p50_us as f64
 );
+pub const PUBLISH_LATENCY_P95: Metric = latency!(
+    "publish_latency.p95",
+    "95th percentile publish round trip",
+    publish_latency,
+    NO_PUBLISH,
+    |l| l.p95_us as f64
+);
 pub const PUBLISH_LATENCY_P99: Metric = latency!(
     "publish_latency.p99",
     "99th percentile publish round trip",
@@ -208,6 +222,13 @@ pub const CONNECT_TIME_P50: Metric = latency!(
     connect_time,
     NO_CONNECT,
     |l| l.p50_us as f64
+);
+pub const CONNECT_TIME_P95: Metric = latency!(
+    "connect_time.p95",
+    "95th percentile connect + handshake time",
+    connect_time,
+    NO_CONNECT,
+    |l| l.p95_us as f64
 );
 pub const CONNECT_TIME_P99: Metric = latency!(
     "connect_time.p99",
@@ -329,7 +350,7 @@ pub const SERVER_RSS_PER_CONNECTION: Metric = Metric {
     worse: Worse::Higher,
     about: "server memory per open connection",
     value: |r| r.server.as_ref().and_then(|s| s.rss_per_connection_bytes),
-    missing: "the server reported no memory per connection (no /api/stats, or no connection)",
+    missing: "no memory per connection (no /api/stats, or not every client connected)",
     applies: all,
 };
 pub const LOADGEN_RSS_PER_CLIENT: Metric = Metric {
@@ -410,13 +431,16 @@ pub const METRICS: &[Metric] = &[
     LATENCY_MEAN,
     LATENCY_P50,
     LATENCY_P90,
+    LATENCY_P95,
     LATENCY_P99,
     LATENCY_P999,
     LATENCY_MAX,
     PUBLISH_LATENCY_P50,
+    PUBLISH_LATENCY_P95,
     PUBLISH_LATENCY_P99,
     PUBLISH_LATENCY_MAX,
     CONNECT_TIME_P50,
+    CONNECT_TIME_P95,
     CONNECT_TIME_P99,
     CONNECT_TIME_MAX,
     DELIVERIES_PER_SEC,
@@ -447,6 +471,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("mean", "latency.mean"),
     ("p50", "latency.p50"),
     ("p90", "latency.p90"),
+    ("p95", "latency.p95"),
     ("p99", "latency.p99"),
     ("p999", "latency.p999"),
     ("p99.9", "latency.p999"),
@@ -460,9 +485,10 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("radio.3g.radio_on", "radio.umts.radio_on"),
 ];
 
-/// The metric called `name` (or an alias of it); case-insensitive.
+/// The metric called `name` (or an alias of it); case-insensitive. k6's
+/// `p(95)` spelling is accepted for every percentile (`connect_time.p(99)`).
 pub fn lookup(name: &str) -> Option<&'static Metric> {
-    let name = name.trim().to_ascii_lowercase();
+    let name = k6_percentile(&name.trim().to_ascii_lowercase());
     let name = ALIASES
         .iter()
         .find(|(alias, _)| *alias == name)
@@ -470,64 +496,57 @@ pub fn lookup(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.name == name)
 }
 
-/// Every metric name, comma-separated, with the aliases: for usage errors.
+/// `p(95)` → `p95`, `latency.p(99.9)` → `latency.p99.9`; other names as they are.
+fn k6_percentile(name: &str) -> String {
+    match (name.find("p("), name.strip_suffix(')')) {
+        (Some(at), Some(head)) => format!("{}p{}", &name[..at], head[at + 2..].trim()),
+        _ => name.to_string(),
+    }
+}
+
+/// Every metric name and alias, as lines of at most 100 columns under the
+/// first line of an error message.
 pub fn names_help() -> String {
-    let names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
-    let aliases: Vec<String> = ALIASES
+    let names: Vec<String> = METRICS.iter().map(|m| m.name.to_string()).collect();
+    let mut aliases: Vec<String> = ALIASES
         .iter()
         .map(|(a, full)| format!("{a} = {full}"))
         .collect();
+    aliases.push("p(N) = pN".to_string());
     format!(
-        "valid metrics: {} (aliases: {})",
-        names.join(", "),
-        aliases.join(", ")
+        "{}\n{}",
+        wrap_list("valid metrics:", &names),
+        wrap_list("aliases:", &aliases)
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_unique_and_aliases_resolve() {
-        for (i, m) in METRICS.iter().enumerate() {
-            assert!(METRICS[..i].iter().all(|o| o.name != m.name), "{}", m.name);
+/// `label a, b, c`, indented two columns and wrapped at 100 columns, the
+/// continuation lines aligned under the first item.
+pub fn wrap_list(label: &str, items: &[String]) -> String {
+    const WIDTH: usize = 100;
+    let indent = " ".repeat(3 + label.chars().count());
+    let mut out = format!("  {label}");
+    let mut col = out.chars().count();
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        let len = piece.chars().count();
+        if col + 1 + len > WIDTH && col > indent.len() {
+            out.push('\n');
+            out.push_str(&indent);
+            out.push_str(&piece);
+            col = indent.len() + len;
+        } else {
+            out.push(' ');
+            out.push_str(&piece);
+            col += 1 + len;
         }
-        for (alias, full) in ALIASES {
-            assert_eq!(lookup(alias).map(|m| m.name), Some(*full));
-        }
-        assert_eq!(lookup("P99").map(|m| m.name), Some("latency.p99"));
-        assert!(lookup("latency.p42").is_none());
     }
-
-    #[test]
-    fn units() {
-        let p = |k: Kind, s: &str| k.parse_value(s);
-        assert_eq!(p(Kind::Latency, "25ms"), Ok(25_000.0));
-        assert_eq!(p(Kind::Latency, "25"), Ok(25_000.0));
-        assert_eq!(p(Kind::Latency, "500us"), Ok(500.0));
-        assert_eq!(p(Kind::Latency, "500 µs"), Ok(500.0));
-        assert_eq!(p(Kind::Latency, "1.5s"), Ok(1_500_000.0));
-        assert_eq!(p(Kind::Ratio, "5%"), Ok(0.05));
-        assert_eq!(p(Kind::Ratio, "0.5"), Ok(0.5));
-        assert!(p(Kind::Ratio, "50").is_err());
-        assert_eq!(p(Kind::Bytes, "1.5KiB"), Ok(1536.0));
-        assert_eq!(p(Kind::Bytes, "2k"), Ok(2048.0));
-        assert_eq!(p(Kind::Bytes, "900B"), Ok(900.0));
-        assert_eq!(p(Kind::Count, "1k"), Ok(1000.0));
-        assert_eq!(p(Kind::Seconds, "10ms"), Ok(0.01));
-        assert_eq!(p(Kind::Rate, "1.2k/s"), Ok(1200.0));
-        assert!(p(Kind::Count, "5ms").is_err());
-        assert!(p(Kind::Latency, "fast").is_err());
-        assert!(p(Kind::Latency, "-1ms").is_err());
-        assert_eq!(Kind::Latency.show(1500.0), "1.50 ms");
-        assert_eq!(Kind::Latency.show_delta(-250.0), "-0.250 ms");
-        assert_eq!(Kind::Ratio.show_delta(0.05), "+5 pp");
-        assert_eq!(p(Kind::Energy, "1.5kJ"), Ok(1500.0));
-        assert_eq!(p(Kind::Energy, "900"), Ok(900.0));
-        assert_eq!(p(Kind::Energy, "900J"), Ok(900.0));
-        assert!(p(Kind::Energy, "900W").is_err());
-        assert_eq!(Kind::Energy.show(4210.0), "4.21 kJ");
-        assert_eq!(Kind::Energy.show(912.0), "912 J");
-    }
+    out
 }
+
+#[cfg(test)]
+mod tests;

@@ -85,24 +85,31 @@ impl fmt::Display for Op {
 }
 
 /// A threshold expression that cannot be used: a usage error (exit 2). The
-/// message names the expression and lists what is valid.
+/// first line names the expression and what is wrong; indented lines under
+/// it (each within 100 columns) list what is valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ThresholdError {
     /// Not of the form `TRANSPORT.METRIC OP VALUE`.
     #[error(
-        "threshold '{expr}': {why}; write TRANSPORT.METRIC OP VALUE, e.g. ws.latency.p99<25ms \
-         or *.loss==0 (transports: {}; operators: < <= > >= == !=; {})",
+        "threshold '{expr}': {why}\n  write TRANSPORT.METRIC OP VALUE, e.g. ws.latency.p99<25ms \
+         or *.loss==0\n{}\n  operators: < <= > >= == !=\n{}",
         transports_help(),
         metric::names_help()
     )]
     Syntax { expr: String, why: String },
+    /// A metric without its transport (`p99<25ms`).
     #[error(
-        "threshold '{expr}': unknown metric '{name}'; {}",
+        "threshold '{expr}': no transport\n  write *.{metric} for every transport measured, \
+         or name one, e.g. ws.{metric}"
+    )]
+    NoTransport { expr: String, metric: String },
+    #[error(
+        "threshold '{expr}': unknown metric '{name}'\n{}",
         metric::names_help()
     )]
     UnknownMetric { expr: String, name: String },
     #[error(
-        "threshold '{expr}': unknown transport '{name}'; valid transports: {}",
+        "threshold '{expr}': unknown transport '{name}'\n{}",
         transports_help()
     )]
     UnknownTransport { expr: String, name: String },
@@ -114,7 +121,7 @@ pub enum ThresholdError {
         why: String,
     },
     /// The metric does not exist for that transport (`sse.empty_ratio`).
-    #[error("threshold '{expr}': {metric} does not apply to {transport} ({about})")]
+    #[error("threshold '{expr}': {metric} does not apply to {transport}\n  {metric}: {about}")]
     NotApplicable {
         expr: String,
         metric: &'static str,
@@ -124,8 +131,12 @@ pub enum ThresholdError {
 }
 
 fn transports_help() -> String {
-    let names = protocol::Transport::ALL.map(protocol::Transport::as_str);
-    format!("{}, or * for every transport measured", names.join(", "))
+    let mut names: Vec<String> = protocol::Transport::ALL
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
+    names.push("or * for every transport measured".to_string());
+    metric::wrap_list("transports:", &names)
 }
 
 /// One parsed threshold.
@@ -231,11 +242,9 @@ fn split(text: &str) -> Result<(&str, Op, &str), ThresholdError> {
 
 /// `ws.latency.p99` → (`Some(ws)`, the metric); `*` is `None`, every transport.
 fn subject(text: &str, lhs: &str) -> Result<(Option<Transport>, &'static Metric), ThresholdError> {
-    let no_transport = || {
-        syntax(
-            text,
-            &format!("no transport: write *.{lhs} for every transport, or e.g. ws.{lhs}"),
-        )
+    let no_transport = || ThresholdError::NoTransport {
+        expr: text.to_string(),
+        metric: lhs.to_string(),
     };
     let Some((transport, name)) = lhs.split_once('.') else {
         return Err(if metric::lookup(lhs).is_some() {

@@ -46,6 +46,7 @@ fn assert_combined(merged: &TransportResult, parts: &[&TransportResult]) {
     assert_eq!(l.max_us, sum.max());
     assert_eq!(l.p50_us, sum.value_at_quantile(0.5));
     assert_eq!(l.p90_us, sum.value_at_quantile(0.9));
+    assert_eq!(l.p95_us, sum.value_at_quantile(0.95));
     assert_eq!(l.p99_us, sum.value_at_quantile(0.99));
     assert_eq!(l.p999_us, sum.value_at_quantile(0.999));
     assert!((l.mean_us - sum.mean()).abs() < 0.01);
@@ -287,4 +288,28 @@ fn directories_skip_other_json_and_must_hold_results() {
     let e = load_results(&[dir.join("summary.json")]).expect_err("not a result file");
     assert!(matches!(e, Error::Json { .. }), "{e:?}");
     assert!(e.to_string().contains("summary.json"));
+}
+
+#[test]
+fn drains_do_not_split_a_comparison_and_split_groups_have_distinct_titles() {
+    let mut files = load_results(&[fixture("ws.json"), fixture("short-poll.json")]).expect("load");
+    // bench raises short polling's drain to cover a poll interval.
+    files[0].scenario.drain_secs = 1.0;
+    files[1].scenario.drain_secs = 3.0;
+    let c = merge(&files).expect("merge");
+    assert_eq!(c.groups.len(), 1, "one bench, one table");
+    assert_eq!(c.groups[0].entries.len(), 2);
+    assert_eq!(c.groups[0].scenario.drain_secs, 3.0, "the longest drain");
+
+    // A real difference the title does not show: two groups, told apart.
+    files[1].scenario.publishers = files[0].scenario.publishers + 1;
+    let c = merge(&files).expect("merge");
+    assert_eq!(c.groups.len(), 2);
+    let titles: Vec<String> = c.groups.iter().map(|g| g.title.clone()).collect();
+    assert_ne!(titles[0], titles[1], "{titles:?}");
+    assert!(
+        titles.iter().all(|t| t.contains("publishers=")),
+        "{titles:?}"
+    );
+    assert!(titles.iter().all(|t| !t.contains("drain")), "{titles:?}");
 }

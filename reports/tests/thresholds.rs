@@ -247,9 +247,6 @@ fn bad_expressions_are_usage_errors_that_say_what_is_valid() {
         ("ws.latency.p99<<25ms", "unknown operator"),
         ("ws.latency.p99<", "no value"),
         ("", "empty"),
-        ("latency.p99<25ms", "*.latency.p99"),
-        ("server.cpu_percent<50", "*.server.cpu_percent"),
-        ("p99<25ms", "*.p99"),
         ("nothing<1", "TRANSPORT"),
     ] {
         let e = err(expr);
@@ -288,6 +285,27 @@ fn bad_expressions_are_usage_errors_that_say_what_is_valid() {
         ),
         "{e:?}"
     );
+}
+
+#[test]
+fn a_metric_without_its_transport_gets_a_short_answer() {
+    let err = |expr: &str| Threshold::parse(expr).expect_err(expr);
+    for (expr, hint) in [
+        ("latency.p99<25ms", "*.latency.p99"),
+        ("server.cpu_percent<50", "*.server.cpu_percent"),
+        ("p99<25ms", "*.p99"),
+        ("p(95)<25ms", "*.p(95)"),
+    ] {
+        let e = err(expr);
+        assert!(
+            matches!(e, ThresholdError::NoTransport { .. }),
+            "{expr}: {e:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains(hint), "{expr}: {msg}");
+        // Short: the metric is right, only the transport is missing.
+        assert!(msg.lines().count() <= 2 && msg.len() < 200, "{msg}");
+    }
 }
 
 #[test]

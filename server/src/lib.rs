@@ -55,3 +55,10 @@ pub use config::Config;
 pub use delay::{rounds_for, spend};
 pub use error::{ApiError, Error};
 pub use listen::{Started, run, start};
+
+/// A warning on stderr, `rtbench server: …`. Unlike `eprintln!` it cannot
+/// panic the server when stderr is a pipe whose reader went away.
+pub(crate) fn warn(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "rtbench server: {msg}");
+}

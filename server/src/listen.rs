@@ -113,7 +113,7 @@ impl Started {
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning; the
                         // listener stays usable once descriptors free up.
-                        eprintln!("rtbench server: accept failed: {e}");
+                        crate::warn(format_args!("accept failed: {e}"));
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
@@ -248,11 +248,11 @@ async fn drain(state: &AppState) {
         .await
         .is_err()
     {
-        eprintln!(
-            "rtbench server: {} connections still open after {:?}; closing them",
+        crate::warn(format_args!(
+            "{} connections still open after {:?}; closing them",
             state.tracker.len(),
             state.config.shutdown_timeout
-        );
+        ));
     }
 }
 

@@ -4,6 +4,7 @@
 //! and at the end renders the report over every file it wrote.
 
 use super::matrix::{Axis, Cell, cells, file_name, parse_axis};
+use super::out::errln;
 use super::report::Format;
 use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, command_line};
@@ -77,10 +78,10 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
     }
     super::report::render(&outcome.files, &args.out, args.format, command_line())?;
     for p in &outcome.problems {
-        eprintln!("rtbench bench: {p}");
+        errln!("rtbench bench: {p}");
     }
     if outcome.cancelled {
-        eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
+        errln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
     let files = reports::load_results(&outcome.files)?;
     let passed = check_thresholds(&thresholds, &files)?;
@@ -125,6 +126,22 @@ fn transports(args: &BenchArgs, scenario: &Scenario) -> Result<Vec<Transport>, C
         )));
     }
     Ok(asked.0.clone())
+}
+
+/// A flag for one transport that this bench does not run would change
+/// nothing: refused, as `load` refuses it.
+fn check_transport_flags(resolved: &Resolved, transports: &[Transport]) -> Result<(), CliError> {
+    for (key, flag, t) in [
+        ("poll_interval", "--poll-interval", Transport::ShortPoll),
+        ("long_poll_wait", "--long-poll-wait", Transport::LongPoll),
+    ] {
+        if resolved.flag_given(key) && !transports.contains(&t) {
+            return Err(CliError::usage(format!(
+                "{flag} is for {t}, which this bench does not run (see --transports)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Transports in report order.
@@ -180,6 +197,7 @@ async fn run_all(
     }
     let cells = cells(&args.matrix);
     let transports = transports(args, &resolved.scenario)?;
+    check_transport_flags(resolved, &transports)?;
     // Every run's settings, checked before the first run starts.
     for cell in &cells {
         let scenario = cell.apply(&resolved.scenario)?;
@@ -296,7 +314,7 @@ impl Bench<'_> {
         {
             tls.cert_hash = stage.own_cert_hash().map(str::to_string);
         }
-        eprintln!(
+        errln!(
             "{progress} {t}: {} clients, {} msg/s, {} B, {:?} measured{} → {}",
             cfg.clients,
             protocol::format::sig3(cfg.rate_per_sec),

@@ -7,6 +7,7 @@
 //! stopped with SIGTERM and a deadline on the normal path, and it watches
 //! its standard input, which closes when we exit in any way at all.
 
+use super::out::errln;
 use anyhow::{Context, bail};
 use std::process::Stdio;
 use std::time::Duration;
@@ -68,7 +69,7 @@ impl ChildServer {
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(l)) = lines.next_line().await {
-                eprintln!("  [server] {l}");
+                errln!("  [server] {l}");
             }
         });
         let mut lines = BufReader::new(stdout).lines();

@@ -60,7 +60,7 @@ pub fn run(args: CompareArgs) -> Result<Done, CliError> {
         std::fs::write(p, reports::compare::to_junit(&report))
             .with_context(|| format!("writing {}", p.display()))?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &reports::compare::to_json(&report))?;
         writeln!(out)?;

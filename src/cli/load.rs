@@ -4,6 +4,7 @@
 //! unless `--target` names another); with `--server-cmd` the run starts
 //! and stops that server.
 
+use super::out::errln;
 use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, processes};
 use anyhow::Context;
@@ -20,7 +21,7 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
         .into_iter()
         .partition(|t| t.applies_to(plan.config.transport));
     for t in &skipped {
-        eprintln!(
+        errln!(
             "rtbench load: threshold {t} does not apply to {}; skipped",
             plan.config.transport
         );
@@ -38,12 +39,12 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     let stopped = stage.stop().await;
     let (file, partial) = measured?;
     if let Err(e) = stopped {
-        eprintln!("rtbench load: {e:#}");
+        errln!("rtbench load: {e:#}");
     }
-    loadgen::print_summary(&file, std::io::stdout().lock())?;
+    loadgen::print_summary(&file, super::out::stdout())?;
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
-        eprintln!("results: {}", p.display());
+        errln!("results: {}", p.display());
     }
     let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
     // Loss and errors are measurements (thresholds judge them); a run that
@@ -121,7 +122,7 @@ async fn measure(
     let mut file = r.file;
     file.link = stage.link_result();
     for p in &r.problems {
-        eprintln!("rtbench load: {p}");
+        errln!("rtbench load: {p}");
     }
     Ok((file, r.partial || r.cancelled))
 }

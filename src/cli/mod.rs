@@ -6,8 +6,10 @@
 pub mod bench;
 mod child;
 pub mod compare;
+mod docs;
 pub mod load;
 mod matrix;
+pub(crate) mod out;
 mod processes;
 pub mod profile;
 pub mod report;
@@ -18,6 +20,7 @@ mod server_cmd;
 mod stage;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use out::errln;
 use std::io::Write;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -56,6 +59,10 @@ pub enum Command {
     /// rtbench's own; see docs/profiles.md).
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command with --out DIR.
+    Man(docs::ManArgs),
     /// Runs a `--server-cmd` in its own process group and stops the group
     /// when standard input closes (internal: how rtbench makes sure such a
     /// server never outlives it).
@@ -73,6 +80,8 @@ impl Command {
             Command::Report(_) => &["report"],
             Command::Compare(_) => &["compare"],
             Command::Profile(profile::ProfileCommand::Check(_)) => &["profile", "check"],
+            Command::Completions(_) => &["completions"],
+            Command::Man(_) => &["man"],
             Command::Supervise(_) => &["supervise"],
         }
     }
@@ -85,6 +94,8 @@ impl Command {
             Command::Compare(args) => compare::run(args),
             Command::Profile(profile::ProfileCommand::Check(args)) => profile::check(args).await,
             Command::Report(args) => report::run(args).map(|()| Done::Ok),
+            Command::Completions(args) => docs::completions(args),
+            Command::Man(args) => docs::man(args),
             Command::Supervise(args) => server_cmd::supervise(args).await,
         }
     }
@@ -117,9 +128,12 @@ pub enum CliError {
     /// Settings that cannot work: shown as clap shows a bad flag, with the
     /// subcommand's usage line (exit 2).
     Config(loadgen::ConfigError),
-    /// Input the user fixes: a flag checked late, an unreadable file, an
-    /// unreachable target (exit 2).
+    /// Flags that do not go together or a value checked after parsing:
+    /// shown with the subcommand's usage line, as clap shows its own (exit 2).
     Usage(anyhow::Error),
+    /// Input the user fixes that no flag's syntax explains: an unreadable
+    /// file, an unreachable target, a missing privilege (exit 2).
+    Input(anyhow::Error),
     /// Anything else (exit 1).
     Failure(anyhow::Error),
 }
@@ -138,11 +152,16 @@ impl CliError {
                 ExitCode::from(2)
             }
             CliError::Usage(e) => {
-                eprintln!("rtbench: error: {e:#}");
+                let kind = clap::error::ErrorKind::ValueValidation;
+                let _ = usage_error(path, kind, format!("{e:#}")).print();
+                ExitCode::from(2)
+            }
+            CliError::Input(e) => {
+                errln!("rtbench: error: {e:#}");
                 ExitCode::from(2)
             }
             CliError::Failure(e) => {
-                eprintln!("rtbench: error: {e:#}");
+                errln!("rtbench: error: {e:#}");
                 ExitCode::FAILURE
             }
         }
@@ -178,7 +197,7 @@ impl From<loadgen::Error> for CliError {
     fn from(e: loadgen::Error) -> CliError {
         match e {
             loadgen::Error::Config(c) => CliError::Config(c),
-            e if e.is_usage() => CliError::Usage(e.into()),
+            e if e.is_usage() => CliError::Input(e.into()),
             e => CliError::Failure(e.into()),
         }
     }
@@ -187,20 +206,20 @@ impl From<loadgen::Error> for CliError {
 impl From<loadgen::OutputError> for CliError {
     /// Checked before a run: an output the user must change.
     fn from(e: loadgen::OutputError) -> CliError {
-        CliError::Usage(e.into())
+        CliError::Input(e.into())
     }
 }
 
 impl From<loadgen::ProfileError> for CliError {
     fn from(e: loadgen::ProfileError) -> CliError {
-        CliError::Usage(e.into())
+        CliError::Input(e.into())
     }
 }
 
 impl From<reports::Error> for CliError {
     fn from(e: reports::Error) -> CliError {
         if e.is_input_error() {
-            CliError::Usage(e.into())
+            CliError::Input(e.into())
         } else {
             CliError::Failure(e.into())
         }
@@ -248,7 +267,7 @@ fn check_thresholds(
         return Ok(true);
     }
     let outcomes = reports::thresholds::evaluate(thresholds, files)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = out::stdout();
     writeln!(out)?;
     reports::thresholds::print_outcomes(&outcomes, &mut out)?;
     Ok(!reports::thresholds::any_failed(&outcomes))
@@ -261,7 +280,7 @@ fn cancel_on_signal(token: CancellationToken) {
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("rtbench: cannot watch SIGTERM: {e}");
+                    errln!("rtbench: cannot watch SIGTERM: {e}");
                     let _ = tokio::signal::ctrl_c().await;
                     token.cancel();
                     return;

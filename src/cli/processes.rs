@@ -6,6 +6,7 @@
 //! exactly (as `rtbench report` merges workers: loss judged across all of
 //! them). Thresholds are the parent's to check, once, on the merged file.
 
+use super::out::errln;
 use anyhow::{Context, bail};
 use loadgen::Scenario;
 use loadgen::results::{RadioFigures, RadioResult, ResultFile};
@@ -71,10 +72,11 @@ pub async fn run(
 ) -> anyhow::Result<ResultFile> {
     let s = share(n, cfg.clients, cfg.publishers, cfg.rate_per_sec);
     if s.clients * u64::from(n) != cfg.clients || s.publishers * u64::from(n) != cfg.publishers {
-        eprintln!(
+        errln!(
             "rtbench load: --processes {n}: {n} × {} clients and {n} × {} publishers \
              (rounded up to a multiple of {n})",
-            s.clients, s.publishers
+            s.clients,
+            s.publishers
         );
     }
     // Every child ramps its share at --ramp-up; publishing starts for all of
@@ -102,9 +104,11 @@ pub async fn run(
             server::sys::terminate(pid);
         }
     });
-    eprintln!(
+    errln!(
         "rtbench load: {n} processes, each {} clients and {} publishers at {} msg/s; publishing at {start_at}",
-        s.clients, s.publishers, s.rate
+        s.clients,
+        s.publishers,
+        s.rate
     );
     let mut files = Vec::new();
     let mut failed = Vec::new();

@@ -1,6 +1,7 @@
 //! `rtbench profile check`: a dry run of a target profile, one subscriber
 //! and one publisher per transport, with the wire trace.
 
+use super::out::outln;
 use super::{CliError, Done, cancel_on_signal};
 use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -39,24 +40,26 @@ pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
             profile.name, profile.source_name
         )));
     }
-    println!(
+    outln!(
         "profile '{}' ({}) against {}",
-        profile.name, profile.source_name, args.target
+        profile.name,
+        profile.source_name,
+        args.target
     );
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
     let outcomes = loadgen::check(profile.into(), &args.target, &transports, cancel).await?;
     let mut all_ok = true;
     for o in &outcomes {
-        println!("\n== {} ==", o.transport);
+        outln!("\n== {} ==", o.transport);
         if !args.quiet {
             for line in &o.trace {
-                println!("  {line}");
+                outln!("  {line}");
             }
         }
-        println!("{}: {}", o.transport, o.verdict);
+        outln!("{}: {}", o.transport, o.verdict);
         for h in &o.hints {
-            println!("  hint: {h}");
+            outln!("  hint: {h}");
         }
         all_ok &= o.ok;
     }

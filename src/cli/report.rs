@@ -51,7 +51,7 @@ pub fn render(
     };
     let rendered = reports::render(&comparison, out, &opts)
         .with_context(|| format!("writing the report into {}", out.display()))?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::out::stdout();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut stdout, &reports::summary_json(&comparison))?;

@@ -2,6 +2,7 @@
 //! `server::Config::default()`, their one source, so `--help` shows what
 //! the server really uses.
 
+use super::out::errln;
 use super::{CliError, cancel_on_signal};
 use anyhow::Context;
 use clap::Args;
@@ -236,16 +237,16 @@ fn cancel_on_stdin_eof(token: CancellationToken) {
 
 pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     match server::sys::raise_nofile_limit() {
-        Ok(n) if n < 4096 => eprintln!(
+        Ok(n) if n < 4096 => errln!(
             "rtbench server: only {n} file descriptors allowed; expect failures past ~{n} connections"
         ),
-        Ok(n) if n <= args.max_connections as u64 => eprintln!(
+        Ok(n) if n <= args.max_connections as u64 => errln!(
             "rtbench server: --max-connections {} is not below this process's descriptor limit ({n}); \
              past ~{n} connections, accepts fail instead of answering 503",
             args.max_connections
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("rtbench server: cannot raise the descriptor limit: {e}"),
+        Err(e) => errln!("rtbench server: cannot raise the descriptor limit: {e}"),
     }
     let config = args.config();
     // UDP on the same port only when WebTransport goes there.
@@ -279,23 +280,24 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
         webtransport: wt.map(|w| w.url.clone()),
         cert_hash: wt.map(|w| w.cert_hash.clone()),
     })?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::out::stdout();
     writeln!(out, "{line}")?;
     out.flush()?;
     drop(out);
     let banner = !args.exit_on_stdin_eof;
     if banner {
-        eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
+        errln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
     }
     if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
-        eprintln!(
+        errln!(
             "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
              for testing clients and gates, not a benchmark",
-            args.inject_latency.0, args.inject_latency_jitter.0
+            args.inject_latency.0,
+            args.inject_latency_jitter.0
         );
     }
     if config.inject_cost_rounds > 0 {
-        eprintln!(
+        errln!(
             "rtbench server: spending {} busy-loop rounds of CPU on every delivery: for testing \
              gates, not a benchmark",
             config.inject_cost_rounds
@@ -307,7 +309,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     }
     started.serve().await?;
     if banner {
-        eprintln!("rtbench server: stopped");
+        errln!("rtbench server: stopped");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! server can never outlive rtbench. Over `--network` the supervisor (and so
 //! the command) starts on the link's server side.
 
+use super::out::errln;
 use super::{CliError, Done};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -179,9 +180,7 @@ pub async fn supervise(args: SuperviseArgs) -> Result<Done, CliError> {
     }
     let _ = killpg(group, Signal::SIGTERM);
     if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-        eprintln!(
-            "rtbench: the server command did not stop within {GRACE:?} of SIGTERM; killing it"
-        );
+        errln!("rtbench: the server command did not stop within {GRACE:?} of SIGTERM; killing it");
     }
     // Anything left in the group (the shell's children) is killed.
     let _ = killpg(group, Signal::SIGKILL);

@@ -128,7 +128,7 @@ fn start_link(spec: &netem::NetworkSpec) -> Result<Link, CliError> {
         );
         let e = anyhow::Error::new(e).context(format!("--network {spec}"));
         if usage {
-            CliError::Usage(e)
+            CliError::Input(e)
         } else {
             CliError::Failure(e)
         }

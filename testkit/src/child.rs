@@ -140,6 +140,11 @@ impl ChildServer {
         server
     }
 
+    /// The server's process id (for `--server-pid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The exit status if the server has exited, `None` while it runs.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()

@@ -165,7 +165,8 @@ pub(super) async fn publish(
         check_ack(s, &ack)?;
         if let Some(ptr) = &p.id {
             let acked = sio_args(&ack).and_then(|a| ptr.find_str(&a));
-            sh.rec.trace(|| format!("  acknowledged, id {acked:?}"));
+            sh.rec
+                .trace(|| format!("  acknowledged, id {}", crate::record::or_none(acked)));
         }
         Ok(())
     };

@@ -97,7 +97,8 @@ pub(super) async fn publish(
         }
         if let Some(ptr) = &p.id {
             let id = ptr.find_str(&answer).ok().flatten();
-            sh.rec.trace(|| format!("  acknowledged, id {id:?}"));
+            sh.rec
+                .trace(|| format!("  acknowledged, id {}", crate::record::or_none(id)));
         }
         Ok(())
     };

@@ -63,8 +63,12 @@ impl Client {
                 .filter(|m| m.run == self.shared.run_tag)
                 .count();
             format!(
-                "  = {count} message(s), {ours} with this run's marker; cursors now {:?}",
+                "  = {count} message(s), {ours} with this run's marker; cursors now [{}]",
                 self.cursors
+                    .iter()
+                    .map(|c| crate::record::or_none(c.as_deref()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         });
         match broken {

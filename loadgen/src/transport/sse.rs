@@ -179,9 +179,13 @@ fn take_chunk(
     let fed = parser.feed(data, |ev| {
         c.shared.rec.trace(|| {
             format!(
-                "SSE event: {:?} id: {:?} data: {}",
-                ev.event,
-                ev.id,
+                "SSE event: {} id: {} data: {}",
+                if ev.event.is_empty() {
+                    "message"
+                } else {
+                    ev.event
+                },
+                crate::record::or_none(ev.id),
                 crate::record::snippet(ev.data)
             )
         });

@@ -203,9 +203,14 @@ fn take_message(
 /// The server closed the socket: a lag (resume at once) or an error.
 fn closed(c: &mut Client, sub: &Sub, frame: Option<&CloseFrame>) -> Result<End, ClientError> {
     let code = frame.map(|f| u16::from(f.code));
-    c.shared
-        .rec
-        .trace(|| format!("WebSocket closed by the server: {frame:?}"));
+    c.shared.rec.trace(|| match frame {
+        Some(f) => format!(
+            "WebSocket closed by the server: code {} reason {:?}",
+            u16::from(f.code),
+            f.reason.as_str()
+        ),
+        None => "WebSocket closed by the server without a close frame".to_string(),
+    });
     if code.is_some() && code == sub.ws().lag_close {
         let cursor = frame.and_then(|f| {
             sub.ws()
@@ -219,6 +224,9 @@ fn closed(c: &mut Client, sub: &Sub, frame: Option<&CloseFrame>) -> Result<End, 
     let reason = frame.map(|f| f.reason.as_str()).unwrap_or_default();
     Err(ClientError::new(
         ErrorKind::UnexpectedClose,
-        format!("server closed the WebSocket ({code:?}): {reason}"),
+        match code {
+            Some(code) => format!("server closed the WebSocket ({code}): {reason}"),
+            None => "server closed the WebSocket without a close frame".to_string(),
+        },
     ))
 }

@@ -34,7 +34,7 @@ pub enum GateError {
          loss=+0 or latency.p50=+2ms"
     )]
     Syntax { expr: String, why: String },
-    #[error("gate '{expr}': unknown metric '{name}'; {}", metric::names_help())]
+    #[error("gate '{expr}': unknown metric '{name}'\n{}", metric::names_help())]
     UnknownMetric { expr: String, name: String },
     #[error("gate '{expr}': {why}")]
     Value { expr: String, why: String },

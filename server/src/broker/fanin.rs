@@ -30,7 +30,7 @@ impl RedisBroker {
             if let Err(e) = r {
                 failures += 1;
                 let wait = Duration::from_millis((100u64 << failures.min(5)).min(2000));
-                eprintln!("rtbench server: {e}; retrying in {wait:?}");
+                crate::warn(format_args!("{e}; retrying in {wait:?}"));
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(wait) => {}
