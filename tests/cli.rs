@@ -66,11 +66,13 @@ fn help_shows_each_commands_defaults() {
         assert!(o.status.success(), "{cmd} --help");
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    // The flag's entry: its line and, in long help, the lines under it.
+    // The flag's entry: its line and, in long help, the lines under it
+    // (`-c, --clients` is the entry of --clients).
     let flag = |help: &str, flag: &str| -> String {
-        let mut lines = help
-            .lines()
-            .skip_while(|l| !l.trim_start().starts_with(flag));
+        let mut lines = help.lines().skip_while(|l| {
+            let l = l.trim_start();
+            !(l.starts_with(flag) || l.get(4..).is_some_and(|r| r.starts_with(flag)))
+        });
         let first = lines.next().unwrap_or_else(|| panic!("{flag} in\n{help}"));
         let rest = lines.take_while(|l| !l.trim_start().starts_with('-'));
         std::iter::once(first)
@@ -96,7 +98,15 @@ fn help_shows_each_commands_defaults() {
         !bench.contains("--transport "),
         "bench has no load-only flags"
     );
-    assert!(!bench.contains("--output"), "bench has no load-only flags");
+    assert!(
+        !bench.contains("--processes"),
+        "bench has no load-only flags"
+    );
+    assert!(flag(&bench, "-o, --output").contains("[default: rtbench-report]"));
+    assert!(
+        !bench.contains("--out "),
+        "the old spelling is a hidden alias"
+    );
     let load = help("load");
     assert!(
         flag(&load, "--clients").contains("[default: 100]"),

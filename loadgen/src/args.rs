@@ -5,6 +5,7 @@
 //! line (a flag not given never overrides the file).
 
 use crate::config::{Config, ConfigError, RunOptions};
+use crate::output::Format;
 use crate::scenario::{Given, LayerError, Scenario, TRANSPORT_ONLY};
 use protocol::Transport;
 use serde::Deserialize;
@@ -86,10 +87,11 @@ impl ScenarioArgs {
             .into_iter()
             .filter(|(k, _)| flags.contains(k))
             .collect();
-        let scenario = base.layered(&layer).map_err(|e| ConfigError::Invalid {
+        let mut scenario = base.layered(&layer).map_err(|e| ConfigError::Invalid {
             flag: "--scenario",
             why: format!("{}: {}", e.key, e.why),
         })?;
+        crate::pace::connect_pace(&mut scenario, &set, &flags)?;
         thresholds.extend(self.thresholds.iter().cloned());
         Ok(Resolved {
             scenario,
@@ -236,8 +238,12 @@ pub struct LoadArgs {
     #[arg(long = "start-at", value_name = "UNIX_TIME")]
     pub start_at: Option<f64>,
     /// Write the result file (JSON) here
-    #[arg(long, value_name = "FILE.json")]
+    #[arg(short = 'o', long, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Summary on stdout: text, or JSON for scripts (the figures of
+    /// `rtbench report --format json`)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
     /// Read the complete scenario as JSON from standard input instead of
     /// defaults and a file: how `--processes` hands it to its workers
     #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]
@@ -575,7 +581,7 @@ mod tests {
 
         std::fs::write(&path, "ramp-up = \"fast\"\n").expect("write");
         let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("bad value");
-        assert!(e.contains("ramp-up: invalid rate"), "{e}");
+        assert!(e.contains("ramp-up: invalid duration"), "{e}");
         std::fs::write(&path, "ramp-up = 5\nramp_up = 6\n").expect("write");
         let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("twice");
         assert!(e.contains("given twice"), "{e}");

@@ -247,7 +247,11 @@ impl Config {
             arrival: s.arrival,
             size_bytes,
             duration: s.duration.0,
-            ramp_up_per_sec: s.ramp_up.0,
+            ramp_up_per_sec: match s.ramp_up {
+                // Zero is refused by validate (as an infinite rate).
+                Some(d) => s.clients.0 as f64 / d.0.0.as_secs_f64(),
+                None => s.connect_rate.0,
+            },
             warmup: s.warmup.0,
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
@@ -364,8 +368,11 @@ impl Config {
         if self.duration.is_zero() {
             return invalid("--duration", "must be above 0");
         }
+        if !self.ramp_up_per_sec.is_finite() {
+            return invalid("--ramp-up", "must be above 0s");
+        }
         if self.ramp_up_per_sec.is_nan() || self.ramp_up_per_sec <= 0.0 {
-            return invalid("--ramp-up", "must be above 0 clients per second");
+            return invalid("--connect-rate", "must be above 0 clients per second");
         }
         if !self.poll_interval.is_zero() && self.poll_interval < Duration::from_millis(10) {
             return invalid(

@@ -42,10 +42,11 @@ pub struct BenchArgs {
     #[arg(
         long,
         short = 'o',
+        alias = "out",
         value_name = "DIR",
         default_value = "rtbench-report"
     )]
-    pub out: PathBuf,
+    pub output: PathBuf,
     /// A sweep: `clients=100,1000,5000`, `rate=1,10,100`, `size=100,1k` or
     /// `network=lan,lte,3g`; repeat the flag for a grid. Each cell is one run
     /// per transport. A network with keys has commas of its own: alone it is
@@ -56,8 +57,8 @@ pub struct BenchArgs {
     /// Runs per cell and transport; the report shows the median and the spread
     #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
-    /// Summary on stdout: a table, or JSON for scripts
-    #[arg(long, value_enum, default_value = "table")]
+    /// Summary on stdout: text (a table), or JSON for scripts
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Extra flag for each child server, e.g. `--server-arg=--inject-latency=2ms`
     /// (repeatable; not with --target)
@@ -75,7 +76,7 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
     if outcome.files.is_empty() {
         return Err(anyhow::anyhow!("no run finished, so there is nothing to report").into());
     }
-    super::report::render(&outcome.files, &args.out, args.format, command_line())?;
+    super::report::render(&outcome.files, &args.output, args.format, command_line())?;
     for p in &outcome.problems {
         eprintln!("rtbench bench: {p}");
     }
@@ -83,7 +84,7 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
         eprintln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
     let files = reports::load_results(&outcome.files)?;
-    let passed = check_thresholds(&thresholds, &files)?;
+    let passed = check_thresholds(&thresholds, &files, args.format)?;
     Ok(if !passed {
         Done::Gate
     } else if outcome.failed || outcome.cancelled {
@@ -200,10 +201,10 @@ async fn run_all(
             "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats",
         ));
     }
-    let results_dir = args.out.join("results");
+    let results_dir = args.output.join("results");
     std::fs::create_dir_all(&results_dir).with_context(|| {
         format!(
-            "cannot create {}: choose a writable --out directory",
+            "cannot create {}: choose a writable --output directory",
             results_dir.display()
         )
     })?;

@@ -7,6 +7,7 @@
 use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, processes};
 use anyhow::Context;
+use std::io::Write;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
@@ -37,12 +38,12 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Err(e) = stopped {
         eprintln!("rtbench load: {e:#}");
     }
-    loadgen::print_summary(&file, std::io::stdout().lock())?;
+    print(&file, args.format)?;
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
         eprintln!("results: {}", p.display());
     }
-    let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
+    let passed = check_thresholds(&thresholds, std::slice::from_ref(&file), args.format)?;
     // Loss and errors are measurements (thresholds judge them); a run that
     // did not complete is a failure.
     Ok(if !passed {
@@ -52,6 +53,21 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     } else {
         Done::Ok
     })
+}
+
+/// The summary on stdout: text, or the figures `rtbench report --format
+/// json` gives for the same file.
+fn print(file: &loadgen::results::ResultFile, format: loadgen::Format) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        loadgen::Format::Text => loadgen::print_summary(file, &mut out)?,
+        loadgen::Format::Json => {
+            let comparison = reports::merge(std::slice::from_ref(file))?;
+            serde_json::to_writer_pretty(&mut out, &reports::summary_json(&comparison))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
 }
 
 /// The link and the server of this run (none on plain loopback); the plan

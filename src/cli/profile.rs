@@ -3,6 +3,7 @@
 
 use super::{CliError, Done, cancel_on_signal};
 use clap::{Args, Subcommand};
+use std::io::Write;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Subcommand, Debug)]
@@ -28,6 +29,10 @@ pub struct ProfileCheckArgs {
     /// Print only the verdicts, not the wire trace
     #[arg(long)]
     quiet: bool,
+    /// Result on stdout: text, or JSON for scripts (each transport's
+    /// verdict, hints and, unless --quiet, trace)
+    #[arg(long, value_enum, default_value = "text")]
+    format: loadgen::Format,
 }
 
 pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
@@ -39,17 +44,60 @@ pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
             profile.name, profile.source_name
         )));
     }
-    println!(
+    let heading = format!(
         "profile '{}' ({}) against {}",
         profile.name, profile.source_name, args.target
     );
+    if args.format == loadgen::Format::Text {
+        println!("{heading}");
+    }
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
     let outcomes = loadgen::check(profile.into(), &args.target, &transports, cancel).await?;
-    let mut all_ok = true;
-    for o in &outcomes {
+    let all_ok = outcomes.iter().all(|o| o.ok);
+    if args.format == loadgen::Format::Json {
+        print_json(&heading, &outcomes, args.quiet)?;
+    } else {
+        print_text(&outcomes, args.quiet);
+    }
+    Ok(if all_ok { Done::Ok } else { Done::Problems })
+}
+
+fn print_json(
+    heading: &str,
+    outcomes: &[loadgen::CheckOutcome],
+    quiet: bool,
+) -> Result<(), CliError> {
+    let transports: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| {
+            let mut v = serde_json::json!({
+                "transport": o.transport.as_str(),
+                "ok": o.ok,
+                "verdict": o.verdict,
+                "hints": o.hints,
+            });
+            if !quiet {
+                v["trace"] = serde_json::json!(o.trace);
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "check": heading,
+        "ok": outcomes.iter().all(|o| o.ok),
+        "transports": transports,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_text(outcomes: &[loadgen::CheckOutcome], quiet: bool) {
+    for o in outcomes {
         println!("\n== {} ==", o.transport);
-        if !args.quiet {
+        if !quiet {
             for line in &o.trace {
                 println!("  {line}");
             }
@@ -58,7 +106,5 @@ pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
         for h in &o.hints {
             println!("  hint: {h}");
         }
-        all_ok &= o.ok;
     }
-    Ok(if all_ok { Done::Ok } else { Done::Problems })
 }
