@@ -128,17 +128,32 @@ fn help_shows_each_commands_defaults() {
     );
 }
 
+/// Any address or name is a target; what cannot work with one is refused
+/// before anything connects (these never connect, nor resolve a name).
 #[test]
-fn load_refuses_non_loopback_targets() {
-    let o = rtbench(&[
-        "load",
-        "--transport",
-        "ws",
-        "--target",
-        "http://192.0.2.1:80",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("loopback"), "{}", stderr(&o));
+fn load_checks_far_targets_before_connecting() {
+    let load = ["load", "--transport", "ws", "--target"];
+    for (target, extra, says) in [
+        (
+            "http://192.0.2.1:80",
+            &["--source-ips", "127.0.0.1-127.0.0.2"][..],
+            "a loopback source cannot reach 192.0.2.1:80",
+        ),
+        (
+            "http://bad_name:80",
+            &[][..],
+            "neither an IP address nor a host name",
+        ),
+        (
+            "http://my-server:8080",
+            &["--server-cmd", "exit 0"][..],
+            "give --target as its IP address",
+        ),
+    ] {
+        let o = rtbench(&[&load[..], &[target], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{target}: {}", stderr(&o));
+    }
 }
 
 #[test]

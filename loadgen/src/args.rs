@@ -452,9 +452,11 @@ mod tests {
         assert!(e.contains("--long-poll-wait"), "{e}");
         let e = args(&["--clients", "10"]).expect_err("missing transport");
         assert!(e.contains("--transport"), "{e}");
-        let e = args(&["--transport", "ws", "--target", "http://192.168.1.1:80"])
-            .expect_err("not loopback");
-        assert!(e.contains("loopback"), "{e}");
+        let far = ["--transport", "ws", "--target", "http://192.168.1.1:80"];
+        args(&far).expect("any address is a target");
+        let e = args(&[&far[..], &["--source-ips", "127.0.0.1-127.0.0.2"]].concat())
+            .expect_err("loopback sources for a far target");
+        assert!(e.contains("--source-ips"), "{e}");
         let e = args(&["--transport", "ws", "--duration", "soon"]).expect_err("bad duration");
         assert!(e.contains("--duration"), "{e}");
     }

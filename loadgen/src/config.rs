@@ -408,11 +408,20 @@ impl Config {
         if let Some(ip) = self.source_ips.iter().find(|ip| !ip.is_loopback()) {
             return invalid("--source-ips", &format!("{ip} is not loopback"));
         }
-        if self.source_ips.iter().any(|ip| {
-            self.targets
-                .iter()
-                .any(|t| ip.is_ipv4() != t.addr.is_ipv4())
-        }) {
+        let addrs = self.targets.iter().filter_map(|t| t.addr);
+        if let Some(far) = addrs.clone().find(|a| !a.ip().is_loopback())
+            && !self.source_ips.is_empty()
+        {
+            return invalid(
+                "--source-ips",
+                &format!("only with loopback targets: a loopback source cannot reach {far}"),
+            );
+        }
+        if self
+            .source_ips
+            .iter()
+            .any(|ip| addrs.clone().any(|a| ip.is_ipv4() != a.is_ipv4()))
+        {
             return invalid("--source-ips", "must be of the same IP family as --target");
         }
         Ok(())
@@ -420,7 +429,11 @@ impl Config {
 
     /// A run over the emulated link must reach its server through the link.
     fn check_network(&self) -> Result<(), ConfigError> {
-        if self.targets.iter().any(|t| t.addr.ip().is_loopback()) {
+        if self
+            .targets
+            .iter()
+            .any(|t| t.addr.is_some_and(|a| a.ip().is_loopback()))
+        {
             return Err(ConfigError::Conflict {
                 flag: "--target",
                 why:

@@ -25,8 +25,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Base URL of the server under test (loopback, or with --network the
-    /// link's server side http://198.18.0.2:PORT); several,
+    /// Base URL of the server under test: http(s)://HOST[:PORT], HOST an
+    /// IP address or a name (resolved once, at the start of the run; with
+    /// --network, the link's server side http://198.18.0.2:PORT); several,
     /// comma-separated: clients and publishers round-robin over them
     #[arg(long, value_name = "URL", default_value_t = String::from("http://127.0.0.1:3000"))]
     pub target: String,

@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Args)]
 #[command(
     mut_arg("target", |a| a
-        .help("Server to measure (loopback, or with --network the link's server side \
-http://198.18.0.2:PORT) [default: a fresh `rtbench server` per run, behind a fresh link with --network]")
+        .help("Server to measure: http(s)://HOST[:PORT], HOST an IP address or a name resolved \
+at the start of each run (with --network, the link's server side http://198.18.0.2:PORT) \
+[default: a fresh `rtbench server` per run, behind a fresh link with --network]")
         .hide_default_value(true)),
     mut_arg("clients", |a| a.default_value("1000")),
     mut_arg("duration", |a| a.default_value("20s")),
@@ -272,7 +273,9 @@ impl Bench<'_> {
         let cfg = run_config(self.args, self.resolved, cell, t, own)?;
         let server = match (&self.target, &scenario.server_cmd, cfg.targets.as_slice()) {
             (None, _, _) => ServerPlan::Own(&self.args.server_args),
-            (Some(_), Some(cmd), [target]) => ServerPlan::Cmd(cmd, target.addr),
+            (Some(_), Some(cmd), [target]) => {
+                ServerPlan::Cmd(cmd, super::stage::server_cmd_addr(target)?)
+            }
             (Some(_), Some(_), _) => {
                 return Err(CliError::usage(
                     "--server-cmd starts one server: give one --target, the address it listens on",

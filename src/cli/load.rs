@@ -88,7 +88,7 @@ async fn start_stage(
                 "--server-cmd starts one server: give one --target, the address it listens on",
             ));
         };
-        ServerPlan::Cmd(cmd, target.addr)
+        ServerPlan::Cmd(cmd, super::stage::server_cmd_addr(target)?)
     } else {
         ServerPlan::Given
     };

@@ -20,7 +20,7 @@ pub struct ProfileCheckArgs {
     /// The profile TOML file (or `rtbench` for the built-in one)
     #[arg(value_name = "FILE")]
     profile: String,
-    /// Base URL of the server (loopback only)
+    /// Base URL of the server: http(s)://HOST[:PORT], an IP address or a name
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:3000")]
     target: String,
     /// Transports to check, comma-separated [default: every one the profile defines]
