@@ -49,8 +49,28 @@ fn short_flags_and_json_on_load_report_and_compare() {
         "--threshold",
         "ws.errors==0",
     ]);
+    let check = rtbench(&[
+        "profile",
+        "check",
+        "rtbench",
+        "--target",
+        &server.url,
+        "--transports",
+        "ws",
+        "--format",
+        "json",
+        "--quiet",
+    ]);
     drop(server);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(check.status.success(), "{}", stderr(&check));
+    let check = json(&check);
+    assert_eq!(check["ok"], true, "{check}");
+    assert_eq!(check["transports"][0]["transport"], "ws", "{check}");
+    assert!(
+        check["transports"][0]["trace"].is_null(),
+        "--quiet: no trace"
+    );
     // The summary is the figures `report --format json` gives for the file;
     // the threshold's verdict goes to stderr so stdout stays one document.
     let load = json(&o);
