@@ -292,3 +292,55 @@ fn bind_addr(target: SocketAddr, source_ips: &[IpAddr]) -> SocketAddr {
         });
     SocketAddr::new(ip, 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn to(announced: &str, target: &str) -> String {
+        let announced = Target::parse(announced).expect("announced");
+        let target = Target::parse(target).expect("target");
+        let (t, addr) = reachable(announced, &target).await.expect("reachable");
+        format!("{} {addr}", t.authority)
+    }
+
+    /// Sessions go where the server said, unless it said where only it can
+    /// go: its wildcard address, or loopback seen from another machine.
+    #[tokio::test]
+    async fn sessions_go_where_the_client_can_reach() {
+        let cases = [
+            (
+                "https://127.0.0.1:4433",
+                "http://127.0.0.2:3000",
+                "127.0.0.1:4433 127.0.0.1:4433",
+            ),
+            (
+                "https://0.0.0.0:4433",
+                "http://127.0.0.1:3000",
+                "127.0.0.1:4433 127.0.0.1:4433",
+            ),
+            (
+                "https://[::]:4433",
+                "http://[::1]:3000",
+                "[::1]:4433 [::1]:4433",
+            ),
+            (
+                "https://127.0.0.1:4433",
+                "http://192.0.2.1:80",
+                "192.0.2.1:4433 192.0.2.1:4433",
+            ),
+            (
+                "https://192.0.2.9:4433",
+                "http://192.0.2.1:80",
+                "192.0.2.9:4433 192.0.2.9:4433",
+            ),
+        ];
+        for (announced, target, want) in cases {
+            assert_eq!(
+                to(announced, target).await,
+                want,
+                "{announced} via {target}"
+            );
+        }
+    }
+}
