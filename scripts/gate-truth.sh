@@ -74,7 +74,7 @@ paired_fault() {
   shift 3
   scripts/perf-ab.sh --a-bin "$bin" --b-bin "$bin" --rounds "$rounds" --out "$work/ab/$name" "$@" \
     > "$work/ab-$name.log" 2>&1 || code=$?
-  "$bin" compare "$work/ab/$name/base" "$work/ab/$name/current" --json > "$work/ab/$name/compare.json" || true
+  "$bin" compare "$work/ab/$name/base" "$work/ab/$name/current" --format json > "$work/ab/$name/compare.json" || true
   $py paired "$record" "$kind" "$level" "$code" "$work/ab/$name" "$work/ab/$name/compare.json"
   echo "gate-truth: paired, $kind $level: exit $code"
 }
@@ -86,7 +86,7 @@ if [ "$skip" != paired ]; then
     code=0
     scripts/perf-ab.sh --a-bin "$bin" --b-bin "$bin" --rounds "$rounds" --out "$work/ab/aa-$i" > "$work/ab-aa-$i.log" 2>&1 || code=$?
     [ "$code" = 0 ] || [ "$code" = 99 ] || { echo "gate-truth: perf-ab failed ($code): $work/ab-aa-$i.log"; tail "$work/ab-aa-$i.log"; exit 1; }
-    "$bin" compare "$work/ab/aa-$i/base" "$work/ab/aa-$i/current" --json > "$work/ab/aa-$i/compare.json" || true
+    "$bin" compare "$work/ab/aa-$i/base" "$work/ab/aa-$i/current" --format json > "$work/ab/aa-$i/compare.json" || true
     $py paired "$record" aa - "$code" "$work/ab/aa-$i" "$work/ab/aa-$i/compare.json"
     echo "gate-truth: paired A/A $i/$n: exit $code ($(( $(perf_clock) - t0 )) s)"
   done

@@ -82,7 +82,7 @@ idle() { # ROW TRANSPORT
   before=$(rss "$server_pid")
   ( while kill -0 "$server_pid" 2>/dev/null; do rss "$server_pid"; sleep 1; done ) >"$work/$1.rss" &
   local sampler=$!
-  "$bin" load --target "$url" --transport "$2" --clients 19000 --rate 1 --ramp-up 2000 \
+  "$bin" load --target "$url" --transport "$2" --clients 19000 --rate 1 --connect-rate 2000 \
     --duration 20s --quiet --output "$out" >"$work/$1.txt" 2>&1 || true
   kill "$sampler" 2>/dev/null || true
   peak=$(sort -n "$work/$1.rss" | tail -1)
@@ -95,7 +95,7 @@ latency_10k() {
   start_server
   local out="$work/latency-10k.json"
   "$bin" load --target "$url" --transport ws --clients 10000 --rooms 10 --publishers 10 --rate 100 \
-    --ramp-up 2000 --duration 20s --quiet --output "$out" >"$work/latency-10k.txt" 2>&1 || true
+    --connect-rate 2000 --duration 20s --quiet --output "$out" >"$work/latency-10k.txt" 2>&1 || true
   stop_server
   echo "latency-10k: 10,000 WebSocket subscribers, 10 rooms, 10 msg/s per room"
   $rec latency "$dir" "$out"
@@ -143,7 +143,7 @@ scale_100k() {
   # 20,000 descriptors), spread over 6 instances × ~16,667 and 8 source
   # addresses; 100 rooms of 1,000, 10 msg/s in all (10,000 deliveries/s).
   "$bin" load --target "$targets" --transport ws --clients 100000 --rooms 100 --publishers 6 \
-    --rate 10 --processes 6 --ramp-up 1000 --duration 30s --source-ips 127.0.0.1-127.0.0.8 \
+    --rate 10 --processes 6 --connect-rate 1000 --duration 30s --source-ips 127.0.0.1-127.0.0.8 \
     --output "$out" >"$work/100k.txt" 2>&1 || true
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
@@ -168,7 +168,7 @@ socketio_cost() {
   for t in socketio socketio-polling; do
     echo "npm socket.io chat server, $t:"
     "$bin" load --target "$node_url" --profile profiles/socketio-chat.toml --transport "$t" \
-      --server-pid "$node_pid" --clients 1000 --rate 10 --size 100 --ramp-up 100 \
+      --server-pid "$node_pid" --clients 1000 --rate 10 --size 100 --connect-rate 100 \
       --duration 20s --output "$work/socketio-node-$t.json" 2>&1 | grep -E 'latency|bytes_per|errors|server|warning|coherence' || true
   done
   kill "$node_pid" 2>/dev/null || true

@@ -28,7 +28,7 @@ trap cleanup EXIT
 echo "soak: server $url (pid $server_pid); $clients WS + $clients SSE clients, $rate msg/s each, warm-up $warmup, $duration measured"
 
 for t in ws sse; do
-  "$bin" load --target "$url" --transport "$t" --clients "$clients" --ramp-up 2000 \
+  "$bin" load --target "$url" --transport "$t" --clients "$clients" --connect-rate 2000 \
     --rate "$rate" --warmup "$warmup" --duration "$duration" --drain 10s --quiet \
     --output "$out/$t.json" >"$out/$t.txt" 2>&1 &
   eval "${t}_pid=\$!"

@@ -107,11 +107,13 @@ fn help_shows_each_commands_defaults() {
         assert!(o.status.success(), "{cmd} --help");
         String::from_utf8_lossy(&o.stdout).into_owned()
     };
-    // The flag's entry: its line and, in long help, the lines under it.
+    // The flag's entry: its line and, in long help, the lines under it
+    // (`-c, --clients` is the entry of --clients).
     let flag = |help: &str, flag: &str| -> String {
-        let mut lines = help
-            .lines()
-            .skip_while(|l| !l.trim_start().starts_with(flag));
+        let mut lines = help.lines().skip_while(|l| {
+            let l = l.trim_start();
+            !(l.starts_with(flag) || l.get(4..).is_some_and(|r| r.starts_with(flag)))
+        });
         let first = lines.next().unwrap_or_else(|| panic!("{flag} in\n{help}"));
         let rest = lines.take_while(|l| !l.trim_start().starts_with('-'));
         std::iter::once(first)
@@ -137,7 +139,15 @@ fn help_shows_each_commands_defaults() {
         !bench.contains("--transport "),
         "bench has no load-only flags"
     );
-    assert!(!bench.contains("--output"), "bench has no load-only flags");
+    assert!(
+        !bench.contains("--processes"),
+        "bench has no load-only flags"
+    );
+    assert!(flag(&bench, "-o, --output").contains("[default: rtbench-report]"));
+    assert!(
+        !bench.contains("--out "),
+        "the old spelling is a hidden alias"
+    );
     let load = help("load");
     assert!(
         flag(&load, "--clients").contains("[default: 100]"),
@@ -159,17 +169,32 @@ fn help_shows_each_commands_defaults() {
     );
 }
 
+/// Any address or name is a target; what cannot work with one is refused
+/// before anything connects (these never connect, nor resolve a name).
 #[test]
-fn load_refuses_non_loopback_targets() {
-    let o = rtbench(&[
-        "load",
-        "--transport",
-        "ws",
-        "--target",
-        "http://192.0.2.1:80",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("loopback"), "{}", stderr(&o));
+fn load_checks_far_targets_before_connecting() {
+    let load = ["load", "--transport", "ws", "--target"];
+    for (target, extra, says) in [
+        (
+            "http://192.0.2.1:80",
+            &["--source-ips", "127.0.0.1-127.0.0.2"][..],
+            "a loopback source cannot reach 192.0.2.1:80",
+        ),
+        (
+            "http://bad_name:80",
+            &[][..],
+            "neither an IP address nor a host name",
+        ),
+        (
+            "http://my-server:8080",
+            &["--server-cmd", "exit 0"][..],
+            "give --target as its IP address",
+        ),
+    ] {
+        let o = rtbench(&[&load[..], &[target], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{target}: {}", stderr(&o));
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use crate::config::{Config, ConfigError, RunOptions};
 use crate::live::LiveMetrics;
+use crate::output::Format;
 use crate::scenario::{Given, LayerError, Scenario, TRANSPORT_ONLY};
 use protocol::Transport;
 use serde::Deserialize;
@@ -101,10 +102,11 @@ impl ScenarioArgs {
             .into_iter()
             .filter(|(k, _)| flags.contains(k))
             .collect();
-        let scenario = base.layered(&layer).map_err(|e| ConfigError::Invalid {
+        let mut scenario = base.layered(&layer).map_err(|e| ConfigError::Invalid {
             flag: "--scenario",
             why: format!("{}: {}", e.key, e.why),
         })?;
+        crate::pace::connect_pace(&mut scenario, &set, &flags)?;
         thresholds.extend(self.thresholds.iter().cloned());
         Ok(Resolved {
             scenario,
@@ -259,8 +261,12 @@ pub struct LoadArgs {
     #[arg(long = "start-at", value_name = "UNIX_TIME")]
     pub start_at: Option<f64>,
     /// Write the result file (JSON) here
-    #[arg(long, value_name = "FILE.json")]
+    #[arg(short = 'o', long, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Summary on stdout: text, or JSON for scripts (the figures of
+    /// `rtbench report --format json`)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
     /// Read the complete scenario as JSON from standard input instead of
     /// defaults and a file: how `--processes` hands it to its workers
     #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]
@@ -476,9 +482,11 @@ mod tests {
         assert!(e.contains("--long-poll-wait"), "{e}");
         let e = args(&["--clients", "10"]).expect_err("missing transport");
         assert!(e.contains("--transport"), "{e}");
-        let e = args(&["--transport", "ws", "--target", "http://192.168.1.1:80"])
-            .expect_err("not loopback");
-        assert!(e.contains("loopback"), "{e}");
+        let far = ["--transport", "ws", "--target", "http://192.168.1.1:80"];
+        args(&far).expect("any address is a target");
+        let e = args(&[&far[..], &["--source-ips", "127.0.0.1-127.0.0.2"]].concat())
+            .expect_err("loopback sources for a far target");
+        assert!(e.contains("--source-ips"), "{e}");
         let e = args(&["--transport", "ws", "--duration", "soon"]).expect_err("bad duration");
         assert!(e.contains("--duration"), "{e}");
     }
@@ -605,7 +613,7 @@ mod tests {
 
         std::fs::write(&path, "ramp-up = \"fast\"\n").expect("write");
         let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("bad value");
-        assert!(e.contains("ramp-up: invalid rate"), "{e}");
+        assert!(e.contains("ramp-up: invalid duration"), "{e}");
         std::fs::write(&path, "ramp-up = 5\nramp_up = 6\n").expect("write");
         let e = args(&["--scenario", &p, "--transport", "ws"]).expect_err("twice");
         assert!(e.contains("given twice"), "{e}");

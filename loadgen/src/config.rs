@@ -258,7 +258,11 @@ impl Config {
             arrival: s.arrival,
             size_bytes,
             duration: s.duration.0,
-            ramp_up_per_sec: s.ramp_up.0,
+            ramp_up_per_sec: match s.ramp_up {
+                // Zero is refused by validate (as an infinite rate).
+                Some(d) => s.clients.0 as f64 / d.0.0.as_secs_f64(),
+                None => s.connect_rate.0,
+            },
             warmup: s.warmup.0,
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
@@ -383,8 +387,11 @@ impl Config {
         if self.duration.is_zero() {
             return invalid("--duration", "must be above 0");
         }
+        if !self.ramp_up_per_sec.is_finite() {
+            return invalid("--ramp-up", "must be above 0s");
+        }
         if self.ramp_up_per_sec.is_nan() || self.ramp_up_per_sec <= 0.0 {
-            return invalid("--ramp-up", "must be above 0 clients per second");
+            return invalid("--connect-rate", "must be above 0 clients per second");
         }
         if !self.poll_interval.is_zero() && self.poll_interval < Duration::from_millis(10) {
             return invalid(
@@ -420,11 +427,20 @@ impl Config {
         if let Some(ip) = self.source_ips.iter().find(|ip| !ip.is_loopback()) {
             return invalid("--source-ips", &format!("{ip} is not loopback"));
         }
-        if self.source_ips.iter().any(|ip| {
-            self.targets
-                .iter()
-                .any(|t| ip.is_ipv4() != t.addr.is_ipv4())
-        }) {
+        let addrs = self.targets.iter().filter_map(|t| t.addr);
+        if let Some(far) = addrs.clone().find(|a| !a.ip().is_loopback())
+            && !self.source_ips.is_empty()
+        {
+            return invalid(
+                "--source-ips",
+                &format!("only with loopback targets: a loopback source cannot reach {far}"),
+            );
+        }
+        if self
+            .source_ips
+            .iter()
+            .any(|ip| addrs.clone().any(|a| ip.is_ipv4() != a.is_ipv4()))
+        {
             return invalid("--source-ips", "must be of the same IP family as --target");
         }
         Ok(())
@@ -432,7 +448,11 @@ impl Config {
 
     /// A run over the emulated link must reach its server through the link.
     fn check_network(&self) -> Result<(), ConfigError> {
-        if self.targets.iter().any(|t| t.addr.ip().is_loopback()) {
+        if self
+            .targets
+            .iter()
+            .any(|t| t.addr.is_some_and(|a| a.ip().is_loopback()))
+        {
             return Err(ConfigError::Conflict {
                 flag: "--target",
                 why:

@@ -16,6 +16,9 @@ pub enum Error {
         "cannot reach {target}: {reason} (is the server running there? start one with `rtbench server`)"
     )]
     Unreachable { target: String, reason: String },
+    /// A target's host name gave no address at run start.
+    #[error(transparent)]
+    Unresolved(#[from] crate::target::ResolveError),
     /// The target answered, but its health check failed.
     #[error("{target} is not ready: {reason}")]
     BadTarget { target: String, reason: String },
@@ -36,6 +39,7 @@ impl Error {
         match self {
             Error::Unreachable { .. } => "unreachable",
             Error::BadTarget { .. } => "bad_target",
+            Error::Unresolved(_) => "unresolved",
             Error::Config(_) => "config",
             Error::Limits(_) => "limits",
             Error::Internal(_) => "internal",

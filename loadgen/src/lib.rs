@@ -11,7 +11,8 @@
 //! - `scenario`: [`Scenario`], every setting of a run defined once (flag,
 //!   help, default, type, file key).
 //! - `args`: `rtbench load` flags, the TOML scenario file and the layering
-//!   defaults ← file ← flags → [`Config`].
+//!   defaults ← file ← flags → [`Config`]; `pace`: ramp-up as the time
+//!   to connect every client or as a connect rate.
 //! - `config`: the validated settings and [`ConfigError`]; `target`: the
 //!   server's base URL.
 //! - `parse`: loopback source-address ranges.
@@ -59,6 +60,7 @@ pub mod marker;
 mod net;
 mod network;
 mod output;
+pub mod pace;
 pub mod parse;
 pub mod profile;
 mod publisher;
@@ -81,7 +83,7 @@ pub use check::{CheckOutcome, check};
 pub use config::{Config, ConfigError, PORTS_PER_SOURCE_IP, RunOptions, Target, TokenSource};
 pub use error::{Error, ErrorKind};
 pub use network::link_result;
-pub use output::{OutputError, check_output_writable, write_results};
+pub use output::{Format, OutputError, check_output_writable, write_results};
 pub use profile::{Profile, ProfileError};
 pub use protocol::results;
 pub use report::{decode_histogram, encode_histogram};

@@ -72,6 +72,16 @@ pub fn write_results(path: &Path, file: &ResultFile) -> Result<(), OutputError> 
     })
 }
 
+/// How a command prints its result on stdout (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people; `table`, its older name, still works.
+    #[value(alias = "table")]
+    Text,
+    /// For scripts: one JSON document.
+    Json,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! [`crate::Config`] filled in `Config::from_scenario`). Layering, files,
 //! matrix cells and workers need no code per setting.
 
+use crate::pace::RampUp;
 use crate::parse::SourceIps;
 use clap::{ArgMatches, Command, FromArgMatches};
 use protocol::Transport;
@@ -24,8 +25,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Base URL of the server under test (loopback, or with --network the
-    /// link's server side http://198.18.0.2:PORT); several,
+    /// Base URL of the server under test: http(s)://HOST[:PORT], HOST an
+    /// IP address or a name (resolved once, at the start of the run; with
+    /// --network, the link's server side http://198.18.0.2:PORT); several,
     /// comma-separated: clients and publishers round-robin over them
     #[arg(long, value_name = "URL", default_value_t = String::from("http://127.0.0.1:3000"))]
     pub target: String,
@@ -60,7 +62,7 @@ pub struct Scenario {
     #[arg(long = "server-pid", value_name = "PID")]
     pub server_pid: Option<u32>,
     /// Subscribing clients, one connection each (e.g. 1000, 10k)
-    #[arg(long, value_name = "N", default_value_t = Count(100))]
+    #[arg(short = 'c', long, value_name = "N", default_value_t = Count(100))]
     pub clients: Count,
     /// Rooms; clients are spread over them evenly
     #[arg(long, value_name = "R", default_value_t = Count(1))]
@@ -76,7 +78,7 @@ pub struct Scenario {
     pub publishers: Count,
     /// Messages per second, total across publishers (e.g. 10, 0.5, 2.5k,
     /// 600/m)
-    #[arg(long, value_name = "MSGS_PER_SEC", default_value_t = Rate(10.0))]
+    #[arg(short = 'r', long, value_name = "MSGS_PER_SEC", default_value_t = Rate(10.0))]
     pub rate: Rate,
     /// Spacing of publish times: constant or poisson
     #[arg(long, value_name = "ARRIVAL", default_value_t = Arrival::Constant)]
@@ -86,11 +88,20 @@ pub struct Scenario {
     #[arg(long, value_name = "BYTES", default_value_t = ByteSize(100))]
     pub size: ByteSize,
     /// Length of the measured window (e.g. 30s, 2m, 1m30s)
-    #[arg(long, value_name = "DURATION", default_value_t = secs(10))]
+    #[arg(short = 'd', long, value_name = "DURATION", default_value_t = secs(10))]
     pub duration: Dur,
-    /// Connect rate during ramp-up, clients per second
-    #[arg(long = "ramp-up", value_name = "CLIENTS_PER_SEC", default_value_t = Rate(1000.0))]
-    pub ramp_up: Rate,
+    /// Time to connect every client (e.g. 10s, 1m): clients connect
+    /// evenly over it, as with k6's ramp-up [default: at --connect-rate]
+    #[arg(
+        long = "ramp-up",
+        value_name = "DURATION",
+        conflicts_with = "connect_rate"
+    )]
+    pub ramp_up: Option<RampUp>,
+    /// Clients connected per second during ramp-up (unless --ramp-up gives
+    /// the time instead)
+    #[arg(long = "connect-rate", value_name = "CLIENTS_PER_SEC", default_value_t = Rate(1000.0))]
+    pub connect_rate: Rate,
     /// Publishing before the window, not recorded
     #[arg(long, value_name = "DURATION", default_value_t = secs(1))]
     pub warmup: Dur,

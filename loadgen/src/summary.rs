@@ -42,7 +42,7 @@ fn line(out: &mut impl Write, name: &str, value: &str) -> io::Result<()> {
 /// Print the summary table of a result file.
 pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
     writeln!(out)?;
-    writeln!(out, "  rtbench load -> {}", file.target)?;
+    writeln!(out, "  rtbench load -> {}", target(file))?;
     writeln!(out, "  scenario: {}", scenario(&file.scenario))?;
     if let Some(network) = &file.scenario.network {
         writeln!(out, "  network: {}", link_line(network, file.link.as_ref()))?;
@@ -69,6 +69,15 @@ pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
         }
     }
     writeln!(out)
+}
+
+/// `http://example.com:80 (93.184.216.34:80)`: the URL, and where it was
+/// reached.
+fn target(file: &ResultFile) -> String {
+    if file.target_addrs.is_empty() {
+        return file.target.clone();
+    }
+    format!("{} ({})", file.target, file.target_addrs.join(", "))
 }
 
 fn scenario(s: &Scenario) -> String {

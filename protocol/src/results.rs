@@ -32,6 +32,10 @@ pub struct ResultFile {
     pub created: String,
     /// Base URL of the server under test.
     pub target: String,
+    /// The address each target was reached at (`93.184.216.34:80`), in
+    /// `target`'s order: a host name as resolved at the start of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_addrs: Vec<String>,
     pub scenario: Scenario,
     pub machine: Machine,
     /// One entry per transport measured (`load` writes one; `bench` merges).

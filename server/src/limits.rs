@@ -22,23 +22,25 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// `50/s`, `50/s:100` (burst 100), `3000/m`; the burst defaults to one
-    /// second's worth (at least 1).
+    /// A rate as `rtbench load --rate` takes it (`50`, `50/s`, `3000/m`,
+    /// `2.5k/s`), with an optional `:BURST` (`50/s:100`); the burst
+    /// defaults to one second's worth (at least 1).
     pub fn parse(s: &str) -> Result<RateLimit, String> {
         let bad = || {
-            format!("'{s}': use RATE/s or RATE/m with an optional :BURST, e.g. 50/s or 50/s:100")
+            format!(
+                "'{s}': use a rate per second or per unit of time with an optional :BURST, \
+                 e.g. 50/s, 3000/m or 50/s:100"
+            )
         };
         let (rate, burst) = match s.split_once(':') {
             Some((r, b)) => (r, Some(b.trim().parse::<f64>().map_err(|_| bad())?)),
             None => (s, None),
         };
-        let (n, unit) = rate.trim().split_once('/').ok_or_else(bad)?;
-        let n: f64 = n.trim().parse().map_err(|_| bad())?;
-        let per_sec = match unit.trim() {
-            "s" | "sec" => n,
-            "m" | "min" => n / 60.0,
-            _ => return Err(bad()),
-        };
+        let per_sec = rate
+            .trim()
+            .parse::<protocol::units::Rate>()
+            .map_err(|_| bad())?
+            .0;
         if !per_sec.is_finite() || per_sec <= 0.0 {
             return Err(bad());
         }
@@ -302,7 +304,20 @@ mod tests {
             RateLimit::parse("120/m:10").map(|r| (r.per_sec, r.burst)),
             Ok((2.0, 10.0))
         );
-        for bad in ["50", "x/s", "0/s", "5/h", "5/s:0", "-1/s"] {
+        // The units of `rtbench load --rate`.
+        for (text, per_sec) in [
+            ("50", 50.0),
+            ("600/m", 10.0),
+            ("2.5k/s", 2500.0),
+            ("36k/h", 10.0),
+        ] {
+            assert_eq!(
+                RateLimit::parse(text).map(|r| r.per_sec),
+                Ok(per_sec),
+                "{text}"
+            );
+        }
+        for bad in ["x/s", "0/s", "5/d", "5/s:0", "-1/s", ""] {
             assert!(RateLimit::parse(bad).is_err(), "{bad}");
         }
     }

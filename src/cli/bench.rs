@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Args)]
 #[command(
     mut_arg("target", |a| a
-        .help("Server to measure (loopback, or with --network the link's server side \
-http://198.18.0.2:PORT) [default: a fresh `rtbench server` per run, behind a fresh link with --network]")
+        .help("Server to measure: http(s)://HOST[:PORT], HOST an IP address or a name resolved \
+at the start of each run (with --network, the link's server side http://198.18.0.2:PORT) \
+[default: a fresh `rtbench server` per run, behind a fresh link with --network]")
         .hide_default_value(true)),
     mut_arg("clients", |a| a.default_value("1000")),
     mut_arg("duration", |a| a.default_value("20s")),
@@ -43,10 +44,11 @@ pub struct BenchArgs {
     #[arg(
         long,
         short = 'o',
+        alias = "out",
         value_name = "DIR",
         default_value = "rtbench-report"
     )]
-    pub out: PathBuf,
+    pub output: PathBuf,
     /// A sweep: `clients=100,1000,5000`, `rate=1,10,100`, `size=100,1k` or
     /// `network=lan,lte,3g`; repeat the flag for a grid. Each cell is one run
     /// per transport. A network with keys has commas of its own: alone it is
@@ -57,8 +59,8 @@ pub struct BenchArgs {
     /// Runs per cell and transport; the report shows the median and the spread
     #[arg(long, value_name = "K", default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
-    /// Summary on stdout: a table, or JSON for scripts
-    #[arg(long, value_enum, default_value = "table")]
+    /// Summary on stdout: text (a table), or JSON for scripts
+    #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Extra flag for each child server, e.g. `--server-arg=--inject-latency=2ms`
     /// (repeatable; not with --target)
@@ -76,7 +78,7 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
     if outcome.files.is_empty() {
         return Err(anyhow::anyhow!("no run finished, so there is nothing to report").into());
     }
-    super::report::render(&outcome.files, &args.out, args.format, command_line())?;
+    super::report::render(&outcome.files, &args.output, args.format, command_line())?;
     for p in &outcome.problems {
         errln!("rtbench bench: {p}");
     }
@@ -84,7 +86,7 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
         errln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
     let files = reports::load_results(&outcome.files)?;
-    let passed = check_thresholds(&thresholds, &files)?;
+    let passed = check_thresholds(&thresholds, &files, args.format)?;
     Ok(if !passed {
         Done::Gate
     } else if outcome.failed || outcome.cancelled {
@@ -218,10 +220,10 @@ async fn run_all(
             "--server-pid names a server you started (give its --target); bench measures the servers it starts itself through their /api/stats",
         ));
     }
-    let results_dir = args.out.join("results");
+    let results_dir = args.output.join("results");
     std::fs::create_dir_all(&results_dir).with_context(|| {
         format!(
-            "cannot create {}: choose a writable --out directory",
+            "cannot create {}: choose a writable --output directory",
             results_dir.display()
         )
     })?;
@@ -292,7 +294,9 @@ impl Bench<'_> {
         let cfg = run_config(self.args, self.resolved, cell, t, own)?;
         let server = match (&self.target, &scenario.server_cmd, cfg.targets.as_slice()) {
             (None, _, _) => ServerPlan::Own(&self.args.server_args),
-            (Some(_), Some(cmd), [target]) => ServerPlan::Cmd(cmd, target.addr),
+            (Some(_), Some(cmd), [target]) => {
+                ServerPlan::Cmd(cmd, super::stage::server_cmd_addr(target)?)
+            }
             (Some(_), Some(_), _) => {
                 return Err(CliError::usage(
                     "--server-cmd starts one server: give one --target, the address it listens on",

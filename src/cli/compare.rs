@@ -1,6 +1,7 @@
 //! `rtbench compare`: a baseline against current results, failing on a
 //! regression (exit 99): the performance gate for CI.
 
+use super::report::Format;
 use super::{CliError, Done};
 use anyhow::Context;
 use clap::Args;
@@ -24,14 +25,20 @@ pub struct CompareArgs {
     /// A gate, e.g. p99=+10%, deliveries_per_sec=-5%, bytes_per_delivery=+2%, loss=+0 (repeatable)
     #[arg(long = "max-regression", value_name = "METRIC=CHANGE", value_parser = parse_gate)]
     gates: Vec<reports::Gate>,
+    /// Also write the comparison here, as --format says (text or JSON)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Also write the comparison as Markdown (a ready PR comment)
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
     /// Also write JUnit XML, one test case per gate
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Print JSON on stdout instead of the table
-    #[arg(long)]
+    /// Result on stdout: text (a table), or JSON for scripts
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The same as --format json (its older spelling)
+    #[arg(long, hide = true, conflicts_with = "format")]
     json: bool,
     /// Compare results of different scenarios anyway (pairs by transport)
     #[arg(long)]
@@ -60,16 +67,31 @@ pub fn run(args: CompareArgs) -> Result<Done, CliError> {
         std::fs::write(p, reports::compare::to_junit(&report))
             .with_context(|| format!("writing {}", p.display()))?;
     }
-    let mut out = super::out::stdout();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &reports::compare::to_json(&report))?;
-        writeln!(out)?;
-    } else {
-        reports::compare::print_table(&report, &mut out)?;
+    let format = if args.json { Format::Json } else { args.format };
+    if let Some(p) = &args.output {
+        let mut text = Vec::new();
+        print(&report, format, &mut text)?;
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
     }
+    print(&report, format, &mut super::out::stdout())?;
     Ok(if report.has_regression() {
         Done::Gate
     } else {
         Done::Ok
     })
+}
+
+fn print(
+    report: &reports::CompareReport,
+    format: Format,
+    out: &mut impl Write,
+) -> Result<(), CliError> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &reports::compare::to_json(report))?;
+            writeln!(out)?;
+        }
+        Format::Text => reports::compare::print_table(report, out)?,
+    }
+    Ok(())
 }

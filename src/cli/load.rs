@@ -8,6 +8,7 @@ use super::out::errln;
 use super::stage::{ServerPlan, Stage};
 use super::{CliError, Done, cancel_on_signal, check_thresholds, processes};
 use anyhow::Context;
+use std::io::Write;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
@@ -30,7 +31,7 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
         loadgen::check_output_writable(p)?;
     }
     if let Some(addr) = plan.config.metrics.as_ref().and_then(|m| m.local_addr()) {
-        eprintln!("rtbench load: live metrics at http://{addr}/metrics");
+        errln!("rtbench load: live metrics at http://{addr}/metrics");
     }
     let stage = start_stage(&args, &mut plan).await?;
     let cancel = CancellationToken::new();
@@ -41,12 +42,12 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Err(e) = stopped {
         errln!("rtbench load: {e:#}");
     }
-    loadgen::print_summary(&file, super::out::stdout())?;
+    print(&file, args.format)?;
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
         errln!("results: {}", p.display());
     }
-    let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
+    let passed = check_thresholds(&thresholds, std::slice::from_ref(&file), args.format)?;
     // Loss and errors are measurements (thresholds judge them); a run that
     // did not complete is a failure.
     Ok(if !passed {
@@ -56,6 +57,21 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     } else {
         Done::Ok
     })
+}
+
+/// The summary on stdout: text, or the figures `rtbench report --format
+/// json` gives for the same file.
+fn print(file: &loadgen::results::ResultFile, format: loadgen::Format) -> Result<(), CliError> {
+    let mut out = super::out::stdout();
+    match format {
+        loadgen::Format::Text => loadgen::print_summary(file, &mut out)?,
+        loadgen::Format::Json => {
+            let comparison = reports::merge(std::slice::from_ref(file))?;
+            serde_json::to_writer_pretty(&mut out, &reports::summary_json(&comparison))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
 }
 
 /// The link and the server of this run (none on plain loopback); the plan
@@ -76,7 +92,7 @@ async fn start_stage(
                 "--server-cmd starts one server: give one --target, the address it listens on",
             ));
         };
-        ServerPlan::Cmd(cmd, target.addr)
+        ServerPlan::Cmd(cmd, super::stage::server_cmd_addr(target)?)
     } else {
         ServerPlan::Given
     };

@@ -257,17 +257,22 @@ impl From<serde_json::Error> for CliError {
     }
 }
 
-/// Evaluates thresholds over the written results and prints the outcome;
-/// false when one failed.
+/// Evaluates thresholds over the written results and prints the outcome
+/// (on stderr when stdout carries JSON, so it stays one document); false
+/// when one failed.
 fn check_thresholds(
     thresholds: &[reports::Threshold],
     files: &[protocol::results::ResultFile],
+    format: loadgen::Format,
 ) -> Result<bool, CliError> {
     if thresholds.is_empty() {
         return Ok(true);
     }
     let outcomes = reports::thresholds::evaluate(thresholds, files)?;
-    let mut out = out::stdout();
+    let mut out: Box<dyn Write> = match format {
+        loadgen::Format::Text => Box::new(out::stdout()),
+        loadgen::Format::Json => Box::new(out::stderr()),
+    };
     writeln!(out)?;
     reports::thresholds::print_outcomes(&outcomes, &mut out)?;
     Ok(!reports::thresholds::any_failed(&outcomes))

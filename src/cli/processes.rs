@@ -79,9 +79,13 @@ pub async fn run(
             s.publishers
         );
     }
-    // Every child ramps its share at --ramp-up; publishing starts for all of
-    // them at the same moment, after the slowest ramp plus a margin.
-    let ramp = s.clients as f64 / cfg.ramp_up_per_sec;
+    // Every child connects its share over --ramp-up (or at --connect-rate);
+    // publishing starts for all of them at the same moment, after the
+    // slowest ramp plus a margin.
+    let ramp = match scenario.ramp_up {
+        Some(d) => d.0.0.as_secs_f64(),
+        None => s.clients as f64 / scenario.connect_rate.0,
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -179,7 +183,7 @@ fn merge(files: Vec<ResultFile>, n: u32, cfg: &loadgen::Config) -> anyhow::Resul
     };
     if entry.runs.len() != 1 {
         bail!(
-            "the workers' measured windows did not overlap ({} runs): raise --ramp-up or lower --clients",
+            "the workers' measured windows did not overlap ({} runs): connect faster (--connect-rate, or a shorter --ramp-up) or lower --clients",
             entry.runs.len()
         );
     }
@@ -190,6 +194,8 @@ fn merge(files: Vec<ResultFile>, n: u32, cfg: &loadgen::Config) -> anyhow::Resul
     out.scenario.clients *= u64::from(n);
     out.scenario.publishers *= u64::from(n);
     out.scenario.rate_per_sec = cfg.rate_per_sec;
+    // The workers connected side by side: the run's connect rate is theirs summed.
+    out.scenario.ramp_up_per_sec *= f64::from(n);
     // The workers read no file; the run's settings came from this one.
     out.scenario.scenario_file = cfg.scenario_file.as_ref().map(|p| p.display().to_string());
     out.transports = vec![entry.merged.clone()];

@@ -3,7 +3,8 @@
 
 use super::{CliError, command_line};
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
+pub use loadgen::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,24 +17,18 @@ pub struct ReportArgs {
     #[arg(
         long,
         short = 'o',
+        alias = "out",
         value_name = "DIR",
         default_value = "rtbench-report"
     )]
-    out: PathBuf,
-    /// Summary on stdout: a table, or JSON for scripts
-    #[arg(long, value_enum, default_value = "table")]
+    output: PathBuf,
+    /// Summary on stdout: text (a table), or JSON for scripts
+    #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
 
-/// How a summary is printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
 pub fn run(args: ReportArgs) -> Result<(), CliError> {
-    render(&args.files, &args.out, args.format, command_line())
+    render(&args.files, &args.output, args.format, command_line())
 }
 
 /// Loads, merges and renders result files; prints the summary.
@@ -57,7 +52,7 @@ pub fn render(
             serde_json::to_writer_pretty(&mut stdout, &reports::summary_json(&comparison))?;
             writeln!(stdout)?;
         }
-        Format::Table => {
+        Format::Text => {
             reports::print_summary_table(&comparison, &mut stdout)?;
             writeln!(stdout, "\nreport: {}", rendered.index.display())?;
         }

@@ -31,7 +31,7 @@ const COMMON: [&str; 18] = [
     "1m30s",
     "--warmup",
     "1.5s",
-    "--ramp-up",
+    "--connect-rate",
     "2k",
     "--poll-interval",
     "500ms",
@@ -53,7 +53,7 @@ rate = "10/s"
 size = "1k"
 duration = "1m30s"
 warmup = 1.5
-ramp-up = "2k"
+connect-rate = "2k"
 poll_interval = "500ms"
 seed = 7
 publish-via = "ws"
@@ -271,4 +271,98 @@ fn a_network_needs_a_server_on_its_far_side() {
         e.to_string().contains("--target http://127.0.0.1:8080"),
         "{e}"
     );
+}
+
+#[test]
+fn short_flags_and_compound_units_give_the_long_forms_config() {
+    let short = [
+        "--transport",
+        "ws",
+        "-c",
+        "10",
+        "-d",
+        "1m30s",
+        "-r",
+        "600/m",
+    ];
+    let long = ["--transport", "ws", "--clients", "10", "--duration", "90s"];
+    let mut long = long.to_vec();
+    long.extend(["--rate", "10", "--seed", "1"]);
+    let mut short = short.to_vec();
+    short.extend(["--seed", "1"]);
+    let a = load(&short).load.plan().expect("short flags").config;
+    let b = load(&long).load.plan().expect("long flags").config;
+    assert_eq!((a.clients, a.duration.as_secs()), (10, 90));
+    assert_eq!(
+        debug(&a),
+        debug(&b),
+        "-c 10 -d 1m30s = --clients 10 --duration 90s"
+    );
+    // The ramp-up as a time, k6's habit: 10 clients over 2 s.
+    let mut paced = short.clone();
+    paced.extend(["--ramp-up", "2s"]);
+    let c = load(&paced).load.plan().expect("ramp-up").config;
+    assert_eq!(c.ramp_up_per_sec, 5.0);
+    // -o is --output on load, bench and report alike.
+    let l = load(&["--transport", "ws", "-o", "r.json"]).load;
+    assert_eq!(l.output.as_deref(), Some(std::path::Path::new("r.json")));
+    let b = Bench::try_parse_from(["bench", "-c", "5", "-o", "d"]).expect("bench");
+    assert_eq!(b.bench.output, std::path::PathBuf::from("d"));
+    let old = Bench::try_parse_from(["bench", "--out", "d"]).expect("--out still works");
+    assert_eq!(old.bench.output, std::path::PathBuf::from("d"));
+}
+
+/// Every duration and rate flag of every command takes the compound and
+/// per-unit forms (`1m30s`, `10/s`, `600/m`), as `--duration` and `--rate` do.
+#[test]
+fn every_duration_and_rate_flag_takes_the_unit_forms() {
+    use clap::CommandFactory;
+    use protocol::units::{Dur, Rate};
+    use std::any::TypeId;
+    let cli = super::Cli::command();
+    let mut checked = Vec::new();
+    for sub in cli.get_subcommands() {
+        let required = sub.get_positionals().any(|a| a.is_required_set());
+        for arg in sub.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let ty = arg.get_value_parser().type_id();
+            let forms: &[(&str, f64)] = if ty == TypeId::of::<Dur>() {
+                &[("1m30s", 90.0), ("1.5s", 1.5), ("1h2m", 3720.0)]
+            } else if ty == TypeId::of::<Rate>() {
+                &[("10/s", 10.0), ("600/m", 10.0), ("36k/h", 10.0)]
+            } else {
+                continue;
+            };
+            assert!(!required, "{} needs its positionals here", sub.get_name());
+            for (text, want) in forms {
+                let flag = format!("--{long}");
+                let m = sub
+                    .clone()
+                    .try_get_matches_from([sub.get_name(), flag.as_str(), text])
+                    .unwrap_or_else(|e| panic!("{} {flag} {text}: {e}", sub.get_name()));
+                let id = arg.get_id().as_str();
+                let got = if ty == TypeId::of::<Dur>() {
+                    m.get_one::<Dur>(id).map(|d| d.0.as_secs_f64())
+                } else {
+                    m.get_one::<Rate>(id).map(|r| r.0)
+                };
+                assert_eq!(got, Some(*want), "{} {flag} {text}", sub.get_name());
+            }
+            checked.push(format!("{} --{long}", sub.get_name()));
+        }
+    }
+    for must in [
+        "load --duration",
+        "load --rate",
+        "bench --warmup",
+        "server --heartbeat",
+    ] {
+        assert!(checked.iter().any(|c| c == must), "{must} in {checked:?}");
+    }
+    // `--ramp-up` is a time; `--publish-rate-limit` a rate with a burst.
+    let load = load(&["--transport", "ws", "-c", "90", "--ramp-up", "1m30s"]);
+    let c = load.load.plan().expect("ramp-up").config;
+    assert_eq!(c.ramp_up_per_sec, 1.0);
+    let limit = server::limits::RateLimit::parse("600/m").map(|l| l.per_sec);
+    assert_eq!(limit, Ok(10.0));
 }

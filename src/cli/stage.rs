@@ -47,6 +47,18 @@ pub enum ServerPlan<'a> {
     Given,
 }
 
+/// Where a `--server-cmd` server listens: this machine, so --target is an
+/// address (a name would be resolved only at the start of the run).
+pub fn server_cmd_addr(target: &loadgen::Target) -> Result<SocketAddr, CliError> {
+    target.addr.ok_or_else(|| {
+        CliError::usage(format!(
+            "--server-cmd starts a server on this machine: give --target as its IP address, \
+             e.g. http://127.0.0.1:{}, not the name in {}",
+            target.port, target.url
+        ))
+    })
+}
+
 impl Stage {
     /// Starts the link of `scenario.network` (if any), then the server.
     pub async fn start(scenario: &Scenario, server: ServerPlan<'_>) -> Result<Stage, CliError> {

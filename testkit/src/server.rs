@@ -30,9 +30,14 @@ impl TestServer {
     }
 
     pub async fn with(config: server::Config) -> Self {
-        let listeners = server::bind("127.0.0.1:0".parse().expect("addr"))
+        Self::at("127.0.0.1:0".parse().expect("addr"), config).await
+    }
+
+    /// On another loopback address (`127.0.0.2:0`, `[::1]:0`).
+    pub async fn at(addr: SocketAddr, config: server::Config) -> Self {
+        let listeners = server::bind(addr)
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         let token = CancellationToken::new();
         let started = server::start(listeners, config.clone(), token.clone())
             .await

@@ -96,6 +96,12 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         rtbench_version: env!("CARGO_PKG_VERSION").to_string(),
         created: f.created,
         target: cfg.targets_url(),
+        target_addrs: cfg
+            .targets
+            .iter()
+            .filter_map(|t| t.addr)
+            .map(|a| a.to_string())
+            .collect(),
         scenario: scenario(cfg),
         machine: sys::machine(),
         transports: vec![result],

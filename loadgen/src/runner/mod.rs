@@ -56,11 +56,12 @@ impl RunResults {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Run the scenario against the target until done or `cancel`.
-pub async fn run(cfg: Config, cancel: CancellationToken) -> Result<RunResults, Error> {
+pub async fn run(mut cfg: Config, cancel: CancellationToken) -> Result<RunResults, Error> {
     cfg.validate()?;
     let created = sys::rfc3339(SystemTime::now());
     let mut warnings = Vec::new();
     preflight::check_limits(&cfg, &mut warnings)?;
+    preflight::resolve(&mut cfg).await?;
     let targets = Endpoint::all(&cfg, CONNECT_TIMEOUT)?;
     for ep in &targets {
         preflight::preflight(&cfg, ep).await?;

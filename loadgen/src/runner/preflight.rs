@@ -44,6 +44,17 @@ pub(super) fn check_limits(cfg: &Config, warnings: &mut Vec<RunWarning>) -> Resu
     }
 }
 
+/// Each target's address: a host name is asked of the system's resolver
+/// once, now, so every connection of the run goes to one address (the one
+/// the result file names); then the checks that need addresses run again.
+pub(super) async fn resolve(cfg: &mut Config) -> Result<(), Error> {
+    for t in &mut cfg.targets {
+        t.resolve().await?;
+    }
+    cfg.validate()?;
+    Ok(())
+}
+
 /// The profile's health path must answer 2xx within [`PREFLIGHT_LIMIT`];
 /// without one, the target must accept a TCP connection.
 pub(super) async fn preflight(cfg: &Config, ep: &Endpoint) -> Result<(), Error> {

@@ -24,6 +24,8 @@ pub struct RampGate {
 #[derive(Debug)]
 pub struct Endpoint {
     pub url: String,
+    /// The target, resolved.
+    pub target: Target,
     pub dialer: Dialer,
     pub authority: Arc<str>,
     /// Clients connected to it now.
@@ -48,9 +50,15 @@ impl Endpoint {
             }),
             _ => None,
         };
+        // The run resolves its targets before it makes endpoints.
+        let addr = t.addr.ok_or_else(|| ConfigError::Invalid {
+            flag: "--target",
+            why: format!("{} is not resolved", t.url),
+        })?;
         Ok(Endpoint {
             url: t.url.clone(),
-            dialer: Dialer::new(t.addr, cfg.source_ips.clone(), timeout)
+            target: t.clone(),
+            dialer: Dialer::new(addr, cfg.source_ips.clone(), timeout)
                 .with_tls(tls)
                 .in_netns(cfg.client_ns.clone()),
             authority: t.authority.as_str().into(),

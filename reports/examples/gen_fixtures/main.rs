@@ -451,6 +451,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
         rtbench_version: "0.1.0".into(),
         created: s.created.into(),
         target: "http://127.0.0.1:8080".into(),
+        target_addrs: Vec::new(),
         scenario: Scenario {
             scenario_file: s.file.map(String::from),
             clients: s.clients,

@@ -508,6 +508,7 @@ fn file(net: &Net, index: u64) -> ResultFile {
         rtbench_version: "0.1.0".into(),
         created: created.into(),
         target: "http://198.18.0.2:8080".into(),
+        target_addrs: Vec::new(),
         scenario: scenario(net),
         machine: Machine {
             cores: 2,

@@ -57,12 +57,13 @@ impl Quic {
         let config_err = |e: crate::config::ConfigError| {
             ClientError::new(ErrorKind::Protocol, format!("WebTransport: {e}"))
         };
-        let (target, trust) = match Trust::from_flags(&cfg.tls).map_err(config_err)? {
-            Some(t) => (Target::parse(&ep.url).map_err(config_err)?, t),
+        let (announced, trust) = match Trust::from_flags(&cfg.tls).map_err(config_err)? {
+            Some(t) => (ep.target.clone(), t),
             None => ask_server(ep).await?,
         };
+        let (target, addr) = reachable(announced, &ep.target).await?;
         let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
-        let bind = bind_addr(target.addr, &cfg.source_ips);
+        let bind = bind_addr(addr, &cfg.source_ips);
         let timeout = cfg.stream_timeout;
         // Over an emulated network: in the link's client namespace, as the
         // TCP transports' sockets.
@@ -77,12 +78,12 @@ impl Quic {
             None => udp_socket(bind, true),
         }
         .map_err(|e| ClientError::from_io(&e, true))?;
-        let endpoint = client_endpoint(socket, tls, timeout)?;
+        let endpoint = client_endpoint(socket, tls, timeout, addr)?;
         Ok(Quic {
             endpoint,
             per_session,
             base: format!("https://{}", target.authority),
-            addr: target.addr,
+            addr,
             pin,
         })
     }
@@ -106,7 +107,7 @@ impl Quic {
                     p.ns.run(|| udp_socket(p.bind, false))
                         .and_then(|r| r)
                         .map_err(|e| ClientError::from_io(&e, true))?;
-                own = client_endpoint(socket, p.tls.clone(), p.timeout)?;
+                own = client_endpoint(socket, p.tls.clone(), p.timeout, self.addr)?;
                 &own
             }
         };
@@ -195,11 +196,7 @@ async fn ask_server(ep: &Endpoint) -> Result<(Target, Trust), ClientError> {
     let (status, body) = crate::http::get_once(&ep.dialer, &ep.authority, path, INFO_LIMIT).await?;
     match status {
         200 => trust::from_info(&body),
-        404 => {
-            let t = Target::parse(&ep.url)
-                .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("WebTransport: {e}")))?;
-            Ok((t, Trust::Roots))
-        }
+        404 => Ok((ep.target.clone(), Trust::Roots)),
         s => Err(ClientError::new(
             ErrorKind::HttpStatus,
             format!(
@@ -207,6 +204,41 @@ async fn ask_server(ep: &Endpoint) -> Result<(Target, Trust), ClientError> {
                 String::from_utf8_lossy(&body)
             ),
         )),
+    }
+}
+
+/// Where sessions go, resolved: where the server said. A server announces
+/// the address it bound; one bound to every address (0.0.0.0), or one
+/// announcing loopback behind a target that is not, is reached at the
+/// target's host on the announced port.
+async fn reachable(
+    announced: Target,
+    target: &Target,
+) -> Result<(Target, SocketAddr), ClientError> {
+    let mut to = match (announced.addr, target.addr) {
+        (Some(a), Some(t))
+            if a.ip().is_unspecified() || (a.ip().is_loopback() && !t.ip().is_loopback()) =>
+        {
+            target.with_port(a.port())
+        }
+        _ => announced,
+    };
+    let addr = to
+        .resolve()
+        .await
+        .map_err(|e| ClientError::new(ErrorKind::Protocol, format!("WebTransport: {e}")))?;
+    Ok((to, addr))
+}
+
+/// Sessions go to the address resolved at the start of the run; the URL
+/// keeps the host name for SNI and `Host`.
+#[derive(Debug)]
+struct Resolved(SocketAddr);
+
+impl wtransport::config::DnsResolver for Resolved {
+    fn resolve(&self, _host: &str) -> std::pin::Pin<Box<dyn wtransport::config::DnsLookupFuture>> {
+        let addr = self.0;
+        Box::pin(async move { Ok(Some(addr)) })
     }
 }
 
@@ -229,6 +261,7 @@ fn client_endpoint(
     socket: std::net::UdpSocket,
     tls: rustls::ClientConfig,
     timeout: Duration,
+    addr: SocketAddr,
 ) -> Result<wtransport::Endpoint<ClientSide>, ClientError> {
     let config = wtransport::ClientConfig::builder()
         .with_bind_socket(socket)
@@ -240,6 +273,7 @@ fn client_endpoint(
         // Our own keep-alives too: a server whose are rarer than our idle
         // timeout must not see us drop the session.
         .keep_alive_interval(Some(timeout / 3))
+        .dns_resolver(Resolved(addr))
         .build();
     wtransport::Endpoint::client(config).map_err(|e| ClientError::from_io(&e, true))
 }
@@ -257,4 +291,56 @@ fn bind_addr(target: SocketAddr, source_ips: &[IpAddr]) -> SocketAddr {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
         });
     SocketAddr::new(ip, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn to(announced: &str, target: &str) -> String {
+        let announced = Target::parse(announced).expect("announced");
+        let target = Target::parse(target).expect("target");
+        let (t, addr) = reachable(announced, &target).await.expect("reachable");
+        format!("{} {addr}", t.authority)
+    }
+
+    /// Sessions go where the server said, unless it said where only it can
+    /// go: its wildcard address, or loopback seen from another machine.
+    #[tokio::test]
+    async fn sessions_go_where_the_client_can_reach() {
+        let cases = [
+            (
+                "https://127.0.0.1:4433",
+                "http://127.0.0.2:3000",
+                "127.0.0.1:4433 127.0.0.1:4433",
+            ),
+            (
+                "https://0.0.0.0:4433",
+                "http://127.0.0.1:3000",
+                "127.0.0.1:4433 127.0.0.1:4433",
+            ),
+            (
+                "https://[::]:4433",
+                "http://[::1]:3000",
+                "[::1]:4433 [::1]:4433",
+            ),
+            (
+                "https://127.0.0.1:4433",
+                "http://192.0.2.1:80",
+                "192.0.2.1:4433 192.0.2.1:4433",
+            ),
+            (
+                "https://192.0.2.9:4433",
+                "http://192.0.2.1:80",
+                "192.0.2.9:4433 192.0.2.9:4433",
+            ),
+        ];
+        for (announced, target, want) in cases {
+            assert_eq!(
+                to(announced, target).await,
+                want,
+                "{announced} via {target}"
+            );
+        }
+    }
 }

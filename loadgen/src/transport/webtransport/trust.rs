@@ -156,7 +156,7 @@ pub fn tls_config(
 
 /// Where sessions go and what they trust, from the server's
 /// `GET /api/webtransport` answer (`None`: the server has no such
-/// endpoint). Its URL must pass the same checks as `--target`.
+/// endpoint). Its URL must parse as `--target` does.
 pub fn from_info(body: &[u8]) -> Result<(Target, Trust), ClientError> {
     let bad = |why: String| {
         ClientError::new(
@@ -192,10 +192,12 @@ mod tests {
             "01".repeat(32)
         );
         let (t, trust) = from_info(body.as_bytes()).expect("info");
-        assert_eq!(t.addr.port(), 4433);
+        assert_eq!(t.port, 4433);
         assert!(matches!(trust, Trust::Pinned(h) if h == [1; 32]));
-        // Only where --target may point.
+        // Anywhere --target may point, and no further than a URL.
         let far = body.replace("127.0.0.1", "192.0.2.1");
-        assert!(from_info(far.as_bytes()).is_err());
+        assert!(from_info(far.as_bytes()).is_ok());
+        let bad = body.replace("https://127.0.0.1:4433", "127.0.0.1:4433");
+        assert!(from_info(bad.as_bytes()).is_err());
     }
 }
