@@ -59,6 +59,16 @@ impl SeqSet {
         self.len
     }
 
+    /// The lowest and highest seq in the set.
+    pub fn span(&self) -> Option<(u64, u64)> {
+        let (i, lo) = self.words.iter().enumerate().find(|(_, w)| **w != 0)?;
+        let (j, hi) = self.words.iter().enumerate().rfind(|(_, w)| **w != 0)?;
+        Some((
+            self.base + 64 * i as u64 + u64::from(lo.trailing_zeros()),
+            self.base + 64 * j as u64 + 63 - u64::from(hi.leading_zeros()),
+        ))
+    }
+
     /// The seqs, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         self.words.iter().enumerate().flat_map(move |(i, &w)| {
@@ -181,6 +191,11 @@ pub struct Tally {
     pub recovered: u64,
     /// Count misses as `dropped_by_design` rather than `lost`.
     pub by_design: bool,
+    /// Hold each subscriber only to the messages between its first and
+    /// last receipt from each publisher: in a staged run clients join and
+    /// leave mid-window, and a message published while one was connecting
+    /// or leaving is not one it could be sure to get.
+    pub span_only: bool,
 }
 
 impl Tally {
@@ -204,12 +219,21 @@ impl Tally {
         let mut hits = 0;
         let mut missed = 0;
         for (publisher, seqs) in &expected.rooms[room] {
-            self.expected += seqs.len() as u64;
-            let got = t.get(*publisher).map_or(0, |seen| {
-                seqs.iter().filter(|&&s| seen.contains(s)).count() as u64
-            });
+            let seen = t.get(*publisher);
+            let (lo, hi) = match (self.span_only, seen.and_then(SeqSet::span)) {
+                (false, _) => (0, u64::MAX),
+                (true, None) => (1, 0),
+                (true, Some(span)) => span,
+            };
+            let held = seqs.iter().filter(|&&s| (lo..=hi).contains(&s));
+            let (mut n, mut got) = (0, 0);
+            for &s in held {
+                n += 1;
+                got += u64::from(seen.is_some_and(|seen| seen.contains(s)));
+            }
+            self.expected += n;
             hits += got;
-            missed += seqs.len() as u64 - got;
+            missed += n - got;
         }
         if self.by_design {
             self.dropped_by_design += missed;
@@ -331,6 +355,27 @@ mod tests {
         assert!(s.contains(70) && s.contains(200) && s.contains(1000));
         assert!(!s.contains(71) && !s.contains(0) && !s.contains(5000));
         assert_eq!(s.len(), 3);
+    }
+
+    /// A staged client that joined late and left early is held to what
+    /// came between its first and last receipt, and a hole there is lost.
+    #[test]
+    fn span_only_holds_a_client_to_its_own_stretch() {
+        let mut exp = Expected::new(1);
+        exp.add(0, 0, (0..100).collect());
+        exp.add(0, 1, (0..10).collect());
+        let mut t = Tracker::default();
+        for s in (40..60).filter(|&s| s != 50) {
+            t.receive(0, s);
+        }
+        let mut tally = Tally {
+            span_only: true,
+            ..Tally::default()
+        };
+        tally.add(&exp, 0, &t, &(0..2));
+        assert_eq!((tally.expected, tally.delivered, tally.lost), (20, 19, 1));
+        assert_eq!(tally.unexpected, 0);
+        assert_eq!(SeqSet::default().span(), None);
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub mod rng;
 mod runner;
 mod sampler;
 pub mod scenario;
+mod stage_table;
+pub mod stages;
 mod summary;
 mod sys;
 mod target;

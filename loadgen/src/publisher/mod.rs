@@ -163,7 +163,10 @@ impl<'a> Publisher<'a> {
             sh,
             index,
             publishers,
-            schedule: Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers),
+            schedule: match &cfg.stages {
+                Some(st) => Schedule::staged(st.clone(), cfg.arrival, cfg.seed, index, publishers),
+                None => Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers),
+            },
             counter: sh.rec.publisher_counter(),
             id: format!("p{index}"),
             out: PubOutcome {
@@ -201,7 +204,11 @@ impl<'a> Publisher<'a> {
         }
         let mut left = u64::from(rec.in_window(sent_us));
         loop {
-            let us = start_us + (self.schedule.next_offset() * 1e6).round() as u64;
+            let offset = self.schedule.next_offset();
+            if !offset.is_finite() {
+                break;
+            }
+            let us = start_us + (offset * 1e6).round() as u64;
             if us >= end_us {
                 break;
             }
