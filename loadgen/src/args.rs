@@ -238,6 +238,10 @@ pub struct LoadArgs {
     /// Write the result file (JSON) here
     #[arg(long, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Write the per-second series here: CSV for FILE.csv, one JSON object
+    /// per line for FILE.ndjson or FILE.jsonl
+    #[arg(long = "output-series", value_name = "FILE")]
+    pub output_series: Option<PathBuf>,
     /// Read the complete scenario as JSON from standard input instead of
     /// defaults and a file: how `--processes` hands it to its workers
     #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]

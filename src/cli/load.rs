@@ -28,6 +28,10 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Some(p) = &output {
         loadgen::check_output_writable(p)?;
     }
+    if let Some(p) = &args.output_series {
+        loadgen::SeriesFormat::from_path(p)?;
+        loadgen::check_output_writable(p)?;
+    }
     let stage = start_stage(&args, &mut plan).await?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
@@ -41,6 +45,11 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
         eprintln!("results: {}", p.display());
+    }
+    if let Some(p) = &args.output_series {
+        loadgen::write_series(p, std::slice::from_ref(&file))
+            .with_context(|| format!("writing {}", p.display()))?;
+        eprintln!("series: {}", p.display());
     }
     let passed = check_thresholds(&thresholds, std::slice::from_ref(&file))?;
     // Loss and errors are measurements (thresholds judge them); a run that
