@@ -237,7 +237,8 @@ impl Config {
         let publish_via = s
             .publish_via
             .unwrap_or_else(|| profile.default_publish_via());
-        let stages = crate::stages::Staged::from_scenario(&s)?;
+        let stages = crate::stages::Staged::from_scenario(&s)?.map(Arc::new);
+        let (clients, rate_per_sec, duration, warmup) = crate::stages::shape(stages.as_deref(), &s);
         let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
             flag: "--size",
             why: "at most 1 MiB".into(),
@@ -245,24 +246,16 @@ impl Config {
         Ok(Config {
             targets,
             transport,
-            clients: stages
-                .as_ref()
-                .map_or(s.clients.0, |st| st.plan.peak_clients()),
+            clients,
             rooms: s.rooms.0,
             publishers: s.publishers.0,
-            rate_per_sec: stages.as_ref().map_or(s.rate.0, |st| st.peak_rate()),
+            rate_per_sec,
             arrival: s.arrival,
             size_bytes,
-            duration: stages
-                .as_ref()
-                .map_or(s.duration.0, |st| Duration::from_secs_f64(st.plan.secs())),
+            duration,
             ramp_up_per_sec: s.ramp_up.0,
-            warmup: if stages.is_some() {
-                Duration::ZERO
-            } else {
-                s.warmup.0
-            },
-            stages: stages.map(Arc::new),
+            warmup,
+            stages,
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
             long_poll_wait: s.long_poll_wait.0,

@@ -12,6 +12,7 @@ use crate::scenario::Scenario;
 use protocol::units::{Count, Dur, Rate};
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// One stage as written: its length and the targets it names.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -259,6 +260,20 @@ impl Plan {
     }
 }
 
+/// Clients, rate, window and warm-up of a run: the stages' peaks, their
+/// sum and none with stages; the settings' own without.
+pub fn shape(stages: Option<&Staged>, s: &Scenario) -> (u64, f64, Duration, Duration) {
+    match stages {
+        Some(st) => (
+            st.plan.peak_clients(),
+            st.peak_rate(),
+            st.window(),
+            Duration::ZERO,
+        ),
+        None => (s.clients.0, s.rate.0, s.duration.0, s.warmup.0),
+    }
+}
+
 /// A run's stages: as written (for the result file) and as followed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Staged {
@@ -303,6 +318,11 @@ impl Staged {
             });
         }
         Ok(Some(Staged { text, plan }))
+    }
+
+    /// The measured window: the stages one after the other.
+    pub fn window(&self) -> Duration {
+        self.text.0.iter().map(|s| s.duration.0).sum()
     }
 
     /// The most messages per second any moment asks for.

@@ -241,6 +241,24 @@ fn cancel_on_stdin_eof(token: CancellationToken) {
     });
 }
 
+/// Says on stderr that latency is being injected (a test, not a benchmark).
+fn latency_knobs(args: &ServerArgs) {
+    if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
+        eprintln!(
+            "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
+             for testing clients and gates, not a benchmark",
+            args.inject_latency.0, args.inject_latency_jitter.0
+        );
+    }
+    if !args.inject_latency_per_subscriber.0.is_zero() {
+        eprintln!(
+            "rtbench server: injecting {:?} of latency per push subscriber of a room into \
+             its deliveries: for testing, not a benchmark",
+            args.inject_latency_per_subscriber.0
+        );
+    }
+}
+
 pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     match server::sys::raise_nofile_limit() {
         Ok(n) if n < 4096 => eprintln!(
@@ -294,20 +312,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     if banner {
         eprintln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
     }
-    if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
-        eprintln!(
-            "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
-             for testing clients and gates, not a benchmark",
-            args.inject_latency.0, args.inject_latency_jitter.0
-        );
-    }
-    if !args.inject_latency_per_subscriber.0.is_zero() {
-        eprintln!(
-            "rtbench server: injecting {:?} of latency per push subscriber of a room into \
-             its deliveries: for testing, not a benchmark",
-            args.inject_latency_per_subscriber.0
-        );
-    }
+    latency_knobs(&args);
     if config.inject_cost_rounds > 0 {
         eprintln!(
             "rtbench server: spending {} busy-loop rounds of CPU on every delivery: for testing \
