@@ -50,6 +50,7 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
     );
     let file: ResultFile =
         serde_json::from_slice(&std::fs::read(&out).expect("result file")).expect("json");
+    testkit::load::check_result_file(&file);
     assert_eq!(
         file.scenario.stages.as_deref(),
         Some("3s:4c@20/s,10s:100c,2s:100c")
