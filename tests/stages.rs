@@ -9,7 +9,7 @@ use std::path::Path;
 use testkit::child::stderr;
 
 /// The server's delay per push subscriber of a room (µs).
-const PER_SUBSCRIBER_US: u64 = 250;
+const PER_SUBSCRIBER_US: u64 = 1000;
 
 fn rtbench(args: &[&str]) -> std::process::Output {
     testkit::rtbench!().run(args)
@@ -24,10 +24,10 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
     let rt = testkit::rtbench!();
     let dir = rt.scratch("stages-knee");
     std::fs::create_dir_all(&dir).expect("dir");
-    let server = rt.server(&["--inject-latency-per-subscriber", "250us"], None);
+    let server = rt.server(&["--inject-latency-per-subscriber", "1ms"], None);
     let (out, csv) = (dir.join("r.json"), dir.join("series.csv"));
-    // 4 clients while the rate ramps up, then 4 → 100 clients over 10 s,
-    // then 100 held: the injected delay alone reaches 25 ms.
+    // 10 clients while the rate ramps up, then 10 → 100 clients over 10 s,
+    // then 100 held: the injected delay alone reaches 100 ms.
     let o = rtbench(&[
         "load",
         "--target",
@@ -35,7 +35,7 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
         "--transport",
         "ws",
         "--stages",
-        "3s:4c@20/s,10s:100c,2s:100c",
+        "4s:10c@20/s,10s:100c,2s:100c",
         "--output",
         path(&out),
         "--output-series",
@@ -45,7 +45,9 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
     assert!(o.status.success(), "{}", stderr(&o));
     let summary = String::from_utf8_lossy(&o.stdout);
     assert!(
-        summary.contains("stages:") && summary.contains("3s:4c@20/s") && summary.contains("4→100"),
+        summary.contains("stages:")
+            && summary.contains("4s:10c@20/s")
+            && summary.contains("10→100"),
         "{summary}"
     );
     let file: ResultFile =
@@ -53,9 +55,9 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
     testkit::load::check_result_file(&file);
     assert_eq!(
         file.scenario.stages.as_deref(),
-        Some("3s:4c@20/s,10s:100c,2s:100c")
+        Some("4s:10c@20/s,10s:100c,2s:100c")
     );
-    assert_eq!(file.scenario.duration_secs, 15.0);
+    assert_eq!(file.scenario.duration_secs, 16.0);
     let t = &file.transports[0];
     assert_eq!(t.clients, 100);
     check_stages(&t.stages);
@@ -66,12 +68,12 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
 
 fn check_stages(stages: &[StageResult]) {
     let names: Vec<&str> = stages.iter().map(|s| s.stage.as_str()).collect();
-    assert_eq!(names, ["3s:4c@20/s", "10s:100c", "2s:100c"]);
+    assert_eq!(names, ["4s:10c@20/s", "10s:100c", "2s:100c"]);
     let targets: Vec<(u64, u64)> = stages
         .iter()
         .map(|s| (s.clients_from, s.clients_to))
         .collect();
-    assert_eq!(targets, [(0, 4), (4, 100), (100, 100)]);
+    assert_eq!(targets, [(0, 10), (10, 100), (100, 100)]);
     assert_eq!((stages[0].rate_from, stages[0].rate_to), (0.0, 20.0));
     assert_eq!((stages[2].rate_from, stages[2].rate_to), (20.0, 20.0));
     for s in stages {
@@ -85,8 +87,8 @@ fn check_stages(stages: &[StageResult]) {
         "{:?}",
         stages[1]
     );
-    // Each message waits at least 250 µs per subscriber: with ~100 of them,
-    // 25 ms; with 4, 1 ms.
+    // Each message waits 1 ms per subscriber: with ~100 of them, 100 ms;
+    // with 10 at most, 10 ms.
     let (first, last) = (&stages[0].latency, &stages[2].latency);
     assert!(last.p50_us >= 90 * PER_SUBSCRIBER_US, "{last:?}");
     assert!(first.p50_us < last.p50_us, "{first:?} vs {last:?}");
@@ -97,7 +99,7 @@ fn check_stages(stages: &[StageResult]) {
 /// (the delay alone is above it from there on), and not much earlier
 /// (only noise of half the threshold, for two seconds running, could).
 fn check_knee(t: &protocol::results::TransportResult) {
-    let baseline = knee::baseline_us(&t.stages).expect("a baseline");
+    let baseline = knee::baseline_us(&t.series, &t.stages).expect("a baseline");
     let k = knee::find(&t.series, baseline).expect("a knee");
     let knee::Cause::Latency { threshold_us } = k.cause else {
         panic!("the knee is latency's, not errors': {k:?}");

@@ -4,7 +4,8 @@
 //! connected and the messages published in the second it happened.
 //!
 //! The rule: a second's p99 is *high* when it is above both
-//! [`FACTOR`] × the baseline (the first stage's p99) and [`FLOOR_US`]; the
+//! [`FACTOR`] × the baseline (the first stage's typical per-second p99,
+//! see [`baseline_us`]) and [`FLOOR_US`]; the
 //! knee is the first of [`SUSTAIN`] high seconds in a row (one slow second
 //! is noise, not a limit), or the first second with errors, whichever
 //! comes first. The floor keeps loopback's sub-millisecond jitter from
@@ -71,18 +72,32 @@ pub fn find(series: &[SecondSample], baseline_us: u64) -> Option<Knee> {
     None
 }
 
-/// The baseline: the first stage's p99, or (when it delivered nothing)
-/// the lowest p99 of any stage that did.
-pub fn baseline_us(stages: &[StageResult]) -> Option<u64> {
-    let delivered = |s: &&StageResult| s.latency.count > 0;
-    match stages.first().filter(delivered) {
-        Some(s) => Some(s.latency.p99_us),
-        None => stages
-            .iter()
-            .filter(delivered)
-            .map(|s| s.latency.p99_us)
-            .min(),
+/// The baseline: the median of the per-second p99s of the first stage's
+/// seconds (one slow second among a few cannot move it; a second belongs
+/// to the stage its middle falls in), or, when none of them had
+/// deliveries, the lowest p99 of a stage that had.
+pub fn baseline_us(series: &[SecondSample], stages: &[StageResult]) -> Option<u64> {
+    let first = stages.first()?;
+    let mut window = series
+        .iter()
+        .filter(|s| s.phase == Some(Phase::Measure))
+        .peekable();
+    let start = window.peek().map_or(0, |s| s.t_secs);
+    let mut p99s: Vec<u64> = window
+        .filter(|s| {
+            (s.t_secs.saturating_sub(start) as f64 + 0.5) < first.start_secs + first.duration_secs
+        })
+        .filter_map(|s| s.p99_us)
+        .collect();
+    p99s.sort_unstable();
+    if !p99s.is_empty() {
+        return Some(p99s[p99s.len() / 2]);
     }
+    stages
+        .iter()
+        .filter(|s| s.latency.count > 0)
+        .map(|s| s.latency.p99_us)
+        .min()
 }
 
 /// One finding per staged transport: its knee, or that it had none.
@@ -92,13 +107,13 @@ pub fn findings(g: &Group) -> Vec<Finding> {
 
 fn finding(e: &Entry) -> Option<Finding> {
     let t = &e.merged;
-    let baseline = baseline_us(&t.stages)?;
+    let baseline = baseline_us(&t.series, &t.stages)?;
     let ms = |us: u64| format::duration_us(us as f64);
     Some(match find(&t.series, baseline) {
         Some(k) => {
             let what = match k.cause {
                 Cause::Latency { threshold_us } => format!(
-                    "p99 latency rose above {} ({FACTOR}× the first stage's {}, at least {}) and stayed there",
+                    "p99 latency rose above {} ({FACTOR}× the first stage's per-second p99 of {}, at least {}) and stayed there",
                     ms(threshold_us),
                     ms(baseline),
                     ms(FLOOR_US)
@@ -126,7 +141,7 @@ fn finding(e: &Entry) -> Option<Finding> {
             Finding {
                 tone: Tone::Good,
                 text: format!(
-                    "No knee for {}: p99 stayed within {FACTOR}× the first stage's {} (or under {}) with no errors, up to {} connected clients and {} msg/s.",
+                    "No knee for {}: p99 stayed within {FACTOR}× the first stage's per-second p99 of {} (or under {}) with no errors, up to {} connected clients and {} msg/s.",
                     name(e),
                     ms(baseline),
                     ms(FLOOR_US),
@@ -205,18 +220,34 @@ mod tests {
     }
 
     #[test]
-    fn the_baseline_is_the_first_stage_that_delivered() {
-        let stage = |count, p99| {
-            let mut s = StageResult::default();
+    fn the_baseline_is_the_first_stages_typical_second() {
+        let stage = |start, secs, count, p99| {
+            let mut s = StageResult {
+                start_secs: start,
+                duration_secs: secs,
+                ..StageResult::default()
+            };
             s.latency.count = count;
             s.latency.p99_us = p99;
             s
         };
-        assert_eq!(baseline_us(&[stage(5, 1200), stage(5, 900)]), Some(1200));
-        assert_eq!(
-            baseline_us(&[stage(0, 0), stage(5, 900), stage(5, 700)]),
-            Some(700)
-        );
-        assert_eq!(baseline_us(&[]), None);
+        let stages = [stage(0.0, 3.0, 50, 20_000), stage(3.0, 5.0, 90, 900)];
+        // Seconds 4–6 are the first stage's: 2 ms, one slow 20 ms, 3 ms.
+        let mut series = vec![sec(4, 1, Some(2)), sec(5, 2, Some(20)), sec(6, 3, Some(3))];
+        series.push(sec(7, 9, Some(50)));
+        let mut ramp_up = sec(3, 0, Some(99));
+        ramp_up.phase = Some(Phase::RampUp);
+        series.insert(0, ramp_up);
+        assert_eq!(baseline_us(&series, &stages), Some(3000));
+        // No second with deliveries: the stages' lowest p99.
+        let quiet: Vec<SecondSample> = series
+            .iter()
+            .map(|s| SecondSample {
+                p99_us: None,
+                ..s.clone()
+            })
+            .collect();
+        assert_eq!(baseline_us(&quiet, &stages), Some(900));
+        assert_eq!(baseline_us(&series, &[]), None);
     }
 }

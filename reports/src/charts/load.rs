@@ -37,7 +37,7 @@ pub(crate) fn latency_vs_load(g: &Group, prefix: &str) -> Result<Option<Chart>, 
             .map(|k| (k as f64, max.max(k as f64)))
     };
     let subtitle = format!(
-        "Each second of the window: p99 (dark) and p50 (pale) of its deliveries; shaded: past the knee (p99 above {}× the first stage's and {}, or errors)",
+        "Each second of the window: p99 (dark) and p50 (pale) of its deliveries; shaded: past the knee (p99 above {}× the first stage's typical second and {}, or errors)",
         knee::FACTOR,
         format::duration_us(knee::FLOOR_US as f64)
     );
@@ -70,7 +70,7 @@ pub(crate) fn latency_vs_load(g: &Group, prefix: &str) -> Result<Option<Chart>, 
 }
 
 fn knee_of(e: &Entry) -> Option<knee::Knee> {
-    let baseline = knee::baseline_us(&e.merged.stages)?;
+    let baseline = knee::baseline_us(&e.merged.series, &e.merged.stages)?;
     knee::find(&e.merged.series, baseline)
 }
 
