@@ -205,6 +205,10 @@ fn stage_and_series_mistakes_are_usage_errors() {
         (vec!["--stages", "10s"], "DURATION:CLIENTSc@RATE"),
         (vec!["--stages", "10s:0c"], "no stage has a client"),
         (vec!["--output-series", "s.txt"], ".ndjson"),
+        (
+            vec!["--stages", "10s:5c", "--processes", "2"],
+            "--processes",
+        ),
     ] {
         let mut all = vec![
             "load",

@@ -13,6 +13,13 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     let output = args.output.clone();
     let processes = args.processes;
     let mut plan = args.plan()?;
+    if processes > 1 && plan.config.stages.is_some() {
+        return Err(loadgen::ConfigError::Conflict {
+            flag: "--stages",
+            why: "with --workers or --processes (not supported yet): run one staged process".into(),
+        }
+        .into());
+    }
     let thresholds = reports::Threshold::parse_all(&plan.thresholds)?;
     // A scenario file shared with `bench` may hold thresholds for the other
     // transports: this run cannot measure them, which is no failure.
