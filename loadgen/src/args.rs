@@ -92,7 +92,7 @@ impl ScenarioArgs {
         })?;
         thresholds.extend(self.thresholds.iter().cloned());
         Ok(Resolved {
-            scenario,
+            scenario: crate::stages::unset_replaced(scenario, &set),
             thresholds,
             set,
             flags,

@@ -260,6 +260,31 @@ impl Plan {
     }
 }
 
+/// With stages, the settings they replace that no flag or file set go
+/// back to load's defaults, so a command's own defaults (bench's 20 s
+/// window) are not taken for a conflicting setting.
+pub fn unset_replaced(mut s: Scenario, set: &[String]) -> Scenario {
+    let Some(st) = &s.stages else {
+        return s;
+    };
+    let d = Scenario::defaults();
+    let unset = |key: &str| !set.iter().any(|k| k == key);
+    let (clients, rate) = (st.names_clients(), st.names_rate());
+    if unset("duration") {
+        s.duration = d.duration;
+    }
+    if unset("warmup") {
+        s.warmup = d.warmup;
+    }
+    if clients && unset("clients") {
+        s.clients = d.clients;
+    }
+    if rate && unset("rate") {
+        s.rate = d.rate;
+    }
+    s
+}
+
 /// Clients, rate, window and warm-up of a run: the stages' peaks, their
 /// sum and none with stages; the settings' own without.
 pub fn shape(stages: Option<&Staged>, s: &Scenario) -> (u64, f64, Duration, Duration) {
@@ -426,6 +451,23 @@ mod tests {
         assert_eq!(e.flag(), "--stages");
         let e = d.with("stages", "5s").expect_err("bad stages");
         assert!(e.why.contains("DURATION:CLIENTSc@RATE"), "{e:?}");
+    }
+
+    #[test]
+    fn a_commands_own_defaults_are_no_conflict() {
+        // Bench's defaults, not given by the user: the stages replace them.
+        let bench = Scenario::defaults()
+            .with("duration", "20s")
+            .and_then(|s| s.with("clients", "1000"))
+            .and_then(|s| s.with("stages", "5s:@5/s"))
+            .expect("keys");
+        let s = unset_replaced(bench.clone(), &[]);
+        assert_eq!(Staged::from_scenario(&s).map(|st| st.is_some()), Ok(true));
+        // Rate-only stages keep the clients; given, the window conflicts.
+        assert_eq!(s.clients, Count(1000));
+        let given = unset_replaced(bench, &["duration".to_string()]);
+        let e = Staged::from_scenario(&given).expect_err("given");
+        assert_eq!(e.flag(), "--duration");
     }
 
     #[test]
