@@ -61,6 +61,8 @@ fn a_staged_run_reports_each_stage_and_the_knee() {
     let t = &file.transports[0];
     assert_eq!(t.clients, 100);
     check_stages(&t.stages);
+    let lost: u64 = t.stages.iter().map(|s| s.lost).sum();
+    assert_eq!(lost, t.counts.lost, "the stages' loss adds up to the run's");
     check_knee(t);
     check_series(&csv, t.series.len());
     check_report(&out, &dir);

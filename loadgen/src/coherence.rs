@@ -155,12 +155,15 @@ impl Tracker {
 #[derive(Debug, Default, Clone)]
 pub struct Expected {
     pub rooms: Vec<Vec<(u32, Vec<u64>)>>,
+    /// A staged run: per room and publisher, the first seq of each stage.
+    pub stage_starts: Vec<BTreeMap<u32, Vec<u64>>>,
 }
 
 impl Expected {
     pub fn new(rooms: usize) -> Self {
         Expected {
             rooms: vec![Vec::new(); rooms],
+            stage_starts: vec![BTreeMap::new(); rooms],
         }
     }
 
@@ -171,6 +174,19 @@ impl Expected {
         }
     }
 
+    /// Where one publisher's stages start in `room` (a staged run).
+    pub fn add_stages(&mut self, room: usize, publisher: u32, starts: Vec<u64>) {
+        if !starts.is_empty() {
+            self.stage_starts[room].insert(publisher, starts);
+        }
+    }
+
+    /// The stage of message `seq` of `publisher` in `room`, in a staged run.
+    fn stage_of(&self, room: usize, publisher: u32, seq: u64) -> Option<usize> {
+        let starts = self.stage_starts[room].get(&publisher)?;
+        starts.partition_point(|&s| s <= seq).checked_sub(1)
+    }
+
     /// Messages acknowledged in `room`.
     pub fn in_room(&self, room: usize) -> u64 {
         self.rooms[room].iter().map(|(_, s)| s.len() as u64).sum()
@@ -178,7 +194,7 @@ impl Expected {
 }
 
 /// Coherence counts over all subscribers.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
     pub expected: u64,
     pub delivered: u64,
@@ -196,6 +212,8 @@ pub struct Tally {
     /// leave mid-window, and a message published while one was connecting
     /// or leaving is not one it could be sure to get.
     pub span_only: bool,
+    /// A staged run: `lost` by the stage the message was published in.
+    pub stage_lost: Vec<u64>,
 }
 
 impl Tally {
@@ -229,7 +247,17 @@ impl Tally {
             let (mut n, mut got) = (0, 0);
             for &s in held {
                 n += 1;
-                got += u64::from(seen.is_some_and(|seen| seen.contains(s)));
+                if seen.is_some_and(|seen| seen.contains(s)) {
+                    got += 1;
+                } else if let Some(i) = expected
+                    .stage_of(room, *publisher, s)
+                    .filter(|_| !self.by_design)
+                {
+                    if self.stage_lost.len() <= i {
+                        self.stage_lost.resize(i + 1, 0);
+                    }
+                    self.stage_lost[i] += 1;
+                }
             }
             self.expected += n;
             hits += got;
@@ -372,9 +400,12 @@ mod tests {
             span_only: true,
             ..Tally::default()
         };
+        // Publisher 0's stages start at seqs 0, 45 and 80: seq 50 is stage 1's.
+        exp.add_stages(0, 0, vec![0, 45, 80]);
         tally.add(&exp, 0, &t, &(0..2));
         assert_eq!((tally.expected, tally.delivered, tally.lost), (20, 19, 1));
         assert_eq!(tally.unexpected, 0);
+        assert_eq!(tally.stage_lost, [0, 1]);
         assert_eq!(SeqSet::default().span(), None);
     }
 

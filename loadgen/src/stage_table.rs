@@ -23,7 +23,7 @@ pub fn print(out: &mut impl Write, stages: &[StageResult]) -> io::Result<()> {
         "max",
         "errors",
     ];
-    let rows: Vec<[String; 10]> = stages.iter().map(row).collect();
+    let rows: Vec<[String; 11]> = stages.iter().map(row).collect();
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -50,7 +50,7 @@ pub fn print(out: &mut impl Write, stages: &[StageResult]) -> io::Result<()> {
     Ok(())
 }
 
-fn row(s: &StageResult) -> [String; 10] {
+fn row(s: &StageResult) -> [String; 11] {
     let span = |a: String, b: String| if a == b { a } else { format!("{a}→{b}") };
     let lat = |us: u64| {
         if s.latency.count == 0 {
@@ -70,6 +70,7 @@ fn row(s: &StageResult) -> [String; 10] {
         span(trimmed(s.rate_from), trimmed(s.rate_to)),
         thousands(s.published),
         thousands(s.deliveries),
+        thousands(s.lost),
         lat(s.latency.p50_us),
         lat(s.latency.p99_us),
         lat(s.latency.max_us),

@@ -30,4 +30,9 @@ pub struct StageResult {
     /// their delivery latency.
     pub deliveries: u64,
     pub latency: LatencySummary,
+    /// This stage's messages a subscriber should have got and did not
+    /// (in a staged run each is held to what came between its first and
+    /// last receipt; docs/stages.md).
+    #[serde(default)]
+    pub lost: u64,
 }

@@ -9,7 +9,8 @@
 //! knee is the first of [`SUSTAIN`] high seconds in a row (one slow second
 //! is noise, not a limit), or the first second with errors, whichever
 //! comes first. The floor keeps loopback's sub-millisecond jitter from
-//! passing for a knee.
+//! passing for a knee. Loss is counted per stage, so where it began is
+//! named as a stage (alone when latency and errors never crossed).
 
 use crate::findings::{Finding, Tone, name};
 use crate::format;
@@ -105,10 +106,36 @@ pub fn findings(g: &Group) -> Vec<Finding> {
     g.entries.iter().filter_map(finding).collect()
 }
 
+/// The first stage that lost messages, said with its load: where loss
+/// began (a stage, not a second: loss is counted per stage).
+fn loss_began(stages: &[StageResult]) -> Option<String> {
+    let (i, s) = stages.iter().enumerate().find(|(_, s)| s.lost > 0)?;
+    let span = |a: String, b: String| if a == b { a } else { format!("{a}→{b}") };
+    Some(format!(
+        "messages were lost from stage {} ({}: {} clients, {} msg/s; {} lost) on",
+        i + 1,
+        s.stage,
+        span(
+            format::thousands(s.clients_from),
+            format::thousands(s.clients_to)
+        ),
+        span(format::trimmed(s.rate_from), format::trimmed(s.rate_to)),
+        format::thousands(s.lost)
+    ))
+}
+
 fn finding(e: &Entry) -> Option<Finding> {
     let t = &e.merged;
     let baseline = baseline_us(&t.series, &t.stages)?;
     let ms = |us: u64| format::duration_us(us as f64);
+    let loss = loss_began(&t.stages);
+    if let (None, Some(loss)) = (find(&t.series, baseline), &loss) {
+        return Some(Finding {
+            tone: Tone::Warn,
+            text: format!("Knee of {}: {loss}.", name(e)),
+        });
+    }
+    let loss = loss.map_or(String::new(), |l| format!("; {l}"));
     Some(match find(&t.series, baseline) {
         Some(k) => {
             let what = match k.cause {
@@ -126,7 +153,7 @@ fn finding(e: &Entry) -> Option<Finding> {
             Finding {
                 tone: Tone::Warn,
                 text: format!(
-                    "Knee of {}: {what} at {} connected clients and {} msg/s published (second {}{p99}).",
+                    "Knee of {}: {what} at {} connected clients and {} msg/s published (second {}{p99}){loss}.",
                     name(e),
                     format::thousands(k.connected),
                     format::thousands(k.published),
@@ -209,6 +236,25 @@ mod tests {
         before.errors = 3;
         flat.insert(0, before);
         assert_eq!(find(&flat, 2000), None);
+    }
+
+    #[test]
+    fn loss_is_named_by_its_first_stage() {
+        let stage = |name: &str, lost| StageResult {
+            stage: name.into(),
+            clients_from: 10,
+            clients_to: 100,
+            rate_from: 20.0,
+            rate_to: 20.0,
+            lost,
+            ..StageResult::default()
+        };
+        assert_eq!(loss_began(&[stage("a", 0)]), None);
+        let text = loss_began(&[stage("a", 0), stage("10s:100c", 7)]).expect("loss");
+        assert!(
+            text.contains("stage 2 (10s:100c: 10→100 clients, 20 msg/s; 7 lost)"),
+            "{text}"
+        );
     }
 
     #[test]

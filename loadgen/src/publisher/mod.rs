@@ -44,6 +44,9 @@ pub struct PubOutcome {
     pub index: u32,
     /// Per room: acknowledged seqs whose intended time fell in the window.
     pub acked: Vec<Vec<u64>>,
+    /// A staged run, per room: the first seq of each stage (stage `k`'s
+    /// messages are the seqs from its entry up to the next one's).
+    pub stage_starts: Vec<Vec<u64>>,
     pub published: u64,
     pub errors: u64,
 }
@@ -172,6 +175,7 @@ impl<'a> Publisher<'a> {
             out: PubOutcome {
                 index,
                 acked: vec![Vec::new(); rooms],
+                stage_starts: vec![Vec::new(); rooms],
                 ..PubOutcome::default()
             },
             seqs: vec![0u64; rooms],
@@ -222,12 +226,18 @@ impl<'a> Publisher<'a> {
         true
     }
 
-    /// The room and seq of the `k`-th message.
-    fn next_message(&mut self, k: u64) -> (usize, u64) {
+    /// The room and seq of the `k`-th message (intended at `sent_us`).
+    fn next_message(&mut self, k: u64, sent_us: u64) -> (usize, u64) {
         let rooms = self.sh.rooms.len() as u64;
         let room = ((u64::from(self.index) + k * u64::from(self.publishers)) % rooms) as usize;
         let seq = self.seqs[room];
         self.seqs[room] += 1;
+        if let Some(stage) = self.sh.rec.stage_of(sent_us) {
+            let starts = &mut self.out.stage_starts[room];
+            while starts.len() <= stage {
+                starts.push(seq);
+            }
+        }
         (room, seq)
     }
 
@@ -235,7 +245,7 @@ impl<'a> Publisher<'a> {
     /// WebSocket or Socket.IO and count it; false when it failed because the run was
     /// cancelled.
     async fn publish(&mut self, k: u64, sent_us: u64, cancel: &CancellationToken) -> bool {
-        let (room, seq) = self.next_message(k);
+        let (room, seq) = self.next_message(k, sent_us);
         let sh = self.sh;
         let payload = self.payload(seq, sent_us);
         let vars = Vars {
@@ -274,7 +284,7 @@ impl<'a> Publisher<'a> {
     /// The `k`-th message over HTTP, on an idle connection (or a new one):
     /// a future that owns what it needs, so several can be in flight.
     fn start_http(&mut self, k: u64, sent_us: u64) -> impl Future<Output = http::Sent> + 'a {
-        let (room, seq) = self.next_message(k);
+        let (room, seq) = self.next_message(k, sent_us);
         let sh = self.sh;
         let send = http::Send {
             payload: self.payload(seq, sent_us),

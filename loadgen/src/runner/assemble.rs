@@ -66,7 +66,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         cfg,
         rec,
         counts: PubCounts {
-            tally,
+            tally: tally.clone(),
             published: f.published.count,
             errors: f.published.errors,
         },
@@ -241,7 +241,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         counts: counts(&i.counts, &t),
         wire_bytes: report::wire_bytes(start.wire, end.wire, t.win.payload_bytes, t.win.deliveries),
         wire_bytes_total: report::wire_bytes([0; 4], i.wire_final, 0, 0),
-        stages: super::staged::stage_results(i.cfg, i.rec, &i.series),
+        stages: super::staged::stage_results(i.cfg, i.rec, &i.series, &i.counts.tally.stage_lost),
         series: i.series,
         server,
         targets: target_shares(i.cfg, end),

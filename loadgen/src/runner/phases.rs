@@ -197,6 +197,9 @@ pub(super) async fn join_publishers(
             .map_err(|e| Error::Internal(format!("publisher task: {e}")))?;
         p.count += o.published;
         p.errors += o.errors;
+        for (room, starts) in o.stage_starts.into_iter().enumerate() {
+            p.expected.add_stages(room, o.index, starts);
+        }
         for (room, seqs) in o.acked.into_iter().enumerate() {
             p.expected.add(room, o.index, seqs);
         }

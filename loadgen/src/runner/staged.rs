@@ -1,5 +1,5 @@
-//! A staged run's per-stage figures for the result file: latency and
-//! deliveries exactly (by each message's intended send time), connected
+//! A staged run's per-stage figures for the result file: latency,
+//! deliveries and loss exactly (by each message's intended send time), connected
 //! clients, publishes and errors from the per-second series.
 
 use crate::config::Config;
@@ -13,6 +13,7 @@ pub(super) fn stage_results(
     cfg: &Config,
     rec: &Recorder,
     series: &[SecondSample],
+    lost: &[u64],
 ) -> Vec<StageResult> {
     let Some(st) = &cfg.stages else {
         return Vec::new();
@@ -37,7 +38,8 @@ pub(super) fn stage_results(
         .iter()
         .zip(&st.text.0)
         .zip(&merged)
-        .map(|((seg, stage), m)| StageResult {
+        .enumerate()
+        .map(|(i, ((seg, stage), m))| StageResult {
             stage: stage.to_string(),
             start_secs: seg.start,
             duration_secs: seg.secs,
@@ -47,6 +49,7 @@ pub(super) fn stage_results(
             rate_to: seg.rate.1,
             deliveries: m.deliveries,
             latency: report::summarize(&m.latency),
+            lost: lost.get(i).copied().unwrap_or(0),
             ..StageResult::default()
         })
         .collect();
