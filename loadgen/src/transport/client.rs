@@ -57,7 +57,12 @@ impl Client {
             index,
             room,
             target,
-            leave: shared.cancel.child_token(),
+            // A token of its own only where clients leave one by one: a
+            // child token costs memory per client, a clone does not.
+            leave: match &shared.cfg.stages {
+                Some(st) if st.text.names_clients() => shared.cancel.child_token(),
+                _ => shared.cancel.clone(),
+            },
             shared,
             counter,
             cursors: vec![None; rules].into_boxed_slice(),
