@@ -3,7 +3,7 @@
 //! reports per-stage figures, writes its per-second series, and its report
 //! names the knee where the injected delay says it must be.
 
-use protocol::results::{ResultFile, StageResult};
+use protocol::results::{Phase, ResultFile, StageResult};
 use reports::knee;
 use std::path::Path;
 use testkit::child::stderr;
@@ -224,4 +224,51 @@ fn stage_and_series_mistakes_are_usage_errors() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(names), "{args:?}: {}", stderr(&o));
     }
+}
+
+/// Clients leave as the count comes down, and leaving is no loss: each
+/// is held to what came between its first and last receipt.
+#[test]
+fn clients_leave_as_the_stages_come_down() {
+    let rt = testkit::rtbench!();
+    let dir = rt.scratch("stages-down");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let server = rt.server(&[], None);
+    let out = dir.join("r.json");
+    let o = rtbench(&[
+        "load",
+        "--target",
+        &server.url,
+        "--transport",
+        "sse",
+        "--stages",
+        "2s:20c@20/s,3s:20c,3s:0c",
+        "--output",
+        path(&out),
+    ]);
+    drop(server);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file: ResultFile =
+        serde_json::from_slice(&std::fs::read(&out).expect("result file")).expect("json");
+    let t = &file.transports[0];
+    let [up, held, down] = &t.stages[..] else {
+        panic!("three stages: {:?}", t.stages);
+    };
+    assert_eq!(held.connected_max, 20, "{held:?}");
+    assert!(down.connected_mean < 15.0, "{down:?}");
+    // The window's last second ends within 1 s of its end, where the
+    // target is under 20 × 1/3 s: at most 6 clients (one more for a slow
+    // disconnect).
+    let last = t.series.iter().rfind(|s| s.phase == Some(Phase::Measure));
+    assert!(last.is_some_and(|s| s.connected <= 7), "{:?}", t.series);
+    for s in [up, held, down] {
+        assert!(s.deliveries > 0 && s.lost == 0, "{s:?}");
+    }
+    assert_eq!(
+        (t.counts.lost, t.counts.unexpected),
+        (0, 0),
+        "{:?}",
+        t.counts
+    );
+    assert!(t.counts.delivered > 0);
 }
