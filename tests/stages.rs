@@ -157,6 +157,16 @@ fn check_report(out: &Path, dir: &Path) {
     assert!(html.contains("Knee of WebSocket"), "the knee finding");
     assert!(html.contains("latency-vs-load.png"));
     assert!(report.join("latency-vs-load.png").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("summary.json")).expect("summary"))
+            .expect("json");
+    let k = &summary["groups"][0]["transports"][0]["knee"];
+    assert_eq!(
+        (&k["found"], &k["cause"]),
+        (&true.into(), &"latency".into()),
+        "{k}"
+    );
+    assert!(k["connected"].as_u64().is_some_and(|c| c > 0), "{k}");
 }
 
 #[test]

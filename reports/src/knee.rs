@@ -15,7 +15,7 @@
 use crate::findings::{Finding, Tone, name};
 use crate::format;
 use crate::merge::{Entry, Group};
-use protocol::results::{Phase, SecondSample, StageResult};
+use protocol::results::{Phase, SecondSample, StageResult, TransportResult};
 
 /// p99 above this many times the baseline …
 pub const FACTOR: f64 = 2.0;
@@ -99,6 +99,31 @@ pub fn baseline_us(series: &[SecondSample], stages: &[StageResult]) -> Option<u6
         .filter(|s| s.latency.count > 0)
         .map(|s| s.latency.p99_us)
         .min()
+}
+
+/// A staged run's knee for `summary.json` and `--format json`: where it
+/// is (`found` false when none) and the first stage that lost messages;
+/// `None` for a steady run.
+pub fn summary(t: &TransportResult) -> Option<serde_json::Value> {
+    let baseline = baseline_us(&t.series, &t.stages)?;
+    let loss_stage = t.stages.iter().position(|s| s.lost > 0);
+    let knee = find(&t.series, baseline);
+    let (cause, threshold_us) = match knee.as_ref().map(|k| k.cause) {
+        Some(Cause::Latency { threshold_us }) => (Some("latency"), Some(threshold_us)),
+        Some(Cause::Errors) => (Some("errors"), None),
+        None => (None, None),
+    };
+    Some(serde_json::json!({
+        "found": knee.is_some() || loss_stage.is_some(),
+        "baseline_p99_us": baseline,
+        "cause": cause,
+        "threshold_us": threshold_us,
+        "t_secs": knee.as_ref().map(|k| k.t_secs),
+        "connected": knee.as_ref().map(|k| k.connected),
+        "published": knee.as_ref().map(|k| k.published),
+        "p99_us": knee.as_ref().and_then(|k| k.p99_us),
+        "loss_from_stage": loss_stage,
+    }))
 }
 
 /// One finding per staged transport: its knee, or that it had none.
