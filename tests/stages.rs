@@ -282,3 +282,43 @@ fn clients_leave_as_the_stages_come_down() {
     );
     assert!(t.counts.delivered > 0);
 }
+
+/// Bench writes every run's series to one file, told apart by run and
+/// transport.
+#[test]
+fn bench_writes_one_series_file_for_all_its_runs() {
+    let rt = testkit::rtbench!();
+    let dir = rt.scratch("stages-bench-series");
+    let series = dir.join("series.csv");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let o = rtbench(&[
+        "bench",
+        "--transports",
+        "ws,sse",
+        "--clients",
+        "5",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--out",
+        path(&dir.join("report")),
+        "--output-series",
+        path(&series),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&series).expect("series");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut runs: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    runs.sort();
+    runs.dedup();
+    // One run per transport, each with its own run number.
+    let mut transports: Vec<&str> = runs.iter().map(|r| r.1).collect();
+    transports.sort();
+    assert_eq!(transports, ["sse", "ws"], "{text}");
+    assert_ne!(runs[0].0, runs[1].0, "{text}");
+}
