@@ -109,7 +109,7 @@ impl ScenarioArgs {
         crate::pace::connect_pace(&mut scenario, &set, &flags)?;
         thresholds.extend(self.thresholds.iter().cloned());
         Ok(Resolved {
-            scenario,
+            scenario: crate::stages::unset_replaced(scenario, &set),
             thresholds,
             set,
             flags,
@@ -267,6 +267,10 @@ pub struct LoadArgs {
     /// `rtbench report --format json`)
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Write the per-second series here: CSV for FILE.csv, one JSON object
+    /// per line for FILE.ndjson or FILE.jsonl
+    #[arg(long = "output-series", value_name = "FILE")]
+    pub output_series: Option<PathBuf>,
     /// Read the complete scenario as JSON from standard input instead of
     /// defaults and a file: how `--processes` hands it to its workers
     #[arg(long = "scenario-stdin", hide = true, conflicts_with = "scenario")]

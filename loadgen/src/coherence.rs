@@ -59,6 +59,16 @@ impl SeqSet {
         self.len
     }
 
+    /// The lowest and highest seq in the set.
+    pub fn span(&self) -> Option<(u64, u64)> {
+        let (i, lo) = self.words.iter().enumerate().find(|(_, w)| **w != 0)?;
+        let (j, hi) = self.words.iter().enumerate().rfind(|(_, w)| **w != 0)?;
+        Some((
+            self.base + 64 * i as u64 + u64::from(lo.trailing_zeros()),
+            self.base + 64 * j as u64 + 63 - u64::from(hi.leading_zeros()),
+        ))
+    }
+
     /// The seqs, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         self.words.iter().enumerate().flat_map(move |(i, &w)| {
@@ -145,12 +155,15 @@ impl Tracker {
 #[derive(Debug, Default, Clone)]
 pub struct Expected {
     pub rooms: Vec<Vec<(u32, Vec<u64>)>>,
+    /// A staged run: per room and publisher, the first seq of each stage.
+    pub stage_starts: Vec<BTreeMap<u32, Vec<u64>>>,
 }
 
 impl Expected {
     pub fn new(rooms: usize) -> Self {
         Expected {
             rooms: vec![Vec::new(); rooms],
+            stage_starts: vec![BTreeMap::new(); rooms],
         }
     }
 
@@ -161,6 +174,19 @@ impl Expected {
         }
     }
 
+    /// Where one publisher's stages start in `room` (a staged run).
+    pub fn add_stages(&mut self, room: usize, publisher: u32, starts: Vec<u64>) {
+        if !starts.is_empty() {
+            self.stage_starts[room].insert(publisher, starts);
+        }
+    }
+
+    /// The stage of message `seq` of `publisher` in `room`, in a staged run.
+    fn stage_of(&self, room: usize, publisher: u32, seq: u64) -> Option<usize> {
+        let starts = self.stage_starts[room].get(&publisher)?;
+        starts.partition_point(|&s| s <= seq).checked_sub(1)
+    }
+
     /// Messages acknowledged in `room`.
     pub fn in_room(&self, room: usize) -> u64 {
         self.rooms[room].iter().map(|(_, s)| s.len() as u64).sum()
@@ -168,7 +194,7 @@ impl Expected {
 }
 
 /// Coherence counts over all subscribers.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
     pub expected: u64,
     pub delivered: u64,
@@ -181,6 +207,13 @@ pub struct Tally {
     pub recovered: u64,
     /// Count misses as `dropped_by_design` rather than `lost`.
     pub by_design: bool,
+    /// Hold each subscriber only to the messages between its first and
+    /// last receipt from each publisher: in a staged run clients join and
+    /// leave mid-window, and a message published while one was connecting
+    /// or leaving is not one it could be sure to get.
+    pub span_only: bool,
+    /// A staged run: `lost` by the stage the message was published in.
+    pub stage_lost: Vec<u64>,
 }
 
 impl Tally {
@@ -204,12 +237,31 @@ impl Tally {
         let mut hits = 0;
         let mut missed = 0;
         for (publisher, seqs) in &expected.rooms[room] {
-            self.expected += seqs.len() as u64;
-            let got = t.get(*publisher).map_or(0, |seen| {
-                seqs.iter().filter(|&&s| seen.contains(s)).count() as u64
-            });
+            let seen = t.get(*publisher);
+            let (lo, hi) = match (self.span_only, seen.and_then(SeqSet::span)) {
+                (false, _) => (0, u64::MAX),
+                (true, None) => (1, 0),
+                (true, Some(span)) => span,
+            };
+            let held = seqs.iter().filter(|&&s| (lo..=hi).contains(&s));
+            let (mut n, mut got) = (0, 0);
+            for &s in held {
+                n += 1;
+                if seen.is_some_and(|seen| seen.contains(s)) {
+                    got += 1;
+                } else if let Some(i) = expected
+                    .stage_of(room, *publisher, s)
+                    .filter(|_| !self.by_design)
+                {
+                    if self.stage_lost.len() <= i {
+                        self.stage_lost.resize(i + 1, 0);
+                    }
+                    self.stage_lost[i] += 1;
+                }
+            }
+            self.expected += n;
             hits += got;
-            missed += seqs.len() as u64 - got;
+            missed += n - got;
         }
         if self.by_design {
             self.dropped_by_design += missed;
@@ -331,6 +383,30 @@ mod tests {
         assert!(s.contains(70) && s.contains(200) && s.contains(1000));
         assert!(!s.contains(71) && !s.contains(0) && !s.contains(5000));
         assert_eq!(s.len(), 3);
+    }
+
+    /// A staged client that joined late and left early is held to what
+    /// came between its first and last receipt, and a hole there is lost.
+    #[test]
+    fn span_only_holds_a_client_to_its_own_stretch() {
+        let mut exp = Expected::new(1);
+        exp.add(0, 0, (0..100).collect());
+        exp.add(0, 1, (0..10).collect());
+        let mut t = Tracker::default();
+        for s in (40..60).filter(|&s| s != 50) {
+            t.receive(0, s);
+        }
+        let mut tally = Tally {
+            span_only: true,
+            ..Tally::default()
+        };
+        // Publisher 0's stages start at seqs 0, 45 and 80: seq 50 is stage 1's.
+        exp.add_stages(0, 0, vec![0, 45, 80]);
+        tally.add(&exp, 0, &t, &(0..2));
+        assert_eq!((tally.expected, tally.delivered, tally.lost), (20, 19, 1));
+        assert_eq!(tally.unexpected, 0);
+        assert_eq!(tally.stage_lost, [0, 1]);
+        assert_eq!(SeqSet::default().span(), None);
     }
 
     #[test]

@@ -81,6 +81,10 @@ pub struct Config {
     pub size_bytes: usize,
     /// The measured window.
     pub duration: Duration,
+    /// `--stages`: clients and rate that change over the window (then
+    /// `clients` and `rate_per_sec` are their peaks, `duration` their sum
+    /// and `warmup` zero).
+    pub stages: Option<Arc<crate::stages::Staged>>,
     /// Connect rate during ramp-up.
     pub ramp_up_per_sec: f64,
     /// Publishing before the window, not recorded (lets connections and caches settle).
@@ -243,6 +247,8 @@ impl Config {
         let publish_via = s
             .publish_via
             .unwrap_or_else(|| profile.default_publish_via());
+        let stages = crate::stages::Staged::from_scenario(&s)?.map(Arc::new);
+        let (clients, rate_per_sec, duration, warmup) = crate::stages::shape(stages.as_deref(), &s);
         let size_bytes = usize::try_from(s.size.0).map_err(|_| ConfigError::Invalid {
             flag: "--size",
             why: "at most 1 MiB".into(),
@@ -250,20 +256,21 @@ impl Config {
         Ok(Config {
             targets,
             transport,
-            clients: s.clients.0,
+            clients,
             rooms: s.rooms.0,
             room_prefix: s.room_prefix,
             publishers: s.publishers.0,
-            rate_per_sec: s.rate.0,
+            rate_per_sec,
             arrival: s.arrival,
             size_bytes,
-            duration: s.duration.0,
+            duration,
             ramp_up_per_sec: match s.ramp_up {
                 // Zero is refused by validate (as an infinite rate).
-                Some(d) => s.clients.0 as f64 / d.0.0.as_secs_f64(),
+                Some(d) => clients as f64 / d.0.0.as_secs_f64(),
                 None => s.connect_rate.0,
             },
-            warmup: s.warmup.0,
+            warmup,
+            stages,
             drain: s.drain.0,
             poll_interval: s.poll_interval.0,
             long_poll_wait: s.long_poll_wait.0,
@@ -348,6 +355,13 @@ impl Config {
         }
         if self.workers == 0 || self.worker_id >= self.workers {
             return invalid("--worker-id", "must be below --workers (0 … N−1)");
+        }
+        if self.workers > 1 && self.stages.is_some() {
+            return Err(ConfigError::Conflict {
+                flag: "--stages",
+                why: "with --workers or --processes (not supported yet): run one staged process"
+                    .into(),
+            });
         }
         if self.workers > 1 && self.start_at.is_none() {
             return invalid(

@@ -57,12 +57,17 @@ pub fn write_results(path: &Path, file: &ResultFile) -> Result<(), OutputError> 
             path: path.to_path_buf(),
         });
     }
-    let json = serde_json::to_vec_pretty(file)?;
+    let mut json = serde_json::to_vec_pretty(file)?;
+    json.push(b'\n');
+    write_atomic(path, &json)
+}
+
+/// Write `bytes` to `path` through a temp file and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let tmp = temp_path(path);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&json)?;
-        f.write_all(b"\n")?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     };

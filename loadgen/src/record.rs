@@ -113,6 +113,29 @@ pub struct Shard {
     /// Engine.IO handshake requests and WebSocket upgrades (Socket.IO).
     pub sio_handshakes: u64,
     pub sio_upgrades: u64,
+    /// A staged run's window messages by the stage they were published in.
+    pub stages: Vec<StageShard>,
+}
+
+/// One stage's first receipts of this run's own window messages.
+#[derive(Debug)]
+pub struct StageShard {
+    pub latency: Histogram<u64>,
+    pub deliveries: u64,
+}
+
+impl Shard {
+    /// Record a first receipt of a message published in stage `i`.
+    pub fn stage_delivery(&mut self, i: usize, latency_us: u64) {
+        while self.stages.len() <= i {
+            self.stages.push(StageShard {
+                latency: histogram(),
+                deliveries: 0,
+            });
+        }
+        record(&mut self.stages[i].latency, latency_us);
+        self.stages[i].deliveries += 1;
+    }
 }
 
 impl Shard {
@@ -132,6 +155,7 @@ impl Shard {
             foreign: 0,
             sio_handshakes: 0,
             sio_upgrades: 0,
+            stages: Vec::new(),
         }
     }
 }
@@ -190,6 +214,8 @@ pub struct Recorder {
     pub clock: Clock,
     window_start_us: AtomicU64,
     window_end_us: AtomicU64,
+    /// A staged run's stage starts on the run clock (set with the window).
+    stage_starts_us: std::sync::OnceLock<Vec<u64>>,
     phase: AtomicU8,
     /// Subscribers with an open connection now.
     pub connected: AtomicI64,
@@ -215,6 +241,7 @@ impl Recorder {
             clock,
             window_start_us: AtomicU64::new(u64::MAX),
             window_end_us: AtomicU64::new(u64::MAX),
+            stage_starts_us: std::sync::OnceLock::new(),
             phase: AtomicU8::new(0),
             connected: AtomicI64::new(0),
             sub_wire: Mutex::new(Vec::new()),
@@ -279,10 +306,26 @@ impl Recorder {
         self.window_start_us.store(start_us, Ordering::Release);
     }
 
+    /// Where the measured window starts on the run clock.
+    pub fn window_start_us(&self) -> u64 {
+        self.window_start_us.load(Ordering::Acquire)
+    }
+
     /// True when `t_us` falls in the measured window.
     pub fn in_window(&self, t_us: u64) -> bool {
         t_us >= self.window_start_us.load(Ordering::Acquire)
             && t_us < self.window_end_us.load(Ordering::Acquire)
+    }
+
+    /// Fix where the stages start (a staged run, once, with the window).
+    pub fn set_stages(&self, starts_us: Vec<u64>) {
+        let _ = self.stage_starts_us.set(starts_us);
+    }
+
+    /// The stage a window message published at `sent_us` belongs to.
+    pub fn stage_of(&self, sent_us: u64) -> Option<usize> {
+        let starts = self.stage_starts_us.get()?;
+        starts.partition_point(|&s| s <= sent_us).checked_sub(1)
     }
 
     pub fn set_phase(&self, p: Phase) {

@@ -102,6 +102,15 @@ pub struct Scenario {
     /// the time instead)
     #[arg(long = "connect-rate", value_name = "CLIENTS_PER_SEC", default_value_t = Rate(1000.0))]
     pub connect_rate: Rate,
+    /// Load that changes over the run: stages DURATION:CLIENTSc@RATE,
+    /// comma-separated, each reached linearly from the previous one (from 0
+    /// clients and 0/s), e.g. 30s:100c@10/s,1m:1000c@100/s,30s:0c; a stage
+    /// may name only clients (1m:500c) or only a rate (1m:@50/s). The
+    /// window is the sum of the stages: not with --duration or --warmup,
+    /// nor --clients/--rate where stages name clients/rates (docs/stages.md)
+    #[arg(long, value_name = "STAGES")]
+    #[serde(default, with = "opt_text")]
+    pub stages: Option<crate::stages::Stages>,
     /// Publishing before the window, not recorded
     #[arg(long, value_name = "DURATION", default_value_t = secs(1))]
     pub warmup: Dur,

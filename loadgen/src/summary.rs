@@ -44,6 +44,9 @@ pub fn print_summary(file: &ResultFile, mut out: impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "  rtbench load -> {}", target(file))?;
     writeln!(out, "  scenario: {}", scenario(&file.scenario))?;
+    if let Some(stages) = &file.scenario.stages {
+        writeln!(out, "  stages: {stages}")?;
+    }
     if let Some(network) = &file.scenario.network {
         writeln!(out, "  network: {}", link_line(network, file.link.as_ref()))?;
     }
@@ -146,7 +149,7 @@ fn transport(out: &mut impl Write, t: &TransportResult) -> io::Result<()> {
     if let Some(r) = &t.radio {
         line(out, "radio", &radio(r))?;
     }
-    Ok(())
+    crate::stage_table::print(out, &t.stages)
 }
 
 /// `lte; link down 1,234 packets (0 dropped), up …, cpu 120 ms`.

@@ -31,6 +31,7 @@ pub mod paths;
 pub mod results;
 pub mod rng;
 pub mod socketio;
+pub mod staged;
 pub mod stats;
 #[cfg(feature = "sys")]
 pub mod sys;

@@ -13,6 +13,7 @@
 //! measured window; rates and wire bytes cover the measured window by clock;
 //! `errors`, `reconnects` and `wire_bytes_total` cover the whole run.
 
+pub use crate::staged::StageResult;
 use crate::transport::Transport;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -204,6 +205,9 @@ pub struct Scenario {
     /// different workloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// `--stages` as given (canonical form); none: a steady run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<String>,
 }
 
 /// Where the run happened.
@@ -260,6 +264,9 @@ pub struct TransportResult {
     /// the run crossed an emulated network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub radio: Option<RadioResult>,
+    /// A staged run (`--stages`): each stage's load and figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageResult>,
 }
 
 /// Summary of one HdrHistogram, all in µs; zeros when `count` is 0.

@@ -109,7 +109,7 @@ fn against_websocket(e: &Entry, ws: &Entry, figures: &[(&Metric, &str)]) -> Vec<
 
 /// Findings for one scenario, most telling first.
 pub fn findings(g: &Group) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = crate::knee::findings(g);
     for e in &g.entries {
         out.extend(polling(g, e));
     }

@@ -28,6 +28,7 @@
 //! - `matrix`: which scenarios form a matrix (differ in clients, rate or size only).
 //! - `network`: which scenarios differ in their emulated network only; RTT and loss of a spec.
 //! - `findings`: plain-language observations computed from the numbers.
+//! - [`knee`]: where a staged run's load broke it (p99 or errors).
 //! - `table`: the terminal table and the JSON summary.
 //! - `charts`: PNG charts with plotters (bundled DejaVu Sans, no system font libraries).
 //! - `html`: the single-file HTML page, with [`escape_html`] for every file-borne string.
@@ -46,6 +47,7 @@ mod findings;
 pub mod headline;
 mod hist;
 mod html;
+pub mod knee;
 pub mod load;
 mod matrix;
 pub mod merge;

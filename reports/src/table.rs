@@ -57,7 +57,7 @@ fn entry_json(e: &Entry) -> Value {
         };
         metrics.insert(m.key.to_string(), v);
     }
-    json!({
+    let mut out = json!({
         "transport": e.transport,
         "label": e.label,
         "setting_secs": e.setting_secs,
@@ -66,7 +66,11 @@ fn entry_json(e: &Entry) -> Value {
         "partial": e.partial,
         "metrics": metrics,
         "radio": e.merged.radio,
-    })
+    });
+    if let (Some(knee), Some(o)) = (crate::knee::summary(&e.merged), out.as_object_mut()) {
+        o.insert("knee".into(), knee);
+    }
+    out
 }
 
 /// Six significant digits are plenty for a summary and keep float noise

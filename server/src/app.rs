@@ -52,13 +52,19 @@ impl AppState {
         metrics: Arc<Metrics>,
         broker: Option<Arc<broker::RedisBroker>>,
     ) -> Result<Self, Error> {
-        if broker.is_some() && !config.inject_latency.is_zero() {
+        if broker.is_some()
+            && !(config.inject_latency.is_zero() && config.inject_latency_per_subscriber.is_zero())
+        {
             return Err(Error::Config(
                 "--inject-latency works with --broker memory only".into(),
             ));
         }
-        let delay = delay::DelayLine::start(config.inject_latency, config.inject_jitter)
-            .map_err(Error::Thread)?;
+        let delay = delay::DelayLine::start(
+            config.inject_latency,
+            config.inject_jitter,
+            config.inject_latency_per_subscriber,
+        )
+        .map_err(Error::Thread)?;
         metrics.inject_cost_rounds.store(
             config.inject_cost_rounds,
             std::sync::atomic::Ordering::Relaxed,

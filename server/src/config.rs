@@ -36,6 +36,10 @@ pub struct Config {
     pub inject_latency: Duration,
     /// Extra random delay per message, uniform in `0..=inject_jitter`.
     pub inject_jitter: Duration,
+    /// Test knob: extra delay per message for each live push subscriber of
+    /// its room (at most [`crate::delay::MAX_LOAD_DELAY`]): a server whose
+    /// latency grows with load, for testing a staged run's knee.
+    pub inject_latency_per_subscriber: Duration,
     /// Fault knob: busy-loop rounds of real work spent per delivery (see
     /// [`crate::spend`]): a known CPU cost for proving that cost gates catch
     /// a slowdown; never a benchmark setting.
@@ -80,6 +84,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(30),
             inject_latency: Duration::ZERO,
             inject_jitter: Duration::ZERO,
+            inject_latency_per_subscriber: Duration::ZERO,
             inject_cost_rounds: 0,
             broker: None,
             // Fits a 20,000-descriptor limit with room for listeners, Redis

@@ -21,8 +21,14 @@ use std::time::{Duration, Instant};
 pub struct DelayLine {
     latency: Duration,
     jitter: Duration,
+    /// `--inject-latency-per-subscriber`: more delay the more live push
+    /// subscribers the room has, so latency grows with load.
+    per_subscriber: Duration,
     tx: mpsc::Sender<Item>,
 }
+
+/// The most delay `--inject-latency-per-subscriber` adds to one message.
+pub const MAX_LOAD_DELAY: Duration = Duration::from_secs(10);
 
 struct Item {
     due: Instant,
@@ -52,8 +58,12 @@ impl Ord for Item {
 
 impl DelayLine {
     /// Starts the delay thread; `None` when there is nothing to inject.
-    pub fn start(latency: Duration, jitter: Duration) -> std::io::Result<Option<Arc<DelayLine>>> {
-        if latency.is_zero() && jitter.is_zero() {
+    pub fn start(
+        latency: Duration,
+        jitter: Duration,
+        per_subscriber: Duration,
+    ) -> std::io::Result<Option<Arc<DelayLine>>> {
+        if latency.is_zero() && jitter.is_zero() && per_subscriber.is_zero() {
             return Ok(None);
         }
         let (tx, rx) = mpsc::channel();
@@ -63,21 +73,27 @@ impl DelayLine {
         Ok(Some(Arc::new(DelayLine {
             latency,
             jitter,
+            per_subscriber,
             tx,
         })))
     }
 
     /// When message `id` should become visible: the delay plus a jitter
     /// derived from the id (uniform in `0..=jitter`), never before the
-    /// room's previous message, so order is kept.
-    pub fn due(&self, id: u64, not_before: Option<Instant>) -> Instant {
+    /// room's previous message, so order is kept; plus the per-subscriber
+    /// delay for each of the room's `subscribers`.
+    pub fn due(&self, id: u64, not_before: Option<Instant>, subscribers: usize) -> Instant {
         let jitter_us = self.jitter.as_micros() as u64;
         let j = if jitter_us == 0 {
             0
         } else {
             SplitMix64::new(id).next_u64() % (jitter_us + 1)
         };
-        let due = Instant::now() + self.latency + Duration::from_micros(j);
+        let load = self
+            .per_subscriber
+            .saturating_mul(u32::try_from(subscribers).unwrap_or(u32::MAX))
+            .min(MAX_LOAD_DELAY);
+        let due = Instant::now() + self.latency + load + Duration::from_micros(j);
         not_before.map_or(due, |n| due.max(n))
     }
 
@@ -163,6 +179,23 @@ pub fn rounds_for(cost: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_load_delay_grows_with_subscribers_up_to_its_bound() {
+        let ms = Duration::from_millis;
+        let line = DelayLine::start(Duration::ZERO, Duration::ZERO, ms(2))
+            .expect("thread")
+            .expect("a line");
+        let at = |n| {
+            line.due(1, None, n)
+                .saturating_duration_since(Instant::now())
+        };
+        assert!(at(0) < ms(1), "{:?}", at(0));
+        let ten = at(10);
+        assert!(ten > ms(19) && ten <= ms(20), "{ten:?}");
+        assert!(at(1_000_000) <= MAX_LOAD_DELAY);
+        assert!(at(1_000_000) > MAX_LOAD_DELAY - ms(100));
+    }
 
     #[test]
     fn spend_runs_every_round() {

@@ -66,12 +66,21 @@ pub struct BenchArgs {
     /// (repeatable; not with --target)
     #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
+    /// Write every run's per-second series to one file (columns run and
+    /// transport tell them apart): CSV for FILE.csv, one JSON object per
+    /// line for FILE.ndjson or FILE.jsonl
+    #[arg(long = "output-series", value_name = "FILE")]
+    pub output_series: Option<PathBuf>,
 }
 
 /// Runs the comparison, renders the report and checks the thresholds.
 pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
     let resolved = args.shared.resolve()?;
     let thresholds = reports::Threshold::parse_all(&resolved.thresholds)?;
+    if let Some(p) = &args.output_series {
+        loadgen::SeriesFormat::from_path(p)?;
+        loadgen::check_output_writable(p)?;
+    }
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
     let outcome = run_all(&args, &resolved, cancel).await?;
@@ -86,6 +95,10 @@ pub async fn run(args: BenchArgs) -> Result<Done, CliError> {
         errln!("rtbench bench: interrupted; the report covers the runs that finished");
     }
     let files = reports::load_results(&outcome.files)?;
+    if let Some(p) = &args.output_series {
+        loadgen::write_series(p, &files).with_context(|| format!("writing {}", p.display()))?;
+        errln!("series: {}", p.display());
+    }
     let passed = check_thresholds(&thresholds, &files, args.format)?;
     Ok(if !passed {
         Done::Gate

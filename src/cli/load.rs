@@ -15,6 +15,13 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     let output = args.output.clone();
     let processes = args.processes;
     let mut plan = args.plan()?;
+    if processes > 1 && plan.config.stages.is_some() {
+        return Err(loadgen::ConfigError::Conflict {
+            flag: "--stages",
+            why: "with --workers or --processes (not supported yet): run one staged process".into(),
+        }
+        .into());
+    }
     let thresholds = reports::Threshold::parse_all(&plan.thresholds)?;
     // A scenario file shared with `bench` may hold thresholds for the other
     // transports: this run cannot measure them, which is no failure.
@@ -33,6 +40,10 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Some(addr) = plan.config.metrics.as_ref().and_then(|m| m.local_addr()) {
         errln!("rtbench load: live metrics at http://{addr}/metrics");
     }
+    if let Some(p) = &args.output_series {
+        loadgen::SeriesFormat::from_path(p)?;
+        loadgen::check_output_writable(p)?;
+    }
     let stage = start_stage(&args, &mut plan).await?;
     let cancel = CancellationToken::new();
     cancel_on_signal(cancel.clone());
@@ -46,6 +57,11 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
         errln!("results: {}", p.display());
+    }
+    if let Some(p) = &args.output_series {
+        loadgen::write_series(p, std::slice::from_ref(&file))
+            .with_context(|| format!("writing {}", p.display()))?;
+        errln!("series: {}", p.display());
     }
     let passed = check_thresholds(&thresholds, std::slice::from_ref(&file), args.format)?;
     // Loss and errors are measurements (thresholds judge them); a run that

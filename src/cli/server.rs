@@ -54,6 +54,12 @@ pub struct ServerArgs {
     /// With --inject-latency: extra random delay per message, up to this much.
     #[arg(long, default_value_t = Dur(defaults().inject_jitter), value_name = "DURATION")]
     inject_latency_jitter: Dur,
+    /// Test knob, not a benchmark setting: every message becomes visible
+    /// this much later for each live push subscriber (WebSocket, SSE,
+    /// Socket.IO, WebTransport stream) of its room, at most 10s: a server
+    /// whose latency grows with load, to try `load --stages` and its knee
+    #[arg(long, default_value_t = Dur(defaults().inject_latency_per_subscriber), value_name = "DURATION")]
+    inject_latency_per_subscriber: Dur,
     /// Fault knob for testing cost gates, not a benchmark setting: burn
     /// about this much CPU per delivery (e.g. 2us; a busy loop calibrated
     /// at start) [default: off]
@@ -203,6 +209,7 @@ impl ServerArgs {
             shutdown_timeout: self.shutdown_timeout.0,
             inject_latency: self.inject_latency.0,
             inject_jitter: self.inject_latency_jitter.0,
+            inject_latency_per_subscriber: self.inject_latency_per_subscriber.0,
             inject_cost_rounds: self.inject_cost_rounds(),
             broker: self.broker.0.clone(),
             max_connections: self.max_connections,
@@ -233,6 +240,24 @@ fn cancel_on_stdin_eof(token: CancellationToken) {
         }
         token.cancel();
     });
+}
+
+/// Says on stderr that latency is being injected (a test, not a benchmark).
+fn latency_knobs(args: &ServerArgs) {
+    if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
+        errln!(
+            "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
+             for testing clients and gates, not a benchmark",
+            args.inject_latency.0, args.inject_latency_jitter.0
+        );
+    }
+    if !args.inject_latency_per_subscriber.0.is_zero() {
+        errln!(
+            "rtbench server: injecting {:?} of latency per push subscriber of a room into \
+             its deliveries: for testing, not a benchmark",
+            args.inject_latency_per_subscriber.0
+        );
+    }
 }
 
 pub async fn run(args: ServerArgs) -> Result<(), CliError> {
@@ -288,14 +313,7 @@ pub async fn run(args: ServerArgs) -> Result<(), CliError> {
     if banner {
         errln!("rtbench server: chat page at {scheme}://{addr}/ (Ctrl-C stops)");
     }
-    if !(args.inject_latency.0.is_zero() && args.inject_latency_jitter.0.is_zero()) {
-        errln!(
-            "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
-             for testing clients and gates, not a benchmark",
-            args.inject_latency.0,
-            args.inject_latency_jitter.0
-        );
-    }
+    latency_knobs(&args);
     if config.inject_cost_rounds > 0 {
         errln!(
             "rtbench server: spending {} busy-loop rounds of CPU on every delivery: for testing \

@@ -44,6 +44,9 @@ pub struct PubOutcome {
     pub index: u32,
     /// Per room: acknowledged seqs whose intended time fell in the window.
     pub acked: Vec<Vec<u64>>,
+    /// A staged run, per room: the first seq of each stage (stage `k`'s
+    /// messages are the seqs from its entry up to the next one's).
+    pub stage_starts: Vec<Vec<u64>>,
     pub published: u64,
     pub errors: u64,
 }
@@ -163,12 +166,16 @@ impl<'a> Publisher<'a> {
             sh,
             index,
             publishers,
-            schedule: Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers),
+            schedule: match &cfg.stages {
+                Some(st) => Schedule::staged(st.clone(), cfg.arrival, cfg.seed, index, publishers),
+                None => Schedule::new(per_pub_rate, cfg.arrival, cfg.seed, index, publishers),
+            },
             counter: sh.rec.publisher_counter(),
             id: format!("p{index}"),
             out: PubOutcome {
                 index,
                 acked: vec![Vec::new(); rooms],
+                stage_starts: vec![Vec::new(); rooms],
                 ..PubOutcome::default()
             },
             seqs: vec![0u64; rooms],
@@ -201,7 +208,11 @@ impl<'a> Publisher<'a> {
         }
         let mut left = u64::from(rec.in_window(sent_us));
         loop {
-            let us = start_us + (self.schedule.next_offset() * 1e6).round() as u64;
+            let offset = self.schedule.next_offset();
+            if !offset.is_finite() {
+                break;
+            }
+            let us = start_us + (offset * 1e6).round() as u64;
             if us >= end_us {
                 break;
             }
@@ -215,12 +226,18 @@ impl<'a> Publisher<'a> {
         true
     }
 
-    /// The room and seq of the `k`-th message.
-    fn next_message(&mut self, k: u64) -> (usize, u64) {
+    /// The room and seq of the `k`-th message (intended at `sent_us`).
+    fn next_message(&mut self, k: u64, sent_us: u64) -> (usize, u64) {
         let rooms = self.sh.rooms.len() as u64;
         let room = ((u64::from(self.index) + k * u64::from(self.publishers)) % rooms) as usize;
         let seq = self.seqs[room];
         self.seqs[room] += 1;
+        if let Some(stage) = self.sh.rec.stage_of(sent_us) {
+            let starts = &mut self.out.stage_starts[room];
+            while starts.len() <= stage {
+                starts.push(seq);
+            }
+        }
         (room, seq)
     }
 
@@ -228,7 +245,7 @@ impl<'a> Publisher<'a> {
     /// WebSocket or Socket.IO and count it; false when it failed because the run was
     /// cancelled.
     async fn publish(&mut self, k: u64, sent_us: u64, cancel: &CancellationToken) -> bool {
-        let (room, seq) = self.next_message(k);
+        let (room, seq) = self.next_message(k, sent_us);
         let sh = self.sh;
         let payload = self.payload(seq, sent_us);
         let vars = Vars {
@@ -267,7 +284,7 @@ impl<'a> Publisher<'a> {
     /// The `k`-th message over HTTP, on an idle connection (or a new one):
     /// a future that owns what it needs, so several can be in flight.
     fn start_http(&mut self, k: u64, sent_us: u64) -> impl Future<Output = http::Sent> + 'a {
-        let (room, seq) = self.next_message(k);
+        let (room, seq) = self.next_message(k, sent_us);
         let sh = self.sh;
         let send = http::Send {
             payload: self.payload(seq, sent_us),

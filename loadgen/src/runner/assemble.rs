@@ -66,7 +66,7 @@ pub(super) fn results(f: Finished<'_>) -> RunResults {
         cfg,
         rec,
         counts: PubCounts {
-            tally,
+            tally: tally.clone(),
             published: f.published.count,
             errors: f.published.errors,
         },
@@ -141,6 +141,7 @@ fn scenario(cfg: &Config) -> Scenario {
         seed: cfg.seed,
         source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
         network: cfg.network.as_ref().map(ToString::to_string),
+        stages: cfg.stages.as_ref().map(|s| s.text.to_string()),
         profile: Some(if cfg.profile.source_name == "built-in" {
             cfg.profile.name.clone()
         } else {
@@ -246,6 +247,7 @@ fn transport_result(i: TransportInputs<'_>) -> TransportResult {
         counts: counts(&i.counts, &t),
         wire_bytes: report::wire_bytes(start.wire, end.wire, t.win.payload_bytes, t.win.deliveries),
         wire_bytes_total: report::wire_bytes([0; 4], i.wire_final, 0, 0),
+        stages: super::staged::stage_results(i.cfg, i.rec, &i.series, &i.counts.tally.stage_lost),
         series: i.series,
         server,
         targets: target_shares(i.cfg, end),

@@ -8,8 +8,10 @@
 //! file, and `warning` says what the results should be read with.
 
 mod assemble;
+mod crowd;
 mod phases;
 mod preflight;
+mod staged;
 mod stats;
 mod warning;
 
@@ -79,9 +81,28 @@ pub async fn run(mut cfg: Config, cancel: CancellationToken) -> Result<RunResult
     }
     let sampler = Sampler::spawn(rec.clone(), &cfg);
 
-    let clients = phases::ramp_up(&shared, &cancel).await;
+    // Staged clients join and leave in the window; the others connect first.
+    let crowd_plan = cfg.stages.as_ref().filter(|s| s.text.names_clients());
+    let mut clients = match crowd_plan {
+        Some(_) => Vec::new(),
+        None => phases::ramp_up(&shared, &cancel).await,
+    };
     let (window, publishers) = phases::start_publishing(&shared, &cancel, &mut warnings);
+    let crowd = crowd_plan.map(|s| {
+        let bounds = (window.start, window.end);
+        tokio::spawn(crowd::follow(
+            shared.clone(),
+            s.plan.clone(),
+            bounds,
+            cancel.clone(),
+        ))
+    });
     let measured = phases::measure(&shared, &window, &cancel).await;
+    if let Some(crowd) = crowd {
+        clients = crowd
+            .await
+            .map_err(|e| Error::Internal(format!("staged clients: {e}")))?;
+    }
     let published = phases::join_publishers(publishers, shared.rooms.len()).await?;
     let cancelled = phases::drain(&shared, &window, &published, measured.cancelled, &cancel).await;
     let collected = phases::stop_clients(&shared, clients, &published.expected).await?;

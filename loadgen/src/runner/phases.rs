@@ -54,8 +54,8 @@ pub(super) struct Window {
     /// Publishing (and warm-up) starts.
     pub_start: Instant,
     /// The measured window.
-    start: Instant,
-    end: Instant,
+    pub(super) start: Instant,
+    pub(super) end: Instant,
     /// `pub_start` and the window's end on the run clock (µs).
     start_us: u64,
     end_us: u64,
@@ -76,6 +76,10 @@ impl Window {
         let window_start_us = start_us + cfg.warmup.as_micros() as u64;
         let end_us = window_start_us + cfg.duration.as_micros() as u64;
         rec.set_window(window_start_us, end_us);
+        if let Some(st) = &cfg.stages {
+            let at = |secs: f64| window_start_us + (secs * 1e6).round() as u64;
+            rec.set_stages(st.plan.segments.iter().map(|s| at(s.start)).collect());
+        }
         Window {
             pub_start,
             start,
@@ -113,7 +117,8 @@ pub(super) fn start_publishing(
     let (cfg, rec) = (&shared.cfg, &shared.rec);
     rec.set_phase(Phase::Warmup);
     let connected_now = rec.connected.load(Ordering::Relaxed).max(0) as u64;
-    if connected_now < cfg.clients {
+    let staged_clients = cfg.stages.as_ref().is_some_and(|s| s.text.names_clients());
+    if connected_now < cfg.clients && !staged_clients {
         warnings.push(RunWarning::NotAllConnected {
             connected: connected_now,
             clients: cfg.clients,
@@ -192,12 +197,18 @@ pub(super) async fn join_publishers(
             .map_err(|e| Error::Internal(format!("publisher task: {e}")))?;
         p.count += o.published;
         p.errors += o.errors;
+        for (room, starts) in o.stage_starts.into_iter().enumerate() {
+            p.expected.add_stages(room, o.index, starts);
+        }
         for (room, seqs) in o.acked.into_iter().enumerate() {
             p.expected.add(room, o.index, seqs);
         }
     }
     Ok(p)
 }
+
+/// A staged run's drain ends once no delivery came for this long.
+const QUIET: Duration = Duration::from_millis(500);
 
 /// Drain: until every expected delivery arrived, or the drain time is up.
 /// Returns whether the run was cancelled (before or during the drain).
@@ -209,11 +220,28 @@ pub(super) async fn drain(
     cancel: &CancellationToken,
 ) -> bool {
     let (cfg, rec) = (&shared.cfg, &shared.rec);
+    let drain_deadline = window.end + cfg.effective_drain();
+    if cfg.stages.as_ref().is_some_and(|s| s.text.names_clients()) {
+        // Who should still get what is not known while clients come and
+        // go: wait until deliveries stop (or the drain time is up).
+        let mut seen = rec.window_first_total();
+        let mut quiet_since = Instant::now();
+        while !cancelled && Instant::now() < drain_deadline && quiet_since.elapsed() < QUIET {
+            tokio::select! {
+                _ = cancel.cancelled() => cancelled = true,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+            let now_seen = rec.window_first_total();
+            if now_seen != seen {
+                (seen, quiet_since) = (now_seen, Instant::now());
+            }
+        }
+        return cancelled;
+    }
     let per_room = subscribers_per_room(cfg.clients, cfg.rooms);
     let expected_total: u64 = (0..shared.rooms.len())
         .map(|r| published.expected.in_room(r) * per_room[r])
         .sum();
-    let drain_deadline = window.end + cfg.effective_drain();
     while !cancelled && rec.window_first_total() < expected_total && Instant::now() < drain_deadline
     {
         tokio::select! {
@@ -249,7 +277,10 @@ pub(super) async fn stop_clients(
     let cfg = &shared.cfg;
     let own = cfg.own_publishers();
     let mut c = Collected {
-        tally: Tally::for_transport(cfg.transport),
+        tally: Tally {
+            span_only: cfg.stages.as_ref().is_some_and(|s| s.text.names_clients()),
+            ..Tally::for_transport(cfg.transport)
+        },
         receipts: (cfg.workers > 1).then(|| Receipts::new(shared.rooms.len())),
         stuck: 0,
     };

@@ -35,6 +35,9 @@ pub struct Client {
     /// resumes (`resume_query`) instead of starting live (`first_query`).
     pub(super) sessions: u32,
     ramp_signalled: bool,
+    /// Cancelled when the run ends or, in a staged run, when this client
+    /// leaves (a child of `Shared::cancel`).
+    leave: CancellationToken,
 }
 
 /// What a finished client hands back.
@@ -54,6 +57,12 @@ impl Client {
             index,
             room,
             target,
+            // A token of its own only where clients leave one by one: a
+            // child token costs memory per client, a clone does not.
+            leave: match &shared.cfg.stages {
+                Some(st) if st.text.names_clients() => shared.cancel.child_token(),
+                _ => shared.cancel.clone(),
+            },
             shared,
             counter,
             cursors: vec![None; rules].into_boxed_slice(),
@@ -71,8 +80,10 @@ impl Client {
         &self.shared.rooms[self.room as usize]
     }
 
+    /// Cancelled when this client should stop: the run ended, or (in a
+    /// staged run) the client count came down past it.
     pub fn cancel(&self) -> &CancellationToken {
-        &self.shared.cancel
+        &self.leave
     }
 
     /// The profile's section for this run's transport.

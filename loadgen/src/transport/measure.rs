@@ -140,6 +140,9 @@ impl Client {
                 if ours {
                     record(&mut s.latency, latency);
                     s.window_first += 1;
+                    if let Some(i) = rec.stage_of(sent_us) {
+                        s.stage_delivery(i, latency);
+                    }
                 }
             }
             if ours {

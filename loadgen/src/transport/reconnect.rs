@@ -40,7 +40,7 @@ pub async fn run_client(mut c: Client) -> Outcome {
                 failures = if was_connected { 1 } else { failures + 1 };
                 let wait = c.backoff(failures);
                 tokio::select! {
-                    _ = c.shared.cancel.cancelled() => break,
+                    _ = c.cancel().cancelled() => break,
                     _ = tokio::time::sleep(wait) => {}
                 }
             }

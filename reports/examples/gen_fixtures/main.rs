@@ -440,6 +440,7 @@ fn simulate(t: Transport, s: &Setup) -> TransportResult {
         targets: Vec::new(),
         worker: None,
         radio: None,
+        stages: Vec::new(),
     }
 }
 
@@ -471,6 +472,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
             source_ips: vec![],
             profile: None,
             network: None,
+            stages: None,
         },
         machine: Machine {
             cores: 2,

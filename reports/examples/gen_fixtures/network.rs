@@ -487,6 +487,7 @@ fn base_result(t: Transport, net: &Net, published: u64, delivered: u64) -> Trans
         targets: Vec::new(),
         worker: None,
         radio: None,
+        stages: Vec::new(),
     }
 }
 
@@ -544,6 +545,7 @@ fn scenario(net: &Net) -> Scenario {
         source_ips: vec![],
         profile: None,
         network: Some(net.name.into()),
+        stages: None,
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `plot`: the one line-chart panel all line charts use (linear or log axes).
 //! - `percentiles`: the latency distribution ("1 in N" axis).
 //! - `time`: latency, deliveries/s and requests/s over the run.
+//! - `load`: a staged run's latency against clients connected and publish rate.
 //! - `bars`: bytes per message (payload vs overhead), server CPU and memory.
 //! - `matrix`: p99 latency and bytes per message against a matrix axis.
 //! - `grouped`: grouped bars over categories (networks), medians with ranges.
@@ -17,6 +18,7 @@
 
 mod bars;
 mod grouped;
+mod load;
 mod matrix;
 mod network;
 mod percentiles;
@@ -383,6 +385,7 @@ pub(crate) fn group_charts(c: &Comparison, index: usize) -> Result<Vec<Chart>, E
     if g.entries.iter().any(|e| e.merged.server.is_some()) {
         out.push(bars::server(g, &p)?);
     }
+    out.extend(load::latency_vs_load(g, &p)?);
     Ok(out)
 }
 

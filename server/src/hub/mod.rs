@@ -233,7 +233,7 @@ impl Room {
         let d = Delivery::message(id, &self.name, kind, &draft, ts_us);
         match (&self.delay, self.me.upgrade()) {
             (Some(line), Some(me)) => {
-                let due = line.due(id, st.last_due);
+                let due = line.due(id, st.last_due, st.tx.receiver_count());
                 st.last_due = Some(due);
                 line.hold(due, me, d);
             }
