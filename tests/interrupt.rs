@@ -56,7 +56,14 @@ fn interrupt(child: &Child) {
 fn slow_ramp(url: &str) -> Command {
     let mut c = testkit::rtbench!().command();
     c.args(["load", "--target", url, "--transport", "ws"])
-        .args(["--clients", "200", "--connect-rate", "20", "--duration", "60s"])
+        .args([
+            "--clients",
+            "200",
+            "--connect-rate",
+            "20",
+            "--duration",
+            "60s",
+        ])
         .args(["--quiet"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -23,8 +23,8 @@ pub struct CompletionsArgs {
 pub struct ManArgs {
     /// Write one page per command (rtbench.1, rtbench-load.1, …) into this
     /// directory instead of printing rtbench(1) on stdout
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    #[arg(short = 'o', long, alias = "out", value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 /// The command line without its hidden (internal) commands, which clap's
@@ -52,7 +52,7 @@ pub fn completions(args: CompletionsArgs) -> Result<Done, CliError> {
 pub fn man(args: ManArgs) -> Result<Done, CliError> {
     // Each command's page names the version in its footer.
     let cmd = Cli::command().propagate_version(true);
-    match &args.out {
+    match &args.output {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(cmd, dir))

@@ -47,9 +47,7 @@ pub async fn check(args: ProfileCheckArgs) -> Result<Done, CliError> {
     }
     let heading = format!(
         "profile '{}' ({}) against {}",
-        profile.name,
-        profile.source_name,
-        args.target
+        profile.name, profile.source_name, args.target
     );
     if args.format == loadgen::Format::Text {
         outln!("{heading}");

@@ -248,7 +248,8 @@ fn latency_knobs(args: &ServerArgs) {
         errln!(
             "rtbench server: injecting {:?} (+ up to {:?}) of latency into every delivery: \
              for testing clients and gates, not a benchmark",
-            args.inject_latency.0, args.inject_latency_jitter.0
+            args.inject_latency.0,
+            args.inject_latency_jitter.0
         );
     }
     if !args.inject_latency_per_subscriber.0.is_zero() {
