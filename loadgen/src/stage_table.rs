@@ -18,6 +18,7 @@ pub fn print(out: &mut impl Write, stages: &[StageResult]) -> io::Result<()> {
         "msg/s",
         "published",
         "delivered",
+        "lost",
         "p50",
         "p99",
         "max",
@@ -91,6 +92,8 @@ mod tests {
             connected_mean: 49.6,
             connected_max: 98,
             deliveries: 2500,
+            lost: 3,
+            errors: 7,
             ..StageResult::default()
         };
         a.latency.count = 2500;
@@ -106,6 +109,14 @@ mod tests {
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "{text}");
+        // Every column has its header: the last two are lost…max and errors.
+        let header: Vec<&str> = lines[1].split_whitespace().collect();
+        let cells: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(header.len(), 11, "{text}");
+        assert_eq!((header[6], header[10]), ("lost", "errors"), "{text}");
+        assert_eq!(cells.last(), Some(&"7"), "{text}");
+        let delivered = cells.iter().position(|c| *c == "2,500");
+        assert_eq!(delivered.map(|i| cells[i + 1]), Some("3"), "{text}");
         assert!(
             lines[2].contains("0→100") && lines[2].contains("0→10"),
             "{text}"

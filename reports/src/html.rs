@@ -97,6 +97,15 @@ pub(crate) fn title_of(s: &Scenario) -> String {
         .network
         .as_ref()
         .map_or(String::new(), |n| format!(" · network {n}"));
+    // A staged run's clients and rate are its peaks; the stages say how it got there.
+    if let Some(stages) = &s.stages {
+        return format!(
+            "stages {stages} · {} room{} · {} B messages{network}",
+            format::thousands(s.rooms),
+            if s.rooms == 1 { "" } else { "s" },
+            format::thousands(s.size_bytes)
+        );
+    }
     format!(
         "{} clients · {} room{} · {} msg/s {} · {} B messages{network}",
         format::thousands(s.clients),

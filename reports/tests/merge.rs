@@ -313,3 +313,16 @@ fn drains_do_not_split_a_comparison_and_split_groups_have_distinct_titles() {
     );
     assert!(titles.iter().all(|t| !t.contains("drain")), "{titles:?}");
 }
+
+#[test]
+fn a_staged_run_is_titled_by_its_stages_not_its_peak() {
+    let mut files = load_results(&[fixture("ws.json")]).expect("load");
+    files[0].scenario.stages = Some("5s:20c@20/s,10s:200c@50/s".into());
+    let c = merge(&files).expect("merge");
+    let title = &c.groups[0].title;
+    assert!(
+        title.starts_with("stages 5s:20c@20/s,10s:200c@50/s · 1 room"),
+        "{title}"
+    );
+    assert!(!title.contains("msg/s constant"), "{title}");
+}

@@ -61,7 +61,7 @@ pub enum Command {
     Profile(profile::ProfileCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completions(docs::CompletionsArgs),
-    /// Print the manual page (roff), or write one page per command with --out DIR.
+    /// Print the manual page (roff), or write one page per command with -o DIR.
     Man(docs::ManArgs),
     /// Runs a `--server-cmd` in its own process group and stops the group
     /// when standard input closes (internal: how rtbench makes sure such a
