@@ -410,6 +410,11 @@ fn load_in_several_processes_without_output_leaves_no_files() {
     drop(server);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2 processes"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("results:"),
+        "no worker names its temporary file: {}",
+        stderr(&o)
+    );
     let left: Vec<_> = std::fs::read_dir(&tmp)
         .expect("tmp")
         .flatten()

@@ -56,7 +56,10 @@ pub async fn run(args: loadgen::LoadArgs) -> Result<Done, CliError> {
     print(&file, args.format)?;
     if let Some(p) = &output {
         loadgen::write_results(p, &file).with_context(|| format!("writing {}", p.display()))?;
-        errln!("results: {}", p.display());
+        // A `--processes` worker's file is its parent's to read, not the user's.
+        if !args.scenario_stdin {
+            errln!("results: {}", p.display());
+        }
     }
     if let Some(p) = &args.output_series {
         loadgen::write_series(p, std::slice::from_ref(&file))
