@@ -19,6 +19,8 @@ pub struct Shared {
     pub hub: Hub,
     pub metrics: Arc<Metrics>,
     pub limit_metrics: Arc<limits::LimitMetrics>,
+    /// Publish budgets by address and by user.
+    pub publishers: limits::keyed::Publishers,
     /// Cancelled on shutdown: long polls answer, streams end, sockets close.
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
@@ -71,6 +73,11 @@ impl AppState {
         );
         Ok(AppState(Arc::new(Shared {
             hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
+            publishers: limits::keyed::Publishers::new(
+                config.publish_rate_limit_per_ip,
+                config.publish_rate_limit_per_user,
+                limits::keyed::DEFAULT_CAPACITY,
+            ),
             config,
             metrics,
             limit_metrics: Arc::default(),

@@ -52,6 +52,10 @@ pub struct Config {
     pub max_long_polls: usize,
     /// Publishes per connection (HTTP keep-alive or WebSocket); `None`: no limit.
     pub publish_rate_limit: Option<crate::limits::RateLimit>,
+    /// Publishes per client address (IPv6: per /64), over all its connections.
+    pub publish_rate_limit_per_ip: Option<crate::limits::RateLimit>,
+    /// Publishes per authenticated user (the token's `sub`), from anywhere.
+    pub publish_rate_limit_per_user: Option<crate::limits::RateLimit>,
     /// Browser origins allowed besides the server's own; `None`: any.
     pub allowed_origins: Option<Vec<String>>,
     /// HS256 secret: every room endpoint then wants a JWT whose `sub` is the user.
@@ -92,6 +96,8 @@ impl Default for Config {
             max_connections: 19_500,
             max_long_polls: 10_000,
             publish_rate_limit: None,
+            publish_rate_limit_per_ip: None,
+            publish_rate_limit_per_user: None,
             allowed_origins: None,
             auth_secret: None,
             tls: None,

@@ -81,6 +81,17 @@ pub struct ServerArgs {
     /// after twice its burst of refusals in a row, close 1008 [default: off]
     #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
     publish_rate_limit: Option<server::limits::RateLimit>,
+    /// Publish rate per client address over all its connections (IPv6: per
+    /// /64), same syntax as --publish-rate-limit, e.g. 20/s:40: a client
+    /// that reconnects for every publish is still limited. Clients behind
+    /// one NAT share it [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    publish_rate_limit_per_ip: Option<server::limits::RateLimit>,
+    /// Publish rate per authenticated user (the token's `sub`, with
+    /// --auth-token-secret) from any address or connection, e.g. 10/s:20
+    /// [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    publish_rate_limit_per_user: Option<server::limits::RateLimit>,
     /// Browser origins (besides this server's own) allowed to open a
     /// WebSocket or call the API, comma-separated, e.g.
     /// https://chat.example.com; others get 403 [default: any]
@@ -215,6 +226,8 @@ impl ServerArgs {
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
             publish_rate_limit: self.publish_rate_limit,
+            publish_rate_limit_per_ip: self.publish_rate_limit_per_ip,
+            publish_rate_limit_per_user: self.publish_rate_limit_per_user,
             allowed_origins: self.allowed_origins.clone(),
             auth_secret: self.auth_token_secret.clone(),
             header_read_timeout: self.header_read_timeout.0,

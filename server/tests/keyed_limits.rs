@@ -1,0 +1,199 @@
+//! Publish limits keyed by client address and by user: reconnecting for
+//! every publish does not reset them. Each publish here goes over a new TCP
+//! connection from a chosen loopback source address (127.0.0.1, 127.0.0.2,
+//! ...). Rates are one a minute, so no token comes back during a test.
+
+use futures_util::{SinkExt, StreamExt};
+use server::limits::RateLimit;
+use std::net::{IpAddr, SocketAddr};
+use testkit::{SOON, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What a publish was answered: status, `Retry-After`, JSON body.
+struct Answer {
+    status: u16,
+    retry_after: Option<u64>,
+    body: serde_json::Value,
+}
+
+/// A TCP connection to `server` from the source address `from`.
+async fn connect_from(from: &str, server: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    let ip: IpAddr = from.parse().expect("source ip");
+    socket.bind(SocketAddr::new(ip, 0)).expect("bind source");
+    socket.connect(server).await.expect("connect")
+}
+
+/// One publish on a new connection from `from`, with an optional token.
+async fn publish_from(srv: &TestServer, from: &str, user: &str, token: Option<&str>) -> Answer {
+    let mut s = connect_from(from, srv.addr).await;
+    let body = serde_json::json!({"user": user, "text": "hi"}).to_string();
+    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    let req = format!(
+        "POST /api/rooms/k/messages HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n{auth}connection: close\r\n\r\n{body}",
+        srv.addr,
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(SOON, s.read_to_end(&mut raw))
+        .await
+        .expect("answer in time")
+        .expect("read");
+    let text = String::from_utf8(raw).expect("utf-8");
+    let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .expect("status")
+        .parse()
+        .expect("code");
+    let retry_after = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("retry-after")
+            .then(|| v.trim().parse().ok())?
+    });
+    Answer {
+        status,
+        retry_after,
+        body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// The 429 every refusal is: JSON `rate_limited` and `Retry-After`.
+fn assert_refused(a: &Answer, key: &str) {
+    assert_eq!(a.status, 429);
+    assert_eq!(a.body["code"], "rate_limited", "{}", a.body);
+    assert!(
+        a.body["error"].as_str().is_some_and(|e| e.contains(key)),
+        "{}",
+        a.body
+    );
+    assert!(a.retry_after.is_some_and(|s| s >= 1), "Retry-After");
+}
+
+/// `rtbench_server_rate_limited_total{key="..."}`.
+async fn refused(srv: &TestServer, key: &str) -> i64 {
+    let text = srv.metrics().await;
+    let series = format!("rtbench_server_rate_limited_total{{key=\"{key}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} in /metrics:\n{text}"))
+}
+
+fn per_minute(burst: u32) -> Option<RateLimit> {
+    Some(RateLimit::parse(&format!("1/m:{burst}")).expect("limit"))
+}
+
+#[tokio::test]
+async fn a_flood_over_new_connections_from_one_address_gets_429_after_the_burst() {
+    let srv = TestServer::with(server::Config {
+        publish_rate_limit: Some(RateLimit::parse("100/s").expect("limit")),
+        publish_rate_limit_per_ip: per_minute(5),
+        ..server::Config::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let a = publish_from(&srv, "127.0.0.1", "u", None).await;
+        if a.status == 429 {
+            assert_refused(&a, "address");
+        }
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses[..5], [201; 5], "the burst passes");
+    assert_eq!(
+        statuses[5..],
+        [429; 7],
+        "then every new connection is refused"
+    );
+    assert_eq!(refused(&srv, "address").await, 7);
+    assert_eq!(refused(&srv, "connection").await, 0);
+}
+
+#[tokio::test]
+async fn two_addresses_each_get_their_own_budget() {
+    let srv = TestServer::with(server::Config {
+        publish_rate_limit_per_ip: per_minute(3),
+        ..server::Config::default()
+    })
+    .await;
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        for i in 0..3 {
+            let a = publish_from(&srv, from, "u", None).await;
+            assert_eq!(a.status, 201, "{from} publish {i}: {}", a.body);
+        }
+        assert_refused(&publish_from(&srv, from, "u", None).await, "address");
+    }
+    assert_eq!(refused(&srv, "address").await, 2);
+}
+
+#[tokio::test]
+async fn an_authenticated_user_hopping_addresses_is_still_limited() {
+    let secret = "keyed-limits-secret";
+    let srv = TestServer::with(server::Config {
+        auth_secret: Some(secret.into()),
+        publish_rate_limit_per_user: per_minute(3),
+        ..server::Config::default()
+    })
+    .await;
+    let alice = protocol::token::mint(secret.as_bytes(), "alice", None);
+    let hops = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
+    for from in &hops[..3] {
+        let a = publish_from(&srv, from, "alice", Some(&alice)).await;
+        assert_eq!(a.status, 201, "alice from {from}: {}", a.body);
+    }
+    assert_refused(
+        &publish_from(&srv, hops[3], "alice", Some(&alice)).await,
+        "user",
+    );
+    // Another user from an address alice used is not affected.
+    let bob = protocol::token::mint(secret.as_bytes(), "bob", None);
+    assert_eq!(
+        publish_from(&srv, hops[0], "bob", Some(&bob)).await.status,
+        201
+    );
+    assert_eq!(refused(&srv, "user").await, 1);
+}
+
+#[tokio::test]
+async fn websocket_publishes_over_new_sockets_share_the_address_budget() {
+    let srv = TestServer::with(server::Config {
+        publish_rate_limit_per_ip: per_minute(2),
+        ..server::Config::default()
+    })
+    .await;
+    let frame = r#"{"type":"message","user":"w","text":"hop"}"#;
+    for n in 1..=3usize {
+        let stream = connect_from("127.0.0.1", srv.addr).await;
+        let (mut ws, _) = tokio_tungstenite::client_async(
+            format!("ws://{}/api/rooms/k/ws?history=0", srv.addr),
+            stream,
+        )
+        .await
+        .expect("websocket handshake");
+        ws.send(Message::text(frame)).await.expect("send");
+        if n <= 2 {
+            // Accepted: it shows up in the room.
+            let deadline = tokio::time::Instant::now() + SOON;
+            while srv.poll("k", "since=0").await.messages.len() < n {
+                assert!(tokio::time::Instant::now() < deadline, "publish {n} landed");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        } else {
+            let reply = loop {
+                match tokio::time::timeout(SOON, ws.next()).await.expect("reply") {
+                    Some(Ok(Message::Text(t))) => break t.to_string(),
+                    Some(Ok(_)) => {}
+                    other => panic!("{other:?}"),
+                }
+            };
+            assert!(reply.contains("\"rate_limited\""), "{reply}");
+            assert!(reply.contains("address"), "{reply}");
+        }
+    }
+    assert_eq!(srv.poll("k", "since=0").await.messages.len(), 2);
+    assert_eq!(refused(&srv, "address").await, 1);
+}
