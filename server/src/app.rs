@@ -21,6 +21,8 @@ pub struct Shared {
     pub limit_metrics: Arc<limits::LimitMetrics>,
     /// Publish budgets by address and by user.
     pub publishers: limits::keyed::Publishers,
+    /// Open connections by address, for `--max-connections-per-ip`.
+    pub open_per_ip: Arc<limits::per_ip::OpenPerIp>,
     /// Cancelled on shutdown: long polls answer, streams end, sockets close.
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
@@ -81,6 +83,7 @@ impl AppState {
             config,
             metrics,
             limit_metrics: Arc::default(),
+            open_per_ip: Arc::default(),
             shutdown,
             tracker: TaskTracker::new(),
             socketio: transport::socketio::Store::default(),

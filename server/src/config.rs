@@ -48,6 +48,9 @@ pub struct Config {
     pub broker: Option<String>,
     /// Open connections beyond this are answered 503 (WebSocket: close 1013).
     pub max_connections: usize,
+    /// Open connections per client address (IPv6: per /64) beyond this are
+    /// answered 429; `None`: no limit.
+    pub max_connections_per_ip: Option<usize>,
     /// Long polls held at once beyond this are answered 503.
     pub max_long_polls: usize,
     /// Publishes per connection (HTTP keep-alive or WebSocket); `None`: no limit.
@@ -95,6 +98,7 @@ impl Default for Config {
             // and logs; the CLI warns when the process's limit is lower.
             max_connections: 19_500,
             max_long_polls: 10_000,
+            max_connections_per_ip: None,
             publish_rate_limit: None,
             publish_rate_limit_per_ip: None,
             publish_rate_limit_per_user: None,

@@ -38,6 +38,8 @@ pub enum ApiError {
     #[error("{0}")]
     TooBusy(String),
     #[error("{0}")]
+    TooManyConnections(String),
+    #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
     NotServed(&'static str),
@@ -61,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::TooBusy(_) => "too_busy",
+            ApiError::TooManyConnections(_) => "too_many_connections",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotServed(_) => "not_found",
         }
@@ -77,7 +80,9 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyConnections(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -97,7 +102,9 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_ms, .. } => {
                 Some(retry_after_ms.div_ceil(1000).max(1))
             }
-            ApiError::TooBusy(_) | ApiError::BrokerUnavailable(_) => Some(1),
+            ApiError::TooBusy(_)
+            | ApiError::TooManyConnections(_)
+            | ApiError::BrokerUnavailable(_) => Some(1),
             _ => None,
         };
         if matches!(self, ApiError::Unauthorized(_)) {

@@ -104,12 +104,13 @@ impl Started {
         let routers = Routers {
             app: app(state.clone()),
             busy: busy_router(),
+            per_ip: per_ip_router(),
         };
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 r = listener.accept() => match r {
-                    Ok((stream, _)) => admit(&state, &routers, stream, &tls),
+                    Ok((stream, peer)) => admit(&state, &routers, (stream, peer), &tls),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning; the
                         // listener stays usable once descriptors free up.
@@ -200,41 +201,53 @@ fn spawn_reaper(state: AppState) -> JoinHandle<()> {
     })
 }
 
-/// The router of every endpoint, and the one for connections over the limit.
+/// The router of every endpoint, and those for connections over a limit.
 struct Routers {
     app: Router,
     busy: Router,
+    per_ip: Router,
 }
 
 /// One accepted socket: served by the app, or past `--max-connections`
-/// answered by the busy router within a bounded time.
-fn admit(state: &AppState, routers: &Routers, stream: TcpStream, tls: &Option<TlsAcceptor>) {
+/// (503) or `--max-connections-per-ip` (429) answered by a refusing router
+/// within a bounded time.
+fn admit(
+    state: &AppState,
+    routers: &Routers,
+    (stream, peer): (TcpStream, std::net::SocketAddr),
+    tls: &Option<TlsAcceptor>,
+) {
     let limits = &state.limit_metrics;
     let open = limits.open_connections.fetch_add(1, Ordering::Relaxed);
     // The place is given back when the socket closes, also after a
     // WebSocket upgrade (the meter lives as long).
     let slot = limits::OpenConnection(limits.clone());
-    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
-    if open >= state.config.max_connections as i64 {
+    let mut meter = ConnMeter::new(state.metrics.clone()).holding(slot);
+    let refusal = if open >= state.config.max_connections as i64 {
         limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let c = connection(
-            stream,
-            routers.busy.clone(),
-            state.clone(),
-            meter,
-            tls.clone(),
-        );
+        Some(&routers.busy)
+    } else if let Some(max) = state.config.max_connections_per_ip {
+        match state.open_per_ip.try_open(peer.ip(), max) {
+            Some(ip) => {
+                meter = meter.holding_ip(Some(ip));
+                None
+            }
+            None => {
+                limits.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
+                Some(&routers.per_ip)
+            }
+        }
+    } else {
+        None
+    };
+    let meter = Arc::new(meter);
+    let router = refusal.unwrap_or(&routers.app).clone();
+    let c = connection(stream, router, state.clone(), meter, tls.clone());
+    if refusal.is_some() {
         state
             .tracker
             .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
     } else {
-        let c = connection(
-            stream,
-            routers.app.clone(),
-            state.clone(),
-            meter,
-            tls.clone(),
-        );
         state.tracker.spawn(c);
     }
 }
@@ -287,4 +300,23 @@ fn busy_router() -> Router {
             }
         },
     )
+}
+
+/// What a connection past `--max-connections-per-ip` is served: every
+/// request, a WebSocket upgrade included (it is not upgraded), answered 429
+/// with a JSON error and `Retry-After`, then the connection is closed.
+fn per_ip_router() -> Router {
+    Router::new().fallback(|| async {
+        let mut r = ApiError::TooManyConnections(
+            "too many open connections from your address (--max-connections-per-ip); \
+             close one or retry later"
+                .into(),
+        )
+        .into_response();
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        r
+    })
 }

@@ -15,6 +15,7 @@ struct Answer {
     status: u16,
     retry_after: Option<u64>,
     body: serde_json::Value,
+    text: String,
 }
 
 /// A TCP connection to `server` from the source address `from`.
@@ -36,6 +37,11 @@ async fn publish_from(srv: &TestServer, from: &str, user: &str, token: Option<&s
         srv.addr,
         body.len()
     );
+    exchange(&mut s, &req).await
+}
+
+/// One request on `s` (which it closes), and its answer.
+async fn exchange(s: &mut tokio::net::TcpStream, req: &str) -> Answer {
     s.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     tokio::time::timeout(SOON, s.read_to_end(&mut raw))
@@ -59,6 +65,7 @@ async fn publish_from(srv: &TestServer, from: &str, user: &str, token: Option<&s
         status,
         retry_after,
         body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        text: body.to_string(),
     }
 }
 
@@ -85,6 +92,58 @@ async fn refused(srv: &TestServer, key: &str) -> i64 {
 
 fn per_minute(burst: u32) -> Option<RateLimit> {
     Some(RateLimit::parse(&format!("1/m:{burst}")).expect("limit"))
+}
+
+/// `GET path` on a new connection from `from`.
+async fn get_from(srv: &TestServer, from: &str, path: &str) -> Answer {
+    let mut s = connect_from(from, srv.addr).await;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        srv.addr
+    );
+    exchange(&mut s, &req).await
+}
+
+#[tokio::test]
+async fn open_connections_per_address_are_limited_with_429() {
+    let srv = TestServer::with(server::Config {
+        max_connections_per_ip: Some(2),
+        ..server::Config::default()
+    })
+    .await;
+    // Two idle connections hold 127.0.0.1's places (accepted in order, so
+    // before the third).
+    let mut held = vec![
+        connect_from("127.0.0.1", srv.addr).await,
+        connect_from("127.0.0.1", srv.addr).await,
+    ];
+    let a = get_from(&srv, "127.0.0.1", "/healthz").await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert_eq!(a.body["code"], "too_many_connections");
+    assert_eq!(a.retry_after, Some(1));
+    // A WebSocket upgrade is refused the same way, before upgrading.
+    let mut s = connect_from("127.0.0.1", srv.addr).await;
+    let upgrade = format!(
+        "GET /api/rooms/k/ws HTTP/1.1\r\nhost: {}\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        srv.addr
+    );
+    let a = exchange(&mut s, &upgrade).await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    // Another address has its own places.
+    assert_eq!(get_from(&srv, "127.0.0.2", "/healthz").await.status, 200);
+    // A place given back: served again.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + SOON;
+    while get_from(&srv, "127.0.0.1", "/healthz").await.status != 200 {
+        assert!(tokio::time::Instant::now() < deadline, "place given back");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(held);
+    // Read from another address: 127.0.0.1's places may still be taken.
+    let metrics = get_from(&srv, "127.0.0.2", "/metrics").await.text;
+    let refused = testkit::metric(&metrics, "rtbench_server_rejected_connections_per_ip_total");
+    assert!(refused.is_some_and(|n| n >= 2), "{refused:?}");
 }
 
 #[tokio::test]

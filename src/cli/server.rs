@@ -73,6 +73,11 @@ pub struct ServerArgs {
     /// 1013); keep it below the process's descriptor limit (checked at start)
     #[arg(long, default_value_t = defaults().max_connections, value_parser = parse_count_usize)]
     max_connections: usize,
+    /// Open connections from one client address (IPv6: per /64) beyond
+    /// this are answered 429 with Retry-After before any upgrade, e.g. 100
+    /// [default: off]
+    #[arg(long, value_name = "N", value_parser = parse_count_usize)]
+    max_connections_per_ip: Option<usize>,
     /// Long polls held at once beyond this are answered 503
     #[arg(long, default_value_t = defaults().max_long_polls, value_parser = parse_count_usize)]
     max_long_polls: usize,
@@ -225,6 +230,7 @@ impl ServerArgs {
             broker: self.broker.0.clone(),
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
+            max_connections_per_ip: self.max_connections_per_ip,
             publish_rate_limit: self.publish_rate_limit,
             publish_rate_limit_per_ip: self.publish_rate_limit_per_ip,
             publish_rate_limit_per_user: self.publish_rate_limit_per_user,

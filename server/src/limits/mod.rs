@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::{Duration, Instant};
 
 pub mod keyed;
+pub mod per_ip;
 
 /// `--publish-rate-limit 50/s` with a burst: a token bucket per connection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +104,8 @@ pub struct LimitMetrics {
     pub open_connections: AtomicI64,
     pub open_long_polls: AtomicI64,
     pub rejected_connections: AtomicU64,
+    /// Connections refused past `--max-connections-per-ip`.
+    pub rejected_per_ip: AtomicU64,
     pub rejected_long_polls: AtomicU64,
     /// Publishes refused, by the key whose bucket was empty.
     pub rate_limited: RateLimited,
@@ -120,7 +123,13 @@ impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 9] = [
+        let rows: [(&str, &str, &str, i64); 10] = [
+            (
+                "rtbench_server_rejected_connections_per_ip_total",
+                "counter",
+                "Connections refused past --max-connections-per-ip (429).",
+                self.rejected_per_ip.load(Relaxed) as i64,
+            ),
             (
                 "rtbench_server_stalled_subscribers_total",
                 "counter",
