@@ -123,5 +123,9 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             limits::origins,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::proxy::client_ip,
+        ))
         .with_state(state)
 }

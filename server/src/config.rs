@@ -51,6 +51,9 @@ pub struct Config {
     /// Open connections per client address (IPv6: per /64) beyond this are
     /// answered 429; `None`: no limit.
     pub max_connections_per_ip: Option<usize>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the
+    /// client for the per-address limits; empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Long polls held at once beyond this are answered 503.
     pub max_long_polls: usize,
     /// Publishes per connection (HTTP keep-alive or WebSocket); `None`: no limit.
@@ -99,6 +102,7 @@ impl Default for Config {
             max_connections: 19_500,
             max_long_polls: 10_000,
             max_connections_per_ip: None,
+            trusted_proxies: Vec::new(),
             publish_rate_limit: None,
             publish_rate_limit_per_ip: None,
             publish_rate_limit_per_user: None,

@@ -226,7 +226,10 @@ fn admit(
     let refusal = if open >= state.config.max_connections as i64 {
         limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
         Some(&routers.busy)
-    } else if let Some(max) = state.config.max_connections_per_ip {
+    } else if let Some(max) = state.config.max_connections_per_ip
+        // A trusted proxy carries many clients: it is not limited per address.
+        && !state.config.trusted_proxies.iter().any(|n| n.contains(&peer.ip()))
+    {
         match state.open_per_ip.try_open(peer.ip(), max) {
             Some(ip) => {
                 meter = meter.holding_ip(Some(ip));

@@ -28,9 +28,14 @@ async fn connect_from(from: &str, server: SocketAddr) -> tokio::net::TcpStream {
 
 /// One publish on a new connection from `from`, with an optional token.
 async fn publish_from(srv: &TestServer, from: &str, user: &str, token: Option<&str>) -> Answer {
+    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    publish_with(srv, from, user, &auth).await
+}
+
+/// One publish on a new connection from `from` with extra header lines.
+async fn publish_with(srv: &TestServer, from: &str, user: &str, auth: &str) -> Answer {
     let mut s = connect_from(from, srv.addr).await;
     let body = serde_json::json!({"user": user, "text": "hi"}).to_string();
-    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
     let req = format!(
         "POST /api/rooms/k/messages HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
          content-length: {}\r\n{auth}connection: close\r\n\r\n{body}",
@@ -255,4 +260,44 @@ async fn websocket_publishes_over_new_sockets_share_the_address_budget() {
     }
     assert_eq!(srv.poll("k", "since=0").await.messages.len(), 2);
     assert_eq!(refused(&srv, "address").await, 1);
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let srv = TestServer::with(server::Config {
+        publish_rate_limit_per_ip: per_minute(2),
+        trusted_proxies: vec![server::limits::proxy::parse_cidr("127.0.0.2").expect("cidr")],
+        ..server::Config::default()
+    })
+    .await;
+    let xff = |ip: &str| format!("x-forwarded-for: {ip}\r\n");
+    // Through the trusted proxy (127.0.0.2): each forwarded client has its
+    // own budget, though all come over the proxy's address.
+    for client in ["203.0.113.7", "203.0.113.8"] {
+        for _ in 0..2 {
+            assert_eq!(
+                publish_with(&srv, "127.0.0.2", "u", &xff(client))
+                    .await
+                    .status,
+                201
+            );
+        }
+        let a = publish_with(&srv, "127.0.0.2", "u", &xff(client)).await;
+        assert_refused(&a, "address");
+    }
+    // A client cannot escape by writing its own hop left of the proxy's.
+    let spoof = xff("198.51.100.1, 203.0.113.7");
+    assert_eq!(
+        publish_with(&srv, "127.0.0.2", "u", &spoof).await.status,
+        429
+    );
+    // `Forwarded: for=` is read too.
+    let fwd = "forwarded: for=\"[2001:db8::1]:4711\"\r\n";
+    assert_eq!(publish_with(&srv, "127.0.0.2", "u", fwd).await.status, 201);
+    // From an untrusted peer the header is ignored: 127.0.0.1 is the key,
+    // whatever it claims.
+    for i in 0..3 {
+        let a = publish_with(&srv, "127.0.0.1", "u", &xff(&format!("192.0.2.{i}"))).await;
+        assert_eq!(a.status, if i < 2 { 201 } else { 429 }, "{}", a.body);
+    }
 }

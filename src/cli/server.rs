@@ -78,6 +78,13 @@ pub struct ServerArgs {
     /// [default: off]
     #[arg(long, value_name = "N", value_parser = parse_count_usize)]
     max_connections_per_ip: Option<usize>,
+    /// Reverse proxies (addresses or CIDRs, comma-separated, e.g.
+    /// 10.0.0.0/8,::1) whose X-Forwarded-For or Forwarded: for= names the
+    /// client for the per-address limits (the right-most hop that is not one
+    /// of them); from any other peer those headers are ignored. A listed
+    /// proxy is not limited by --max-connections-per-ip [default: none]
+    #[arg(long, value_name = "CIDRS", value_delimiter = ',', value_parser = server::limits::proxy::parse_cidr)]
+    trusted_proxies: Vec<server::limits::proxy::IpNet>,
     /// Long polls held at once beyond this are answered 503
     #[arg(long, default_value_t = defaults().max_long_polls, value_parser = parse_count_usize)]
     max_long_polls: usize,
@@ -231,6 +238,7 @@ impl ServerArgs {
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
             max_connections_per_ip: self.max_connections_per_ip,
+            trusted_proxies: self.trusted_proxies.clone(),
             publish_rate_limit: self.publish_rate_limit,
             publish_rate_limit_per_ip: self.publish_rate_limit_per_ip,
             publish_rate_limit_per_user: self.publish_rate_limit_per_user,

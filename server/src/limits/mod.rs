@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub mod keyed;
 pub mod per_ip;
+pub mod proxy;
 
 /// `--publish-rate-limit 50/s` with a burst: a token bucket per connection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,7 +242,8 @@ impl RateLimited {
     }
 }
 
-/// The client's address as the limits see it: the TCP peer's. Set on
+/// The client's address as the limits see it: the TCP peer's, or the one a
+/// trusted proxy forwarded (see [`proxy`]). Set on
 /// every request of a connection; `None` in router tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
