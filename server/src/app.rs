@@ -23,6 +23,8 @@ pub struct Shared {
     pub publishers: limits::keyed::Publishers,
     /// Open connections by address, for `--max-connections-per-ip`.
     pub open_per_ip: Arc<limits::per_ip::OpenPerIp>,
+    /// New connections by address, for `--max-new-connections-per-ip`.
+    pub new_per_ip: Option<limits::keyed::KeyedBuckets<std::net::IpAddr>>,
     /// Cancelled on shutdown: long polls answer, streams end, sockets close.
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
@@ -74,6 +76,9 @@ impl AppState {
             std::sync::atomic::Ordering::Relaxed,
         );
         Ok(AppState(Arc::new(Shared {
+            new_per_ip: config
+                .max_new_connections_per_ip
+                .map(|l| limits::keyed::KeyedBuckets::new(l, limits::keyed::DEFAULT_CAPACITY)),
             hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
             publishers: limits::keyed::Publishers::new(
                 config.publish_rate_limit_per_ip,

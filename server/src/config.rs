@@ -51,6 +51,8 @@ pub struct Config {
     /// Open connections per client address (IPv6: per /64) beyond this are
     /// answered 429; `None`: no limit.
     pub max_connections_per_ip: Option<usize>,
+    /// New connections per client address (a token bucket); `None`: no limit.
+    pub max_new_connections_per_ip: Option<crate::limits::RateLimit>,
     /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the
     /// client for the per-address limits; empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -103,6 +105,7 @@ impl Default for Config {
             max_long_polls: 10_000,
             max_connections_per_ip: None,
             trusted_proxies: Vec::new(),
+            max_new_connections_per_ip: None,
             publish_rate_limit: None,
             publish_rate_limit_per_ip: None,
             publish_rate_limit_per_user: None,

@@ -104,7 +104,6 @@ impl Started {
         let routers = Routers {
             app: app(state.clone()),
             busy: busy_router(),
-            per_ip: per_ip_router(),
         };
         loop {
             tokio::select! {
@@ -205,7 +204,6 @@ fn spawn_reaper(state: AppState) -> JoinHandle<()> {
 struct Routers {
     app: Router,
     busy: Router,
-    per_ip: Router,
 }
 
 /// One accepted socket: served by the app, or past `--max-connections`
@@ -225,33 +223,63 @@ fn admit(
     let mut meter = ConnMeter::new(state.metrics.clone()).holding(slot);
     let refusal = if open >= state.config.max_connections as i64 {
         limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        Some(&routers.busy)
-    } else if let Some(max) = state.config.max_connections_per_ip
-        // A trusted proxy carries many clients: it is not limited per address.
-        && !state.config.trusted_proxies.iter().any(|n| n.contains(&peer.ip()))
-    {
-        match state.open_per_ip.try_open(peer.ip(), max) {
-            Some(ip) => {
-                meter = meter.holding_ip(Some(ip));
-                None
-            }
-            None => {
-                limits.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
-                Some(&routers.per_ip)
-            }
-        }
+        Some(routers.busy.clone())
     } else {
-        None
+        per_address(state, peer.ip(), &mut meter)
     };
     let meter = Arc::new(meter);
-    let router = refusal.unwrap_or(&routers.app).clone();
-    let c = connection(stream, router, state.clone(), meter, tls.clone());
-    if refusal.is_some() {
-        state
-            .tracker
-            .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
-    } else {
-        state.tracker.spawn(c);
+    match refusal {
+        Some(router) => {
+            let c = connection(stream, router, state.clone(), meter, tls.clone());
+            state
+                .tracker
+                .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
+        }
+        None => {
+            let c = connection(
+                stream,
+                routers.app.clone(),
+                state.clone(),
+                meter,
+                tls.clone(),
+            );
+            state.tracker.spawn(c);
+        }
+    }
+}
+
+/// `--max-new-connections-per-ip` and `--max-connections-per-ip` for a peer
+/// that is not a trusted proxy (one carries many clients): the router that
+/// refuses it, or `None` (its place, if counted, is kept by `meter`).
+fn per_address(state: &AppState, ip: std::net::IpAddr, meter: &mut ConnMeter) -> Option<Router> {
+    let config = &state.config;
+    if config.trusted_proxies.iter().any(|n| n.contains(&ip)) {
+        return None;
+    }
+    let limits = &state.limit_metrics;
+    if let Some(b) = &state.new_per_ip
+        && let Err(wait) = b.take(&limits::keyed::address_key(ip))
+    {
+        limits.rejected_new_per_ip.fetch_add(1, Ordering::Relaxed);
+        let why = format!(
+            "opening connections faster than {}/s from your address \
+             (--max-new-connections-per-ip); reuse one or retry later",
+            b.limit().per_sec
+        );
+        return Some(refusing_router(why, wait.as_secs_f64().ceil() as u64));
+    }
+    let max = config.max_connections_per_ip?;
+    match state.open_per_ip.try_open(ip, max) {
+        Some(slot) => {
+            meter.hold_ip(slot);
+            None
+        }
+        None => {
+            limits.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
+            let why = "too many open connections from your address \
+                       (--max-connections-per-ip); close one or retry later";
+            Some(refusing_router(why.into(), 1))
+        }
     }
 }
 
@@ -305,17 +333,12 @@ fn busy_router() -> Router {
     )
 }
 
-/// What a connection past `--max-connections-per-ip` is served: every
-/// request, a WebSocket upgrade included (it is not upgraded), answered 429
-/// with a JSON error and `Retry-After`, then the connection is closed.
-fn per_ip_router() -> Router {
-    Router::new().fallback(|| async {
-        let mut r = ApiError::TooManyConnections(
-            "too many open connections from your address (--max-connections-per-ip); \
-             close one or retry later"
-                .into(),
-        )
-        .into_response();
+/// What a connection past a per-address limit is served: every request, a
+/// WebSocket upgrade included (it is not upgraded), answered 429 with a
+/// JSON error and `Retry-After`, then the connection is closed.
+fn refusing_router(why: String, retry_after_s: u64) -> Router {
+    Router::new().fallback(move || async move {
+        let mut r = ApiError::TooManyConnections { why, retry_after_s }.into_response();
         r.headers_mut().insert(
             axum::http::header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),

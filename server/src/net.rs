@@ -60,9 +60,8 @@ impl ConnMeter {
     }
 
     /// Keep the address's place as long as this meter lives.
-    pub fn holding_ip(mut self, slot: Option<crate::limits::per_ip::IpSlot>) -> Self {
-        self._ip = slot;
-        self
+    pub fn hold_ip(&mut self, slot: crate::limits::per_ip::IpSlot) {
+        self._ip = Some(slot);
     }
 
     /// `n` bytes read (`out` false) or written, charged to the label.

@@ -152,6 +152,27 @@ async fn open_connections_per_address_are_limited_with_429() {
 }
 
 #[tokio::test]
+async fn new_connections_per_address_are_limited_with_429() {
+    let srv = TestServer::with(server::Config {
+        max_new_connections_per_ip: per_minute(3),
+        ..server::Config::default()
+    })
+    .await;
+    for i in 0..3 {
+        let a = get_from(&srv, "127.0.0.1", "/healthz").await;
+        assert_eq!(a.status, 200, "connection {i}");
+    }
+    let a = get_from(&srv, "127.0.0.1", "/healthz").await;
+    assert_eq!(a.status, 429, "{}", a.body);
+    assert_eq!(a.body["code"], "too_many_connections");
+    assert!(a.retry_after.is_some_and(|s| s >= 1), "Retry-After");
+    assert_eq!(get_from(&srv, "127.0.0.2", "/healthz").await.status, 200);
+    let metrics = get_from(&srv, "127.0.0.2", "/metrics").await.text;
+    let name = "rtbench_server_rejected_new_connections_per_ip_total";
+    assert_eq!(testkit::metric(&metrics, name), Some(1));
+}
+
+#[tokio::test]
 async fn a_flood_over_new_connections_from_one_address_gets_429_after_the_burst() {
     let srv = TestServer::with(server::Config {
         publish_rate_limit: Some(RateLimit::parse("100/s").expect("limit")),

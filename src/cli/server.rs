@@ -78,6 +78,12 @@ pub struct ServerArgs {
     /// [default: off]
     #[arg(long, value_name = "N", value_parser = parse_count_usize)]
     max_connections_per_ip: Option<usize>,
+    /// New connections per client address, a rate with an optional burst
+    /// as --publish-rate-limit takes it, e.g. 20/s:50: past it a new
+    /// connection is answered 429 with Retry-After before any upgrade
+    /// [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    max_new_connections_per_ip: Option<server::limits::RateLimit>,
     /// Reverse proxies (addresses or CIDRs, comma-separated, e.g.
     /// 10.0.0.0/8,::1) whose X-Forwarded-For or Forwarded: for= names the
     /// client for the per-address limits (the right-most hop that is not one
@@ -239,6 +245,7 @@ impl ServerArgs {
             max_long_polls: self.max_long_polls,
             max_connections_per_ip: self.max_connections_per_ip,
             trusted_proxies: self.trusted_proxies.clone(),
+            max_new_connections_per_ip: self.max_new_connections_per_ip,
             publish_rate_limit: self.publish_rate_limit,
             publish_rate_limit_per_ip: self.publish_rate_limit_per_ip,
             publish_rate_limit_per_user: self.publish_rate_limit_per_user,

@@ -107,6 +107,8 @@ pub struct LimitMetrics {
     pub rejected_connections: AtomicU64,
     /// Connections refused past `--max-connections-per-ip`.
     pub rejected_per_ip: AtomicU64,
+    /// Connections refused past `--max-new-connections-per-ip`.
+    pub rejected_new_per_ip: AtomicU64,
     pub rejected_long_polls: AtomicU64,
     /// Publishes refused, by the key whose bucket was empty.
     pub rate_limited: RateLimited,
@@ -124,7 +126,13 @@ impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 10] = [
+        let rows: [(&str, &str, &str, i64); 11] = [
+            (
+                "rtbench_server_rejected_new_connections_per_ip_total",
+                "counter",
+                "Connections refused past --max-new-connections-per-ip (429).",
+                self.rejected_new_per_ip.load(Relaxed) as i64,
+            ),
             (
                 "rtbench_server_rejected_connections_per_ip_total",
                 "counter",
