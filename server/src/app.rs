@@ -19,6 +19,12 @@ pub struct Shared {
     pub hub: Hub,
     pub metrics: Arc<Metrics>,
     pub limit_metrics: Arc<limits::LimitMetrics>,
+    /// Publish budgets by address and by user.
+    pub publishers: limits::keyed::Publishers,
+    /// Open connections by address, for `--max-connections-per-ip`.
+    pub open_per_ip: Arc<limits::per_ip::OpenPerIp>,
+    /// New connections by address, for `--max-new-connections-per-ip`.
+    pub new_per_ip: Option<limits::keyed::KeyedBuckets<std::net::IpAddr>>,
     /// Cancelled on shutdown: long polls answer, streams end, sockets close.
     pub shutdown: CancellationToken,
     /// Tracks connection and WebSocket tasks so shutdown can drain them.
@@ -70,10 +76,19 @@ impl AppState {
             std::sync::atomic::Ordering::Relaxed,
         );
         Ok(AppState(Arc::new(Shared {
+            new_per_ip: config
+                .max_new_connections_per_ip
+                .map(|l| limits::keyed::KeyedBuckets::new(l, limits::keyed::DEFAULT_CAPACITY)),
             hub: Hub::with_parts(&config, metrics.clone(), delay, broker),
+            publishers: limits::keyed::Publishers::new(
+                config.publish_rate_limit_per_ip,
+                config.publish_rate_limit_per_user,
+                limits::keyed::DEFAULT_CAPACITY,
+            ),
             config,
             metrics,
             limit_metrics: Arc::default(),
+            open_per_ip: Arc::default(),
             shutdown,
             tracker: TaskTracker::new(),
             socketio: transport::socketio::Store::default(),
@@ -112,6 +127,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::origins,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::proxy::client_ip,
         ))
         .with_state(state)
 }

@@ -48,10 +48,22 @@ pub struct Config {
     pub broker: Option<String>,
     /// Open connections beyond this are answered 503 (WebSocket: close 1013).
     pub max_connections: usize,
+    /// Open connections per client address (IPv6: per /64) beyond this are
+    /// answered 429; `None`: no limit.
+    pub max_connections_per_ip: Option<usize>,
+    /// New connections per client address (a token bucket); `None`: no limit.
+    pub max_new_connections_per_ip: Option<crate::limits::RateLimit>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the
+    /// client for the per-address limits; empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Long polls held at once beyond this are answered 503.
     pub max_long_polls: usize,
     /// Publishes per connection (HTTP keep-alive or WebSocket); `None`: no limit.
     pub publish_rate_limit: Option<crate::limits::RateLimit>,
+    /// Publishes per client address (IPv6: per /64), over all its connections.
+    pub publish_rate_limit_per_ip: Option<crate::limits::RateLimit>,
+    /// Publishes per authenticated user (the token's `sub`), from anywhere.
+    pub publish_rate_limit_per_user: Option<crate::limits::RateLimit>,
     /// Browser origins allowed besides the server's own; `None`: any.
     pub allowed_origins: Option<Vec<String>>,
     /// HS256 secret: every room endpoint then wants a JWT whose `sub` is the user.
@@ -91,7 +103,12 @@ impl Default for Config {
             // and logs; the CLI warns when the process's limit is lower.
             max_connections: 19_500,
             max_long_polls: 10_000,
+            max_connections_per_ip: None,
+            trusted_proxies: Vec::new(),
+            max_new_connections_per_ip: None,
             publish_rate_limit: None,
+            publish_rate_limit_per_ip: None,
+            publish_rate_limit_per_user: None,
             allowed_origins: None,
             auth_secret: None,
             tls: None,

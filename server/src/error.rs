@@ -37,6 +37,8 @@ pub enum ApiError {
     RateLimited { limit: String, retry_after_ms: u64 },
     #[error("{0}")]
     TooBusy(String),
+    #[error("{why}")]
+    TooManyConnections { why: String, retry_after_s: u64 },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -61,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::TooBusy(_) => "too_busy",
+            ApiError::TooManyConnections { .. } => "too_many_connections",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::NotServed(_) => "not_found",
         }
@@ -77,7 +80,9 @@ impl ApiError {
             }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooManyConnections { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -97,6 +102,7 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited { retry_after_ms, .. } => {
                 Some(retry_after_ms.div_ceil(1000).max(1))
             }
+            ApiError::TooManyConnections { retry_after_s, .. } => Some((*retry_after_s).max(1)),
             ApiError::TooBusy(_) | ApiError::BrokerUnavailable(_) => Some(1),
             _ => None,
         };

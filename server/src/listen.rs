@@ -109,7 +109,7 @@ impl Started {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 r = listener.accept() => match r {
-                    Ok((stream, _)) => admit(&state, &routers, stream, &tls),
+                    Ok((stream, peer)) => admit(&state, &routers, (stream, peer), &tls),
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning; the
                         // listener stays usable once descriptors free up.
@@ -200,42 +200,86 @@ fn spawn_reaper(state: AppState) -> JoinHandle<()> {
     })
 }
 
-/// The router of every endpoint, and the one for connections over the limit.
+/// The router of every endpoint, and those for connections over a limit.
 struct Routers {
     app: Router,
     busy: Router,
 }
 
 /// One accepted socket: served by the app, or past `--max-connections`
-/// answered by the busy router within a bounded time.
-fn admit(state: &AppState, routers: &Routers, stream: TcpStream, tls: &Option<TlsAcceptor>) {
+/// (503) or `--max-connections-per-ip` (429) answered by a refusing router
+/// within a bounded time.
+fn admit(
+    state: &AppState,
+    routers: &Routers,
+    (stream, peer): (TcpStream, std::net::SocketAddr),
+    tls: &Option<TlsAcceptor>,
+) {
     let limits = &state.limit_metrics;
     let open = limits.open_connections.fetch_add(1, Ordering::Relaxed);
     // The place is given back when the socket closes, also after a
     // WebSocket upgrade (the meter lives as long).
     let slot = limits::OpenConnection(limits.clone());
-    let meter = Arc::new(ConnMeter::new(state.metrics.clone()).holding(slot));
-    if open >= state.config.max_connections as i64 {
+    let mut meter = ConnMeter::new(state.metrics.clone()).holding(slot);
+    let refusal = if open >= state.config.max_connections as i64 {
         limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let c = connection(
-            stream,
-            routers.busy.clone(),
-            state.clone(),
-            meter,
-            tls.clone(),
-        );
-        state
-            .tracker
-            .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
+        Some(routers.busy.clone())
     } else {
-        let c = connection(
-            stream,
-            routers.app.clone(),
-            state.clone(),
-            meter,
-            tls.clone(),
+        per_address(state, peer.ip(), &mut meter)
+    };
+    let meter = Arc::new(meter);
+    match refusal {
+        Some(router) => {
+            let c = connection(stream, router, state.clone(), meter, tls.clone());
+            state
+                .tracker
+                .spawn(tokio::time::timeout(REFUSAL_DEADLINE, c));
+        }
+        None => {
+            let c = connection(
+                stream,
+                routers.app.clone(),
+                state.clone(),
+                meter,
+                tls.clone(),
+            );
+            state.tracker.spawn(c);
+        }
+    }
+}
+
+/// `--max-new-connections-per-ip` and `--max-connections-per-ip` for a peer
+/// that is not a trusted proxy (one carries many clients): the router that
+/// refuses it, or `None` (its place, if counted, is kept by `meter`).
+fn per_address(state: &AppState, ip: std::net::IpAddr, meter: &mut ConnMeter) -> Option<Router> {
+    let config = &state.config;
+    if config.trusted_proxies.iter().any(|n| n.contains(&ip)) {
+        return None;
+    }
+    let limits = &state.limit_metrics;
+    if let Some(b) = &state.new_per_ip
+        && let Err(wait) = b.take(&limits::keyed::address_key(ip))
+    {
+        limits.rejected_new_per_ip.fetch_add(1, Ordering::Relaxed);
+        let why = format!(
+            "opening connections faster than {}/s from your address \
+             (--max-new-connections-per-ip); reuse one or retry later",
+            b.limit().per_sec
         );
-        state.tracker.spawn(c);
+        return Some(refusing_router(why, wait.as_secs_f64().ceil() as u64));
+    }
+    let max = config.max_connections_per_ip?;
+    match state.open_per_ip.try_open(ip, max) {
+        Some(slot) => {
+            meter.hold_ip(slot);
+            None
+        }
+        None => {
+            limits.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
+            let why = "too many open connections from your address \
+                       (--max-connections-per-ip); close one or retry later";
+            Some(refusing_router(why.into(), 1))
+        }
     }
 }
 
@@ -287,4 +331,18 @@ fn busy_router() -> Router {
             }
         },
     )
+}
+
+/// What a connection past a per-address limit is served: every request, a
+/// WebSocket upgrade included (it is not upgraded), answered 429 with a
+/// JSON error and `Retry-After`, then the connection is closed.
+fn refusing_router(why: String, retry_after_s: u64) -> Router {
+    Router::new().fallback(move || async move {
+        let mut r = ApiError::TooManyConnections { why, retry_after_s }.into_response();
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        r
+    })
 }

@@ -28,6 +28,8 @@ pub struct ConnMeter {
     label: AtomicU8,
     /// The connection's place under `--max-connections`, until the socket closes.
     _open: Option<crate::limits::OpenConnection>,
+    /// The place under `--max-connections-per-ip`, until the socket closes.
+    _ip: Option<crate::limits::per_ip::IpSlot>,
     pending_in: AtomicU64,
     pending_out: AtomicU64,
     /// Bytes charged to the current label, for [`ConnMeter::move_to`].
@@ -42,6 +44,7 @@ impl ConnMeter {
             bucket: std::sync::Mutex::new(None),
             label: AtomicU8::new(UNLABELED),
             _open: None,
+            _ip: None,
             pending_in: AtomicU64::new(0),
             pending_out: AtomicU64::new(0),
             charged_in: AtomicU64::new(0),
@@ -54,6 +57,11 @@ impl ConnMeter {
     pub fn holding(mut self, open: crate::limits::OpenConnection) -> Self {
         self._open = Some(open);
         self
+    }
+
+    /// Keep the address's place as long as this meter lives.
+    pub fn hold_ip(&mut self, slot: crate::limits::per_ip::IpSlot) {
+        self._ip = Some(slot);
     }
 
     /// `n` bytes read (`out` false) or written, charged to the label.

@@ -3,6 +3,8 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::Draft;
+use crate::limits::keyed::refused;
+use crate::limits::{ClientIp, Key};
 use crate::metrics::Label;
 use crate::net::Conn;
 use crate::transport::{RoomPath, validate_user};
@@ -48,32 +50,33 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
-/// `--publish-rate-limit`: 429 with `Retry-After` past this connection's tokens.
-pub(crate) fn rate_limit(app: &AppState, conn: &Conn) -> Result<(), ApiError> {
-    let Some(limit) = &app.config.publish_rate_limit else {
-        return Ok(());
-    };
-    conn.take_token(limit).map_err(|wait| {
-        app.limit_metrics
-            .rate_limited
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ApiError::RateLimited {
-            limit: format!("{}/s", limit.per_sec),
-            retry_after_ms: wait.as_millis() as u64,
-        }
-    })
+/// `--publish-rate-limit` (this connection's tokens), then the address's
+/// and the user's budgets: 429 with `Retry-After` when one is spent.
+pub(crate) fn rate_limit(
+    app: &AppState,
+    conn: &Conn,
+    ip: ClientIp,
+    auth: &crate::auth::Auth,
+) -> Result<(), ApiError> {
+    if let Some(limit) = &app.config.publish_rate_limit {
+        conn.take_token(limit)
+            .map_err(|wait| refused(&app.limit_metrics, limit, Key::Connection, wait))?;
+    }
+    app.publishers
+        .check(&app.limit_metrics, ip.0, auth.0.as_ref())
 }
 
 /// `POST /api/rooms/{room}/messages` → `201 {"id","ts_us"}`.
 pub async fn publish(
     State(app): State<AppState>,
     conn: Conn,
+    ip: ClientIp,
     auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     JsonBody(p): JsonBody<PublishRequest>,
 ) -> Result<Response, ApiError> {
     conn.label(Label::Publish);
-    rate_limit(&app, &conn)?;
+    rate_limit(&app, &conn, ip, &auth)?;
     validate_user(&p.user)?;
     auth.check_user(&p.user)?;
     let room = app.hub.room(&room);
@@ -92,12 +95,13 @@ pub async fn publish(
 pub async fn typing(
     State(app): State<AppState>,
     conn: Conn,
+    ip: ClientIp,
     auth: crate::auth::Auth,
     RoomPath(room): RoomPath,
     JsonBody(t): JsonBody<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
     conn.label(Label::Publish);
-    rate_limit(&app, &conn)?;
+    rate_limit(&app, &conn, ip, &auth)?;
     validate_user(&t.user)?;
     auth.check_user(&t.user)?;
     app.hub

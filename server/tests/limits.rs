@@ -154,7 +154,16 @@ async fn publishing_past_the_rate_limit_gets_429_then_close_1008() {
         errors, 6,
         "twice the burst of 3 error frames before the close"
     );
-    assert!(srv.metric("rtbench_server_rate_limited_total").await >= 8);
+    let text = srv.metrics().await;
+    let per_connection = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("rtbench_server_rate_limited_total{key=\"connection\"} ")?
+                .parse::<i64>()
+                .ok()
+        })
+        .expect("rate_limited_total{key=connection}");
+    assert!(per_connection >= 8, "{per_connection}");
     // Others are unaffected.
     assert!(!srv.publish("rl", "other", "fine").await.is_empty());
 }

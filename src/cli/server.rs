@@ -73,6 +73,24 @@ pub struct ServerArgs {
     /// 1013); keep it below the process's descriptor limit (checked at start)
     #[arg(long, default_value_t = defaults().max_connections, value_parser = parse_count_usize)]
     max_connections: usize,
+    /// Open connections from one client address (IPv6: per /64) beyond
+    /// this are answered 429 with Retry-After before any upgrade, e.g. 100
+    /// [default: off]
+    #[arg(long, value_name = "N", value_parser = parse_count_usize)]
+    max_connections_per_ip: Option<usize>,
+    /// New connections per client address, a rate with an optional burst
+    /// as --publish-rate-limit takes it, e.g. 20/s:50: past it a new
+    /// connection is answered 429 with Retry-After before any upgrade
+    /// [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    max_new_connections_per_ip: Option<server::limits::RateLimit>,
+    /// Reverse proxies (addresses or CIDRs, comma-separated, e.g.
+    /// 10.0.0.0/8,::1) whose X-Forwarded-For or Forwarded: for= names the
+    /// client for the per-address limits (the right-most hop that is not one
+    /// of them); from any other peer those headers are ignored. A listed
+    /// proxy is not limited by --max-connections-per-ip [default: none]
+    #[arg(long, value_name = "CIDRS", value_delimiter = ',', value_parser = server::limits::proxy::parse_cidr)]
+    trusted_proxies: Vec<server::limits::proxy::IpNet>,
     /// Long polls held at once beyond this are answered 503
     #[arg(long, default_value_t = defaults().max_long_polls, value_parser = parse_count_usize)]
     max_long_polls: usize,
@@ -81,6 +99,17 @@ pub struct ServerArgs {
     /// after twice its burst of refusals in a row, close 1008 [default: off]
     #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
     publish_rate_limit: Option<server::limits::RateLimit>,
+    /// Publish rate per client address over all its connections (IPv6: per
+    /// /64), same syntax as --publish-rate-limit, e.g. 20/s:40: a client
+    /// that reconnects for every publish is still limited. Clients behind
+    /// one NAT share it [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    publish_rate_limit_per_ip: Option<server::limits::RateLimit>,
+    /// Publish rate per authenticated user (the token's `sub`, with
+    /// --auth-token-secret) from any address or connection, e.g. 10/s:20
+    /// [default: off]
+    #[arg(long, value_name = "RATE", value_parser = server::limits::RateLimit::parse)]
+    publish_rate_limit_per_user: Option<server::limits::RateLimit>,
     /// Browser origins (besides this server's own) allowed to open a
     /// WebSocket or call the API, comma-separated, e.g.
     /// https://chat.example.com; others get 403 [default: any]
@@ -214,7 +243,12 @@ impl ServerArgs {
             broker: self.broker.0.clone(),
             max_connections: self.max_connections,
             max_long_polls: self.max_long_polls,
+            max_connections_per_ip: self.max_connections_per_ip,
+            trusted_proxies: self.trusted_proxies.clone(),
+            max_new_connections_per_ip: self.max_new_connections_per_ip,
             publish_rate_limit: self.publish_rate_limit,
+            publish_rate_limit_per_ip: self.publish_rate_limit_per_ip,
+            publish_rate_limit_per_user: self.publish_rate_limit_per_user,
             allowed_origins: self.allowed_origins.clone(),
             auth_secret: self.auth_token_secret.clone(),
             header_read_timeout: self.header_read_timeout.0,

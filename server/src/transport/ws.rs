@@ -14,7 +14,8 @@ use crate::AppState;
 use crate::auth::{Auth, Refused};
 use crate::error::ApiError;
 use crate::hub::{Backlog, Delivery, Draft, Room, Start};
-use crate::limits::{Bucket, RateLimit};
+use crate::limits::keyed::refused;
+use crate::limits::{Bucket, ClientIp, Key, RateLimit};
 use crate::metrics::Label;
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -73,7 +74,7 @@ impl Endpoint for Ws {
     }
 }
 
-pub async fn handler(sub: Subscription<Ws>) -> Response {
+pub async fn handler(ip: ClientIp, sub: Subscription<Ws>) -> Response {
     let Subscription {
         app,
         auth,
@@ -89,7 +90,9 @@ pub async fn handler(sub: Subscription<Ws>) -> Response {
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(session(app, room, params, auth, socket)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(session(app, room, params, (auth, ip), socket))
+        })
 }
 
 fn text_frame(frame: &ServerFrame) -> Message {
@@ -140,44 +143,53 @@ enum Next {
     Closing,
 }
 
-/// `--publish-rate-limit` on one socket: its bucket, and refusals in a row.
+/// The publish limits of one socket: its own bucket (`--publish-rate-limit`),
+/// its address's and its user's (see [`crate::limits::keyed`]), and
+/// refusals in a row.
 struct Limiter {
-    limit: RateLimit,
-    bucket: Bucket,
+    own: Option<(RateLimit, Bucket)>,
+    ip: ClientIp,
     strikes: u32,
 }
 
 impl Limiter {
-    fn new(limit: RateLimit) -> Self {
+    fn new(app: &AppState, ip: ClientIp) -> Self {
         Limiter {
-            limit,
-            bucket: Bucket::new(&limit),
+            own: app.config.publish_rate_limit.map(|l| (l, Bucket::new(&l))),
+            ip,
             strikes: 0,
         }
     }
 
+    /// The budgets in order; the burst of the one that refused.
+    fn take(&mut self, app: &AppState, auth: &Auth) -> Result<(), (ApiError, f64)> {
+        let metrics = &app.limit_metrics;
+        if let Some((limit, bucket)) = &mut self.own {
+            bucket
+                .take(limit)
+                .map_err(|wait| (refused(metrics, limit, Key::Connection, wait), limit.burst))?;
+        }
+        app.publishers
+            .check(metrics, self.ip.0, auth.0.as_ref())
+            .map_err(|e| (e, app.publishers.max_burst()))
+    }
+
     /// `None` to go on; a reply (error frame) or, after the client kept
     /// flooding past twice its burst of refusals, a 1008 close.
-    fn check(app: &AppState, l: &mut Option<Limiter>) -> Option<Next> {
-        let l = l.as_mut()?;
-        match l.bucket.take(&l.limit) {
+    fn check(&mut self, app: &AppState, auth: &Auth) -> Option<Next> {
+        match self.take(app, auth) {
             Ok(()) => {
-                l.strikes = 0;
+                self.strikes = 0;
                 None
             }
-            Err(wait) => {
-                app.limit_metrics.rate_limited.fetch_add(1, Relaxed);
-                l.strikes += 1;
-                if f64::from(l.strikes) > 2.0 * l.limit.burst {
+            Err((e, burst)) => {
+                self.strikes += 1;
+                if f64::from(self.strikes) > 2.0 * burst {
                     return Some(Next::Close(close(
                         CLOSE_POLICY,
                         "publish rate limit exceeded repeatedly (--publish-rate-limit)".into(),
                     )));
                 }
-                let e = ApiError::RateLimited {
-                    limit: format!("{}/s", l.limit.per_sec),
-                    retry_after_ms: wait.as_millis() as u64,
-                };
                 Some(Next::Reply(refusal(&e)))
             }
         }
@@ -198,7 +210,7 @@ struct Client<'a> {
     /// `?user=` of the connection: typing without a user names this one.
     user: Option<&'a str>,
     auth: &'a Auth,
-    limiter: Option<Limiter>,
+    limiter: Limiter,
 }
 
 impl Client<'_> {
@@ -257,7 +269,7 @@ impl Client<'_> {
                 ));
             }
         };
-        if let Some(next) = Limiter::check(self.app, &mut self.limiter) {
+        if let Some(next) = self.limiter.check(self.app, self.auth) {
             return next;
         }
         match frame {
@@ -302,7 +314,7 @@ async fn session(
     app: AppState,
     room: Arc<Room>,
     params: Params,
-    auth: Auth,
+    (auth, ip): (Auth, ClientIp),
     mut socket: WebSocket,
 ) {
     let _presence = params.user.as_deref().map(|u| room.join(u));
@@ -319,7 +331,7 @@ async fn session(
         room: &room,
         user: params.user.as_deref(),
         auth: &auth,
-        limiter: app.config.publish_rate_limit.map(Limiter::new),
+        limiter: Limiter::new(&app, ip),
     };
     let last_id = sub.backlog.cursor;
     if let Some(bye) = live(&mut client, &mut socket, &mut sub.rx, last_id).await {

@@ -6,7 +6,8 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::hub::{Delivery, Draft, PresenceGuard, Room, Start};
-use crate::limits::Bucket;
+use crate::limits::keyed::refused;
+use crate::limits::{Bucket, ClientIp, Key};
 use crate::metrics::Label;
 use crate::transport::{parse_cursor, validate_user};
 use protocol::socketio::{Namespace, SioPacket, event_message};
@@ -43,6 +44,8 @@ pub(super) struct Client {
     pub pending: Option<(Arc<Room>, Start)>,
     pub sub: Option<Sub>,
     pub bucket: Option<Bucket>,
+    /// The handshake's client address, for `--publish-rate-limit-per-ip`.
+    pub ip: ClientIp,
 }
 
 /// CONNECT's auth payload.
@@ -234,19 +237,19 @@ impl Client {
         })
     }
 
-    /// `--publish-rate-limit` on this session, as on a WebSocket.
+    /// The publish limits of this session, as on a WebSocket: its own
+    /// bucket, then its address's and its user's.
     fn rate_limit(&mut self) -> Result<(), ApiError> {
-        let (Some(limit), Some(bucket)) = (&self.app.config.publish_rate_limit, &mut self.bucket)
-        else {
-            return Ok(());
-        };
-        bucket.take(limit).map_err(|wait| {
-            self.app.limit_metrics.rate_limited.fetch_add(1, Relaxed);
-            ApiError::RateLimited {
-                limit: format!("{}/s", limit.per_sec),
-                retry_after_ms: wait.as_millis() as u64,
-            }
-        })
+        let metrics = &self.app.limit_metrics;
+        if let (Some(limit), Some(bucket)) = (&self.app.config.publish_rate_limit, &mut self.bucket)
+        {
+            bucket
+                .take(limit)
+                .map_err(|wait| refused(metrics, limit, Key::Connection, wait))?;
+        }
+        self.app
+            .publishers
+            .check(metrics, self.ip.0, self.auth.0.as_ref())
     }
 
     async fn publish(&mut self, arg: &str) -> Result<String, ApiError> {

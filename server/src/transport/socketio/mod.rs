@@ -130,8 +130,9 @@ pub(crate) async fn handler(State(app): State<AppState>, req: Request) -> Respon
         if parts.method != Method::GET {
             return engine_error(2, "Bad handshake method");
         }
+        let Ok(ip) = crate::limits::ClientIp::from_request_parts(&mut parts, &app).await;
         return match Subscription::<SocketIo>::from_request_parts(&mut parts, &app).await {
-            Ok(sub) => handshake(sub),
+            Ok(sub) => handshake(sub, ip),
             Err(r) => r,
         };
     };
@@ -156,7 +157,7 @@ pub(crate) async fn handler(State(app): State<AppState>, req: Request) -> Respon
 }
 
 /// A new session: its handle, its task's state, and the open packet.
-fn handshake(sub: Subscription<SocketIo>) -> Response {
+fn handshake(sub: Subscription<SocketIo>, ip: crate::limits::ClientIp) -> Response {
     let Subscription {
         app,
         auth,
@@ -183,6 +184,7 @@ fn handshake(sub: Subscription<SocketIo>) -> Response {
             .config
             .publish_rate_limit
             .map(|l| crate::limits::Bucket::new(&l)),
+        ip,
     };
     let polling = matches!(admit, Admit::Polling);
     let open = EnginePacket::Open(Handshake {

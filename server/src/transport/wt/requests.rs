@@ -34,6 +34,8 @@ pub(super) struct Ctx {
     pub transport: Transport,
     /// The session's meter: its publish-rate bucket.
     pub conn: Conn,
+    /// The session's client address, for `--publish-rate-limit-per-ip`.
+    pub ip: crate::limits::ClientIp,
 }
 
 /// Serves one request stream until the client finishes it or breaks it.
@@ -127,7 +129,7 @@ impl Ctx {
         if len.saturating_sub(MESSAGE_TYPE_TAG) > limit {
             return Err(ApiError::TooLarge { limit });
         }
-        crate::publish::rate_limit(&self.app, &self.conn)?;
+        crate::publish::rate_limit(&self.app, &self.conn, self.ip, &self.auth)?;
         validate_user(&p.user)?;
         self.auth.check_user(&p.user)?;
         self.app.metrics.label(Label::Publish).requests.add(1);
@@ -144,7 +146,7 @@ impl Ctx {
                 "typing needs a user: open the session with ?user=NAME or send {\"type\":\"typing\",\"user\":NAME}".into(),
             ));
         };
-        crate::publish::rate_limit(&self.app, &self.conn)?;
+        crate::publish::rate_limit(&self.app, &self.conn, self.ip, &self.auth)?;
         validate_user(u)?;
         self.auth.check_user(u)?;
         let typing = Draft {

@@ -1,5 +1,6 @@
 //! Limits that keep one misbehaving client from hurting the others: open
-//! connections, open long polls, a publish rate per connection, and which
+//! connections, open long polls, a publish rate per connection, address and
+//! user ([`keyed`]), and which
 //! browser origins may connect. Each refusal is counted in `/metrics`. All
 //! are a counter compare or a branch when off, so the benchmark path pays
 //! nothing measurable for them.
@@ -13,6 +14,10 @@ use axum::response::{IntoResponse, Response};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::{Duration, Instant};
+
+pub mod keyed;
+pub mod per_ip;
+pub mod proxy;
 
 /// `--publish-rate-limit 50/s` with a burst: a token bucket per connection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +57,7 @@ impl RateLimit {
     }
 }
 
-/// One connection's tokens.
+/// One key's tokens (a connection, an address or a user).
 #[derive(Debug)]
 pub struct Bucket {
     tokens: f64,
@@ -65,6 +70,18 @@ impl Bucket {
             tokens: limit.burst,
             at: Instant::now(),
         }
+    }
+
+    /// Whether the bucket has refilled to its burst by `now`: dropping it
+    /// then forgets nothing.
+    pub fn is_full(&self, limit: &RateLimit, now: Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * limit.per_sec;
+        self.tokens + refill >= limit.burst
+    }
+
+    /// When a token was last taken (or asked for).
+    pub fn last_used(&self) -> Instant {
+        self.at
     }
 
     /// Take one token, or say how long until one is there.
@@ -88,8 +105,13 @@ pub struct LimitMetrics {
     pub open_connections: AtomicI64,
     pub open_long_polls: AtomicI64,
     pub rejected_connections: AtomicU64,
+    /// Connections refused past `--max-connections-per-ip`.
+    pub rejected_per_ip: AtomicU64,
+    /// Connections refused past `--max-new-connections-per-ip`.
+    pub rejected_new_per_ip: AtomicU64,
     pub rejected_long_polls: AtomicU64,
-    pub rate_limited: AtomicU64,
+    /// Publishes refused, by the key whose bucket was empty.
+    pub rate_limited: RateLimited,
     pub rejected_origins: AtomicU64,
     pub auth_failures: AtomicU64,
     /// Connections dropped because the client stopped reading.
@@ -104,7 +126,19 @@ impl LimitMetrics {
     /// Prometheus text for the limits.
     pub fn prometheus(&self, out: &mut String) {
         use std::fmt::Write as _;
-        let rows: [(&str, &str, &str, i64); 10] = [
+        let rows: [(&str, &str, &str, i64); 11] = [
+            (
+                "rtbench_server_rejected_new_connections_per_ip_total",
+                "counter",
+                "Connections refused past --max-new-connections-per-ip (429).",
+                self.rejected_new_per_ip.load(Relaxed) as i64,
+            ),
+            (
+                "rtbench_server_rejected_connections_per_ip_total",
+                "counter",
+                "Connections refused past --max-connections-per-ip (429).",
+                self.rejected_per_ip.load(Relaxed) as i64,
+            ),
             (
                 "rtbench_server_stalled_subscribers_total",
                 "counter",
@@ -154,12 +188,6 @@ impl LimitMetrics {
                 self.rejected_long_polls.load(Relaxed) as i64,
             ),
             (
-                "rtbench_server_rate_limited_total",
-                "counter",
-                "Publishes refused by --publish-rate-limit (429 / WebSocket error frame).",
-                self.rate_limited.load(Relaxed) as i64,
-            ),
-            (
                 "rtbench_server_rejected_origins_total",
                 "counter",
                 "Requests refused for a disallowed Origin (403).",
@@ -172,6 +200,74 @@ impl LimitMetrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
         }
+        self.rate_limited.prometheus(out);
+    }
+}
+
+/// Which bucket refused a publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Connection,
+    Address,
+    User,
+}
+
+impl Key {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Key::Connection => "connection",
+            Key::Address => "address",
+            Key::User => "user",
+        }
+    }
+}
+
+/// Refused publishes by [`Key`].
+#[derive(Debug, Default)]
+pub struct RateLimited([AtomicU64; 3]);
+
+impl RateLimited {
+    pub fn add(&self, key: Key) {
+        self.0[key as usize].fetch_add(1, Relaxed);
+    }
+
+    pub fn get(&self, key: Key) -> u64 {
+        self.0[key as usize].load(Relaxed)
+    }
+
+    fn prometheus(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let name = "rtbench_server_rate_limited_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Publishes refused by --publish-rate-limit (per connection), \
+             --publish-rate-limit-per-ip or --publish-rate-limit-per-user (429 / error frame), \
+             by the key whose budget was spent.\n# TYPE {name} counter"
+        );
+        for key in [Key::Connection, Key::Address, Key::User] {
+            let _ = writeln!(out, "{name}{{key=\"{}\"}} {}", key.as_str(), self.get(key));
+        }
+    }
+}
+
+/// The client's address as the limits see it: the TCP peer's, or the one a
+/// trusted proxy forwarded (see [`proxy`]). Set on
+/// every request of a connection; `None` in router tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or_default())
     }
 }
 
