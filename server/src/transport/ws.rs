@@ -187,7 +187,7 @@ impl Limiter {
                 if f64::from(self.strikes) > 2.0 * burst {
                     return Some(Next::Close(close(
                         CLOSE_POLICY,
-                        "publish rate limit exceeded repeatedly (--publish-rate-limit)".into(),
+                        "publish rate limit exceeded repeatedly".into(),
                     )));
                 }
                 Some(Next::Reply(refusal(&e)))
