@@ -100,7 +100,7 @@ impl AppState {
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_message_bytes;
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(page::index))
         .route(
             "/api/rooms/{room}/messages",
@@ -127,10 +127,13 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::origins,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
+        ));
+    // Every request would pay for the layer; only proxies' need it.
+    if !state.config.trusted_proxies.is_empty() {
+        router = router.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::proxy::client_ip,
-        ))
-        .with_state(state)
+        ));
+    }
+    router.with_state(state)
 }

@@ -24,11 +24,10 @@ pub(crate) async fn connection(
 ) {
     // Latency is the product: never let Nagle hold a small frame back.
     let _ = stream.set_nodelay(true);
-    let ip = crate::limits::ClientIp(stream.peer_addr().ok().map(|a| a.ip()));
     // Two heartbeats without write progress: the peer stopped reading.
     let counted = Counted::new(stream, meter.clone(), state.config.heartbeat * 2);
     let Some(acceptor) = tls else {
-        return serve(TokioIo::new(counted), false, router, (meter, ip), &state).await;
+        return serve(TokioIo::new(counted), false, router, meter, &state).await;
     };
     // A peer that never finishes its handshake is cut off like a slowloris.
     let handshake = tokio::time::timeout(
@@ -44,7 +43,7 @@ pub(crate) async fn connection(
                     .http2_connections
                     .fetch_add(1, Ordering::Relaxed);
             }
-            serve(TokioIo::new(s), h2, router, (meter, ip), &state).await
+            serve(TokioIo::new(s), h2, router, meter, &state).await
         }
         _ => {
             state
@@ -92,19 +91,13 @@ async fn plain_http_on_tls_port<S: tokio::io::AsyncWrite + Unpin>(mut stream: S)
 
 /// HTTP on an open connection until it ends or the server shuts down (then
 /// gracefully: requests in flight finish, within the shutdown deadline).
-async fn serve<I>(
-    io: I,
-    h2: bool,
-    router: Router,
-    (meter, ip): (Arc<ConnMeter>, crate::limits::ClientIp),
-    state: &AppState,
-) where
+async fn serve<I>(io: I, h2: bool, router: Router, meter: Arc<ConnMeter>, state: &AppState)
+where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(meter.clone());
-            req.extensions_mut().insert(ip);
             router.clone().oneshot(req)
         });
     macro_rules! drive {

@@ -220,7 +220,9 @@ fn admit(
     // The place is given back when the socket closes, also after a
     // WebSocket upgrade (the meter lives as long).
     let slot = limits::OpenConnection(limits.clone());
-    let mut meter = ConnMeter::new(state.metrics.clone()).holding(slot);
+    let mut meter = ConnMeter::new(state.metrics.clone())
+        .holding(slot)
+        .with_peer(peer.ip());
     let refusal = if open >= state.config.max_connections as i64 {
         limits.rejected_connections.fetch_add(1, Ordering::Relaxed);
         Some(routers.busy.clone())

@@ -30,6 +30,9 @@ pub struct ConnMeter {
     _open: Option<crate::limits::OpenConnection>,
     /// The place under `--max-connections-per-ip`, until the socket closes.
     _ip: Option<crate::limits::per_ip::IpSlot>,
+    /// The TCP peer's address: carried here rather than as a second request
+    /// extension, which would cost every request a map allocation.
+    peer: Option<std::net::IpAddr>,
     pending_in: AtomicU64,
     pending_out: AtomicU64,
     /// Bytes charged to the current label, for [`ConnMeter::move_to`].
@@ -45,6 +48,7 @@ impl ConnMeter {
             label: AtomicU8::new(UNLABELED),
             _open: None,
             _ip: None,
+            peer: None,
             pending_in: AtomicU64::new(0),
             pending_out: AtomicU64::new(0),
             charged_in: AtomicU64::new(0),
@@ -57,6 +61,17 @@ impl ConnMeter {
     pub fn holding(mut self, open: crate::limits::OpenConnection) -> Self {
         self._open = Some(open);
         self
+    }
+
+    /// The connection's TCP peer.
+    pub fn with_peer(mut self, ip: std::net::IpAddr) -> Self {
+        self.peer = Some(ip);
+        self
+    }
+
+    /// The connection's TCP peer, if known.
+    pub fn peer(&self) -> Option<std::net::IpAddr> {
+        self.peer
     }
 
     /// Keep the address's place as long as this meter lives.

@@ -250,9 +250,9 @@ impl RateLimited {
     }
 }
 
-/// The client's address as the limits see it: the TCP peer's, or the one a
-/// trusted proxy forwarded (see [`proxy`]). Set on
-/// every request of a connection; `None` in router tests.
+/// The client's address as the limits see it: the one a trusted proxy
+/// forwarded (see [`proxy`]), else the connection's TCP peer (its
+/// [`crate::net::ConnMeter`]); `None` in router tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
@@ -263,11 +263,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ClientIp>()
-            .copied()
-            .unwrap_or_default())
+        let ext = &parts.extensions;
+        Ok(ext.get::<ClientIp>().copied().unwrap_or_else(|| {
+            ClientIp(
+                ext.get::<std::sync::Arc<crate::net::ConnMeter>>()
+                    .and_then(|m| m.peer()),
+            )
+        }))
     }
 }
 

@@ -82,15 +82,19 @@ pub fn client_of(list: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
     client
 }
 
-/// The middleware: replace the request's [`ClientIp`] when its peer is a
-/// trusted proxy.
+/// The middleware, layered only with `--trusted-proxies`: gives the request
+/// the forwarded [`ClientIp`] when its peer is a trusted proxy.
 pub async fn client_ip(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let list = &app.config.trusted_proxies;
-    if !list.is_empty()
-        && let Some(&ClientIp(Some(peer))) = req.extensions().get::<ClientIp>()
-    {
+    let peer = req
+        .extensions()
+        .get::<std::sync::Arc<crate::net::ConnMeter>>()
+        .and_then(|m| m.peer());
+    if let Some(peer) = peer {
         let ip = client_of(list, peer, req.headers());
-        req.extensions_mut().insert(ClientIp(Some(ip)));
+        if ip != peer {
+            req.extensions_mut().insert(ClientIp(Some(ip)));
+        }
     }
     next.run(req).await
 }
