@@ -22,7 +22,7 @@ bin=target/release/rtbench
 coproc SERVER { exec "$bin" server --addr 127.0.0.1:0 2>"$out/server.log"; }
 server_pid=$SERVER_PID
 read -r line <&"${SERVER[0]}"
-url=$(echo "$line" | sed -E 's/.*"(http[^"]+)".*/\1/')
+url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 cleanup() { kill "$server_pid" 2>/dev/null || true; kill "${ws_pid:-}" "${sse_pid:-}" 2>/dev/null || true; }
 trap cleanup EXIT
 echo "soak: server $url (pid $server_pid); $clients WS + $clients SSE clients, $rate msg/s each, warm-up $warmup, $duration measured"
