@@ -11,7 +11,7 @@ use redis::{AsyncConnectionConfig, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// INCR the counter (never below the caller's floor), XADD with id `0-N`.
 const PUBLISH_LUA: &str = r"
@@ -38,7 +38,9 @@ impl RedisBroker {
             url: shown.clone(),
             why,
         };
-        let client = redis::Client::open(url).map_err(|e| err(e.to_string()))?;
+        let client = redis::Client::open(url)
+            .and_then(|c| redis::Client::open(abortive(c.get_connection_info())))
+            .map_err(|e| err(e.to_string()))?;
         let broker = Arc::new(RedisBroker {
             client,
             url: shown.clone(),
@@ -89,14 +91,36 @@ impl RedisBroker {
         &self,
         cmd: redis::Cmd,
     ) -> Result<T, BrokerError> {
-        let mut c = self.connection().await?;
-        let started = Instant::now();
-        let r = cmd.query_async::<T>(&mut c).await;
-        self.metrics.broker_rtt(started.elapsed());
-        r.map_err(|e| {
-            self.reset();
-            self.error(e)
-        })
+        self.call(|mut c| async move { cmd.query_async::<T>(&mut c).await })
+            .await
+    }
+
+    /// Runs `op` on the shared connection, (re)connecting first if needed,
+    /// all within [`COMMAND_TIMEOUT`]. One deadline for both: while Redis is
+    /// unreachable, requests queued behind a reconnect would otherwise each
+    /// wait for the one before and then spend a connect timeout of their own.
+    pub(super) async fn call<T, F, Fut>(&self, op: F) -> Result<T, BrokerError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let attempt = async {
+            let c = self.connection().await?;
+            let started = Instant::now();
+            let r = op(c).await;
+            self.metrics.broker_rtt(started.elapsed());
+            r.map_err(|e| {
+                self.reset();
+                self.error(e)
+            })
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT, attempt).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.reset();
+                Err(self.error(format_args!("no answer within {COMMAND_TIMEOUT:?}")))
+            }
+        }
     }
 
     pub(super) fn reset(&self) {
@@ -115,23 +139,16 @@ impl RedisBroker {
         kind: Kind,
         body: &str,
     ) -> Result<u64, BrokerError> {
-        let mut c = self.connection().await?;
-        let started = Instant::now();
-        let r: Result<u64, _> = self
-            .script
+        let mut invocation = self.script.prepare_invoke();
+        invocation
             .key(stream_key(room))
             .key(counter_key(room))
             .arg(floor)
             .arg(self.history)
             .arg(kind_str(kind))
-            .arg(body)
-            .invoke_async(&mut c)
-            .await;
-        self.metrics.broker_rtt(started.elapsed());
-        r.map_err(|e| {
-            self.reset();
-            self.error(e)
-        })
+            .arg(body);
+        self.call(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
     }
 
     /// Entries with ids `from..=to` still in Redis (a cursor older than the
@@ -166,6 +183,16 @@ impl RedisBroker {
             }
         }
     }
+}
+
+/// The connection settings with `SO_LINGER` 0: a connection given up on
+/// (a command timed out, the network to Redis is cut) is reset, its unsent
+/// commands discarded. Closed gracefully, the kernel would keep
+/// retransmitting them, and once the network heals Redis would run a
+/// publish its server already answered 503 for.
+fn abortive(info: &redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let tcp = info.tcp_settings().clone().set_linger_time(Duration::ZERO);
+    info.clone().set_tcp_settings(tcp)
 }
 
 /// `redis://:secret@host` → `redis://***@host`.
