@@ -251,7 +251,15 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
     let results = run.finish(Duration::from_secs(60)).await;
     let c = &results.file.transports[0].counts;
     assert_eq!(c.lost, 0, "everything acknowledged arrived: {c:?}");
-    assert_eq!(c.delivered, c.expected, "{c:?}");
+    // A publish may be stored yet answered 503 (Redis stopping before its
+    // reply went out, or answering after the instance's deadline): an
+    // error to the publisher, delivered to every subscriber. The one
+    // publisher has one publish in flight at a time: one such message at most.
+    assert_eq!(c.delivered, c.expected + c.unexpected, "{c:?}");
+    assert!(
+        c.unexpected == 0 || c.unexpected == 20,
+        "all or none: {c:?}"
+    );
     assert!(
         c.publish_errors > 0,
         "publishes failed while Redis was down: {c:?}"

@@ -10,7 +10,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// INCR the counter (never below the caller's floor), XADD with id `0-N`.
@@ -44,7 +44,8 @@ impl RedisBroker {
         let broker = Arc::new(RedisBroker {
             client,
             url: shown.clone(),
-            conn: tokio::sync::Mutex::new(None),
+            conn: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(0),
             script: redis::Script::new(PUBLISH_LUA),
             history: config.history.max(1),
             instance: format!("{:016x}", instance_id()),
@@ -68,10 +69,15 @@ impl RedisBroker {
         }
     }
 
-    pub(super) async fn connection(&self) -> Result<MultiplexedConnection, BrokerError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
+    /// The shared connection and its number, connecting first if there is
+    /// none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), BrokerError> {
+        if let Some(c) = self.shared().clone() {
+            return Ok(c);
+        }
+        let mut made = self.connecting.lock().await;
+        if let Some(c) = self.shared().clone() {
+            return Ok(c);
         }
         let cfg = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
@@ -81,8 +87,23 @@ impl RedisBroker {
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
             .map_err(|e| self.error(e))?;
-        *slot = Some(c.clone());
-        Ok(c)
+        *made += 1;
+        *self.shared() = Some((*made, c.clone()));
+        Ok((*made, c))
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Option<(u64, MultiplexedConnection)>> {
+        // Only whole-value replacements happen under this lock.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops connection `number` if it is still the shared one: the next
+    /// call reconnects, and once no request holds it its socket is reset.
+    fn reset(&self, number: u64) {
+        let mut slot = self.shared();
+        if slot.as_ref().is_some_and(|(n, _)| *n == number) {
+            *slot = None;
+        }
     }
 
     /// Run one command; on failure the connection is dropped so the next
@@ -104,29 +125,23 @@ impl RedisBroker {
         F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        let mut used = None;
         let attempt = async {
-            let c = self.connection().await?;
+            let (number, c) = self.connection().await?;
+            used = Some(number);
             let started = Instant::now();
             let r = op(c).await;
             self.metrics.broker_rtt(started.elapsed());
-            r.map_err(|e| {
-                self.reset();
-                self.error(e)
-            })
+            r.map_err(|e| self.error(e))
         };
-        match tokio::time::timeout(COMMAND_TIMEOUT, attempt).await {
+        let r = match tokio::time::timeout(COMMAND_TIMEOUT, attempt).await {
             Ok(r) => r,
-            Err(_) => {
-                self.reset();
-                Err(self.error(format_args!("no answer within {COMMAND_TIMEOUT:?}")))
-            }
+            Err(_) => Err(self.error(format_args!("no answer within {COMMAND_TIMEOUT:?}"))),
+        };
+        if let (Err(_), Some(number)) = (&r, used) {
+            self.reset(number);
         }
-    }
-
-    pub(super) fn reset(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            *slot = None;
-        }
+        r
     }
 
     /// Store a message: returns its id. `floor` is the newest id this
