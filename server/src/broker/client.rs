@@ -10,8 +10,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// INCR the counter (never below the caller's floor), XADD with id `0-N`.
 const PUBLISH_LUA: &str = r"
@@ -38,11 +38,14 @@ impl RedisBroker {
             url: shown.clone(),
             why,
         };
-        let client = redis::Client::open(url).map_err(|e| err(e.to_string()))?;
+        let client = redis::Client::open(url)
+            .and_then(|c| redis::Client::open(abortive(c.get_connection_info())))
+            .map_err(|e| err(e.to_string()))?;
         let broker = Arc::new(RedisBroker {
             client,
             url: shown.clone(),
-            conn: tokio::sync::Mutex::new(None),
+            conn: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(0),
             script: redis::Script::new(PUBLISH_LUA),
             history: config.history.max(1),
             instance: format!("{:016x}", instance_id()),
@@ -66,10 +69,15 @@ impl RedisBroker {
         }
     }
 
-    pub(super) async fn connection(&self) -> Result<MultiplexedConnection, BrokerError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
+    /// The shared connection and its number, connecting first if there is
+    /// none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), BrokerError> {
+        if let Some(c) = self.shared().clone() {
+            return Ok(c);
+        }
+        let mut made = self.connecting.lock().await;
+        if let Some(c) = self.shared().clone() {
+            return Ok(c);
         }
         let cfg = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
@@ -79,8 +87,23 @@ impl RedisBroker {
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
             .map_err(|e| self.error(e))?;
-        *slot = Some(c.clone());
-        Ok(c)
+        *made += 1;
+        *self.shared() = Some((*made, c.clone()));
+        Ok((*made, c))
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Option<(u64, MultiplexedConnection)>> {
+        // Only whole-value replacements happen under this lock.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops connection `number` if it is still the shared one: the next
+    /// call reconnects, and once no request holds it its socket is reset.
+    fn reset(&self, number: u64) {
+        let mut slot = self.shared();
+        if slot.as_ref().is_some_and(|(n, _)| *n == number) {
+            *slot = None;
+        }
     }
 
     /// Run one command; on failure the connection is dropped so the next
@@ -89,20 +112,36 @@ impl RedisBroker {
         &self,
         cmd: redis::Cmd,
     ) -> Result<T, BrokerError> {
-        let mut c = self.connection().await?;
-        let started = Instant::now();
-        let r = cmd.query_async::<T>(&mut c).await;
-        self.metrics.broker_rtt(started.elapsed());
-        r.map_err(|e| {
-            self.reset();
-            self.error(e)
-        })
+        self.call(|mut c| async move { cmd.query_async::<T>(&mut c).await })
+            .await
     }
 
-    pub(super) fn reset(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            *slot = None;
+    /// Runs `op` on the shared connection, (re)connecting first if needed,
+    /// all within [`COMMAND_TIMEOUT`]. One deadline for both: while Redis is
+    /// unreachable, requests queued behind a reconnect would otherwise each
+    /// wait for the one before and then spend a connect timeout of their own.
+    pub(super) async fn call<T, F, Fut>(&self, op: F) -> Result<T, BrokerError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let mut used = None;
+        let attempt = async {
+            let (number, c) = self.connection().await?;
+            used = Some(number);
+            let started = Instant::now();
+            let r = op(c).await;
+            self.metrics.broker_rtt(started.elapsed());
+            r.map_err(|e| self.error(e))
+        };
+        let r = match tokio::time::timeout(COMMAND_TIMEOUT, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(self.error(format_args!("no answer within {COMMAND_TIMEOUT:?}"))),
+        };
+        if let (Err(_), Some(number)) = (&r, used) {
+            self.reset(number);
         }
+        r
     }
 
     /// Store a message: returns its id. `floor` is the newest id this
@@ -115,23 +154,16 @@ impl RedisBroker {
         kind: Kind,
         body: &str,
     ) -> Result<u64, BrokerError> {
-        let mut c = self.connection().await?;
-        let started = Instant::now();
-        let r: Result<u64, _> = self
-            .script
+        let mut invocation = self.script.prepare_invoke();
+        invocation
             .key(stream_key(room))
             .key(counter_key(room))
             .arg(floor)
             .arg(self.history)
             .arg(kind_str(kind))
-            .arg(body)
-            .invoke_async(&mut c)
-            .await;
-        self.metrics.broker_rtt(started.elapsed());
-        r.map_err(|e| {
-            self.reset();
-            self.error(e)
-        })
+            .arg(body);
+        self.call(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
     }
 
     /// Entries with ids `from..=to` still in Redis (a cursor older than the
@@ -166,6 +198,16 @@ impl RedisBroker {
             }
         }
     }
+}
+
+/// The connection settings with `SO_LINGER` 0: a connection given up on
+/// (a command timed out, the network to Redis is cut) is reset, its unsent
+/// commands discarded. Closed gracefully, the kernel would keep
+/// retransmitting them, and once the network heals Redis would run a
+/// publish its server already answered 503 for.
+fn abortive(info: &redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let tcp = info.tcp_settings().clone().set_linger_time(Duration::ZERO);
+    info.clone().set_tcp_settings(tcp)
 }
 
 /// `redis://:secret@host` → `redis://***@host`.

@@ -71,7 +71,11 @@ pub struct RedisBroker {
     client: redis::Client,
     /// The URL without a password, for messages.
     url: String,
-    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    /// The shared command connection, numbered so that a failure drops only
+    /// the connection it happened on, never a newer one.
+    conn: Mutex<Option<(u64, MultiplexedConnection)>>,
+    /// Held while connecting (one reconnect at a time): connections made.
+    connecting: tokio::sync::Mutex<u64>,
     script: redis::Script,
     history: usize,
     /// Tells this instance's presence fields from others'.

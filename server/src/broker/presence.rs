@@ -6,7 +6,7 @@ use crate::hub::{Draft, Room};
 use protocol::Kind;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 fn unix_ms() -> u64 {
@@ -42,14 +42,9 @@ impl RedisBroker {
                 .ignore();
         }
         pipe.cmd("HGETALL").arg(&key);
-        let mut c = self.connection().await?;
-        let started = Instant::now();
-        let r: Result<(HashMap<String, u64>,), _> = pipe.query_async(&mut c).await;
-        self.metrics.broker_rtt(started.elapsed());
-        let (all,) = r.map_err(|e| {
-            self.reset();
-            self.error(e)
-        })?;
+        let (all,): (HashMap<String, u64>,) = self
+            .call(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
         let users: BTreeSet<String> = all
             .into_iter()
             .filter(|(_, until)| *until > now)
