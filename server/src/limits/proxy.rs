@@ -82,6 +82,26 @@ pub fn client_of(list: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
     client
 }
 
+/// [`client_of`] for a request whose headers are not a [`HeaderMap`] (a
+/// WebTransport session's HTTP/3 fields, by lowercase name): only the
+/// forwarding headers are read, and only when `peer` is trusted.
+pub fn client_of_fields<'a>(
+    list: &[IpNet],
+    peer: IpAddr,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> IpAddr {
+    if !trusted(list, peer) {
+        return peer;
+    }
+    let mut headers = HeaderMap::new();
+    for name in ["x-forwarded-for", "forwarded"] {
+        if let Some(v) = get(name).and_then(|v| v.parse().ok()) {
+            headers.insert(name, v);
+        }
+    }
+    client_of(list, peer, &headers)
+}
+
 /// The middleware, layered only with `--trusted-proxies`: gives the request
 /// the forwarded [`ClientIp`] when its peer is a trusted proxy.
 pub async fn client_ip(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
