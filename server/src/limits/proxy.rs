@@ -154,4 +154,32 @@ mod tests {
         assert_eq!(client_of(&list, ip("10.0.0.1"), &unknown), ip("10.0.0.1"));
         assert!(parse_cidr("10.0.0.0/33").is_err() && parse_cidr("x").is_err());
     }
+
+    #[test]
+    fn http3_fields_are_read_as_headers_only_from_a_trusted_peer() {
+        let list = [parse_cidr("10.0.0.0/8").expect("cidr")];
+        let fields = |name: &str| match name {
+            "x-forwarded-for" => Some("6.6.6.6, 203.0.113.7"),
+            "forwarded" => Some("for=198.51.100.1"),
+            _ => None,
+        };
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), fields),
+            ip("203.0.113.7"),
+            "X-Forwarded-For first"
+        );
+        assert_eq!(
+            client_of_fields(&list, ip("192.0.2.1"), fields),
+            ip("192.0.2.1")
+        );
+        let fwd = |name: &str| (name == "forwarded").then_some("for=198.51.100.1");
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), fwd),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), |_| None),
+            ip("10.0.0.1")
+        );
+    }
 }

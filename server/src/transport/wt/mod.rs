@@ -5,7 +5,10 @@
 //! the same [`Subscription`] steps as every other transport (room, query,
 //! token, user), so a refusal has the same status and body; HTTP/3 lets a
 //! server answer only 403, 404 and 429 before a session exists, so other
-//! refusals accept and close at once with `4000 + status`.
+//! refusals accept and close at once with `4000 + status`. For the
+//! per-address limits a session is one connection of its client address
+//! (forwarded by a trusted proxy, else its UDP peer), checked as a TCP
+//! socket is at accept.
 //!
 //! - `cert`: the certificate (the `--tls-cert` one, or a fresh self-signed one).
 //! - `session`: the server's stream and datagrams.
