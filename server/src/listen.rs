@@ -250,38 +250,18 @@ fn admit(
     }
 }
 
-/// `--max-new-connections-per-ip` and `--max-connections-per-ip` for a peer
-/// that is not a trusted proxy (one carries many clients): the router that
-/// refuses it, or `None` (its place, if counted, is kept by `meter`).
+/// The per-address limits for a TCP peer (see [`limits::per_ip::admit`]):
+/// the router that refuses it, or `None` (its place, if counted, is kept
+/// by `meter`).
 fn per_address(state: &AppState, ip: std::net::IpAddr, meter: &mut ConnMeter) -> Option<Router> {
-    let config = &state.config;
-    if config.trusted_proxies.iter().any(|n| n.contains(&ip)) {
-        return None;
-    }
-    let limits = &state.limit_metrics;
-    if let Some(b) = &state.new_per_ip
-        && let Err(wait) = b.take(&limits::keyed::address_key(ip))
-    {
-        limits.rejected_new_per_ip.fetch_add(1, Ordering::Relaxed);
-        let why = format!(
-            "opening connections faster than {}/s from your address \
-             (--max-new-connections-per-ip); reuse one or retry later",
-            b.limit().per_sec
-        );
-        return Some(refusing_router(why, wait.as_secs_f64().ceil() as u64));
-    }
-    let max = config.max_connections_per_ip?;
-    match state.open_per_ip.try_open(ip, max) {
-        Some(slot) => {
-            meter.hold_ip(slot);
+    match limits::per_ip::admit(state, ip) {
+        Ok(slot) => {
+            if let Some(slot) = slot {
+                meter.hold_ip(slot);
+            }
             None
         }
-        None => {
-            limits.rejected_per_ip.fetch_add(1, Ordering::Relaxed);
-            let why = "too many open connections from your address \
-                       (--max-connections-per-ip); close one or retry later";
-            Some(refusing_router(why.into(), 1))
-        }
+        Err(refused) => Some(refusing_router(refused.why(), refused.retry_after_s())),
     }
 }
 

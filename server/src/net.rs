@@ -26,10 +26,12 @@ pub struct ConnMeter {
     /// `--publish-rate-limit` tokens of this connection (made on first use).
     bucket: std::sync::Mutex<Option<crate::limits::Bucket>>,
     label: AtomicU8,
+    /// The place under `--max-connections-per-ip`, until the socket closes;
+    /// dropped before `_open`, so an open-connections gauge that went down
+    /// means the address's place is free too.
+    _ip: Option<crate::limits::per_ip::IpSlot>,
     /// The connection's place under `--max-connections`, until the socket closes.
     _open: Option<crate::limits::OpenConnection>,
-    /// The place under `--max-connections-per-ip`, until the socket closes.
-    _ip: Option<crate::limits::per_ip::IpSlot>,
     /// The TCP peer's address: carried here rather than as a second request
     /// extension, which would cost every request a map allocation.
     peer: Option<std::net::IpAddr>,

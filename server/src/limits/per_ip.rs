@@ -1,11 +1,82 @@
 //! `--max-connections-per-ip`: open connections by client address. The
 //! table holds only addresses with a connection open (an entry goes when
 //! its last connection closes), so it is bounded by `--max-connections`.
+//!
+//! [`admit`] is the one check for every transport's new connection: a TCP
+//! socket at accept, a WebTransport session at its request.
 
 use super::keyed::address_key;
+use crate::AppState;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Why a new connection from an address was refused (429).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refused {
+    /// Past `--max-new-connections-per-ip`: its rate, and when the next
+    /// connection would be admitted.
+    TooFast { per_sec: f64, wait: Duration },
+    /// Past `--max-connections-per-ip`.
+    TooMany,
+}
+
+impl Refused {
+    /// The sentence of the 429's JSON body.
+    pub fn why(&self) -> String {
+        match self {
+            Refused::TooFast { per_sec, .. } => format!(
+                "opening connections faster than {per_sec}/s from your address \
+                 (--max-new-connections-per-ip); reuse one or retry later"
+            ),
+            Refused::TooMany => "too many open connections from your address \
+                                 (--max-connections-per-ip); close one or retry later"
+                .into(),
+        }
+    }
+
+    /// `Retry-After`, in whole seconds.
+    pub fn retry_after_s(&self) -> u64 {
+        match self {
+            Refused::TooFast { wait, .. } => wait.as_secs_f64().ceil() as u64,
+            Refused::TooMany => 1,
+        }
+    }
+}
+
+/// `--max-new-connections-per-ip` then `--max-connections-per-ip` for one
+/// new connection from client address `ip`: its place under the open
+/// limit (`None` when that limit is off), or the refusal, counted. An
+/// address that is itself a trusted proxy is not limited (it carries many
+/// clients). Both limits off: no lock is taken.
+pub fn admit(app: &AppState, ip: IpAddr) -> Result<Option<IpSlot>, Refused> {
+    let config = &app.config;
+    if config.trusted_proxies.iter().any(|n| n.contains(&ip)) {
+        return Ok(None);
+    }
+    let limits = &app.limit_metrics;
+    if let Some(b) = &app.new_per_ip
+        && let Err(wait) = b.take(&address_key(ip))
+    {
+        limits.rejected_new_per_ip.fetch_add(1, Relaxed);
+        return Err(Refused::TooFast {
+            per_sec: b.limit().per_sec,
+            wait,
+        });
+    }
+    let Some(max) = config.max_connections_per_ip else {
+        return Ok(None);
+    };
+    match app.open_per_ip.try_open(ip, max) {
+        Some(slot) => Ok(Some(slot)),
+        None => {
+            limits.rejected_per_ip.fetch_add(1, Relaxed);
+            Err(Refused::TooMany)
+        }
+    }
+}
 
 /// Open connections by address key (IPv6: per /64).
 #[derive(Debug, Default)]

@@ -82,6 +82,26 @@ pub fn client_of(list: &[IpNet], peer: IpAddr, headers: &HeaderMap) -> IpAddr {
     client
 }
 
+/// [`client_of`] for a request whose headers are not a [`HeaderMap`] (a
+/// WebTransport session's HTTP/3 fields, by lowercase name): only the
+/// forwarding headers are read, and only when `peer` is trusted.
+pub fn client_of_fields<'a>(
+    list: &[IpNet],
+    peer: IpAddr,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> IpAddr {
+    if !trusted(list, peer) {
+        return peer;
+    }
+    let mut headers = HeaderMap::new();
+    for name in ["x-forwarded-for", "forwarded"] {
+        if let Some(v) = get(name).and_then(|v| v.parse().ok()) {
+            headers.insert(name, v);
+        }
+    }
+    client_of(list, peer, &headers)
+}
+
 /// The middleware, layered only with `--trusted-proxies`: gives the request
 /// the forwarded [`ClientIp`] when its peer is a trusted proxy.
 pub async fn client_ip(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -133,5 +153,33 @@ mod tests {
         let unknown = headers(&[("forwarded", "for=unknown")]);
         assert_eq!(client_of(&list, ip("10.0.0.1"), &unknown), ip("10.0.0.1"));
         assert!(parse_cidr("10.0.0.0/33").is_err() && parse_cidr("x").is_err());
+    }
+
+    #[test]
+    fn http3_fields_are_read_as_headers_only_from_a_trusted_peer() {
+        let list = [parse_cidr("10.0.0.0/8").expect("cidr")];
+        let fields = |name: &str| match name {
+            "x-forwarded-for" => Some("6.6.6.6, 203.0.113.7"),
+            "forwarded" => Some("for=198.51.100.1"),
+            _ => None,
+        };
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), fields),
+            ip("203.0.113.7"),
+            "X-Forwarded-For first"
+        );
+        assert_eq!(
+            client_of_fields(&list, ip("192.0.2.1"), fields),
+            ip("192.0.2.1")
+        );
+        let fwd = |name: &str| (name == "forwarded").then_some("for=198.51.100.1");
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), fwd),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_of_fields(&list, ip("10.0.0.1"), |_| None),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -5,7 +5,10 @@
 //! the same [`Subscription`] steps as every other transport (room, query,
 //! token, user), so a refusal has the same status and body; HTTP/3 lets a
 //! server answer only 403, 404 and 429 before a session exists, so other
-//! refusals accept and close at once with `4000 + status`.
+//! refusals accept and close at once with `4000 + status`. For the
+//! per-address limits a session is one connection of its client address
+//! (forwarded by a trusted proxy, else its UDP peer), checked as a TCP
+//! socket is at accept.
 //!
 //! - `cert`: the certificate (the `--tls-cert` one, or a fresh self-signed one).
 //! - `session`: the server's stream and datagrams.
@@ -19,6 +22,7 @@ use super::{Endpoint, Params, Subscription};
 use crate::app::AppState;
 use crate::error::{ApiError, Error};
 use crate::hub::Room;
+use crate::limits::per_ip::IpSlot;
 use crate::limits::{self, OpenConnection};
 use crate::net::ConnMeter;
 use axum::extract::{FromRequestParts, Query};
@@ -143,8 +147,7 @@ pub(crate) async fn serve(endpoint: Arc<WtEndpoint>, app: AppState) {
 async fn incoming_session(app: AppState, incoming: IncomingSession) {
     let limits = &app.limit_metrics;
     let open = limits.open_connections.fetch_add(1, Relaxed);
-    let meter =
-        Arc::new(ConnMeter::new(app.metrics.clone()).holding(OpenConnection(limits.clone())));
+    let place = OpenConnection(limits.clone());
     // A handshake in progress does not hold up shutdown.
     let handshake = tokio::time::timeout(app.config.header_read_timeout, incoming);
     let request = tokio::select! {
@@ -157,25 +160,18 @@ async fn incoming_session(app: AppState, incoming: IncomingSession) {
             }
         },
     };
-    let refusal = tokio::time::timeout(Duration::from_secs(10), async {
-        if open >= app.config.max_connections as i64 {
-            limits.rejected_connections.fetch_add(1, Relaxed);
-            request.too_many_requests().await;
-            return Err(());
-        }
-        if room_of(request.path()).is_none() {
-            request.not_found().await;
-            return Err(());
-        }
-        if !limits::origin_allowed(&app, request.origin(), Some(request.authority())) {
-            request.forbidden().await;
-            return Err(());
-        }
-        Ok(request)
-    });
-    let Ok(Ok(request)) = refusal.await else {
+    let client = client_address(&app, &request);
+    let mut meter = ConnMeter::new(app.metrics.clone())
+        .holding(place)
+        .with_peer(client);
+    let checked = tokio::time::timeout(Duration::from_secs(10), check(&app, request, open, client));
+    let Ok(Ok((request, slot))) = checked.await else {
         return;
     };
+    if let Some(slot) = slot {
+        meter.hold_ip(slot);
+    }
+    let meter = Arc::new(meter);
     match subscribe(&app, &request, &meter).await {
         Ok(sub) => {
             if let Ok(conn) = request.accept().await {
@@ -184,6 +180,54 @@ async fn incoming_session(app: AppState, incoming: IncomingSession) {
         }
         Err(refused) => refuse(request, refused, &meter).await,
     }
+}
+
+/// The session's client: its UDP peer, or the address a trusted proxy
+/// forwarded in the request's `X-Forwarded-For` / `Forwarded` (read only
+/// with `--trusted-proxies` and from a listed peer).
+fn client_address(app: &AppState, request: &SessionRequest) -> std::net::IpAddr {
+    let peer = request.remote_address().ip();
+    let list = &app.config.trusted_proxies;
+    if list.is_empty() {
+        return peer;
+    }
+    let headers = request.headers();
+    limits::proxy::client_of_fields(list, peer, |name| headers.get(name).map(String::as_str))
+}
+
+/// The refusals HTTP/3 can answer before a session exists: 429 past
+/// `--max-connections` or a per-address limit (the session is the unit:
+/// one session, one connection of its client address), 404, 403. On
+/// success, the session's place under `--max-connections-per-ip`.
+async fn check(
+    app: &AppState,
+    request: SessionRequest,
+    open: i64,
+    client: std::net::IpAddr,
+) -> Result<(SessionRequest, Option<IpSlot>), ()> {
+    let limits = &app.limit_metrics;
+    if open >= app.config.max_connections as i64 {
+        limits.rejected_connections.fetch_add(1, Relaxed);
+        request.too_many_requests().await;
+        return Err(());
+    }
+    let slot = match limits::per_ip::admit(app, client) {
+        Ok(slot) => slot,
+        Err(_) => {
+            // wtransport's 429 carries no headers: no Retry-After.
+            request.too_many_requests().await;
+            return Err(());
+        }
+    };
+    if room_of(request.path()).is_none() {
+        request.not_found().await;
+        return Err(());
+    }
+    if !limits::origin_allowed(app, request.origin(), Some(request.authority())) {
+        request.forbidden().await;
+        return Err(());
+    }
+    Ok((request, slot))
 }
 
 /// The session request as an HTTP request head through the shared

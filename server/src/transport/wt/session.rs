@@ -116,7 +116,7 @@ async fn serve(
         auth: sub.auth.clone(),
         transport: sub.transport,
         conn: crate::net::Conn(Some(meter.clone())),
-        ip: crate::limits::ClientIp(Some(conn.remote_address().ip())),
+        ip: crate::limits::ClientIp(meter.peer()),
     });
     let last_id = feed.backlog.cursor;
     live(&mut out, &mut feed.rx, last_id, ctx, meter, wire).await
