@@ -2,8 +2,10 @@
 //! link is cut for 10 s while publishers on the server's side keep
 //! publishing; every subscriber notices the silence within its heartbeat
 //! bound, reconnects once the link is back and resumes from its cursor, so
-//! the messages published during the cut arrive after the heal. Each test
-//! makes its own link; needs root.
+//! the messages published during the cut arrive after the heal. WebSocket,
+//! SSE and Socket.IO: the transports whose clients bound a silence (long
+//! polling's bound is its wait plus the request timeout, longer than the
+//! cut). Each test makes its own link; needs root.
 //!
 //! Times come from the run's own per-second series (`connected` at the end
 //! of each second, deliveries and publishes per second): the cut and the
@@ -88,8 +90,12 @@ fn sum(
 async fn heals_without_loss(transport: Transport) {
     let _lock = timing_lock();
     let mut net = Net::start("rtt=40ms");
+    // Socket.IO's bound is the server's: silent for pingInterval +
+    // pingTimeout, the same 3 s.
     let url = net.server(server::Config {
         heartbeat: HEARTBEAT,
+        socketio_ping_interval: HEARTBEAT,
+        socketio_ping_timeout: STREAM_TIMEOUT - HEARTBEAT,
         ..server::Config::default()
     });
     let live = LiveMetrics::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
@@ -161,4 +167,9 @@ async fn ws_heals_a_partition_without_loss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_heals_a_partition_without_loss() {
     heals_without_loss(Transport::Sse).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_heals_a_partition_without_loss() {
+    heals_without_loss(Transport::SocketIo).await;
 }
