@@ -1,5 +1,6 @@
 //! The numbers agree with the network's physics, publisher and subscribers
-//! both behind the emulated link (as phones): what the link controls (its
+//! both behind the emulated link (as phones), or the publisher on the
+//! server's side (a backend): what the link controls (its
 //! round trip, its loss) shows up in the measurements as theory says, with
 //! tolerances for what the machine adds (CPU: parsing, scheduling, a few ms
 //! on a loaded machine). Each test makes its own link; needs root.
