@@ -9,6 +9,7 @@ use crate::live::LiveMetrics;
 use crate::output::Format;
 use crate::scenario::{Given, LayerError, Scenario, TRANSPORT_ONLY};
 use protocol::Transport;
+use protocol::results::PublishersAt;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -398,6 +399,14 @@ impl LoadArgs {
             return Err(ConfigError::Conflict {
                 flag: "--metrics-addr",
                 why: "with --processes (each worker process has its own figures)".into(),
+            });
+        }
+        if self.processes > 1 && scenario.publishers_at == PublishersAt::Server {
+            return Err(ConfigError::Conflict {
+                flag: "--publishers-at",
+                why: "server with --processes (not supported yet): workers run inside the \
+                      link's client side"
+                    .into(),
             });
         }
         let run = RunOptions {

@@ -32,6 +32,7 @@ impl Subscribers {
                 cfg,
                 rec,
                 targets,
+                publisher_targets: None,
                 run_tag,
                 ramp: RampGate::default(),
                 cancel: CancellationToken::new(),

@@ -6,7 +6,7 @@ use crate::profile::Profile;
 use crate::scenario::Scenario;
 pub use crate::target::Target;
 use protocol::Transport;
-use protocol::results::{Arrival, PublishVia};
+use protocol::results::{Arrival, PublishVia, PublishersAt};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +137,11 @@ pub struct Config {
     /// fills it in. `None`: this process's own namespace (loopback, or a
     /// `--processes` worker that already runs inside the link).
     pub client_ns: Option<netem::Netns>,
+    /// Which side of the link publishers are on (`--publishers-at`).
+    pub publishers_at: PublishersAt,
+    /// The link's server side, where publishers' sockets are created with
+    /// `publishers_at` server; filled in as `client_ns`.
+    pub server_ns: Option<netem::Netns>,
 }
 
 /// A malformed or out-of-range value of `flag`.
@@ -290,6 +295,8 @@ impl Config {
             datagram_catch_up: s.datagram_catch_up,
             network: s.network,
             client_ns: None,
+            publishers_at: s.publishers_at,
+            server_ns: None,
         })
     }
 
@@ -412,9 +419,7 @@ impl Config {
 
     /// Enough ephemeral ports, and source addresses that can reach the targets.
     fn check_sockets(&self) -> Result<(), ConfigError> {
-        if self.network.is_some() {
-            self.check_network()?;
-        }
+        self.check_network()?;
         let source_ips = self.source_ips.len().max(1) as u64;
         if self.clients + self.publishers * self.rooms > source_ips * PORTS_PER_SOURCE_IP {
             return invalid(
@@ -450,6 +455,15 @@ impl Config {
 
     /// A run over the emulated link must reach its server through the link.
     fn check_network(&self) -> Result<(), ConfigError> {
+        if self.network.is_none() {
+            return match self.publishers_at {
+                PublishersAt::Client => Ok(()),
+                PublishersAt::Server => invalid(
+                    "--publishers-at",
+                    "server needs --network: without an emulated link, publishers and clients are on one side",
+                ),
+            };
+        }
         if self
             .targets
             .iter()

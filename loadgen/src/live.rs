@@ -154,6 +154,12 @@ impl LiveMetrics {
         m.last = Some(s.clone());
     }
 
+    /// The latest second of the series: what a watcher in this process
+    /// (a test that breaks the network mid-run) times its actions by.
+    pub fn last_second(&self) -> Option<SecondSample> {
+        self.lock().last.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Sums> {
         self.sums.lock().unwrap_or_else(PoisonError::into_inner)
     }

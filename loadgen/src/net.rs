@@ -237,6 +237,11 @@ impl Dialer {
         self
     }
 
+    /// The namespace its sockets are created in (`None`: this process's).
+    pub fn netns(&self) -> Option<&netem::Netns> {
+        self.netns.as_ref()
+    }
+
     /// A fresh socket of the target's family, in the link's client side if any.
     fn socket(&self) -> std::io::Result<TcpSocket> {
         let new = || {

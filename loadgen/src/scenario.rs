@@ -11,7 +11,7 @@ use crate::pace::RampUp;
 use crate::parse::SourceIps;
 use clap::{ArgMatches, Command, FromArgMatches};
 use protocol::Transport;
-use protocol::results::{Arrival, PublishVia};
+use protocol::results::{Arrival, PublishVia, PublishersAt};
 use protocol::units::{ByteSize, Count, Dur, Rate};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -136,6 +136,13 @@ pub struct Scenario {
     #[arg(long = "publish-via", value_name = "VIA")]
     #[serde(with = "opt_text")]
     pub publish_via: Option<PublishVia>,
+    /// With --network: which side of the link publishers' sockets are on:
+    /// client (with the subscribers, a phone that publishes; latency
+    /// includes its uplink) or server (a backend in the data centre that
+    /// pushes to phones; latency is the downlink's)
+    #[arg(long = "publishers-at", value_name = "SIDE", default_value_t = PublishersAt::Client)]
+    #[serde(with = "text")]
+    pub publishers_at: PublishersAt,
     /// Seed for publish schedules, poll phases and jitter [default: random]
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,

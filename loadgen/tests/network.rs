@@ -1,5 +1,6 @@
 //! The numbers agree with the network's physics, publisher and subscribers
-//! both behind the emulated link (as phones): what the link controls (its
+//! both behind the emulated link (as phones), or the publisher on the
+//! server's side (a backend): what the link controls (its
 //! round trip, its loss) shows up in the measurements as theory says, with
 //! tolerances for what the machine adds (CPU: parsing, scheduling, a few ms
 //! on a loaded machine). Each test makes its own link; needs root.
@@ -54,6 +55,45 @@ async fn sse_delivers_one_rtt_after_due() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ws_delivers_one_rtt_after_due() {
     one_rtt_after_due(Transport::Ws).await;
+}
+
+/// Publishers on the link's server side (a backend in the data centre):
+/// the publish reaches the server without crossing the link (the server's
+/// address is local there), and only the push down to the phone crosses
+/// it: R/2 = 50 ms of a 100 ms round trip. Below 50 ms is impossible; a
+/// median near 100 ms would mean the publish still crossed the link; the
+/// band's top (90 ms) leaves what a busy machine's CPU adds, as the 40 ms
+/// above one RTT of the tests above.
+async fn half_rtt_from_the_server_side(transport: Transport) {
+    let _lock = timing_lock();
+    let mut net = Net::start("rtt=100ms");
+    let url = net.server(server::Config::default());
+    let mut cfg = net.config(&url, transport);
+    cfg.publishers_at = protocol::results::PublishersAt::Server;
+    let results = run(cfg, Duration::from_secs(60)).await;
+    check_result_file(&results.file);
+    let side = results.file.scenario.publishers_at;
+    assert_eq!(side, Some(protocol::results::PublishersAt::Server));
+    let t = only(&results);
+    let p50 = ms(t.latency.p50_us);
+    eprintln!(
+        "{transport} over rtt=100ms, publishers at the server: p50 {p50} ms, p99 {} ms, n={}",
+        ms(t.latency.p99_us),
+        t.latency.count
+    );
+    assert_eq!(t.counts.lost, 0, "{:?}", t.counts);
+    assert!(t.latency.count >= 30, "{:?}", t.latency);
+    assert!((50.0..=90.0).contains(&p50), "{transport}: median {p50} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_from_server_side_publishers_takes_half_the_rtt() {
+    half_rtt_from_the_server_side(Transport::Ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_from_server_side_publishers_takes_half_the_rtt() {
+    half_rtt_from_the_server_side(Transport::Sse).await;
 }
 
 /// A quiet publisher whose idle connection the server closes between

@@ -133,6 +133,19 @@ pub enum PublishVia {
     WebTransport,
 }
 
+/// Where publishers' sockets are, over an emulated network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishersAt {
+    /// With the subscribers, across the link from the server (a phone
+    /// that publishes): latency includes the publisher's uplink.
+    #[default]
+    Client,
+    /// On the server's side of the link (a backend in the data centre that
+    /// pushes to phones): latency is the downlink's.
+    Server,
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -168,6 +181,7 @@ macro_rules! str_enum {
 
 str_enum!(Arrival, "arrival process", Constant => "constant", Poisson => "poisson");
 str_enum!(PublishVia, "publish method", Http => "http", Ws => "ws", SocketIo => "socketio", WebTransport => "webtransport");
+str_enum!(PublishersAt, "publisher side", Client => "client", Server => "server");
 
 /// Every effective setting of the run (defaults, scenario file and flags merged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +219,10 @@ pub struct Scenario {
     /// different workloads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
+    /// `--publishers-at` over a network; none: at the client side (and
+    /// always in files from before the setting existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publishers_at: Option<PublishersAt>,
     /// `--stages` as given (canonical form); none: a steady run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<String>,

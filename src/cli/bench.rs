@@ -323,6 +323,7 @@ impl Bench<'_> {
         let stage = Stage::start(&scenario, server).await?;
         let mut cfg = run_config(self.args, self.resolved, cell, t, stage.own_url())?;
         cfg.client_ns = stage.client_ns();
+        cfg.server_ns = stage.server_ns();
         cfg.metrics = self.metrics.clone();
         // WebTransport to bench's own server: pin the certificate its
         // start-up line named (unless told how to trust it).

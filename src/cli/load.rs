@@ -124,6 +124,7 @@ async fn start_stage(
         plan.set_target(url)?;
     }
     plan.config.client_ns = stage.client_ns();
+    plan.config.server_ns = stage.server_ns();
     Ok(stage)
 }
 

@@ -108,7 +108,9 @@ impl Stage {
         self.link.as_ref().map(|l| l.client().clone())
     }
 
-    fn server_ns(&self) -> Option<Netns> {
+    /// The link's server side (with a link): the server's, and publishers'
+    /// with `--publishers-at server`.
+    pub fn server_ns(&self) -> Option<Netns> {
         self.link.as_ref().map(|l| l.server().clone())
     }
 

@@ -55,6 +55,7 @@ impl Net {
         let mut c = isolated_messages(url, transport);
         c.network = Some(self.link.spec().clone());
         c.client_ns = Some(self.link.client().clone());
+        c.server_ns = Some(self.link.server().clone());
         c
     }
 }

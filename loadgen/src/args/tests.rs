@@ -1,6 +1,6 @@
 use super::*;
 use clap::Parser;
-use protocol::results::{Arrival, PublishVia};
+use protocol::results::{Arrival, PublishVia, PublishersAt};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -62,6 +62,27 @@ fn conflicts_name_the_flag() {
 }
 
 #[test]
+fn publishers_at_needs_a_network() {
+    let c = args(&["--transport", "ws"]).expect("default");
+    assert_eq!(c.publishers_at, PublishersAt::Client);
+    let net = ["--transport", "sse", "--network", "lte"];
+    let c = args(&[&net[..], &["--publishers-at", "server"]].concat()).expect("valid");
+    assert_eq!(c.publishers_at, PublishersAt::Server);
+    let c = args(&[&net[..], &["--publishers-at", "CLIENT"]].concat()).expect("valid");
+    assert_eq!(c.publishers_at, PublishersAt::Client);
+    let e = args(&["--transport", "ws", "--publishers-at", "server"]).expect_err("no link");
+    assert!(
+        e.contains("--publishers-at") && e.contains("--network"),
+        "{e}"
+    );
+    let e = args(&[&net[..], &["--publishers-at", "cloud"]].concat()).expect_err("bad side");
+    assert!(e.contains("--publishers-at"), "{e}");
+    let e = args(&[&net[..], &["--publishers-at", "server", "--processes", "2"]].concat())
+        .expect_err("workers");
+    assert!(e.contains("--publishers-at"), "{e}");
+}
+
+#[test]
 fn scenario_file_and_override() {
     let dir = std::env::temp_dir().join(format!("rtbench-args-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -69,7 +90,8 @@ fn scenario_file_and_override() {
     std::fs::write(
         &path,
         "transport = \"long-poll\"\nclients = \"2k\"\nrooms = 4\nrate = 50\nduration = \"30s\"\n\
-         long-poll-wait = \"10s\"\nseed = 3\npublish_via = \"ws\"\n",
+         long-poll-wait = \"10s\"\nseed = 3\npublish_via = \"ws\"\nnetwork = \"lte\"\n\
+         publishers-at = \"server\"\n",
     )
     .expect("write");
     let p = path.to_string_lossy().to_string();
@@ -80,6 +102,7 @@ fn scenario_file_and_override() {
     assert_eq!(c.duration, Duration::from_secs(30));
     assert_eq!(c.long_poll_wait, Duration::from_secs(10));
     assert_eq!(c.publish_via, PublishVia::Ws);
+    assert_eq!(c.publishers_at, PublishersAt::Server);
     // The file's long-poll-wait does not apply to a WebSocket run.
     let c = args(&["--scenario", &p, "--transport", "ws"]).expect("no conflict");
     assert_eq!(c.transport, Transport::Ws);

@@ -113,7 +113,7 @@ pub(super) async fn send(sh: &Shared, mut conn: Option<HttpConn>, s: Send) -> Se
         wait_secs: 0.0,
     };
     let sent_at = Instant::now();
-    let ep = &sh.targets[s.target];
+    let ep = &sh.pub_targets()[s.target];
     let res = publish_http(sh, ep, &mut conn, s.slot, &s.counter, &vars).await;
     Sent {
         room: s.room,

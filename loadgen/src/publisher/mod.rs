@@ -193,7 +193,7 @@ impl<'a> Publisher<'a> {
             echoes: (0..rooms).map(|_| Echoes::default()).collect(),
             sent_in_window: 0,
             slot: cfg.clients as usize + local as usize,
-            target: local as usize % sh.targets.len().max(1),
+            target: local as usize % sh.pub_targets().len().max(1),
         }
     }
 
@@ -255,7 +255,7 @@ impl<'a> Publisher<'a> {
             wait_secs: 0.0,
         };
         let sent_at = Instant::now();
-        let ep = &sh.targets[self.target];
+        let ep = &sh.pub_targets()[self.target];
         let pubws = PubWs {
             publisher: self.index,
             seq,
@@ -328,7 +328,7 @@ impl<'a> Publisher<'a> {
         if !self.http.is_empty() {
             return;
         }
-        let ep = &self.sh.targets[self.target];
+        let ep = &self.sh.pub_targets()[self.target];
         let connect = HttpConn::connect(&ep.dialer, self.slot, &self.counter, &ep.authority);
         if let Ok(Ok(conn)) = tokio::time::timeout(ep.dialer.connect_timeout, connect).await {
             self.http.push(conn);
@@ -368,7 +368,7 @@ impl<'a> Publisher<'a> {
     /// client behind a load balancer would.
     fn failed(&mut self, e: &ClientError, in_window: bool) {
         self.sh.rec.error(e);
-        let targets = self.sh.targets.len();
+        let targets = self.sh.pub_targets().len();
         if targets > 1 {
             self.target = (self.target + 1) % targets;
             self.http.clear();

@@ -141,6 +141,7 @@ fn scenario(cfg: &Config) -> Scenario {
         seed: cfg.seed,
         source_ips: cfg.source_ips.iter().map(ToString::to_string).collect(),
         network: cfg.network.as_ref().map(ToString::to_string),
+        publishers_at: cfg.network.as_ref().map(|_| cfg.publishers_at),
         stages: cfg.stages.as_ref().map(|s| s.text.to_string()),
         profile: Some(if cfg.profile.source_name == "built-in" {
             cfg.profile.name.clone()

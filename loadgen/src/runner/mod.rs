@@ -65,14 +65,15 @@ pub async fn run(mut cfg: Config, cancel: CancellationToken) -> Result<RunResult
     preflight::check_limits(&cfg, &mut warnings)?;
     preflight::resolve(&mut cfg).await?;
     let targets = Endpoint::all(&cfg, CONNECT_TIMEOUT)?;
-    for ep in &targets {
+    let pub_targets = Endpoint::for_publishers(&cfg, CONNECT_TIMEOUT)?;
+    for ep in targets.iter().chain(pub_targets.iter().flatten()) {
         preflight::preflight(&cfg, ep).await?;
     }
     let stats_ramp = stats::server_stats(&cfg, &targets).await;
     if stats_ramp.is_none() {
         warnings.push(stats::not_recorded(&cfg));
     }
-    let (shared, rss_baseline) = share(&cfg, targets, &cancel);
+    let (shared, rss_baseline) = share(&cfg, (targets, pub_targets), &cancel);
     let rec = shared.rec.clone();
     if let Some(live) = &cfg.metrics {
         let targets: Vec<&str> = cfg.targets.iter().map(|t| t.url.as_str()).collect();
@@ -135,7 +136,13 @@ pub async fn run(mut cfg: Config, cancel: CancellationToken) -> Result<RunResult
 
 /// What the clients and publishers of the run share, and the process's
 /// memory just before they exist (the baseline of per-client memory).
-fn share(cfg: &Config, targets: Vec<Endpoint>, cancel: &CancellationToken) -> (Arc<Shared>, u64) {
+/// `targets`: the clients' endpoints and the publishers' own (if any).
+fn share(
+    cfg: &Config,
+    targets: (Vec<Endpoint>, Option<Vec<Endpoint>>),
+    cancel: &CancellationToken,
+) -> (Arc<Shared>, u64) {
+    let (targets, publisher_targets) = targets;
     // Workers of one distributed run share the tag (so each other's
     // messages are theirs, not foreign) and hence the room names.
     let run_tag = match cfg.start_at {
@@ -159,6 +166,7 @@ fn share(cfg: &Config, targets: Vec<Endpoint>, cancel: &CancellationToken) -> (A
         cfg: cfg.clone(),
         rec,
         targets,
+        publisher_targets,
         rooms: crate::rooms::names(run_tag, cfg.rooms, cfg.room_prefix.as_deref()),
         run_tag,
         ramp: RampGate::default(),

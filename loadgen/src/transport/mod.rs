@@ -88,6 +88,7 @@ mod tests {
         let cfg = Config::new("http://127.0.0.1:1", Transport::Ws).expect("cfg");
         let shared = Arc::new(Shared {
             targets: Endpoint::all(&cfg, Duration::from_secs(1)).expect("endpoints"),
+            publisher_targets: None,
             cfg,
             rec: Arc::new(Recorder::new(crate::record::Clock::new())),
             rooms: vec!["r".into()],

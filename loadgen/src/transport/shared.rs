@@ -7,6 +7,7 @@ use crate::net::Dialer;
 use crate::profile::Sub;
 use crate::record::Recorder;
 use crate::tls::TlsClient;
+use protocol::results::PublishersAt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
@@ -36,12 +37,13 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// `tls`: the run's connectors, used when `t` is `https://`; sockets come
-    /// from `cfg`'s source addresses, in its client namespace.
+    /// from `cfg`'s source addresses, in namespace `ns`.
     pub fn new(
         t: &Target,
         cfg: &Config,
         timeout: Duration,
         tls: Option<&TlsClient>,
+        ns: Option<&netem::Netns>,
     ) -> Result<Self, ConfigError> {
         let tls = match tls {
             Some(client) if t.tls => Some(crate::net::TlsTarget {
@@ -60,15 +62,42 @@ impl Endpoint {
             target: t.clone(),
             dialer: Dialer::new(addr, cfg.source_ips.clone(), timeout)
                 .with_tls(tls)
-                .in_netns(cfg.client_ns.clone()),
+                .in_netns(ns.cloned()),
             authority: t.authority.as_str().into(),
             connected: AtomicI64::new(0),
             quic: tokio::sync::OnceCell::new(),
         })
     }
 
-    /// Every target of `cfg`, TLS set up once for all of them.
+    /// Every target of `cfg`, for clients (in its client namespace), TLS
+    /// set up once for all of them.
     pub fn all(cfg: &Config, timeout: Duration) -> Result<Vec<Endpoint>, ConfigError> {
+        Self::all_in(cfg, timeout, cfg.client_ns.as_ref())
+    }
+
+    /// Publishers' own endpoints when their sockets are on the link's server
+    /// side; `None`: they share the clients'.
+    pub fn for_publishers(
+        cfg: &Config,
+        timeout: Duration,
+    ) -> Result<Option<Vec<Endpoint>>, ConfigError> {
+        if cfg.publishers_at == PublishersAt::Client || cfg.network.is_none() {
+            return Ok(None);
+        }
+        let Some(ns) = &cfg.server_ns else {
+            return Err(ConfigError::Invalid {
+                flag: "--publishers-at",
+                why: "server: this process has no handle on the link's server side".into(),
+            });
+        };
+        Self::all_in(cfg, timeout, Some(ns)).map(Some)
+    }
+
+    fn all_in(
+        cfg: &Config,
+        timeout: Duration,
+        ns: Option<&netem::Netns>,
+    ) -> Result<Vec<Endpoint>, ConfigError> {
         let tls = if cfg.targets.iter().any(|t| t.tls) {
             Some(TlsClient::new(&cfg.tls)?)
         } else {
@@ -76,7 +105,7 @@ impl Endpoint {
         };
         cfg.targets
             .iter()
-            .map(|t| Endpoint::new(t, cfg, timeout, tls.as_ref()))
+            .map(|t| Endpoint::new(t, cfg, timeout, tls.as_ref(), ns))
             .collect()
     }
 }
@@ -88,6 +117,9 @@ pub struct Shared {
     pub rec: Arc<Recorder>,
     /// The server instances, in `--target` order.
     pub targets: Vec<Endpoint>,
+    /// The same for publishers, when their sockets are elsewhere
+    /// ([`Endpoint::for_publishers`]); see [`Shared::pub_targets`].
+    pub publisher_targets: Option<Vec<Endpoint>>,
     pub rooms: Vec<String>,
     /// This run's tag in every marker (and room name).
     pub run_tag: u32,
@@ -97,6 +129,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The endpoints publishers use: their own, or the clients'.
+    pub fn pub_targets(&self) -> &[Endpoint] {
+        self.publisher_targets.as_deref().unwrap_or(&self.targets)
+    }
+
     /// Tie an error of the subscribe request to the profile's `url` field.
     pub fn url_error(&self, e: ClientError) -> ClientError {
         let field = format!("[{}] url", self.cfg.transport);

@@ -472,6 +472,7 @@ fn file(s: &Setup, transports: &[Transport]) -> ResultFile {
             source_ips: vec![],
             profile: None,
             network: None,
+            publishers_at: None,
             stages: None,
         },
         machine: Machine {

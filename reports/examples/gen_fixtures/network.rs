@@ -545,6 +545,7 @@ fn scenario(net: &Net) -> Scenario {
         source_ips: vec![],
         profile: None,
         network: Some(net.name.into()),
+        publishers_at: None,
         stages: None,
     }
 }

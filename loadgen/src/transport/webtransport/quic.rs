@@ -65,15 +65,17 @@ impl Quic {
         let (tls, pin) = trust::tls_config(&trust, &cfg.tls).map_err(config_err)?;
         let bind = bind_addr(addr, &cfg.source_ips);
         let timeout = cfg.stream_timeout;
-        // Over an emulated network: in the link's client namespace, as the
+        // Over an emulated network: in the endpoint's namespace (the link's
+        // client side, or its server side for publishers there), as the
         // TCP transports' sockets.
-        let per_session = cfg.client_ns.clone().map(|ns| PerSession {
+        let ns = ep.dialer.netns();
+        let per_session = ns.cloned().map(|ns| PerSession {
             tls: tls.clone(),
             bind,
             ns,
             timeout,
         });
-        let socket = match &cfg.client_ns {
+        let socket = match ns {
             Some(ns) => ns.run(|| udp_socket(bind, true)).and_then(|r| r),
             None => udp_socket(bind, true),
         }
