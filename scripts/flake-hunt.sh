@@ -27,6 +27,8 @@ done
 [ "$runs" -ge 1 ] || { echo "flake-hunt: N must be at least 1" >&2; exit 2; }
 
 logs=target/flake-hunt
+# The commit under test, taken now: later commits during the runs are not it.
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' || echo "+changes")
 rm -rf "$logs" && mkdir -p "$logs"
 
 # Build everything first, so the runs measure tests under load, not a build.
@@ -76,7 +78,7 @@ fi
 if [ -n "$record" ]; then
   {
     echo
-    echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $(git rev-parse --short HEAD) · $(nproc) cores · $runs runs with $hog"
+    echo "## $(date -u +%Y-%m-%dT%H:%MZ) · $commit · $(nproc) cores · $runs runs with $hog"
     echo
     if [ "$failures" -eq 0 ]; then echo "No test failed."; else cat "$table"; fi
   } >>"$record"
