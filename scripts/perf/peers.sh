@@ -7,8 +7,8 @@
 #
 # Uses perf.sh's $bin, $work, $dir, start_server, stop_server, $url, $server_pid.
 #
-# Knobs (any of the first four set: a quick check, recorded under
-# target/perf/peers/ instead of bench/runs/):
+# Knobs (any of the first four off its default makes a quick check, recorded
+# under target/perf/peers/ instead of bench/runs/):
 #   PEERS_SERVERS=rtbench,nchan,node-ws,socketio
 #   PEERS_SCENARIOS=A,B
 #   PEERS_TRANSPORTS=ws,sse,socketio
