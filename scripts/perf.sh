@@ -9,11 +9,18 @@
 #   scripts/perf.sh fanout-ws wrk   # some rows
 #
 # Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k socketio
-#       webtransport
+#       webtransport peers
 # (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery;
 # 100k needs redis-server and ~3 GiB of memory, and is not in the default set;
 # socketio needs node and npm's socket.io, and prints rtbench's own tables;
-# webtransport prints bench's tables on loopback and on lossy-lte).
+# webtransport prints bench's tables on loopback and on lossy-lte;
+# peers measures rtbench's server beside Nchan, a Node `ws` server and the npm
+# socket.io server on the same scenarios with the same load client, each run
+# 3 times with the servers taking turns, and records the medians and spreads
+# in peers.json: scripts/perf/peers.sh, whose PEERS_* knobs shrink it to a
+# quick check, e.g. PEERS_SERVERS=rtbench,node-ws PEERS_SCENARIOS=A
+# PEERS_SCALE=0.1; it needs node, npm's ws and socket.io, and installs
+# nginx and its Nchan module with apt-get when missing).
 # Not in CI: figures on a shared VM are for people, not for gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +56,7 @@ start_server() {
   read -r line <&"${SRV[0]}"
   url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 }
+. scripts/perf/peers.sh
 rss() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 fanout() { # ROW TRANSPORT
@@ -198,9 +206,12 @@ for row in "${rows[@]}"; do
     100k) scale_100k ;;
     socketio) socketio_cost ;;
     webtransport) webtransport_cost ;;
+    peers) peers ;;
     *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
   esac
 done
+# peers printed its own table; the others share the Performance table.
+[[ " ${rows[*]} " == " peers " ]] && exit 0
 echo
 echo "records in $dir:"
 $rec table "$dir"
