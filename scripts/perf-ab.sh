@@ -167,13 +167,14 @@ rounds_of() {
 
 # judge SET NAME: `rtbench compare` of one set, tables written as NAME.*.
 judge() {
-  local code junit=$out/$2.junit.xml
+  local code junit=$out/$2.junit.xml dir=$out/$1
   [ "$2" = compare ] && junit=$out/junit.xml
+  [ "$1" = . ] && dir=$out
   set +e
-  "$b_bin" compare "$out/$1/base" "$out/$1/current" --markdown "$out/$2.md" --junit "$junit" \
+  "$b_bin" compare "$dir/base" "$dir/current" --markdown "$out/$2.md" --junit "$junit" \
     | tee "$out/$2.txt"
   code=${PIPESTATUS[0]}
-  "$b_bin" compare "$out/$1/base" "$out/$1/current" --format json > "$out/$2.json" 2>/dev/null
+  "$b_bin" compare "$dir/base" "$dir/current" --format json > "$out/$2.json" 2>/dev/null
   set -e
   return "$code"
 }
