@@ -23,6 +23,18 @@ pub struct TestServer {
     handle: Option<JoinHandle<Result<(), server::Error>>>,
 }
 
+/// A client that never reuses a connection the server may be closing: the
+/// server ends a keep-alive connection idle for `header_read_timeout`, and a
+/// request sent on it as the close crosses fails. The pool checks idleness
+/// when it hands a connection out, so half the server's bound leaves margin
+/// however late either side's timers run.
+fn client_for(config: &server::Config) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(config.header_read_timeout / 2)
+        .build()
+        .expect("HTTP client")
+}
+
 impl TestServer {
     /// With the default config.
     pub async fn start() -> Self {
@@ -52,7 +64,7 @@ impl TestServer {
         TestServer {
             addr,
             url,
-            http: reqwest::Client::new(),
+            http: client_for(&config),
             webtransport,
             token,
             handle: Some(handle),
