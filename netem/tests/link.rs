@@ -32,13 +32,18 @@ fn rtt_100ms_gives_a_100ms_tcp_connect() {
     acceptor.join().expect("acceptor");
     let connect = median(times.clone());
     eprintln!("rtt=100ms: median TCP connect {connect:?} of {times:?}");
-    assert!(
-        connect >= Duration::from_millis(98) && connect <= Duration::from_millis(102),
-        "median connect {connect:?} of {times:?}"
-    );
-    // What the link itself controls: each packet held 50 ms, give or take the
-    // wake-up latency of its thread.
     let stats = link.stop();
+    // A connect is one packet each way. The link may write a packet late
+    // when its thread wakes late on a busy machine; it measures by how much,
+    // so the bound is the round trip plus the worst lateness it saw each way.
+    let late = stats.up.lateness_max + stats.down.lateness_max;
+    assert!(
+        connect >= Duration::from_millis(98) && connect <= Duration::from_millis(102) + late,
+        "median connect {connect:?} of {times:?}, link lateness up to {late:?}"
+    );
+    // What the link itself decides: each packet due 50 ms after it arrived.
+    // How late its thread then wrote it depends on the machine's load, and
+    // is measured apart (held = due + lateness).
     for direction in [stats.up, stats.down] {
         let held = direction.mean_held();
         eprintln!(
@@ -46,8 +51,9 @@ fn rtt_100ms_gives_a_100ms_tcp_connect() {
             direction.mean_lateness(),
             direction.lateness_max
         );
+        let due = held.saturating_sub(direction.mean_lateness());
         assert!(
-            held >= Duration::from_millis(50) && held < Duration::from_millis(51),
+            due >= Duration::from_millis(50) && due < Duration::from_micros(50_500),
             "{direction:?}"
         );
         assert!(direction.cpu > Duration::ZERO);
