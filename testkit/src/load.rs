@@ -27,6 +27,22 @@ pub fn small_config(url: &str, transport: Transport) -> Config {
     }
 }
 
+/// Serializes the tests that need most of the machine for a few seconds (a
+/// storm of thousands of messages a second): nextest runs each in its own
+/// process, and four at once on a small machine starve each other until
+/// their publishers fall a whole window behind. Hold it for the test.
+pub fn cpu_heavy_lock() -> std::fs::File {
+    let path = std::env::temp_dir().join("rtbench-cpu-heavy.lock");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .expect("lock file");
+    file.lock().expect("lock");
+    file
+}
+
 /// Runs with a hard bound, so a hung run fails instead of hanging CI.
 pub async fn run_bounded(config: Config, limit: Duration) -> RunResults {
     tokio::time::timeout(limit, loadgen::run(config, CancellationToken::new()))
