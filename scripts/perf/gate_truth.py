@@ -64,12 +64,15 @@ def results(folder):
 
 
 def positions(ab_dir):
-    """[(round, transport, position, side)] from order.tsv."""
+    """[(round, transport, position, side)] of the first pass, from order.tsv
+    (a confirmation's rows, set "confirm", are other runs)."""
     rows = []
     with open(os.path.join(ab_dir, "order.tsv")) as f:
         next(f)
         for line in f:
-            r, t, pos, side, _start, _end = line.rstrip("\n").split("\t")
+            r, t, pos, side, _start, _end, *rest = line.rstrip("\n").split("\t")
+            if rest and rest[0] != "first":
+                continue
             rows.append((int(r), t, int(pos), side))
     return rows
 
