@@ -33,12 +33,13 @@ fn rtt_100ms_gives_a_100ms_tcp_connect() {
     let connect = median(times.clone());
     eprintln!("rtt=100ms: median TCP connect {connect:?} of {times:?}");
     let stats = link.stop();
-    // A connect is one packet each way. The link may write a packet late
-    // when its thread wakes late on a busy machine; it measures by how much,
-    // so the bound is the round trip plus the worst lateness it saw each way.
+    // Never early. Late by what the link measured (its thread writing after
+    // the due time), plus up to 10 ms it cannot see: the wake-ups of its
+    // reading thread and of this one, a few ms on a busy machine, far below
+    // a wrong delay. What the link decides is checked exactly below.
     let late = stats.up.lateness_max + stats.down.lateness_max;
     assert!(
-        connect >= Duration::from_millis(98) && connect <= Duration::from_millis(102) + late,
+        connect >= Duration::from_millis(98) && connect <= Duration::from_millis(110) + late,
         "median connect {connect:?} of {times:?}, link lateness up to {late:?}"
     );
     // What the link itself decides: each packet due 50 ms after it arrived.
