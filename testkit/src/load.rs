@@ -32,15 +32,7 @@ pub fn small_config(url: &str, transport: Transport) -> Config {
 /// process, and four at once on a small machine starve each other until
 /// their publishers fall a whole window behind. Hold it for the test.
 pub fn cpu_heavy_lock() -> std::fs::File {
-    let path = std::env::temp_dir().join("rtbench-cpu-heavy.lock");
-    let file = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .expect("lock file");
-    file.lock().expect("lock");
-    file
+    crate::net::file_lock("rtbench-cpu-heavy.lock")
 }
 
 /// Runs with a hard bound, so a hung run fails instead of hanging CI.

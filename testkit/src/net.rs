@@ -89,7 +89,13 @@ pub fn isolated_messages(url: &str, transport: Transport) -> Config {
 /// Serializes the timing-sensitive tests, with netem's own (same lock
 /// file): two links shaping at once would measure each other.
 pub fn timing_lock() -> File {
-    let path = std::env::temp_dir().join("rtbench-netem-timing.lock");
+    file_lock("rtbench-netem-timing.lock")
+}
+
+/// An exclusive lock on a file of that name in the temp dir, held until the
+/// file is dropped: the tests run in separate processes.
+pub fn file_lock(name: &str) -> File {
+    let path = std::env::temp_dir().join(name);
     let file = File::options()
         .create(true)
         .truncate(false)
