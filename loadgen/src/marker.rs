@@ -56,25 +56,45 @@ pub fn find_first(bytes: &[u8]) -> Option<Stamp> {
 
 /// Parse what follows `rtb1:`; `None` unless all four fields are there.
 fn parse(mut rest: &[u8]) -> Option<Stamp> {
-    let mut field = |radix: u32| -> Option<u64> {
-        let end = rest.iter().position(|&b| b == b':')?;
-        if end == 0 || end > 20 {
-            return None;
-        }
-        let text = std::str::from_utf8(&rest[..end]).ok()?;
-        rest = &rest[end + 1..];
-        u64::from_str_radix(text, radix).ok()
-    };
-    let run = u32::try_from(field(16)?).ok()?;
-    let publisher = u32::try_from(field(10)?).ok()?;
-    let seq = field(10)?;
-    let sent_us = field(10)?;
+    let run = u32::try_from(field(&mut rest, 16)?).ok()?;
+    let publisher = u32::try_from(field(&mut rest, 10)?).ok()?;
+    let seq = field(&mut rest, 10)?;
+    let sent_us = field(&mut rest, 10)?;
     Some(Stamp {
         run,
         publisher,
         seq,
         sent_us,
     })
+}
+
+/// One field and its closing `:` (consumed): 1 to 20 bytes that
+/// `u64::from_str_radix` accepts (digits, after an optional `+`), read in
+/// one pass without a string conversion per field.
+fn field(rest: &mut &[u8], radix: u32) -> Option<u64> {
+    let b = *rest;
+    let first = usize::from(b.first() == Some(&b'+'));
+    let mut value: u64 = 0;
+    let mut i = first;
+    loop {
+        let c = *b.get(i)?;
+        if c == b':' {
+            break;
+        }
+        if i >= 20 {
+            return None;
+        }
+        let digit = char::from(c).to_digit(radix)?;
+        value = value
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(digit))?;
+        i += 1;
+    }
+    if i == first {
+        return None;
+    }
+    *rest = &b[i + 1..];
+    Some(value)
 }
 
 #[cfg(test)]
@@ -128,8 +148,71 @@ mod tests {
         ] {
             assert_eq!(find_first(bad.as_bytes()), None, "{bad}");
         }
+        // Fields as `u64::from_str_radix` reads them: a `+` sign, either case
+        // of hex, up to 20 bytes; not a lone `+`, an overflow or a 21st byte.
+        assert_eq!(
+            find_first(b"rtb1:+AB12cD:+3:17:00000000000001234567:"),
+            Some(S)
+        );
+        for bad in [
+            "rtb1:+:1:2:3:",
+            "rtb1:ab:+:2:3:",
+            "rtb1:ab:1:2:000000000000001234567:",
+            "rtb1:ab:1:18446744073709551616:3:",
+            "rtb1:ab:4294967296:2:3:",
+        ] {
+            assert_eq!(find_first(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(find_first(b"rtb1:ab:1:2:3\xff:"), None);
+        assert_eq!(
+            find_first(b"rtb1:ab:1:18446744073709551615:3:").map(|s| s.seq),
+            Some(u64::MAX)
+        );
         // A broken marker does not hide a good one after it.
         let text = format!("rtb1:ab:x {}", S.payload(10));
         assert_eq!(find_first(text.as_bytes()), Some(S));
+    }
+
+    /// The field reader before it was hand-written: what it must agree with.
+    fn reference(mut rest: &[u8]) -> Option<Stamp> {
+        let mut field = |radix: u32| -> Option<u64> {
+            let end = rest.iter().position(|&b| b == b':')?;
+            if end == 0 || end > 20 {
+                return None;
+            }
+            let text = std::str::from_utf8(&rest[..end]).ok()?;
+            rest = &rest[end + 1..];
+            u64::from_str_radix(text, radix).ok()
+        };
+        let run = u32::try_from(field(16)?).ok()?;
+        let publisher = u32::try_from(field(10)?).ok()?;
+        Some(Stamp {
+            run,
+            publisher,
+            seq: field(10)?,
+            sent_us: field(10)?,
+        })
+    }
+
+    #[test]
+    fn agrees_with_the_reference_parser() {
+        let mut rng = crate::rng::SplitMix64::new(3);
+        let alphabet = b"0123456789abcdefABCDEFxg+-: \xff";
+        for _ in 0..200_000 {
+            let len = (rng.next_u64() % 48) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.next_u64().is_multiple_of(3) {
+                        b'0' + (rng.next_u64() % 10) as u8
+                    } else {
+                        alphabet[(rng.next_u64() % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            assert_eq!(parse(&text), reference(&text), "{text:?}");
+        }
+        let s = S.payload(100);
+        let rest = &s.as_bytes()[PREFIX.len()..];
+        assert_eq!(parse(rest), reference(rest));
     }
 }
