@@ -211,6 +211,20 @@ mod tests {
                 .collect();
             assert_eq!(parse(&text), reference(&text), "{text:?}");
         }
+        // Around the limits: 20 bytes, u32 and u64 overflow, in both radixes.
+        for n in 1..=22 {
+            for d in ["9", "f", "F", "1"] {
+                let long = d.repeat(n);
+                for text in [
+                    format!("{long}:1:2:3:"),
+                    format!("a:{long}:2:3:"),
+                    format!("a:1:{long}:3:"),
+                    format!("a:1:2:+{long}:"),
+                ] {
+                    assert_eq!(parse(text.as_bytes()), reference(text.as_bytes()), "{text}");
+                }
+            }
+        }
         let s = S.payload(100);
         let rest = &s.as_bytes()[PREFIX.len()..];
         assert_eq!(parse(rest), reference(rest));
