@@ -15,12 +15,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Small buffers: tungstenite's defaults cost ~138 KiB per idle client
-/// (docs/architecture.md); a 4 KiB read buffer and no write buffering keep
-/// it near 10 KiB. Messages larger than the buffer still work (it grows
-/// per read).
+/// (docs/architecture.md); a 2 KiB read buffer (the server's size) and no
+/// write buffering keep it small. Messages larger than the buffer still
+/// work (it grows per read). Small also because tungstenite zeroes the
+/// buffer's free part before every read attempt, data or not.
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(2048)
         .write_buffer_size(0)
 }
 
