@@ -56,10 +56,10 @@ pub fn find_first(bytes: &[u8]) -> Option<Stamp> {
 
 /// Parse what follows `rtb1:`; `None` unless all four fields are there.
 fn parse(mut rest: &[u8]) -> Option<Stamp> {
-    let run = u32::try_from(field(&mut rest, 16)?).ok()?;
-    let publisher = u32::try_from(field(&mut rest, 10)?).ok()?;
-    let seq = field(&mut rest, 10)?;
-    let sent_us = field(&mut rest, 10)?;
+    let run = u32::try_from(field::<16>(&mut rest)?).ok()?;
+    let publisher = u32::try_from(field::<10>(&mut rest)?).ok()?;
+    let seq = field::<10>(&mut rest)?;
+    let sent_us = field::<10>(&mut rest)?;
     Some(Stamp {
         run,
         publisher,
@@ -70,31 +70,46 @@ fn parse(mut rest: &[u8]) -> Option<Stamp> {
 
 /// One field and its closing `:` (consumed): 1 to 20 bytes that
 /// `u64::from_str_radix` accepts (digits, after an optional `+`), read in
-/// one pass without a string conversion per field.
-fn field(rest: &mut &[u8], radix: u32) -> Option<u64> {
+/// one pass without a string conversion or a check per digit: up to 16
+/// hex or 19 decimal digits cannot overflow, and only longer fields are
+/// read again with checked arithmetic.
+fn field<const RADIX: u8>(rest: &mut &[u8]) -> Option<u64> {
     let b = *rest;
-    let first = usize::from(b.first() == Some(&b'+'));
-    let mut value: u64 = 0;
+    // The colon is at index 20 at the latest.
+    let window = &b[..b.len().min(21)];
+    let first = usize::from(window.first() == Some(&b'+'));
     let mut i = first;
-    loop {
-        let c = *b.get(i)?;
-        if c == b':' {
-            break;
-        }
-        if i >= 20 {
-            return None;
-        }
-        let digit = char::from(c).to_digit(radix)?;
+    let mut value: u64 = 0;
+    while let Some(d) = window.get(i).and_then(|&c| digit::<RADIX>(c)) {
         value = value
-            .checked_mul(u64::from(radix))?
-            .checked_add(u64::from(digit))?;
+            .wrapping_mul(u64::from(RADIX))
+            .wrapping_add(u64::from(d));
         i += 1;
     }
-    if i == first {
+    let digits = &window[first..i];
+    if digits.is_empty() || window.get(i) != Some(&b':') {
         return None;
+    }
+    if digits.len() > if RADIX == 16 { 16 } else { 19 } {
+        value = digits.iter().try_fold(0u64, |v, &c| {
+            v.checked_mul(u64::from(RADIX))?
+                .checked_add(u64::from(digit::<RADIX>(c)?))
+        })?;
     }
     *rest = &b[i + 1..];
     Some(value)
+}
+
+/// A digit's value in `RADIX` (10 or 16, either case).
+#[inline(always)]
+fn digit<const RADIX: u8>(c: u8) -> Option<u8> {
+    let d = c.wrapping_sub(b'0');
+    if d < 10 {
+        return Some(d);
+    }
+    // `| 0x20` maps exactly `A`-`F` onto `a`-`f` within that range.
+    let lower = (c | 0x20).wrapping_sub(b'a');
+    (RADIX == 16 && lower < 6).then_some(lower + 10)
 }
 
 #[cfg(test)]
