@@ -127,14 +127,17 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     tokio::pin!(cancelled);
     let mut silence = Silence::new(c.shared.cfg.stream_timeout);
     loop {
+        // Biased: no random draw per poll; the end of the run first, and
+        // a message that is there before a silence that just ran out.
         let next = tokio::select! {
+            biased;
             _ = &mut cancelled => {
                 // Close politely (bounded) so the server sees a clean end.
                 let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
                 return Ok(End::Cancelled);
             }
-            _ = silence.expired() => Err(()),
             m = ws.next() => Ok(m),
+            _ = silence.expired() => Err(()),
         };
         silence.heard();
         if let Some(end) = take_message(c, &shared, sub, message(next)?)? {
