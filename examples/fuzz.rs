@@ -116,6 +116,9 @@ fn targets() -> Vec<Target> {
 {"messages":[{"id":"4\u0032","n":1.5}],"cursor":"9","gap":true}"#
                     .to_vec(),
                 b"/a~1b\n{\"a/b\":[1,2,{\"c\":null}]}".to_vec(),
+                br#"/id
+{"id":"12","room":"r","kind":"message","text":"rtb1:0a:0:1:2:x\"\u00e9","ts_us":-1.5e+3,"ok":[true,false,null]}"#
+                    .to_vec(),
             ],
         ),
         (

@@ -72,8 +72,9 @@ pub fn sse(data: &[u8]) {
     }
 }
 
-/// JSON pointers: never panic; on valid JSON, agree with serde_json's own
-/// `Value::pointer` for scalars.
+/// JSON pointers: never panic; the fast scanner gives exactly the
+/// serde_json path's answers (or fails where it fails); on valid JSON,
+/// agree with serde_json's own `Value::pointer` for scalars.
 pub fn json_pointer(data: &[u8]) {
     let (ptr, doc) = match data.iter().position(|b| *b == b'\n') {
         Some(i) => (&data[..i], &data[i + 1..]),
@@ -83,6 +84,17 @@ pub fn json_pointer(data: &[u8]) {
         return;
     };
     let Ok(p) = Pointer::parse(ptr) else { return };
+    let (fast, slow) = (p.find(doc), p.find_serde(doc));
+    assert!(
+        fast.as_ref().ok() == slow.as_ref().ok() && fast.is_err() == slow.is_err(),
+        "pointer {ptr:?} in {doc:?}: fast {fast:?}, serde_json {slow:?}"
+    );
+    if let Ok(text) = std::str::from_utf8(doc) {
+        let slow = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(text)
+            .ok()
+            .map(|v| v.into_iter().map(|r| r.get()).collect::<Vec<_>>());
+        assert_eq!(crate::jsonptr::array_items(text), slow, "items of {text:?}");
+    }
     let mine = p.find_str(doc);
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(doc) {
         let theirs = v.pointer(ptr).and_then(|x| match x {

@@ -64,7 +64,10 @@ pub struct SseParser {
     line: Vec<u8>,
     data: Vec<u8>,
     event: String,
-    id: Option<String>,
+    /// The event's `id:` when `has_id`; kept between events so that an id
+    /// costs no allocation.
+    id: String,
+    has_id: bool,
     has_data: bool,
     /// The previous chunk ended in `\r`: a `\n` starting the next one belongs to it.
     skip_lf: bool,
@@ -111,7 +114,7 @@ impl SseParser {
                 chunk = &chunk[1..];
             }
         }
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', chunk) {
             let (head, rest) = chunk.split_at(pos);
             if self.line.is_empty() {
                 self.line_done(head, &mut on_event)?;
@@ -155,23 +158,27 @@ impl SseParser {
                 on_event(SseEvent {
                     event: &self.event,
                     data: &self.data,
-                    id: self.id.as_deref(),
+                    id: self.has_id.then_some(self.id.as_str()),
                 });
             }
             self.has_data = false;
+            self.has_id = false;
             self.event.clear();
-            self.id = None;
             if self.data.capacity() > KEEP_CAPACITY {
                 self.data = Vec::new();
             } else {
                 self.data.clear();
+            }
+            if self.id.capacity() > KEEP_CAPACITY || self.event.capacity() > KEEP_CAPACITY {
+                self.id = String::new();
+                self.event = String::new();
             }
             return Ok(());
         }
         if line[0] == b':' {
             return Ok(()); // comment (`: ping`)
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(i) => {
                 let v = &line[i + 1..];
                 (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
@@ -192,13 +199,15 @@ impl SseParser {
             b"id" => {
                 let v = std::str::from_utf8(value).map_err(|_| SseError::IdNotUtf8)?;
                 if !v.contains('\0') {
-                    self.id = Some(v.to_string());
+                    self.id.clear();
+                    self.id.push_str(v);
+                    self.has_id = true;
                 }
             }
             b"event" => {
-                self.event = std::str::from_utf8(value)
-                    .map_err(|_| SseError::EventNameNotUtf8)?
-                    .to_string();
+                let v = std::str::from_utf8(value).map_err(|_| SseError::EventNameNotUtf8)?;
+                self.event.clear();
+                self.event.push_str(v);
             }
             _ => {} // `retry:` and unknown fields: nothing to do for a load client
         }
@@ -247,6 +256,24 @@ mod tests {
         assert_eq!(
             events(&chunks),
             vec![("".into(), "hello".into(), Some("7".into()))]
+        );
+    }
+
+    #[test]
+    fn ids_and_names_belong_to_their_event() {
+        let big = "9".repeat(KEEP_CAPACITY + 1);
+        let stream = format!(
+            "id: 1\nevent: a\ndata: x\n\ndata: y\n\nid: 2\nid: b\0c\ndata: z\n\nid: {big}\ndata: w\n\nevent: e\ndata: v\n\n"
+        );
+        assert_eq!(
+            events(&[stream.as_bytes()]),
+            vec![
+                ("a".into(), "x".into(), Some("1".into())),
+                ("".into(), "y".into(), None),
+                ("".into(), "z".into(), Some("2".into())),
+                ("".into(), "w".into(), Some(big)),
+                ("e".into(), "v".into(), None),
+            ]
         );
     }
 

@@ -89,15 +89,12 @@ impl ArgPointer {
     }
 
     /// The value in `args`, as raw JSON; `None` when absent.
-    pub fn find<'a>(
-        &self,
-        args: &[&'a RawValue],
-    ) -> Result<Option<&'a RawValue>, serde_json::Error> {
+    pub fn find<'a>(&self, args: &[&'a RawValue]) -> Result<Option<&'a str>, serde_json::Error> {
         let Some(arg) = args.get(self.index) else {
             return Ok(None);
         };
         if self.rest.is_root() {
-            return Ok(Some(*arg));
+            return Ok(Some(arg.get()));
         }
         self.rest.find(arg.get().as_bytes())
     }

@@ -201,7 +201,7 @@ fn check_ack(s: &SocketIo, ack: &str) -> Result<(), ClientError> {
     match refused.filter(|r| crate::jsonptr::truthy(r)) {
         Some(why) => Err(ClientError::new(
             ErrorKind::HttpStatus,
-            format!("the server refused the publish: {}", why.get()),
+            format!("the server refused the publish: {why}"),
         )),
         None => Ok(()),
     }

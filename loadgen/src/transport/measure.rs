@@ -96,11 +96,11 @@ impl Client {
         };
         self.record_stamps(
             now_us,
-            items.iter().map(|m| marker::find_first(m.get().as_bytes())),
+            items.iter().map(|m| marker::find_first(m.as_bytes())),
         );
         if let Some(last) = items.last() {
             self.set_cursors(|from| match from {
-                CursorFrom::Message(p) => p.find_str(last.get().as_bytes()).ok().flatten(),
+                CursorFrom::Message(p) => p.find_str(last.as_bytes()).ok().flatten(),
                 _ => None,
             });
         }

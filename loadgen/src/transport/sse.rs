@@ -129,10 +129,12 @@ async fn read_events(
     tokio::pin!(cancelled);
     let mut silence = Silence::new(c.shared.cfg.stream_timeout);
     loop {
+        // Biased, as in ws.rs: the end of the run, then data, then silence.
         let frame = tokio::select! {
+            biased;
             _ = &mut cancelled => return Ok(End::Cancelled),
-            _ = silence.expired() => Err(()),
             f = body.frame() => Ok(f),
+            _ = silence.expired() => Err(()),
         };
         silence.heard();
         let Some(data) = chunk(frame)? else {

@@ -15,12 +15,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// Small buffers: tungstenite's defaults cost ~138 KiB per idle client
-/// (docs/architecture.md); a 4 KiB read buffer and no write buffering keep
-/// it near 10 KiB. Messages larger than the buffer still work (it grows
-/// per read).
+/// (docs/architecture.md); a 2 KiB read buffer (the server's size) and no
+/// write buffering keep it small. Messages larger than the buffer still
+/// work (it grows per read). Small also because tungstenite zeroes the
+/// buffer's free part before every read attempt, data or not.
 pub fn config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(2048)
         .write_buffer_size(0)
 }
 
@@ -126,14 +127,17 @@ pub async fn session(c: &mut Client) -> Result<End, ClientError> {
     tokio::pin!(cancelled);
     let mut silence = Silence::new(c.shared.cfg.stream_timeout);
     loop {
+        // Biased: no random draw per poll; the end of the run first, and
+        // a message that is there before a silence that just ran out.
         let next = tokio::select! {
+            biased;
             _ = &mut cancelled => {
                 // Close politely (bounded) so the server sees a clean end.
                 let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
                 return Ok(End::Cancelled);
             }
-            _ = silence.expired() => Err(()),
             m = ws.next() => Ok(m),
+            _ = silence.expired() => Err(()),
         };
         silence.heard();
         if let Some(end) = take_message(c, &shared, sub, message(next)?)? {

@@ -157,7 +157,7 @@ impl<'a> State<'a> {
                     "event {event:?} has no message where [socketio] message points"
                 )));
             };
-            match c.take_unit(shared, now_us, unit.get().as_bytes()) {
+            match c.take_unit(shared, now_us, unit.as_bytes()) {
                 Ok(n) => self.measured += n,
                 Err(e) => c.shared.rec.error(&e),
             }
@@ -191,7 +191,7 @@ impl<'a> State<'a> {
         if let Some(why) = refused.filter(|r| crate::jsonptr::truthy(r)) {
             c.shared.rec.error(&protocol(format!(
                 "the server refused a connect emit: {}",
-                snip(why.get())
+                snip(why)
             )));
         }
         self.queue_emits(c)

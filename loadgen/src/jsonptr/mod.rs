@@ -1,7 +1,13 @@
 //! JSON Pointers (RFC 6901) resolved in one streaming pass over borrowed
 //! bytes: the load generator reads a cursor or a message list out of a
 //! foreign server's answer without building a `serde_json::Value` tree per
-//! message (that allocation would be most of a client's CPU).
+//! message (that allocation would be most of a client's CPU). A
+//! hand-written scanner (`scan`) answers first; serde_json decides whatever
+//! the scanner is not certain of, so both give the same answers and errors.
+
+mod scan;
+#[cfg(test)]
+mod tests;
 
 use crate::wire::Str;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -38,13 +44,27 @@ impl Pointer {
         self.segments.is_empty()
     }
 
-    /// The value the pointer names, as raw JSON borrowed from `json`; `None`
-    /// when the path does not exist. Errors only for invalid JSON.
-    pub fn find<'a>(&self, json: &'a [u8]) -> Result<Option<&'a RawValue>, serde_json::Error> {
+    /// The value the pointer names, as raw JSON text borrowed from `json`;
+    /// `None` when the path does not exist. Errors only for invalid JSON.
+    pub fn find<'a>(&self, json: &'a [u8]) -> Result<Option<&'a str>, serde_json::Error> {
+        if let Ok(found) = scan::find(json, &self.segments)
+            && let Ok(raw) = found.map(|at| std::str::from_utf8(&json[at])).transpose()
+        {
+            return Ok(raw);
+        }
+        self.find_serde(json)
+    }
+
+    /// [`Pointer::find`] by serde_json alone: the reference the scanner
+    /// must agree with.
+    pub(crate) fn find_serde<'a>(
+        &self,
+        json: &'a [u8],
+    ) -> Result<Option<&'a str>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(json);
         let found = Walk(&self.segments).deserialize(&mut de)?;
         de.end()?;
-        Ok(found)
+        Ok(found.map(RawValue::get))
     }
 
     /// The value as text: a string's contents (unescaped), or a number's or
@@ -55,23 +75,36 @@ impl Pointer {
 }
 
 /// A scalar's text: strings unescaped (borrowed when they have no escapes).
-pub fn scalar_text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    match text.as_bytes().first()? {
-        b'"' => serde_json::from_str::<Str<'_>>(text).ok().map(|s| s.0),
+pub fn scalar_text(raw: &str) -> Option<Cow<'_, str>> {
+    match raw.as_bytes().first()? {
+        b'"' => match raw[1..].strip_suffix('"') {
+            // Nothing to unescape or refuse: serde_json would borrow the
+            // same text.
+            Some(inner) if !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
+                Some(Cow::Borrowed(inner))
+            }
+            _ => serde_json::from_str::<Str<'_>>(raw).ok().map(|s| s.0),
+        },
         b'{' | b'[' | b'n' => None,
-        _ => Some(Cow::Borrowed(text)),
+        _ => Some(Cow::Borrowed(raw)),
     }
 }
 
-/// The elements of a JSON array, borrowed raw; `None` if `raw` is not an array.
-pub fn array_items(raw: &RawValue) -> Option<Vec<&RawValue>> {
-    serde_json::from_str::<Vec<&RawValue>>(raw.get()).ok()
+/// The elements of a JSON array, as raw text borrowed from `raw`; `None` if
+/// `raw` is not an array.
+pub fn array_items(raw: &str) -> Option<Vec<&str>> {
+    if let Ok(spans) = scan::array_items(raw.as_bytes())
+        && let Some(items) = spans.into_iter().map(|at| raw.get(at)).collect()
+    {
+        return Some(items);
+    }
+    let items = serde_json::from_str::<Vec<&RawValue>>(raw).ok()?;
+    Some(items.into_iter().map(RawValue::get).collect())
 }
 
 /// A truthy value: `true`, a non-zero number, a non-empty string.
-pub fn truthy(raw: &RawValue) -> bool {
-    match raw.get() {
+pub fn truthy(raw: &str) -> bool {
+    match raw {
         "true" => true,
         "false" | "null" | "\"\"" | "0" => false,
         t => !t.starts_with('{') && !t.starts_with('['),
@@ -122,10 +155,7 @@ impl<'de, 'p> Visitor<'de> for Walk<'p> {
             .split_first()
             .unwrap_or_else(|| unreachable!("non-empty"));
         // RFC 6901: "0" or digits without a leading zero (found by fuzzing).
-        let index: Option<usize> = (want == "0"
-            || (!want.starts_with('0') && want.bytes().all(|b| b.is_ascii_digit())))
-        .then(|| want.parse().ok())
-        .flatten();
+        let index = scan::index(want);
         let mut found = None;
         let mut i = 0;
         loop {
@@ -159,69 +189,5 @@ impl<'de, 'p> Visitor<'de> for Walk<'p> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(ptr: &str, json: &str) -> Option<String> {
-        Pointer::parse(ptr)
-            .expect("pointer")
-            .find_str(json.as_bytes())
-            .expect("json")
-            .map(Cow::into_owned)
-    }
-
-    #[test]
-    fn resolves_paths() {
-        let doc = r#"{"a":{"b/c":[1,{"id":"x\"y"}],"n":7,"t":true},"cursor":"42","z":null}"#;
-        assert_eq!(s("/cursor", doc), Some("42".into()));
-        assert_eq!(s("/a/n", doc), Some("7".into()));
-        assert_eq!(s("/a/t", doc), Some("true".into()));
-        assert_eq!(s("/a/b~1c/1/id", doc), Some("x\"y".into()));
-        assert_eq!(s("/a/b~1c/0", doc), Some("1".into()));
-        assert_eq!(s("/a/b~1c/5", doc), None);
-        assert_eq!(s("/a/b~1c/00", doc), None, "no leading zeros in an index");
-        assert_eq!(s("/a/b~1c/+1", doc), None);
-        assert_eq!(s("/z", doc), None);
-        assert_eq!(s("/k", r#"{"k":"first","k":"last"}"#), Some("last".into()));
-        assert_eq!(s("/a", doc), None, "containers have no text");
-        assert_eq!(s("/missing/deeper", doc), None);
-        assert_eq!(s("/cursor/x", doc), None);
-        let p = Pointer::parse("").expect("root");
-        assert!(p.is_root());
-        assert_eq!(
-            p.find(b" [1, 2] ").expect("json").map(RawValue::get),
-            Some("[1, 2]")
-        );
-    }
-
-    #[test]
-    fn arrays_and_truth() {
-        let doc = br#"{"messages":[{"id":1},"two",3],"gap":true}"#;
-        let list = Pointer::parse("/messages")
-            .expect("p")
-            .find(doc)
-            .expect("json")
-            .expect("found");
-        let items: Vec<&str> = array_items(list)
-            .expect("array")
-            .iter()
-            .map(|r| r.get())
-            .collect();
-        assert_eq!(items, [r#"{"id":1}"#, r#""two""#, "3"]);
-        let gap = Pointer::parse("/gap").expect("p").find(doc).expect("json");
-        assert!(gap.is_some_and(truthy));
-    }
-
-    #[test]
-    fn errors() {
-        assert!(Pointer::parse("messages").is_err());
-        let p = Pointer::parse("/a").expect("p");
-        assert!(p.find(b"{\"a\":").is_err());
-        assert!(p.find(b"{} trailing").is_err());
-        assert!(p.find(b"not json").is_err());
     }
 }
