@@ -123,10 +123,19 @@ def aggregate(cells):
         c["status"] = "ok" if c["runs"] else "failed"
         c["figures"] = {k: spread(r[k] for r in c["runs"]) for k, _, _ in FIGURES}
     for c in cells.values():
-        base = cells.get((c["scenario"], c["transport"], "rtbench"))
-        mine = (c.get("figures") or {}).get("cpu_ms_per_1k")
-        ref = (base or {}).get("figures", {}).get("cpu_ms_per_1k") if base else None
-        c["cpu_ratio_vs_rtbench"] = mine["median"] / ref["median"] if mine and ref and ref["median"] else None
+        base = cells.get((c["scenario"], c["transport"], "rtbench")) or {}
+        c["cpu_ratio_vs_rtbench"] = spread(paired_ratios(c.get("runs", []), base.get("runs", [])))
+
+
+def paired_ratios(runs, base_runs):
+    """CPU per delivery over rtbench's in the same repeat: the servers of a
+    repeat ran minutes apart, so a ratio within a repeat is not moved by the
+    VM's drift between repeats as a ratio of medians would be."""
+    base = {r["rep"]: r["cpu_ms_per_1k"] for r in base_runs}
+    for r in runs:
+        ref = base.get(r["rep"])
+        if r["cpu_ms_per_1k"] is not None and ref:
+            yield r["cpu_ms_per_1k"] / ref
 
 
 def cell_text(f, spec):
@@ -144,7 +153,8 @@ def print_table(rec):
               f"{sc.get('publishers', '?')} publisher(s), {sc.get('rate_per_sec', '?')} msg/s in all, "
               f"{sc.get('size_bytes', '?')} B, {sc.get('duration_secs', '?')} s measured")
     print(f"median [min–max] of {rec['repeats']} interleaved runs per cell; "
-          "÷ rtbench = CPU per delivery against rtbench's on the same transport (> 1: rtbench is cheaper)")
+          "÷ rtbench = CPU per delivery over rtbench's on the same transport in the same repeat "
+          "(> 1: rtbench is cheaper)")
     print()
     cols = ["scenario", "transport", "server"] + [t for _, t, _ in FIGURES[:1]] + ["÷ rtbench"] \
         + [t for _, t, _ in FIGURES[1:]]
@@ -161,7 +171,7 @@ def print_table(rec):
             ratio = c["cpu_ratio_vs_rtbench"]
             runs = len(c["runs"])
             note = f" ({runs} of {runs + len(c['failures'])} runs)" if c["failures"] else ""
-            rest = [figs[0] + note, "—" if ratio is None else f"{ratio:.2f}"] + figs[1:]
+            rest = [figs[0] + note, cell_text(ratio, "{:.2f}")] + figs[1:]
         print("| " + " | ".join(head + rest) + " |")
 
 
