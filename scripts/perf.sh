@@ -9,7 +9,7 @@
 #   scripts/perf.sh fanout-ws wrk   # some rows
 #
 # Rows: fanout-ws fanout-sse long-poll idle-ws idle-sse latency-10k wrk 100k socketio
-#       webtransport peers
+#       webtransport peers flame
 # (fanout-ws also gives loadgen-cost: loadgen vs server CPU per delivery;
 # 100k needs redis-server and ~3 GiB of memory, and is not in the default set;
 # socketio needs node and npm's socket.io, and prints rtbench's own tables;
@@ -20,7 +20,10 @@
 # in peers.json: scripts/perf/peers.sh, whose PEERS_* knobs shrink it to a
 # quick check, e.g. PEERS_SERVERS=rtbench,node-ws PEERS_SCENARIOS=A
 # PEERS_SCALE=0.1; it needs node, npm's ws and socket.io, and installs
-# nginx and its Nchan module with apt-get when missing).
+# nginx and its Nchan module with apt-get when missing);
+# flame profiles rtbench's server and Nchan under peers' scenario A with perf
+# and writes flame graphs and a CPU-per-delivery split by kernel and user
+# space: scripts/perf/flame.sh, FLAME_* knobs).
 # Not in CI: figures on a shared VM are for people, not for gates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +60,7 @@ start_server() {
   url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")
 }
 . scripts/perf/peers.sh
+. scripts/perf/flame.sh
 rss() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 fanout() { # ROW TRANSPORT
@@ -207,11 +211,14 @@ for row in "${rows[@]}"; do
     socketio) socketio_cost ;;
     webtransport) webtransport_cost ;;
     peers) peers ;;
+    flame) flame ;;
     *) echo "perf: unknown row '$row'" >&2; exit 2 ;;
   esac
 done
-# peers printed its own table; the others share the Performance table.
-[[ " ${rows[*]} " == " peers " ]] && exit 0
+# peers and flame printed their own tables; the others share the Performance table.
+own=1
+for row in "${rows[@]}"; do [[ $row == peers || $row == flame ]] || own=0; done
+[ "$own" = 1 ] && exit 0
 echo
 echo "records in $dir:"
 $rec table "$dir"
