@@ -175,7 +175,10 @@ pub fn closed_error(c: &ConnectionError, connected: bool) -> ClientError {
                 ),
                 None => ClientError::new(
                     ErrorKind::UnexpectedClose,
-                    format!("server closed the WebTransport session (code {code}): {reason}"),
+                    format!(
+                        "server closed the WebTransport session ({})",
+                        close_description(code, &reason)
+                    ),
                 ),
             }
         }
@@ -189,6 +192,45 @@ pub fn closed_error(c: &ConnectionError, connected: bool) -> ClientError {
         ),
         other => ClientError::new(ErrorKind::UnexpectedClose, format!("WebTransport: {other}")),
     }
+}
+
+/// HTTP/3's own error codes (RFC 9114, section 8.1), in order from 0x100.
+const H3_ERRORS: [&str; 17] = [
+    "H3_NO_ERROR",
+    "H3_GENERAL_PROTOCOL_ERROR",
+    "H3_INTERNAL_ERROR",
+    "H3_STREAM_CREATION_ERROR",
+    "H3_CLOSED_CRITICAL_STREAM",
+    "H3_FRAME_UNEXPECTED",
+    "H3_FRAME_ERROR",
+    "H3_EXCESSIVE_LOAD",
+    "H3_ID_ERROR",
+    "H3_SETTINGS_ERROR",
+    "H3_MISSING_SETTINGS",
+    "H3_REQUEST_REJECTED",
+    "H3_REQUEST_CANCELLED",
+    "H3_REQUEST_INCOMPLETE",
+    "H3_MESSAGE_ERROR",
+    "H3_CONNECT_ERROR",
+    "H3_VERSION_FALLBACK",
+];
+
+/// A close's code and reason for people: a bare HTTP/3 code (the peer's
+/// HTTP/3 layer closed, not its application) is named, and an empty
+/// reason is left out.
+fn close_description(code: u64, reason: &str) -> String {
+    let h3 = code
+        .checked_sub(0x100)
+        .and_then(|i| H3_ERRORS.get(usize::try_from(i).ok()?));
+    let mut d = match h3 {
+        Some(name) => format!("code {code}: HTTP/3 error {name}"),
+        None => format!("code {code}"),
+    };
+    if !reason.is_empty() {
+        d.push_str(": ");
+        d.push_str(reason);
+    }
+    d
 }
 
 /// `GET /api/webtransport`: the session URL and the hash to pin; a server
@@ -297,6 +339,17 @@ fn bind_addr(target: SocketAddr, source_ips: &[IpAddr]) -> SocketAddr {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn closes_name_http3_codes_and_skip_empty_reasons() {
+        use super::close_description as d;
+        assert_eq!(d(261, ""), "code 261: HTTP/3 error H3_FRAME_UNEXPECTED");
+        assert_eq!(d(0x100, "bye"), "code 256: HTTP/3 error H3_NO_ERROR: bye");
+        assert_eq!(d(0x110, ""), "code 272: HTTP/3 error H3_VERSION_FALLBACK");
+        assert_eq!(d(0x111, ""), "code 273");
+        assert_eq!(d(4000, "lagged"), "code 4000: lagged");
+        assert_eq!(d(7, ""), "code 7");
+    }
+
     use super::*;
 
     async fn to(announced: &str, target: &str) -> String {
