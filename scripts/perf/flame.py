@@ -3,7 +3,7 @@
 where perf found it (folded stacks from inferno-collapse-perf --all, whose
 kernel frames end in _[k]).
 
-  flame.py header TRANSPORT SECONDS
+  flame.py header TRANSPORT SECONDS SCENARIO
   flame.py table SERVER FOLDED RESULT.json SVG
 """
 import datetime
@@ -83,10 +83,10 @@ def split(folded):
     return counts, total
 
 
-def header(transport, seconds):
+def header(transport, seconds, scenario):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = os.environ.get("PERF_COMMAND", "scripts/perf.sh flame")
-    print(f"# Where a server's CPU goes: {transport}, 1,000 subscribers in one room, 100 msg/s of 100 B\n")
+    print(f"# Where a server's CPU goes: {transport}, {scenario}\n")
     print(f"`{cmd}`, {now}, {os.cpu_count()} cores. perf samples the server process "
           f"(cpu-clock, 997 Hz, DWARF call graphs) for {seconds} s in the middle of a measured "
           "`rtbench load` run; the shares divide that run's server CPU per delivery (from /proc). "
@@ -123,8 +123,8 @@ def row(name, n, total, us):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "header":
-        header(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "header":
+        header(*sys.argv[2:])
     elif len(sys.argv) == 6 and sys.argv[1] == "table":
         table(*sys.argv[2:])
     else:

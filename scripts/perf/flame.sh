@@ -8,7 +8,8 @@
 # measured load run, whose result file gives the CPU per delivery that the
 # shares divide up.
 #
-# Uses perf.sh's $bin, $work, $dir and peers.sh's peer_start / peer_stop.
+# Uses perf.sh's $bin, $work, $dir and peers.sh's scenario A, connect
+# rates, peer_start and peer_stop.
 #
 # Knobs:
 #   FLAME_SERVERS=rtbench,nchan   any of peers' servers
@@ -35,21 +36,26 @@ flame_tools() {
 flame_one() {
   local s=$1 t=$flame_transport fw=$work/flame
   local base=$fw/$t-$s out=$fw/$t-$s.json svg=$dir/flame-$t-$s$flame_tag.svg
+  local connect=${peers_connect[$s]} na
+  na=$(peers_na "$s" "$t")
+  [ -z "$na" ] || { echo "flame: $s over $t: $na" >&2; return 1; }
+  local ramp=$(( (clients + connect - 1) / connect ))
   peer_start "$s" || { echo "flame: $s did not start (logs in $work/peers)" >&2; return 1; }
-  # Connected within a second at 2,000/s, 2 s of warm-up, then sampled in
-  # the middle of the measured window.
+  # Sampled from a second into the measured window (after the ramp and 2 s
+  # of warm-up) to its last 3 s, as peers runs the scenario.
   "$bin" load --target "$peer_url" "${peer_profile[@]}" --transport "$t" --server-pid "$peer_pid" \
-    --clients 1000 --rate 100 --size 100 --connect-rate 2000 --warmup 2s \
-    --duration "$((flame_seconds + 4))s" --quiet --output "$out" >"$out.txt" 2>&1 &
+    --clients "$clients" --rooms "$rooms" --publishers "$publishers" --rate "$rate" --size 100 \
+    --connect-rate "$connect" --warmup 2s --duration "$((flame_seconds + 4))s" --quiet \
+    --output "$out" >"$out.txt" 2>&1 &
   local load=$!
-  sleep 5
+  sleep "$((ramp + 3))"
   perf record -q -e cpu-clock -F 997 --call-graph dwarf,16384 -p "$peer_pid" -o "$base.data" \
     -- sleep "$flame_seconds" >"$base.perf.log" 2>&1 || true
   wait "$load" || true
   peer_stop
   [ -s "$out" ] || { echo "flame: the load run against $s left no result ($out.txt)" >&2; return 1; }
   perf script -i "$base.data" 2>/dev/null | inferno-collapse-perf --all >"$base.folded"
-  inferno-flamegraph --title "$s, $t: 1,000 subscribers × 100 msg/s (perf, cpu-clock)" \
+  inferno-flamegraph --title "$s, $t: $flame_what (perf, cpu-clock)" \
     <"$base.folded" >"$svg"
   python3 scripts/perf/flame.py table "$s" "$base.folded" "$out" "$svg" >>"$flame_md"
   echo "flame: $svg"
@@ -61,9 +67,13 @@ flame() {
   flame_seconds=${FLAME_SECONDS:-8}
   flame_tag=${FLAME_TAG:+-$FLAME_TAG}
   flame_md=$dir/flame-$flame_transport$flame_tag.md
-  rm -rf "$work/flame" "$work/peers"
+  # Scenario A of peers, full size; peers' own records in $work/peers stay.
+  peers_scale=1
+  peers_scenario A || return
+  flame_what="$clients subscribers in $rooms room(s), $rate msg/s of 100 B"
+  rm -rf "$work/flame"
   mkdir -p "$work/flame" "$work/peers"
-  python3 scripts/perf/flame.py header "$flame_transport" "$flame_seconds" >"$flame_md"
+  python3 scripts/perf/flame.py header "$flame_transport" "$flame_seconds" "$flame_what" >"$flame_md"
   trap 'peer_stop' EXIT
   local s servers=${FLAME_SERVERS:-rtbench,nchan}
   for s in ${servers//,/ }; do
