@@ -51,10 +51,11 @@ bin=target/release/rtbench
 server_pid=""
 stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=""; }
 trap stop_server EXIT
-# start_server [flags…]: a fresh server on a free port; sets $url, $server_pid.
+# start_server [flags…]: a fresh server on a free port (of $server_bin if
+# set, else of this build); sets $url, $server_pid.
 start_server() {
   stop_server
-  coproc SRV { exec "$bin" server --addr 127.0.0.1:0 "$@" 2>"$work/server.log"; }
+  coproc SRV { exec "${server_bin:-$bin}" server --addr 127.0.0.1:0 "$@" 2>"$work/server.log"; }
   server_pid=$SRV_PID
   read -r line <&"${SRV[0]}"
   url=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["listening"])' "$line")

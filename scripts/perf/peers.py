@@ -20,6 +20,7 @@ import time
 
 SERVERS = {
     "rtbench": "rtbench server",
+    "rtbench-base": "rtbench server, base build",
     "nchan": "Nchan (nginx, 1 worker)",
     "node-ws": "Node http + ws",
     "socketio": "Node socket.io",

@@ -15,16 +15,23 @@
 #   PEERS_SCALE=1          clients × SCALE, window 10 s × SCALE (at least 3 s)
 #   PEERS_REPEATS=3
 #   PEERS_CONNECT_RATES=   e.g. socketio=200,node-ws=500 (clients/s; defaults below)
+#   PEERS_BASE_BIN=PATH    another build of rtbench, run as the server
+#                          `rtbench-base`: an A/B of server CPU per delivery,
+#                          e.g. PEERS_SERVERS=rtbench-base,rtbench
+#                          PEERS_SCENARIOS=A PEERS_TRANSPORTS=ws PEERS_REPEATS=5
+#
+# The servers' order alternates between repeats, so neither side always runs
+# first on a drifting machine.
 
 peers_all_servers=rtbench,nchan,node-ws,socketio
 peers_all_scenarios=A,B
 peers_all_transports=ws,sse,socketio
-declare -A peers_connect=([rtbench]=2000 [nchan]=2000 [node-ws]=1000 [socketio]=100)
+declare -A peers_connect=([rtbench]=2000 [rtbench-base]=2000 [nchan]=2000 [node-ws]=1000 [socketio]=100)
 
 # peers_na SERVER TRANSPORT: why SERVER cannot run TRANSPORT (empty: it can).
 peers_na() {
   case $1/$2 in
-    rtbench/* | socketio/socketio) ;;
+    rtbench/* | rtbench-base/* | socketio/socketio) ;;
     nchan/socketio | node-ws/socketio) echo "speaks no Socket.IO" ;;
     socketio/ws) echo "Socket.IO frames its own protocol over WebSocket: see its socketio row" ;;
     socketio/sse) echo "Socket.IO has no SSE transport" ;;
@@ -43,6 +50,10 @@ peer_start() {
   case $1 in
     rtbench)
       start_server
+      peer_url=$url peer_pid=$server_pid ;;
+    rtbench-base)
+      [ -x "${PEERS_BASE_BIN:-}" ] || { echo "perf: rtbench-base needs PEERS_BASE_BIN, an rtbench binary" >&2; return 1; }
+      server_bin=$PEERS_BASE_BIN start_server
       peer_url=$url peer_pid=$server_pid ;;
     nchan)
       nchan_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -153,8 +164,10 @@ peers() {
   for rep in $(seq "$peers_repeats"); do
     for scen in ${peers_scenarios//,/ }; do
       peers_scenario "$scen" || return
+      local order=${peers_servers//,/ }
+      [ $((rep % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$order" | tac | tr '\n' ' ')
       for t in ${peers_transports//,/ }; do
-        for s in ${peers_servers//,/ }; do
+        for s in $order; do
           local na
           na=$(peers_na "$s" "$t")
           if [ -z "$na" ]; then
