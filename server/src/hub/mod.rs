@@ -143,7 +143,9 @@ impl Room {
         draft: Draft<'_>,
     ) -> Result<(u64, u64), ApiError> {
         match &self.remote {
-            Some(broker) => broker.publish_to(self, kind, draft).await,
+            // Boxed: a Redis round trip's state is large, and inline it
+            // would sit in every session's future, publishing or not.
+            Some(broker) => Box::pin(broker.publish_to(self, kind, draft)).await,
             None => Ok(self.publish(kind, draft)),
         }
     }
@@ -152,7 +154,7 @@ impl Room {
     /// keep what this instance no longer does (the memory broker does not).
     pub async fn backfill(&self, b: &mut Backlog, start: Start) {
         if let (Some(broker), Start::Since(since)) = (&self.remote, start) {
-            broker.backfill(self, b, since).await;
+            Box::pin(broker.backfill(self, b, since)).await;
         }
     }
 
