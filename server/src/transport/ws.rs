@@ -6,6 +6,12 @@
 //! cap the number of idle connections. A peer that stays silent for two heartbeats is
 //! dropped; one that falls behind its queue is closed with code 4000 and
 //! its cursor as the reason, so it resumes with `since` and loses nothing.
+//!
+//! Each session is two tasks: a writer that only moves the room's feed to
+//! the socket, and a reader for client frames, heartbeat and shutdown. In a
+//! busy room nearly every wake-up is a delivery, and one task for both would
+//! re-poll the socket's readiness, the ping timer and the shutdown token
+//! after each one.
 
 use super::{
     Endpoint, Framing, MAX_BATCH, Params, Queued, Subscription, next_queued, validate_user,
@@ -21,6 +27,9 @@ use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use futures_util::lock::Mutex;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use protocol::{
     ClientFrame, ErrorBody, GapNotice, Kind, LagNotice, PublishRequest, ServerFrame, Transport,
 };
@@ -31,6 +40,7 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_tungstenite::tungstenite;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Read buffer per connection; messages larger than this still work (the
 /// buffer grows while reading one), this only sets the idle footprint.
@@ -40,6 +50,11 @@ const READ_BUFFER: usize = 2048;
 /// flush always writes everything): one write per ~25 small messages. The
 /// buffer is allocated on first use, so an idle connection has none.
 const WRITE_BUFFER: usize = 4096;
+
+/// The socket's sending half: the writer task feeds it, the reader sends
+/// its replies, pings and close frames through it.
+type Out = SplitSink<WebSocket, Message>;
+type Shared = Arc<Mutex<Out>>;
 
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_UNSUPPORTED: u16 = 1003;
@@ -211,6 +226,8 @@ struct Client<'a> {
     user: Option<&'a str>,
     auth: &'a Auth,
     limiter: Limiter,
+    /// The socket's sending half, shared with the writer task.
+    sink: &'a Shared,
 }
 
 impl Client<'_> {
@@ -218,7 +235,7 @@ impl Client<'_> {
     /// close frame to send, if any.
     async fn on_read(
         &mut self,
-        socket: &mut WebSocket,
+        stream: &mut SplitStream<WebSocket>,
         m: Option<Result<Message, axum::Error>>,
     ) -> ControlFlow<Option<Message>> {
         let msg = match m {
@@ -228,18 +245,24 @@ impl Client<'_> {
         };
         match self.on_frame(msg).await {
             Next::Continue => Continue(()),
-            Next::Reply(r) => match socket.send(r).await {
-                Ok(()) => Continue(()),
-                Err(_) => Break(None),
-            },
+            Next::Reply(r) => self.send(r).await,
             Next::Close(c) => Break(Some(c)),
             Next::Closing => {
                 // Reading on drives tungstenite to send the queued close
                 // reply; bounded.
                 let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(1), socket.recv()).await;
+                    tokio::time::timeout(std::time::Duration::from_secs(1), stream.next()).await;
                 Break(None)
             }
+        }
+    }
+
+    /// A frame of the reader's own (a reply, a ping); a failed write ends
+    /// the session.
+    async fn send(&self, m: Message) -> ControlFlow<Option<Message>> {
+        match self.sink.lock().await.send(m).await {
+            Ok(()) => Continue(()),
+            Err(_) => Break(None),
         }
     }
 
@@ -326,18 +349,20 @@ async fn session(
     {
         return;
     }
+    let (sink, mut stream) = socket.split();
+    let sink: Shared = Arc::new(Mutex::new(sink));
+    let last_id = sub.backlog.cursor;
+    let writes = feed(app.clone(), sink.clone(), sub.rx, last_id);
+    let writer = AbortOnDropHandle::new(app.tracker.spawn(writes));
     let mut client = Client {
         app: &app,
         room: &room,
         user: params.user.as_deref(),
         auth: &auth,
         limiter: Limiter::new(&app, ip),
+        sink: &sink,
     };
-    let last_id = sub.backlog.cursor;
-    if let Some(bye) = live(&mut client, &mut socket, &mut sub.rx, last_id).await {
-        // Best effort: the peer may already be gone.
-        let _ = socket.send(bye).await;
-    }
+    live(&mut client, &mut stream, writer).await;
 }
 
 /// The gap notice (a cursor older than the history) and the backlog.
@@ -364,49 +389,72 @@ async fn send_backlog(
     Ok(())
 }
 
-/// Live messages out, client frames in, pings, until either side ends or
-/// the server shuts down; returns the close frame to send, if any.
+/// Client frames in, pings, heartbeat and shutdown, until either side ends;
+/// then the writer is stopped between batches and the close frame, if any,
+/// goes out.
 async fn live(
     client: &mut Client<'_>,
-    socket: &mut WebSocket,
-    rx: &mut Receiver<Arc<Delivery>>,
-    mut last_id: u64,
-) -> Option<Message> {
+    stream: &mut SplitStream<WebSocket>,
+    mut writer: AbortOnDropHandle<()>,
+) {
     let app = client.app;
     let hb = app.config.heartbeat;
     let mut ping = interval_at(Instant::now() + hb, hb);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard = true;
-    // Once, not per delivery: a fresh waiter each turn costs a Notify
-    // registration and removal per message.
     // A child token: polling a waiter locks its token's node, and the
     // server-wide node shared by every session is a contended lock.
     let shutdown = app.shutdown.child_token();
     let shutting_down = shutdown.cancelled();
     tokio::pin!(shutting_down);
-    loop {
+    let bye = loop {
         let step = tokio::select! {
             biased;
             _ = &mut shutting_down => Break(Some(close(CLOSE_GOING_AWAY, "server shutting down".into()))),
-            r = rx.recv() => on_delivery(app, socket, rx, r, &mut last_id).await,
-            m = socket.recv() => {
+            // The writer ended (lag, room closed, a dead socket) and has
+            // sent its own close frame.
+            _ = &mut writer => return,
+            m = stream.next() => {
                 heard = true;
-                client.on_read(socket, m).await
+                client.on_read(stream, m).await
             }
             _ = ping.tick() => {
                 // Silent for a whole heartbeat: the peer is gone.
                 if !heard {
-                    return None;
-                }
-                heard = false;
-                match socket.send(Message::Ping(Default::default())).await {
-                    Ok(()) => Continue(()),
-                    Err(_) => Break(None),
+                    Break(None)
+                } else {
+                    heard = false;
+                    client.send(Message::Ping(Default::default())).await
                 }
             }
         };
         if let Break(bye) = step {
-            return bye;
+            break bye;
+        }
+    };
+    // Taking the lock waits for a batch in flight, so the close frame never
+    // lands inside one.
+    let mut out = client.sink.lock().await;
+    writer.abort();
+    if let Some(bye) = bye {
+        // Best effort: the peer may already be gone.
+        let _ = out.send(bye).await;
+    }
+}
+
+/// The session's writer, a task of its own: a delivery wakes only this
+/// task and polls only the room's feed, not the reader's socket, timer
+/// and shutdown token. Ends after its close frame when the subscriber
+/// lags or the room closes, or when the socket fails.
+async fn feed(app: AppState, sink: Shared, mut rx: Receiver<Arc<Delivery>>, mut last_id: u64) {
+    loop {
+        let r = rx.recv().await;
+        let mut out = sink.lock().await;
+        if let Break(bye) = on_delivery(&app, &mut out, &mut rx, r, &mut last_id).await {
+            if let Some(bye) = bye {
+                let _ = out.send(bye).await;
+            }
+            return;
         }
     }
 }
@@ -415,7 +463,7 @@ async fn live(
 /// or the subscriber is closed as lagging.
 async fn on_delivery(
     app: &AppState,
-    socket: &mut WebSocket,
+    socket: &mut Out,
     rx: &mut Receiver<Arc<Delivery>>,
     r: Result<Arc<Delivery>, RecvError>,
     last_id: &mut u64,
@@ -456,12 +504,11 @@ enum Batch {
 /// as before (`feed` only buffers below `WRITE_BUFFER`).
 async fn send_batch(
     app: &AppState,
-    socket: &mut WebSocket,
+    socket: &mut Out,
     rx: &mut Receiver<Arc<Delivery>>,
     d: Arc<Delivery>,
     last_id: &mut u64,
 ) -> Result<Batch, axum::Error> {
-    use futures_util::SinkExt;
     let mut n: u64 = 0;
     let mut next = Some(d);
     let mut outcome = Batch::Sent;
