@@ -36,8 +36,12 @@ USER = [
      "user: allocation and copies"),
     (re.compile(r"^<?(tokio_)?tungstenite"), "user: WebSocket framing (tungstenite)"),
     (re.compile(r"^<?tokio::sync::broadcast"), "user: the room's broadcast channel"),
-    (re.compile(r"^<?(rtbench_|serde)|^axum::extract::ws::WebSocketUpgrade<F>::on_upgrade::\{\{closure"),
-     "user: rtbench's own code (sessions inline into axum's upgrade future)"),
+    # The server's own crates, and the futures its session code inlines
+    # into: axum's upgrade closure, a tracked task's poll.
+    (re.compile(r"^<?(rtbench_|server::|protocol::|serde)|^poll<server::|"
+                r"^axum::extract::ws::WebSocketUpgrade<F>::on_upgrade::\{\{closure|"
+                r"^<tokio_util::task::task_tracker::TrackedFuture<F> as"),
+     "user: rtbench's own code (with the task futures it inlines into)"),
     (re.compile(r"^<?(hyper|http_body|axum)"), "user: HTTP (hyper, axum)"),
     (re.compile(r"^<?(tokio|mio)::"), "user: tokio runtime (scheduler, I/O driver, timers)"),
 ]

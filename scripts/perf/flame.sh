@@ -13,6 +13,8 @@
 #
 # Knobs:
 #   FLAME_SERVERS=rtbench,nchan   any of peers' servers
+#                                 (rtbench-base,rtbench with PEERS_BASE_BIN:
+#                                 two builds, before and after, in one run)
 #   FLAME_TRANSPORT=ws            ws or sse
 #   FLAME_SECONDS=8               seconds sampled
 #   FLAME_TAG=                    appended to the file names (e.g. before, after)
