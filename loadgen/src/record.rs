@@ -268,11 +268,6 @@ impl Recorder {
         }
     }
 
-    /// Is a trace being kept?
-    pub fn tracing(&self) -> bool {
-        self.trace.is_some()
-    }
-
     /// Add a trace line (built only when tracing).
     pub fn trace(&self, line: impl FnOnce() -> String) {
         if let Some(t) = &self.trace {

@@ -24,9 +24,6 @@ pub struct Client {
     pub counter: Arc<WireCounter>,
     /// One resume value per cursor rule of the profile.
     pub cursors: Box<[Option<String>]>,
-    /// The last message, kept unread where its cursors can wait for the
-    /// next session.
-    pub(super) last: super::cursor::LastMessage,
     pub tracker: Tracker,
     pub rng: SplitMix64,
     /// Short poll: when the next poll is due (kept across reconnects, so the
@@ -56,7 +53,6 @@ impl Client {
         let rng = SplitMix64::derive(shared.cfg.seed, 2, u64::from(index));
         let rules = shared.sub().cursors.len();
         let target = index % shared.targets.len().max(1) as u32;
-        let last = super::cursor::LastMessage::new(&shared);
         Client {
             index,
             room,
@@ -70,7 +66,6 @@ impl Client {
             shared,
             counter,
             cursors: vec![None; rules].into_boxed_slice(),
-            last,
             tracker: Tracker::default(),
             rng,
             next_poll: None,

@@ -2,11 +2,10 @@
 //! profile), where they come from in an answer, and how they travel back
 //! on the next request (query parameters of the subscribe URL or headers).
 
-use super::{Client, Shared};
+use super::Client;
 use crate::jsonptr::Pointer;
 use crate::profile::{CursorFrom, CursorTo};
 use hyper::header::HeaderName;
-use protocol::Transport;
 use std::borrow::Cow;
 
 impl Client {
@@ -104,73 +103,6 @@ impl Client {
     }
 }
 
-/// Longest message kept for a later cursor read; a longer one is read at
-/// once, so no client holds a large copy.
-const KEEP_MAX: usize = 512;
-
-/// A streaming session needs its message cursors only when the next
-/// session starts (or a lag notice comes), so the last message is kept and
-/// read then: scanning every message for them was a fifth of the load
-/// generator's work per WebSocket delivery. The price: a message that is
-/// not JSON is reported only when it is the one read.
-#[derive(Debug)]
-pub(super) struct LastMessage {
-    /// Keeping applies: WebSocket, cursors from the message, no trace
-    /// (which prints the cursors after every message).
-    lazy: bool,
-    kept: bool,
-    bytes: Vec<u8>,
-}
-
-impl LastMessage {
-    pub(super) fn new(shared: &Shared) -> Self {
-        let from_message = shared
-            .sub()
-            .cursors
-            .iter()
-            .any(|r| matches!(r.from, CursorFrom::Message(_)));
-        LastMessage {
-            lazy: shared.cfg.transport == Transport::Ws && from_message && !shared.rec.tracing(),
-            kept: false,
-            bytes: Vec::new(),
-        }
-    }
-}
-
-impl Client {
-    /// The cursors a message carries: kept for later where that is
-    /// allowed (see [`LastMessage`]), read now otherwise.
-    pub(super) fn message_cursors(&mut self, unit: &[u8]) -> Result<(), serde_json::Error> {
-        if self.last.lazy && unit.len() <= KEEP_MAX {
-            self.last.bytes.clear();
-            self.last.bytes.extend_from_slice(unit);
-            self.last.kept = true;
-            return Ok(());
-        }
-        self.last.kept = false;
-        self.cursors_from_json(unit, message_pointer)
-    }
-
-    /// Read the kept message's cursors, if one is kept; before anything
-    /// looks at the cursors.
-    pub fn settle_cursors(&mut self) -> Result<(), serde_json::Error> {
-        if !std::mem::take(&mut self.last.kept) {
-            return Ok(());
-        }
-        let bytes = std::mem::take(&mut self.last.bytes);
-        let r = self.cursors_from_json(&bytes, message_pointer);
-        self.last.bytes = bytes;
-        r
-    }
-}
-
-fn message_pointer(from: &CursorFrom) -> Option<&Pointer> {
-    match from {
-        CursorFrom::Message(p) => Some(p),
-        _ => None,
-    }
-}
-
 /// Overwrite a cursor in place (its buffer is reused: no allocation per message).
 fn set_cursor(cursor: &mut Option<String>, id: &str) {
     match cursor {
@@ -191,54 +123,5 @@ pub(super) fn push_query_escaped(url: &mut String, v: &str) {
         } else {
             url.push_str(&format!("%{b:02X}"));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::tests::shared;
-    use super::{Client, KEEP_MAX};
-    use crate::record::{Clock, Recorder};
-    use protocol::Transport;
-
-    fn client(transport: Transport, rec: Recorder) -> Client {
-        Client::new(0, 0, shared(transport, rec))
-    }
-
-    #[test]
-    fn a_websocket_message_is_read_for_its_cursor_only_when_asked() {
-        let mut c = client(Transport::Ws, Recorder::new(Clock::new()));
-        c.message_cursors(br#"{"id":"6","text":"a"}"#)
-            .expect("kept");
-        c.message_cursors(br#"{"id":"7","text":"b"}"#)
-            .expect("kept");
-        assert!(!c.has_cursor(), "nothing read yet");
-        c.settle_cursors().expect("valid JSON");
-        assert_eq!(c.cursors[0].as_deref(), Some("7"));
-        c.settle_cursors().expect("nothing kept");
-        assert_eq!(c.cursors[0].as_deref(), Some("7"));
-    }
-
-    #[test]
-    fn a_kept_message_that_is_not_json_is_an_error_when_read() {
-        let mut c = client(Transport::Ws, Recorder::new(Clock::new()));
-        c.message_cursors(br#"{"id":"6"}"#).expect("kept");
-        c.settle_cursors().expect("valid JSON");
-        c.message_cursors(b"not json").expect("kept, unread");
-        assert!(c.settle_cursors().is_err());
-        assert_eq!(c.cursors[0].as_deref(), Some("6"), "the cursor stays");
-    }
-
-    #[test]
-    fn long_messages_traced_runs_and_other_transports_are_read_at_once() {
-        let long = format!(r#"{{"id":"8","text":"{}"}}"#, "x".repeat(KEEP_MAX));
-        let mut c = client(Transport::Ws, Recorder::new(Clock::new()));
-        c.message_cursors(long.as_bytes()).expect("read");
-        assert_eq!(c.cursors[0].as_deref(), Some("8"));
-        assert!(c.message_cursors(b"not json").is_ok(), "short: kept");
-        let mut c = client(Transport::Ws, Recorder::with_trace(Clock::new()));
-        assert!(c.message_cursors(b"not json").is_err(), "traced: read");
-        let mut c = client(Transport::WebTransport, Recorder::new(Clock::new()));
-        assert!(c.message_cursors(b"not json").is_err(), "not ws: read");
     }
 }

@@ -44,7 +44,11 @@ impl Client {
                 if n == 0 {
                     self.record_stamps(now_us, [None]);
                 }
-                self.message_cursors(unit).map_err(not_json)?;
+                self.cursors_from_json(unit, |from| match from {
+                    CursorFrom::Message(p) => Some(p),
+                    _ => None,
+                })
+                .map_err(not_json)?;
                 n.max(1)
             }
         };
@@ -156,9 +160,6 @@ impl Client {
     /// the notice's cursor when none is known yet).
     pub fn lagged(&mut self, cursor: Option<&str>) {
         self.shared.rec.shard().lagged += 1;
-        if let Err(e) = self.settle_cursors() {
-            self.shared.rec.error(&not_json(e));
-        }
         if let (false, Some(c), Some(slot)) = (self.has_cursor(), cursor, self.cursors.first_mut())
         {
             *slot = Some(c.to_string());
@@ -172,7 +173,7 @@ impl Client {
 }
 
 /// An answer that is not the JSON the profile expects.
-pub(super) fn not_json(e: serde_json::Error) -> ClientError {
+fn not_json(e: serde_json::Error) -> ClientError {
     ClientError::new(
         ErrorKind::Protocol,
         format!("answer is not the JSON the profile expects: {e}"),

@@ -78,22 +78,6 @@ mod tests {
     use protocol::Transport;
     use std::sync::Arc;
 
-    /// A run's shared state for one client's unit tests: rtbench's own
-    /// profile, a target nothing listens on.
-    pub(super) fn shared(transport: Transport, rec: Recorder) -> Arc<Shared> {
-        let cfg = Config::new("http://127.0.0.1:1", transport).expect("cfg");
-        Arc::new(Shared {
-            targets: Endpoint::all(&cfg, Duration::from_secs(1)).expect("endpoints"),
-            publisher_targets: None,
-            cfg,
-            rec: Arc::new(rec),
-            rooms: vec!["r".into()],
-            run_tag: 1,
-            ramp: RampGate::default(),
-            cancel: CancellationToken::new(),
-        })
-    }
-
     /// Memory per client is the scale limit: each client's task must hold
     /// only its own (boxed) session, never the largest of the four.
     #[test]
@@ -101,7 +85,17 @@ mod tests {
         fn size<F: Future>(_: &F) -> usize {
             std::mem::size_of::<F>()
         }
-        let shared = shared(Transport::Ws, Recorder::new(crate::record::Clock::new()));
+        let cfg = Config::new("http://127.0.0.1:1", Transport::Ws).expect("cfg");
+        let shared = Arc::new(Shared {
+            targets: Endpoint::all(&cfg, Duration::from_secs(1)).expect("endpoints"),
+            publisher_targets: None,
+            cfg,
+            rec: Arc::new(Recorder::new(crate::record::Clock::new())),
+            rooms: vec!["r".into()],
+            run_tag: 1,
+            ramp: RampGate::default(),
+            cancel: CancellationToken::new(),
+        });
         let task = size(&run_client(Client::new(1, 0, shared.clone())));
         assert!(task <= 1024, "run_client future is {task} bytes");
         let mut c = Client::new(0, 0, shared);

@@ -29,9 +29,6 @@ pub async fn run_client(mut c: Client) -> Outcome {
         };
         let was_connected = c.connected;
         c.disconnected();
-        if let Err(e) = c.settle_cursors() {
-            c.shared.rec.error(&super::measure::not_json(e));
-        }
         match res {
             Ok(End::Cancelled) => break,
             Ok(End::Lagged) => failures = 0,
