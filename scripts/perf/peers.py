@@ -180,7 +180,7 @@ def record(out, tsv):
     cells = read_runs(tsv)
     aggregate(cells)
     order = {s: i for i, s in enumerate(SERVERS)}
-    tr_order = {t: i for i, t in enumerate(["ws", "sse", "socketio"])}
+    tr_order = {t: i for i, t in enumerate(["ws", "sse", "long-poll", "socketio"])}
     ordered = sorted(cells.values(), key=lambda c: (c["scenario"], tr_order.get(c["transport"], 9),
                                                     order.get(c["server"], 9)))
     scenarios = {}

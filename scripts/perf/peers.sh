@@ -11,7 +11,7 @@
 # under target/perf/peers/ instead of bench/runs/):
 #   PEERS_SERVERS=rtbench,nchan,node-ws,socketio
 #   PEERS_SCENARIOS=A,B
-#   PEERS_TRANSPORTS=ws,sse,socketio
+#   PEERS_TRANSPORTS=ws,sse,long-poll,socketio
 #   PEERS_SCALE=1          clients × SCALE, window 10 s × SCALE (at least 3 s)
 #   PEERS_REPEATS=3
 #   PEERS_CONNECT_RATES=   e.g. socketio=200,node-ws=500 (clients/s; defaults below)
@@ -25,7 +25,7 @@
 
 peers_all_servers=rtbench,nchan,node-ws,socketio
 peers_all_scenarios=A,B
-peers_all_transports=ws,sse,socketio
+peers_all_transports=ws,sse,long-poll,socketio
 declare -A peers_connect=([rtbench]=2000 [rtbench-base]=2000 [nchan]=2000 [node-ws]=1000 [socketio]=100)
 
 # peers_na SERVER TRANSPORT: why SERVER cannot run TRANSPORT (empty: it can).
@@ -35,7 +35,9 @@ peers_na() {
     nchan/socketio | node-ws/socketio) echo "speaks no Socket.IO" ;;
     socketio/ws) echo "Socket.IO frames its own protocol over WebSocket: see its socketio row" ;;
     socketio/sse) echo "Socket.IO has no SSE transport" ;;
-    */ws | */sse) ;;
+    socketio/long-poll) echo "Socket.IO's polling is its own protocol: see its socketio row" ;;
+    node-ws/long-poll) echo "the tutorial's server has no long polling" ;;
+    */ws | */sse | */long-poll) ;;
     *) echo "not a transport of this comparison" ;;
   esac
 }
